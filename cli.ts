@@ -1,0 +1,153 @@
+// elfuse command line: `elfuse [options] [--] program [args...]`.
+import { parseArgs } from "./runtime/deps.ts";
+import { ElfuseError } from "./runtime/errors.ts";
+import { type BackendName, backendNames } from "./runtime/backends/select.ts";
+
+export const VERSION = "0.1.0";
+
+const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
+
+usage: elfuse [options] [--] program [args...]
+
+A program name without a slash is looked up in PATH. The exit status is the program's; a
+program killed by a signal ends elfuse with the same signal.
+
+options:
+  -h, --help             show this help and exit
+  -V, --version          show the version and exit
+  -v, --verbose          diagnostics on stderr: backend, unknown syscalls, faults, timing
+      --backend NAME     CPU backend: ${backendNames.join(", ")} (default: hvf on Apple
+                         Silicon once available, unicorn elsewhere)
+      --strace           print each syscall, its arguments and its result on stderr
+      --env KEY=VALUE    set a guest environment variable (repeatable); a bare KEY copies
+                         the host's value
+      --clear-env        start the guest with an empty environment (then add with --env)
+      --workdir DIR      run the guest in DIR
+      --timeout SECONDS  end the guest (exit status 124) after SECONDS of wall-clock time
+
+environment:
+  ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
+`;
+
+const options = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+  verbose: { type: "boolean", short: "v" },
+  backend: { type: "string" },
+  strace: { type: "boolean" },
+  env: { type: "string", multiple: true },
+  "clear-env": { type: "boolean" },
+  workdir: { type: "string" },
+  timeout: { type: "string" },
+} as const;
+
+/** Splits argv at the program: options before it, the program and its arguments after. */
+function splitAtProgram(argv: string[]): { own: string[]; rest: string[] } {
+  const takesValue = new Set(
+    Object.entries(options).filter(([, o]) => o.type === "string").map(([n]) => `--${n}`),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") return { own: argv.slice(0, i), rest: argv.slice(i + 1) };
+    if (!a.startsWith("-") || a === "-") return { own: argv.slice(0, i), rest: argv.slice(i) };
+    if (takesValue.has(a)) i++;
+  }
+  return { own: argv, rest: [] };
+}
+
+export interface CliRequest {
+  program: string;
+  args: string[];
+  env: string[];
+  backend?: BackendName;
+  strace: boolean;
+  verbose: boolean;
+  workdir?: string;
+  timeout?: number;
+}
+
+/** Parses the command line; returns a request, or "help"/"version". */
+export function parseCli(argv: string[]): CliRequest | "help" | "version" {
+  const { own, rest } = splitAtProgram(argv);
+  let values;
+  try {
+    values = parseArgs({ args: own, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ElfuseError(`${(e as Error).message.split("\n")[0]} (see elfuse --help)`, 2);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+  if (rest.length === 0) throw new ElfuseError("no program given (see elfuse --help)", 2);
+  const backend = values.backend;
+  if (backend !== undefined && !(backendNames as readonly string[]).includes(backend)) {
+    throw new ElfuseError(`unknown backend '${backend}' (choose ${backendNames.join(", ")})`, 2);
+  }
+  let timeout: number | undefined;
+  if (values.timeout !== undefined) {
+    timeout = Number(values.timeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new ElfuseError(
+        `--timeout takes a positive number of seconds, not '${values.timeout}'`,
+        2,
+      );
+    }
+  }
+  const env = new Map<string, string>();
+  if (!values["clear-env"]) {
+    for (const [k, v] of Object.entries(Deno.env.toObject())) env.set(k, v);
+  }
+  for (const e of values.env ?? []) {
+    const eq = e.indexOf("=");
+    if (eq === 0) throw new ElfuseError(`--env '${e}': the name is empty`, 2);
+    if (eq < 0) {
+      const v = Deno.env.get(e);
+      if (v !== undefined) env.set(e, v);
+    } else env.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  return {
+    program: rest[0],
+    args: rest.slice(1),
+    env: [...env].map(([k, v]) => `${k}=${v}`),
+    backend: backend as BackendName | undefined,
+    strace: values.strace === true,
+    verbose: values.verbose === true,
+    workdir: values.workdir,
+    timeout,
+  };
+}
+
+/** Runs the command line and returns the process exit status (or dies by the guest's signal). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const req = parseCli(argv);
+    if (req === "help") {
+      await Deno.stdout.write(new TextEncoder().encode(HELP));
+      return 0;
+    }
+    if (req === "version") {
+      await Deno.stdout.write(
+        new TextEncoder().encode(`elfuse ${VERSION} (deno ${Deno.version.deno})\n`),
+      );
+      return 0;
+    }
+    if (req.timeout !== undefined) {
+      const w = new Worker(new URL("./runtime/watchdog.ts", import.meta.url), { type: "module" });
+      w.postMessage({ seconds: req.timeout });
+    }
+    const { runProgram } = await import("./runtime/run.ts");
+    const status = await runProgram({ ...req, argv0: req.program });
+    const { exitLike } = await import("./runtime/host/exit.ts");
+    return exitLike("code" in status ? status : { signal: status.signal });
+  } catch (e) {
+    if (e instanceof ElfuseError) {
+      console.error(`elfuse: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(
+      `elfuse: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+    );
+    return 70;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

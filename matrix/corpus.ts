@@ -1,0 +1,46 @@
+/**
+ * The whole corpus (fixtures, then busybox) and its selection by `--filter` and `--quick`.
+ *
+ * @module
+ */
+
+import { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
+import { fixtureCases } from "./corpus_fixtures.ts";
+import type { Case } from "./types.ts";
+
+/** The corpus and what the user should know about it. */
+export interface Corpus {
+  cases: Case[];
+  notes: string[];
+  /** The busybox binary's path, and whether it is there. */
+  busybox: { path: string; present: boolean };
+}
+
+/** Loads every case: the fixtures of fixtures/catalog.ts, then the busybox cases. */
+export async function loadCorpus(repo: string): Promise<Corpus> {
+  const path = `${repo}/${BUSYBOX_PATH}`;
+  let present = false;
+  try {
+    present = (await Deno.stat(path)).isFile;
+  } catch {
+    present = false;
+  }
+  const fixtures = await fixtureCases(repo);
+  const cases = [...fixtures.cases, ...busyboxCases(path)];
+  const names = new Set<string>();
+  for (const c of cases) {
+    if (names.has(c.name)) throw new Error(`two cases are named ${c.name}`);
+    names.add(c.name);
+  }
+  return { cases, notes: fixtures.notes, busybox: { path, present } };
+}
+
+/** The cases a run selects: those whose name matches `filter`, and only quick ones if `quick`. */
+export function selectCases(
+  cases: readonly Case[],
+  opts: { filter?: RegExp; quick?: boolean },
+): Case[] {
+  return cases.filter((c) =>
+    (!opts.quick || c.quick) && (!opts.filter || opts.filter.test(c.name))
+  );
+}

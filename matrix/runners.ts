@@ -1,0 +1,291 @@
+/**
+ * The runners, behind one interface ({@linkcode Runner}): `elfuse` (this project's CLI),
+ * `qemu-user` (qemu-aarch64) and `native` (on a host that runs aarch64 itself). Each reports the
+ * exit status or the signal that ended the process, stdout, stderr, wall time, and whether it hit
+ * the timeout. Every process runs in its own process group, killed whole on timeout.
+ *
+ * @module
+ */
+
+import { ensureAarch64 } from "./binfmt.ts";
+import type { Invocation, Needs, Runner, RunResult } from "./types.ts";
+
+/** The names {@linkcode makeRunner} knows. */
+export const RUNNER_NAMES = ["elfuse", "qemu-user", "native"] as const;
+export type RunnerName = typeof RUNNER_NAMES[number];
+
+/** elfuse's backends, passed through with `--backend`. */
+export const BACKENDS = ["unicorn", "hvf", "hvf-sim"] as const;
+
+/** The process groups still running, so an interrupted matrix can end them. */
+const running = new Set<number>();
+
+/** Kills every process group the runners started and that is still running. */
+export function killAllRunning(): void {
+  for (const pid of running) {
+    try {
+      Deno.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** A host process to spawn, with a timeout. */
+export interface SpawnSpec {
+  cmd: string;
+  args: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  clearEnv?: boolean;
+  stdin?: Uint8Array;
+  timeoutSeconds: number;
+}
+
+/** Spawns one process in its own process group and waits for it, killing it on timeout. */
+export async function spawnTimed(runner: string, spec: SpawnSpec): Promise<RunResult> {
+  const start = performance.now();
+  const fail = (message: string): RunResult => ({
+    runner,
+    status: { kind: "error", message },
+    stdout: new Uint8Array(),
+    stderr: new Uint8Array(),
+    wallMs: performance.now() - start,
+    timedOut: false,
+  });
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(spec.cmd, {
+      args: spec.args,
+      cwd: spec.cwd,
+      env: spec.env,
+      clearEnv: spec.clearEnv,
+      stdin: spec.stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+  } catch (e) {
+    return fail(`cannot start ${spec.cmd}: ${(e as Error).message}`);
+  }
+  running.add(child.pid);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }, spec.timeoutSeconds * 1000);
+  if (spec.stdin) {
+    const w = child.stdin.getWriter();
+    w.write(spec.stdin).then(() => w.close()).catch(() => {
+      // The guest stopped reading (EPIPE): what it did read is what counts.
+    });
+  }
+  const out = await child.output();
+  clearTimeout(timer);
+  running.delete(child.pid);
+  // Whatever the group left behind goes too.
+  try {
+    Deno.kill(-child.pid, "SIGKILL");
+  } catch {
+    // Nothing left.
+  }
+  const wallMs = performance.now() - start;
+  return {
+    runner,
+    status: timedOut
+      ? { kind: "timeout", seconds: spec.timeoutSeconds }
+      : out.signal
+      ? { kind: "signal", name: out.signal }
+      : { kind: "exit", code: out.code },
+    stdout: out.stdout,
+    stderr: out.stderr,
+    wallMs,
+    timedOut,
+  };
+}
+
+/** The first of the names found on PATH (or as an absolute path), or null. */
+export function which(...names: string[]): string | null {
+  const dirs = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":").filter(Boolean);
+  for (const n of names) {
+    const candidates = n.includes("/") ? [n] : dirs.map((d) => `${d}/${n}`);
+    for (const c of candidates) {
+      try {
+        const st = Deno.statSync(c);
+        if (st.isFile && ((st.mode ?? 0o111) & 0o111)) return c;
+      } catch {
+        // Not here.
+      }
+    }
+  }
+  return null;
+}
+
+/** True when this host runs aarch64 Linux programs itself. */
+export function hostRunsAarch64(): boolean {
+  return Deno.build.os === "linux" && Deno.build.arch === "aarch64";
+}
+
+/**
+ * The reference runner this host gets by default: `native` on aarch64 Linux, `qemu-user` on any
+ * other Linux with qemu-aarch64 installed, else null (no reference: only cases that carry their own
+ * expectation are judged).
+ */
+export function defaultReference(): RunnerName | null {
+  if (hostRunsAarch64()) return "native";
+  if (Deno.build.os === "linux" && which("qemu-aarch64", "qemu-aarch64-static")) {
+    return "qemu-user";
+  }
+  return null;
+}
+
+/** Runs programs with this project's CLI: `deno run -A <repo>/cli.ts [--backend X] ...`. */
+export class ElfuseRunner implements Runner {
+  readonly name = "elfuse";
+  readonly description: string;
+  constructor(readonly repo: string, readonly backend?: string) {
+    this.description = `elfuse (${backend ? `--backend ${backend}` : "default backend"})`;
+  }
+
+  /** The deno arguments for one invocation (without the deno binary itself). */
+  argv(inv: Invocation): string[] {
+    const args = ["run", "-A", `${this.repo}/cli.ts`];
+    if (this.backend) args.push("--backend", this.backend);
+    args.push("--clear-env");
+    for (const [k, v] of Object.entries(inv.env)) args.push("--env", `${k}=${v}`);
+    args.push("--workdir", inv.cwd, "--", inv.program, ...inv.args);
+    return args;
+  }
+
+  async unavailable(): Promise<string | null> {
+    try {
+      await Deno.stat(`${this.repo}/cli.ts`);
+      return null;
+    } catch {
+      return `${this.repo}/cli.ts not found`;
+    }
+  }
+
+  cannotRun(_needs: Needs): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
+  run(inv: Invocation): Promise<RunResult> {
+    return spawnTimed(this.name, {
+      cmd: Deno.execPath(),
+      args: this.argv(inv),
+      cwd: this.repo,
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      stdin: inv.stdin,
+      timeoutSeconds: inv.timeoutSeconds,
+    });
+  }
+}
+
+/** Runs programs with `qemu-aarch64 [-L sysroot] program args`. */
+export class QemuUserRunner implements Runner {
+  readonly name = "qemu-user";
+  readonly description: string;
+  /** What the runner did or found that the user should know (binfmt_misc registration). */
+  readonly notes: string[] = [];
+  readonly qemu: string | null;
+  #exec?: Promise<string | null>;
+
+  constructor(readonly sysroot?: string, qemu?: string, readonly binfmtRoot?: string) {
+    this.qemu = qemu ?? which("qemu-aarch64", "qemu-aarch64-static");
+    this.description = `qemu-user (${this.qemu ?? "qemu-aarch64 not found"}${
+      sysroot ? ` -L ${sysroot}` : ""
+    })`;
+  }
+
+  unavailable(): Promise<string | null> {
+    return Promise.resolve(
+      this.qemu ? null : "qemu-aarch64 not found on PATH (apt-get install qemu-user)",
+    );
+  }
+
+  /** Programs that execve other aarch64 programs need binfmt_misc (checked once, then cached). */
+  cannotRun(needs: Needs): Promise<string | null> {
+    if (!needs.needsExec || !this.qemu) return Promise.resolve(null);
+    this.#exec ??= (async () => {
+      const qemu = await Deno.realPath(this.qemu!);
+      const r = await ensureAarch64({ qemu, root: this.binfmtRoot });
+      if (r.registered) this.notes.push(r.message);
+      return r.ok ? null : `reference unavailable: ${r.message}`;
+    })();
+    return this.#exec;
+  }
+
+  run(inv: Invocation): Promise<RunResult> {
+    const args = this.sysroot ? ["-L", this.sysroot] : [];
+    return spawnTimed(this.name, {
+      cmd: this.qemu ?? "qemu-aarch64",
+      args: [...args, inv.program, ...inv.args],
+      cwd: inv.cwd,
+      env: inv.env,
+      clearEnv: true,
+      stdin: inv.stdin,
+      timeoutSeconds: inv.timeoutSeconds,
+    });
+  }
+}
+
+/** Runs programs directly, on a host that runs aarch64 Linux programs itself. */
+export class NativeRunner implements Runner {
+  readonly name = "native";
+  readonly description = "native (the host runs aarch64 itself)";
+
+  unavailable(): Promise<string | null> {
+    return Promise.resolve(
+      hostRunsAarch64()
+        ? null
+        : `this host (${Deno.build.os}/${Deno.build.arch}) cannot run aarch64 Linux programs`,
+    );
+  }
+
+  cannotRun(_needs: Needs): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
+  run(inv: Invocation): Promise<RunResult> {
+    return spawnTimed(this.name, {
+      cmd: inv.program,
+      args: inv.args,
+      cwd: inv.cwd,
+      env: inv.env,
+      clearEnv: true,
+      stdin: inv.stdin,
+      timeoutSeconds: inv.timeoutSeconds,
+    });
+  }
+}
+
+/** Options for {@linkcode makeRunner}. */
+export interface RunnerOptions {
+  /** The repository root (for elfuse's cli.ts). */
+  repo: string;
+  /** elfuse's `--backend`. */
+  backend?: string;
+  /** qemu-user's `-L`. */
+  sysroot?: string;
+}
+
+/** The runner of that name. */
+export function makeRunner(name: RunnerName, opts: RunnerOptions): Runner {
+  switch (name) {
+    case "elfuse":
+      return new ElfuseRunner(opts.repo, opts.backend);
+    case "qemu-user":
+      return new QemuUserRunner(opts.sysroot);
+    case "native":
+      return new NativeRunner();
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The matrix's shared vocabulary: what a case is, what a run observed, and how a case was judged.
+ * Nothing here does anything; every other matrix module speaks these types.
+ *
+ * @module
+ */
+
+/** How one process ended. */
+export type Status =
+  | { kind: "exit"; code: number }
+  | { kind: "signal"; name: string }
+  | { kind: "timeout"; seconds: number }
+  | { kind: "error"; message: string };
+
+/** What one runner reported for one process. */
+export interface RunResult {
+  /** The runner's name, e.g. `qemu-user`. */
+  runner: string;
+  status: Status;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  /** Wall-clock time from spawn to exit, in milliseconds. */
+  wallMs: number;
+  /** True when the run was killed for running past its timeout. */
+  timedOut: boolean;
+}
+
+/** One guest process to start: the runner decides how (elfuse, qemu-user, natively). */
+export interface Invocation {
+  /** Absolute path of the aarch64 program. */
+  program: string;
+  args: string[];
+  /** Bytes for stdin; without them stdin is /dev/null. */
+  stdin?: Uint8Array;
+  /** Working directory of the guest. */
+  cwd: string;
+  /** The guest's whole environment (nothing is inherited). */
+  env: Record<string, string>;
+  /** Seconds before the process is killed and the run counts as timed out. */
+  timeoutSeconds: number;
+}
+
+/** What a case may need from a runner beyond running a static binary. */
+export interface Needs {
+  /** The program execve()s another aarch64 program. */
+  needsExec?: boolean;
+}
+
+/** The one interface every runner implements. */
+export interface Runner {
+  /** Short stable name: `elfuse`, `qemu-user`, `native`, or a fake's. */
+  readonly name: string;
+  /** Longer human description, e.g. `elfuse (--backend unicorn)`. */
+  readonly description: string;
+  /** Null when the runner can run at all here, else why not. */
+  unavailable(): Promise<string | null>;
+  /** Null when the runner can run a case with these needs, else why not. */
+  cannotRun(needs: Needs): Promise<string | null>;
+  run(inv: Invocation): Promise<RunResult>;
+}
+
+/** A file, directory or symlink created in the case's fresh working directory before it runs. */
+export interface FileSpec {
+  /** Relative path inside the working directory; parents are created as needed. */
+  path: string;
+  /** File contents (default: a file). A function is called once and its bytes cached. */
+  content?: string | Uint8Array | (() => Uint8Array);
+  /** `dir` makes a directory, `symlink` a symlink to `target`. */
+  type?: "file" | "dir" | "symlink";
+  target?: string;
+  /** Permission bits (default 0o644 for files, 0o755 for directories). */
+  mode?: number;
+  /** Modification time, seconds since the epoch (default {@linkcode DEFAULT_MTIME}). */
+  mtime?: number;
+}
+
+/** 2001-02-03 04:05:06 UTC: the mtime every created file gets unless its spec says otherwise. */
+export const DEFAULT_MTIME = 981173106;
+
+/** A named normaliser (see normalise.ts for what each replaces). */
+export type NormaliserName =
+  | "pids"
+  | "times"
+  | "durations"
+  | "addresses"
+  | "temp-names"
+  | "sort-lines"
+  | "trailing-space";
+
+/** How the subject's result is compared with the reference's. */
+export type Comparison =
+  /** Same stdout bytes and exit status (the default). */
+  | { mode: "exact" }
+  /** Both print `N passed, 0 failed` (the last such line) and exit 0. */
+  | { mode: "self-check" }
+  /** Both stdouts match the pattern, and the exit statuses are the same. */
+  | { mode: "regex"; pattern: string; flags?: string }
+  /** Same stdout and status after the named normalisers ran on both stdouts (and stderrs). */
+  | { mode: "normalised"; normalisers: NormaliserName[] };
+
+/** What a fixture promises about its own result, checked on both runners when given. */
+export interface Expected {
+  exit?: number;
+  signal?: string;
+  stdout?: string;
+}
+
+/** One guest invocation of a case; a case has one or more, run in order in the same directory. */
+export interface Step {
+  args: string[];
+  stdin?: string | Uint8Array | (() => Uint8Array);
+}
+
+/** One row of the matrix: a program, its inputs, and how its result is judged. */
+export interface Case extends Needs {
+  /** Unique name, `group/short-name`, e.g. `busybox/sort-numeric`. */
+  name: string;
+  /** `fixture` or `busybox` (or a test's own). */
+  group: string;
+  /** Absolute path of the aarch64 program. */
+  program: string;
+  /**
+   * The invocations, run in order in one working directory; after the first one that does not
+   * exit 0 the rest are not run. Their stdouts (and stderrs) are concatenated.
+   */
+  steps: Step[];
+  /** Extra guest environment on top of the matrix's fixed one (see run.ts). */
+  env?: Record<string, string>;
+  /** Files created in the fresh working directory, with deterministic content and mtimes. */
+  files?: FileSpec[];
+  /** Seconds per step before it counts as hung (default 60). */
+  timeout?: number;
+  /** Default `{ mode: "exact" }`. */
+  compare?: Comparison;
+  /** Compare stderr too (only where it is deterministic). */
+  compareStderr?: boolean;
+  /**
+   * After the run, compare the working directory's tree (paths, types, modes, sizes, content
+   * hashes, symlink targets); `with-mtime` adds regular files' modification times.
+   */
+  snapshot?: boolean | "with-mtime";
+  /** The fixture's own promise, checked on each runner's result. */
+  expect?: Expected;
+  /** In the fast subset (`--quick`, used by the tests). */
+  quick?: boolean;
+  /** When set, the case cannot run here and is skipped with this reason. */
+  skip?: string;
+}
+
+/** A case's result on one runner: its steps' results folded together. */
+export interface Observed {
+  runner: string;
+  /** The status of the last step that ran. */
+  status: Status;
+  /** How many steps ran, and how many the case has. */
+  stepsRun: number;
+  stepsTotal: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  /** The working directory snapshot after the run, when the case asks for one. */
+  files?: string;
+  wallMs: number;
+  timedOut: boolean;
+  /** The working directory it ran in (for the `workdir` substitution). */
+  workdir: string;
+}
+
+/** One way two results (or a result and an expectation) differ. */
+export interface Difference {
+  /** What differs: `status`, `stdout`, `stderr`, `files`, `self-check`, `expected`... */
+  what: string;
+  /** Which side it concerns: both runners, or only one against an expectation. */
+  side: "both" | "subject" | "reference";
+  /** A one-line account. */
+  summary: string;
+  /** The two texts to show side by side (already normalised and truncated). */
+  subject?: string;
+  reference?: string;
+}
+
+/** The verdict of a case. */
+export type Verdict =
+  /** Same result. */
+  | "pass"
+  /** An unexpected difference: fails the run. */
+  | "fail"
+  /** A difference listed in known_differences.ts: does not fail the run. */
+  | "known"
+  /** Listed in known_differences.ts but no longer differs: fails the run until removed. */
+  | "fixed"
+  /** Not run, with a reason (reference unavailable, binary not built...). */
+  | "skip";
+
+/** A known difference: a case that is expected to differ against a reference. */
+export interface KnownDifference {
+  /** The case's exact name. */
+  case: string;
+  /** The reference runner's name, or `*` for any. */
+  reference: string;
+  /** Why it differs, and what would fix it. */
+  reason: string;
+}
+
+/** Everything the matrix learnt about one case. */
+export interface Outcome {
+  case: string;
+  group: string;
+  verdict: Verdict;
+  /** Why this verdict (the first difference, the skip reason, the known entry's reason...). */
+  reason: string;
+  differences: Difference[];
+  subject?: Observed;
+  reference?: Observed;
+  /** subject wall time / reference wall time, when both ran. */
+  ratio?: number;
+  /** The command line, for reports. */
+  command: string;
+}
+
+/** A whole matrix run. */
+export interface MatrixResult {
+  /** The runner under test (normally elfuse). */
+  subject: RunnerInfo;
+  /** The reference runner, or null when the host has none. */
+  reference: RunnerInfo | null;
+  host: string;
+  startedAt: string;
+  wallMs: number;
+  outcomes: Outcome[];
+  /** Known-difference entries naming no case at all (they fail the run). */
+  staleEntries: KnownDifference[];
+  /** Lines worth telling the user (binfmt registration, missing builds...). */
+  notes: string[];
+}
+
+/** A runner as reports name it. */
+export interface RunnerInfo {
+  name: string;
+  description: string;
+}
+
+/** The counts a summary line reports. */
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+  known: number;
+  fixed: number;
+}

@@ -1,0 +1,73 @@
+// The CPU backend interface, shaped like Hypervisor.framework: guest memory is host memory made
+// visible at a guest physical address, a vCPU runs until an exit, registers are read and written.
+// Each backend turns its own exits into the small set below. Backend-neutral code imports only
+// this file, never a backend.
+
+/** Registers the kernel names, independent of any backend's numbering. */
+export const enum Reg {
+  X0 = 0,
+  // X1..X30 are X0 + n.
+  SP = 31,
+  PC = 32,
+  NZCV = 33,
+  TPIDR_EL0 = 34,
+  FPCR = 35,
+  FPSR = 36,
+}
+
+export type Access = "read" | "write" | "fetch";
+
+/** Why a vCPU stopped running guest code (syscalls never stop it: they are served in place). */
+export type Exit =
+  | { kind: "stopped" }
+  | { kind: "fault"; address: number; access: Access; mapped: boolean; pc: number }
+  | { kind: "breakpoint"; pc: number }
+  | { kind: "undefined"; pc: number }
+  | { kind: "timeout" }
+  | { kind: "internal"; error: unknown };
+
+/** Called for every guest SVC while the vCPU runs; it reads the arguments and sets the result. */
+export type SyscallHandler = () => void;
+
+export interface Vcpu {
+  /** Reads x0..x5 (as signed 64-bit values, exact below 2^53) into args; returns x8. */
+  syscallArgs(args: Float64Array): number;
+  /** Writes x0 (a signed value: negative errnos and addresses below 2^53 are exact). */
+  setResult(x0: number): void;
+  get(reg: Reg): number;
+  set(reg: Reg, value: number): void;
+  /** Full 64-bit register access, for values that may exceed 2^53 (signal frames, fork). */
+  getBig(reg: Reg): bigint;
+  setBig(reg: Reg, value: bigint): void;
+  /**
+   * Runs from the current PC until stop() is called from a syscall handler, a non-syscall exit,
+   * or the deadline (ms since the epoch, 0 for none) passes.
+   */
+  run(onSyscall: SyscallHandler, deadline: number): Exit;
+  /** From inside a syscall handler: stop after this syscall returns. */
+  stop(): void;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** A one-line description (library version, limits) for -v and --version. */
+  readonly description: string;
+  /** AT_HWCAP / AT_HWCAP2 for the CPU this backend presents (Linux arch/arm64 hwcap bits). */
+  readonly hwcap: number;
+  readonly hwcap2: number;
+  /** Makes slab bytes [gpa, gpa+size) visible to the guest with Linux PROT_* bits. */
+  map(gpa: number, size: number, prot: number): void;
+  unmap(gpa: number, size: number): void;
+  protect(gpa: number, size: number, prot: number): void;
+  /** Guest code in [gpa, gpa+size) changed behind the CPU's back: drop translated code. */
+  invalidateCode(gpa: number, size: number): void;
+  createVcpu(): Vcpu;
+  close(): void;
+}
+
+/** What the kernel hands a backend factory: the slab it must expose to the guest. */
+export interface SlabInfo {
+  /** Host address of guest physical address 0. */
+  hostBase: number;
+  size: number;
+}

@@ -1,0 +1,102 @@
+// libunicorn through Deno FFI. Constants from unicorn/unicorn.h and unicorn/arm64.h (2.x).
+import { fileURLToPath } from "node:url";
+import type { NumberArgs } from "../../host/ffi_types.ts";
+
+export const UC_ARCH_ARM64 = 2;
+export const UC_MODE_ARM = 0;
+export const UC_HOOK_INTR = 1 << 0;
+/** UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT: every invalid access. */
+export const UC_HOOK_MEM_INVALID = 0x3f0;
+/** uc_mem_type values passed to memory hooks. */
+export const UC_MEM_WRITE_UNMAPPED = 20;
+export const UC_MEM_FETCH_UNMAPPED = 21;
+export const UC_MEM_READ_UNMAPPED = 19;
+export const UC_MEM_WRITE_PROT = 22;
+export const UC_MEM_READ_PROT = 23;
+export const UC_MEM_FETCH_PROT = 24;
+/** uc_ctl: UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) = 9 | 2 << 26 | 1 << 30. */
+export const UC_CTL_TB_REMOVE_CACHE_WRITE = 9 | (2 << 26) | (1 << 30);
+
+/** EXCP_* numbers QEMU passes to UC_HOOK_INTR on arm64. */
+export const EXCP_UDEF = 1;
+export const EXCP_SWI = 2;
+export const EXCP_PREFETCH_ABORT = 3;
+export const EXCP_DATA_ABORT = 4;
+export const EXCP_BKPT = 7;
+
+/** uc_arm64_reg numbers. */
+export const UC_ARM64_REG_X29 = 1;
+export const UC_ARM64_REG_X30 = 2;
+export const UC_ARM64_REG_NZCV = 3;
+export const UC_ARM64_REG_SP = 4;
+export const UC_ARM64_REG_X0 = 199;
+export const UC_ARM64_REG_X8 = 207;
+export const UC_ARM64_REG_PC = 260;
+export const UC_ARM64_REG_TPIDR_EL0 = 262;
+export const UC_ARM64_REG_FPCR = 291;
+export const UC_ARM64_REG_FPSR = 292;
+
+const symbols = {
+  uc_version: { parameters: ["usize", "usize"], result: "u32" },
+  uc_open: { parameters: ["i32", "i32", "usize"], result: "i32" },
+  uc_close: { parameters: ["pointer"], result: "i32" },
+  uc_strerror: { parameters: ["i32"], result: "pointer" },
+  uc_reg_read: { parameters: ["pointer", "i32", "usize"], result: "i32" },
+  uc_reg_write: { parameters: ["pointer", "i32", "usize"], result: "i32" },
+  uc_reg_read_batch: { parameters: ["pointer", "usize", "usize", "i32"], result: "i32" },
+  uc_mem_map_ptr: { parameters: ["pointer", "u64", "usize", "u32", "usize"], result: "i32" },
+  uc_mem_unmap: { parameters: ["pointer", "u64", "usize"], result: "i32" },
+  uc_mem_protect: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },
+  uc_emu_start: { parameters: ["pointer", "u64", "u64", "u64", "usize"], result: "i32" },
+  uc_emu_stop: { parameters: ["pointer"], result: "i32" },
+  uc_hook_add: {
+    parameters: ["pointer", "usize", "i32", "function", "pointer", "u64", "u64"],
+    result: "i32",
+  },
+  // Variadic in C; SysV x86-64 and AAPCS64 on Linux pass these integer arguments in registers as
+  // for a fixed signature. On Apple arm64 variadics go on the stack: do not call it there.
+  uc_ctl3: { name: "uc_ctl", parameters: ["pointer", "i32", "u64", "u64"], result: "i32" },
+} as const;
+
+export type UnicornLib = NumberArgs<Deno.DynamicLibrary<typeof symbols>["symbols"]>;
+
+function candidates(): string[] {
+  const env = Deno.env.get("ELFUSE_LIBUNICORN");
+  if (env) return [env];
+  const out: string[] = [];
+  const here = new URL("../../../.tools/unicorn/sid/usr/lib/", import.meta.url);
+  if (here.protocol === "file:") {
+    const triplet = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+    out.push(fileURLToPath(new URL(`${triplet}/libunicorn.so.2`, here)));
+  }
+  if (Deno.build.os === "darwin") {
+    out.push("/opt/homebrew/lib/libunicorn.2.dylib", "/usr/local/lib/libunicorn.2.dylib");
+  } else {
+    out.push("libunicorn.so.2");
+  }
+  return out;
+}
+
+let loaded: { lib: UnicornLib; path: string } | undefined;
+
+/** Opens libunicorn once: $ELFUSE_LIBUNICORN, the project's tool cache, then the system's. */
+export function openUnicorn(): { lib: UnicornLib; path: string } {
+  if (loaded) return loaded;
+  const errors: string[] = [];
+  for (const path of candidates()) {
+    try {
+      loaded = { lib: Deno.dlopen(path, symbols).symbols as unknown as UnicornLib, path };
+      return loaded;
+    } catch (e) {
+      errors.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  throw new Error(
+    `cannot load libunicorn (run ./dev setup, or set ELFUSE_LIBUNICORN): ${errors.join("; ")}`,
+  );
+}
+
+export function ucError(lib: UnicornLib, code: number): string {
+  const p = lib.uc_strerror(code);
+  return p ? Deno.UnsafePointerView.getCString(p) : `unicorn error ${code}`;
+}

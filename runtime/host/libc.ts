@@ -1,0 +1,172 @@
+// The host C library through Deno FFI: one dlopen, shared by every host module. Guest buffers are
+// passed as host addresses (`usize` numbers: slab base + guest address), which measured as fast as
+// any pointer form and allocates nothing. Only non-variadic signatures are declared where the
+// host's calling convention would pass variadic arguments differently (Apple arm64 puts them on
+// the stack), so `openat`'s mode and `fcntl`/`ioctl`'s third argument are host-specific.
+
+import type { NumberArgs } from "./ffi_types.ts";
+
+const path = Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6";
+
+const symbols = {
+  read: { parameters: ["i32", "usize", "usize"], result: "isize" },
+  write: { parameters: ["i32", "usize", "usize"], result: "isize" },
+  pread: {
+    name: Deno.build.os === "linux" ? "pread64" : "pread",
+    parameters: ["i32", "usize", "usize", "i64"],
+    result: "isize",
+  },
+  pwrite: {
+    name: Deno.build.os === "linux" ? "pwrite64" : "pwrite",
+    parameters: ["i32", "usize", "usize", "i64"],
+    result: "isize",
+  },
+  readv: { parameters: ["i32", "usize", "i32"], result: "isize" },
+  writev: { parameters: ["i32", "usize", "i32"], result: "isize" },
+  preadv: { parameters: ["i32", "usize", "i32", "i64"], result: "isize" },
+  pwritev: { parameters: ["i32", "usize", "i32", "i64"], result: "isize" },
+  openat: { parameters: ["i32", "usize", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  fstatat: { parameters: ["i32", "usize", "usize", "i32"], result: "i32" },
+  fstat: { parameters: ["i32", "usize"], result: "i32" },
+  faccessat: { parameters: ["i32", "usize", "i32", "i32"], result: "i32" },
+  readlinkat: { parameters: ["i32", "usize", "usize", "usize"], result: "isize" },
+  getcwd: { parameters: ["usize", "usize"], result: "usize" },
+  chdir: { parameters: ["usize"], result: "i32" },
+  fchdir: { parameters: ["i32"], result: "i32" },
+  mkdirat: { parameters: ["i32", "usize", "u32"], result: "i32" },
+  unlinkat: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  renameat: { parameters: ["i32", "usize", "i32", "usize"], result: "i32" },
+  symlinkat: { parameters: ["usize", "i32", "usize"], result: "i32" },
+  linkat: { parameters: ["i32", "usize", "i32", "usize", "i32"], result: "i32" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  fchmodat: { parameters: ["i32", "usize", "u32", "i32"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  fchownat: { parameters: ["i32", "usize", "u32", "u32", "i32"], result: "i32" },
+  utimensat: { parameters: ["i32", "usize", "usize", "i32"], result: "i32" },
+  futimens: { parameters: ["i32", "usize"], result: "i32" },
+  truncate: { parameters: ["usize", "i64"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  fsync: { parameters: ["i32"], result: "i32" },
+  sync: { parameters: [], result: "void" },
+  dup: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "usize"], result: "i32" },
+  pipe: { parameters: ["usize"], result: "i32" },
+  umask: { parameters: ["u32"], result: "u32" },
+  poll: { parameters: ["usize", "u64", "i32"], result: "i32" },
+  isatty: { parameters: ["i32"], result: "i32" },
+  getpid: { parameters: [], result: "i32" },
+  getppid: { parameters: [], result: "i32" },
+  getuid: { parameters: [], result: "u32" },
+  geteuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  getegid: { parameters: [], result: "u32" },
+  getgroups: { parameters: ["i32", "usize"], result: "i32" },
+  getpgid: { parameters: ["i32"], result: "i32" },
+  getsid: { parameters: ["i32"], result: "i32" },
+  getrusage: { parameters: ["i32", "usize"], result: "i32" },
+  getrlimit: { parameters: ["i32", "usize"], result: "i32" },
+  setrlimit: { parameters: ["i32", "usize"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "usize"], result: "i32" },
+  clock_getres: { parameters: ["i32", "usize"], result: "i32" },
+  nanosleep: { parameters: ["usize", "usize"], result: "i32" },
+  getentropy: { parameters: ["usize", "usize"], result: "i32" },
+  mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "usize" },
+  munmap: { parameters: ["usize", "usize"], result: "i32" },
+  madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  signal: { parameters: ["i32", "usize"], result: "usize" },
+  sigprocmask: {
+    name: Deno.build.os === "linux" ? "pthread_sigmask" : "sigprocmask",
+    parameters: ["i32", "usize", "usize"],
+    result: "i32",
+  },
+  memcpy: { parameters: ["usize", "usize", "usize"], result: "usize" },
+  msync: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  uname: { parameters: ["usize"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  _exit: { parameters: ["i32"], result: "void" },
+} as const;
+
+const linuxOnly = {
+  __errno_location: { parameters: [], result: "pointer" },
+  statx: { parameters: ["i32", "usize", "i32", "u32", "usize"], result: "i32" },
+  getdents64: { parameters: ["i32", "usize", "usize"], result: "isize" },
+  renameat2: { parameters: ["i32", "usize", "i32", "usize", "u32"], result: "i32" },
+  dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  pipe2: { parameters: ["usize", "i32"], result: "i32" },
+  fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
+  fdatasync: { parameters: ["i32"], result: "i32" },
+  statfs: { parameters: ["usize", "usize"], result: "i32" },
+  fstatfs: { parameters: ["i32", "usize"], result: "i32" },
+  sendfile: { parameters: ["i32", "i32", "usize", "usize"], result: "isize" },
+  copy_file_range: {
+    parameters: ["i32", "usize", "i32", "usize", "usize", "u32"],
+    result: "isize",
+  },
+  ppoll: { parameters: ["usize", "u64", "usize", "usize"], result: "i32" },
+  sysinfo: { parameters: ["usize"], result: "i32" },
+  getrandom: { parameters: ["usize", "usize", "u32"], result: "isize" },
+  sched_getaffinity: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  sched_yield: { parameters: [], result: "i32" },
+  getcpu: { parameters: ["usize", "usize"], result: "i32" },
+  clock_nanosleep: { parameters: ["i32", "i32", "usize", "usize"], result: "i32" },
+  getresuid: { parameters: ["usize", "usize", "usize"], result: "i32" },
+  getresgid: { parameters: ["usize", "usize", "usize"], result: "i32" },
+  prlimit: { parameters: ["i32", "i32", "usize", "usize"], result: "i32" },
+  times: { parameters: ["usize"], result: "i64" },
+  syscall6: {
+    name: "syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+} as const;
+
+const darwinOnly = {
+  __error: { parameters: [], result: "pointer" },
+} as const;
+
+function open() {
+  if (Deno.build.os === "linux") {
+    const lib = Deno.dlopen(path, { ...symbols, ...linuxOnly });
+    return { lib: lib.symbols as unknown as LinuxLib, errnoPtr: lib.symbols.__errno_location() };
+  }
+  const lib = Deno.dlopen(path, { ...symbols, ...darwinOnly });
+  return { lib: lib.symbols as unknown as LinuxLib, errnoPtr: lib.symbols.__error() };
+}
+
+type LinuxLib = NumberArgs<Deno.DynamicLibrary<typeof symbols & typeof linuxOnly>["symbols"]>;
+const opened = open();
+
+/** The host libc. On macOS the Linux-only symbols are absent; host/darwin.ts never calls them. */
+export const libc: LinuxLib = opened.lib;
+
+// errno is thread-local; elfuse calls libc from one thread, so one view of the main thread's errno
+// stays valid (read it right after the failing call, before other JS can call into libc).
+const errnoView = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(opened.errnoPtr!, 4));
+
+/** The host errno of the last failed libc call. */
+export function hostErrno(): number {
+  return errnoView[0];
+}
+
+/** Scratch memory outside the guest slab for host structs (iovecs, stat buffers, pollfds). */
+export class Scratch {
+  readonly address: number;
+  readonly u8: Uint8Array;
+  readonly view: DataView;
+  constructor(readonly size: number) {
+    // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS (0x22 on Linux, 0x1002 on macOS).
+    const flags = Deno.build.os === "darwin" ? 0x1002 : 0x22;
+    const addr = Number(libc.mmap(0, size, 3, flags, -1, 0));
+    if (addr === -1 || addr === 0) throw new Error("cannot allocate host scratch memory");
+    this.address = addr;
+    const ptr = Deno.UnsafePointer.create(BigInt(addr))!;
+    const buf = Deno.UnsafePointerView.getArrayBuffer(ptr, size);
+    this.u8 = new Uint8Array(buf);
+    this.view = new DataView(buf);
+  }
+}

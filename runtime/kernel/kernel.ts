@@ -1,0 +1,167 @@
+// The backend-neutral kernel for one guest process: its address space, fds, signal state and
+// the syscall entry point the vCPU calls on every SVC.
+import type { Vcpu } from "../backends/backend.ts";
+import { errno as hostErrno } from "../host/linux.ts";
+import { libc, Scratch } from "../host/libc.ts";
+import type { AddressSpace } from "../memory/address_space.ts";
+import { E } from "./errno.ts";
+import { FdTable } from "./fdtable.ts";
+import type { SyscallHandler } from "./syscall_def.ts";
+import { SignalState } from "./signals.ts";
+
+export interface ProcessInfo {
+  /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
+  exePath: string;
+  /** Host path of the program file. */
+  hostExePath: string;
+}
+
+/** How the guest ended. */
+export type ExitStatus = { code: number } | { signal: number; core: boolean };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class Kernel {
+  readonly as: AddressSpace;
+  readonly mem: Uint8Array;
+  readonly view: DataView;
+  /** Host address of guest address 0. */
+  readonly hostBase: number;
+  readonly fds = new FdTable();
+  readonly signals = new SignalState();
+  readonly args = new Float64Array(6);
+  /** Host memory for host-side structs (iovec arrays, statx buffers, pollfds, path copies). */
+  readonly scratch = new Scratch(1 << 20);
+  readonly info: ProcessInfo;
+  vcpu!: Vcpu;
+  table: (SyscallHandler | undefined)[] = [];
+  /** Called for a syscall number with no handler (logs once under -v). */
+  onUnknown: (nr: number) => void = () => {};
+  exitStatus: ExitStatus | undefined;
+  pid: number;
+  ppid: number;
+  umask = 0o022;
+  /** Guest-visible resource limits, [soft, hard] per RLIMIT_* (Infinity for RLIM_INFINITY). */
+  readonly rlimits: [number, number][];
+  tidAddress = 0;
+  robustList = 0;
+  name = "";
+  dumpable = 1;
+  pdeathsig = 0;
+  noNewPrivs = 0;
+
+  constructor(as: AddressSpace, info: ProcessInfo) {
+    this.as = as;
+    this.mem = as.slab.u8;
+    this.view = as.slab.view;
+    this.hostBase = as.slab.base;
+    this.info = info;
+    this.pid = libc.getpid();
+    this.ppid = libc.getppid();
+    this.rlimits = defaultRlimits();
+    this.fds.limit = this.rlimits[7][0];
+  }
+
+  /** The SVC entry: runs the handler for x8 and writes its result to x0. */
+  readonly onSyscall = (): void => {
+    const nr = this.vcpu.syscallArgs(this.args);
+    const h = this.table[nr];
+    this.vcpu.setResult(h !== undefined ? h(this, this.args) : this.unknown(nr));
+  };
+
+  unknown(nr: number): number {
+    this.onUnknown(nr);
+    return -E.ENOSYS;
+  }
+
+  /** A host call's return value as a guest result: -errno on failure. */
+  host(r: number): number {
+    return r < 0 ? -hostErrno() : r;
+  }
+
+  /** The last host errno as a negative guest result. */
+  fail(): number {
+    return -hostErrno();
+  }
+
+  /** Ends the guest with an exit code; the vCPU stops after this syscall. */
+  exit(code: number): void {
+    this.exitStatus ??= { code: code & 0xff };
+    this.vcpu.stop();
+  }
+
+  /** Ends the guest as if killed by a signal. */
+  killedBy(signal: number, core: boolean): void {
+    this.exitStatus ??= { signal, core };
+    this.vcpu.stop();
+  }
+
+  canRead(addr: number, len: number): boolean {
+    return this.as.canRead(addr, len);
+  }
+
+  canWrite(addr: number, len: number): boolean {
+    return this.as.canWrite(addr, len);
+  }
+
+  /**
+   * Length of the NUL-terminated guest string at addr (without the NUL), -EFAULT when it runs
+   * into unreadable memory, -ENAMETOOLONG past `max` bytes.
+   */
+  strlen(addr: number, max = 4096): number {
+    const vmas = this.as.vmas;
+    let a = addr;
+    const limit = addr + max;
+    while (a < limit) {
+      const v = vmas.find(a);
+      if (v === undefined || (v.prot & 1) === 0) return -E.EFAULT;
+      const end = Math.min(v.end, limit);
+      const nul = this.mem.indexOf(0, a);
+      if (nul >= 0 && nul < end) return nul - addr;
+      a = end;
+    }
+    return -E.ENAMETOOLONG;
+  }
+
+  /** The guest string at addr, or a negative errno. */
+  string(addr: number, max = 4096): string | number {
+    const n = this.strlen(addr, max);
+    return n < 0 ? n : dec.decode(this.mem.subarray(addr, addr + n));
+  }
+
+  /** Copies a JS string into scratch memory as a C string; returns its host address. */
+  scratchString(s: string, offset = 0): number {
+    const r = enc.encodeInto(s, this.scratch.u8.subarray(offset, offset + 8191));
+    this.scratch.u8[offset + r.written] = 0;
+    return this.scratch.address + offset;
+  }
+
+  readU64(addr: number): number {
+    return this.view.getUint32(addr + 4, true) * 4294967296 + this.view.getUint32(addr, true);
+  }
+
+  readI64(addr: number): number {
+    return this.view.getInt32(addr + 4, true) * 4294967296 + this.view.getUint32(addr, true);
+  }
+
+  writeU64(addr: number, v: number): void {
+    const hi = Math.floor(v / 4294967296);
+    this.view.setInt32(addr + 4, hi, true);
+    this.view.setUint32(addr, v - hi * 4294967296, true);
+  }
+}
+
+/** RLIMIT_* defaults: the host's own limits where it has them (RLIMIT_NOFILE capped at 1024). */
+function defaultRlimits(): [number, number][] {
+  const out: [number, number][] = [];
+  const s = new Scratch(4096);
+  for (let r = 0; r < 16; r++) {
+    const ok = libc.getrlimit(r, s.address) === 0;
+    const soft = s.view.getBigUint64(0, true), hard = s.view.getBigUint64(8, true);
+    const num = (x: bigint) => (x >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(x));
+    out.push(ok ? [num(soft), num(hard)] : [Infinity, Infinity]);
+  }
+  out[7] = [Math.min(out[7][0], 1024), out[7][1]]; // RLIMIT_NOFILE
+  return out;
+}

@@ -1,0 +1,291 @@
+// File metadata and names: stat family, access, permissions, ownership, times, links,
+// directories. Paths go through pathAt(); struct layouts that match between host and guest
+// (statx, linux_dirent64, statfs, timespec) are written by the host straight into guest memory.
+import { libc } from "../../host/libc.ts";
+import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import { atDir, path, pathAt } from "../paths.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000;
+const AT_STATX_SYNC_TYPE = 0x6000;
+const STATX_BASIC_STATS = 0x7ff;
+/** Scratch offsets: a statx buffer and an empty C string. */
+const STATX_SLOT = 0x4000, EMPTY_SLOT = 0x4200;
+
+function hostFd(k: Kernel, fd: number): number {
+  const e = k.fds.get(fd | 0);
+  return e === undefined ? -1 : e.hostFd;
+}
+
+function emptyPath(k: Kernel): number {
+  k.scratch.u8[EMPTY_SLOT] = 0;
+  return k.scratch.address + EMPTY_SLOT;
+}
+
+/** Host statx into scratch, then the aarch64 `struct stat` into guest memory. */
+function statInto(k: Kernel, dirfd: number, p: number, flags: number, out: number): number {
+  if (!k.canWrite(out, STAT_SIZE)) return -E.EFAULT;
+  const r = hostStatx(dirfd, p, flags, STATX_BASIC_STATS, k.scratch.address + STATX_SLOT);
+  if (r < 0) return r;
+  statFromStatx(k.scratch.view, STATX_SLOT, k.view, out);
+  return 0;
+}
+
+function fstat(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  return statInto(k, h, emptyPath(k), AT_EMPTY_PATH, a[1]);
+}
+
+function newfstatat(k: Kernel, a: Float64Array): number {
+  const flags = a[3] >>> 0;
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  if (p < 0) return p;
+  return statInto(k, atDir, p, flags, a[2]);
+}
+
+function statx(k: Kernel, a: Float64Array): number {
+  const flags = a[2] >>> 0, mask = a[3] >>> 0, out = a[4];
+  if (
+    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) !== 0
+  ) return -E.EINVAL;
+  if ((flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) return -E.EINVAL;
+  if ((mask & 0x80000000) !== 0) return -E.EINVAL; // STATX__RESERVED
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  if (p < 0) return p;
+  if (!k.canWrite(out, STATX_SIZE)) return -E.EFAULT;
+  return hostStatx(atDir, p, flags, mask, k.hostBase + out);
+}
+
+function access(k: Kernel, dirfd: number, addr: number, mode: number, flags: number): number {
+  if ((mode & ~7) !== 0) return -E.EINVAL;
+  if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
+  const p = pathAt(k, dirfd, addr, 0, (flags & AT_EMPTY_PATH) !== 0);
+  if (p < 0) return p;
+  return k.host(libc.faccessat(atDir, p, mode, flags));
+}
+
+function readlinkat(k: Kernel, a: Float64Array): number {
+  const buf = a[2], size = a[3] | 0;
+  if (size <= 0) return -E.EINVAL;
+  const s = k.string(a[1]);
+  if (typeof s === "number") return s;
+  if (s === "/proc/self/exe" || s === `/proc/${k.pid}/exe` || s === "/proc/thread-self/exe") {
+    // The guest's own program, never the elfuse host binary.
+    const bytes = new TextEncoder().encode(k.info.exePath);
+    const n = Math.min(bytes.length, size);
+    if (!k.canWrite(buf, n)) return -E.EFAULT;
+    k.mem.set(bytes.subarray(0, n), buf);
+    return n;
+  }
+  const p = pathAt(k, a[0], a[1]);
+  if (p < 0) return p;
+  if (!k.canWrite(buf, size)) return -E.EFAULT;
+  return k.host(Number(libc.readlinkat(atDir, p, k.hostBase + buf, size)));
+}
+
+function utimensat(k: Kernel, a: Float64Array): number {
+  const times = a[2], flags = a[3] >>> 0;
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
+  if (times !== 0 && !k.canRead(times, 32)) return -E.EFAULT;
+  const t = times === 0 ? 0 : k.hostBase + times;
+  if (a[1] === 0) {
+    // A NULL path means the file dirfd refers to (Linux extension used by futimens).
+    const h = hostFd(k, a[0]);
+    if (h < 0) return -E.EBADF;
+    return k.host(libc.futimens(h, t));
+  }
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  if (p < 0) return p;
+  return k.host(libc.utimensat(atDir, p, t, flags));
+}
+
+function statfsInto(k: Kernel, out: number, call: (o: number) => number): number {
+  if (!k.canWrite(out, 120)) return -E.EFAULT;
+  return k.host(call(k.hostBase + out));
+}
+
+function getdents64(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const buf = a[1], len = Math.min(a[2] >>> 0, 0x7ffff000);
+  if (!k.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.getdents64(h, k.hostBase + buf, len)));
+}
+
+function getcwd(k: Kernel, a: Float64Array): number {
+  const buf = a[0], size = a[1];
+  const s = k.scratch;
+  if (Number(libc.getcwd(s.address + 0x6000, 4096)) === 0) return k.fail();
+  const len = s.u8.indexOf(0, 0x6000) - 0x6000;
+  if (size < len + 1) return -E.ERANGE;
+  if (!k.canWrite(buf, len + 1)) return -E.EFAULT;
+  k.mem.set(s.u8.subarray(0x6000, 0x6000 + len + 1), buf);
+  return len + 1;
+}
+
+function withPath(call: (k: Kernel, p: number, a: Float64Array) => number) {
+  return (k: Kernel, a: Float64Array): number => {
+    const p = path(k, a[0]);
+    return p < 0 ? p : k.host(call(k, p, a));
+  };
+}
+
+function withPathAt(
+  call: (k: Kernel, dir: number, p: number, a: Float64Array) => number,
+  flagsArg = -1,
+) {
+  return (k: Kernel, a: Float64Array): number => {
+    const emptyOk = flagsArg >= 0 && ((a[flagsArg] >>> 0) & AT_EMPTY_PATH) !== 0;
+    const p = pathAt(k, a[0], a[1], 0, emptyOk);
+    return p < 0 ? p : k.host(call(k, atDir, p, a));
+  };
+}
+
+/** Two-path calls (rename, link): old at (a0, a1), new at (a2, a3). */
+function twoPaths(
+  call: (k: Kernel, od: number, op: number, nd: number, np: number, a: Float64Array) => number,
+) {
+  return (k: Kernel, a: Float64Array): number => {
+    const op = pathAt(k, a[0], a[1], 0);
+    if (op < 0) return op;
+    const od = atDir;
+    const np = pathAt(k, a[2], a[3], 1);
+    if (np < 0) return np;
+    return k.host(call(k, od, op, atDir, np, a));
+  };
+}
+
+function symlinkat(k: Kernel, a: Float64Array): number {
+  const n = k.strlen(a[0]);
+  if (n < 0) return n;
+  if (n === 0) return -E.ENOENT;
+  const target = k.hostBase + a[0];
+  const p = pathAt(k, a[1], a[2]);
+  if (p < 0) return p;
+  return k.host(libc.symlinkat(target, atDir, p));
+}
+
+export const fileSyscalls: SyscallDef[] = [
+  { name: "fstat", handler: fstat, args: ["fd", "outbuf"] },
+  { name: "newfstatat", handler: newfstatat, args: ["dirfd", "path", "outbuf", "hex"] },
+  { name: "statx", handler: statx, args: ["dirfd", "path", "hex", "hex", "outbuf"] },
+  {
+    name: "faccessat",
+    handler: (k, a) => access(k, a[0], a[1], a[2] | 0, 0),
+    args: ["dirfd", "path", "octal"],
+  },
+  {
+    name: "faccessat2",
+    handler: (k, a) => access(k, a[0], a[1], a[2] | 0, a[3] >>> 0),
+    args: ["dirfd", "path", "octal", "hex"],
+  },
+  { name: "readlinkat", handler: readlinkat, args: ["dirfd", "path", "outbuf", "uint"] },
+  {
+    name: "fchmod",
+    handler: (k, a) => {
+      const e = k.fds.get(a[0] | 0);
+      return e === undefined ? -E.EBADF : k.host(libc.fchmod(e.hostFd, (a[1] >>> 0) & 0o7777));
+    },
+    args: ["fd", "octal"],
+  },
+  {
+    name: "fchmodat",
+    handler: withPathAt((_k, d, p, a) => libc.fchmodat(d, p, (a[2] >>> 0) & 0o7777, 0)),
+    args: ["dirfd", "path", "octal"],
+  },
+  {
+    name: "fchown",
+    handler: (k, a) => {
+      const e = k.fds.get(a[0] | 0);
+      return e === undefined ? -E.EBADF : k.host(libc.fchown(e.hostFd, a[1] >>> 0, a[2] >>> 0));
+    },
+    args: ["fd", "int", "int"],
+  },
+  {
+    name: "fchownat",
+    handler: (k, a) => {
+      const flags = a[4] >>> 0;
+      if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
+      return withPathAt((_k, d, p, b) => libc.fchownat(d, p, b[2] >>> 0, b[3] >>> 0, flags), 4)(
+        k,
+        a,
+      );
+    },
+    args: ["dirfd", "path", "int", "int", "hex"],
+  },
+  { name: "utimensat", handler: utimensat, args: ["dirfd", "path", "ptr", "hex"] },
+  {
+    name: "truncate",
+    handler: (
+      k,
+      a,
+    ) => (a[1] < 0 ? -E.EINVAL : withPath((_k, p, b) => libc.truncate(p, b[1]))(k, a)),
+    args: ["path", "int"],
+  },
+  {
+    name: "statfs",
+    handler: (k, a) => {
+      const p = path(k, a[0]);
+      return p < 0 ? p : statfsInto(k, a[1], (o) => libc.statfs(p, o));
+    },
+    args: ["path", "outbuf"],
+  },
+  {
+    name: "fstatfs",
+    handler: (k, a) => {
+      const h = hostFd(k, a[0]);
+      return h < 0 ? -E.EBADF : statfsInto(k, a[1], (o) => libc.fstatfs(h, o));
+    },
+    args: ["fd", "outbuf"],
+  },
+  { name: "getdents64", handler: getdents64, args: ["fd", "outbuf", "uint"] },
+  { name: "getcwd", handler: getcwd, args: ["outbuf", "uint"] },
+  { name: "chdir", handler: withPath((_k, p) => libc.chdir(p)), args: ["path"] },
+  {
+    name: "fchdir",
+    handler: (k, a) => {
+      const h = hostFd(k, a[0]);
+      return h < 0 ? -E.EBADF : k.host(libc.fchdir(h));
+    },
+    args: ["fd"],
+  },
+  {
+    name: "mkdirat",
+    handler: withPathAt((_k, d, p, a) => libc.mkdirat(d, p, (a[2] >>> 0) & 0o7777)),
+    args: ["dirfd", "path", "octal"],
+  },
+  {
+    name: "unlinkat",
+    handler: (k, a) => {
+      const flags = a[2] >>> 0;
+      if ((flags & ~AT_REMOVEDIR) !== 0) return -E.EINVAL;
+      return withPathAt((_k, d, p) => libc.unlinkat(d, p, flags))(k, a);
+    },
+    args: ["dirfd", "path", "hex"],
+  },
+  {
+    name: "renameat",
+    handler: twoPaths((_k, od, op, nd, np) => libc.renameat(od, op, nd, np)),
+    args: ["dirfd", "path", "dirfd", "path"],
+  },
+  {
+    name: "renameat2",
+    handler: twoPaths((_k, od, op, nd, np, a) => libc.renameat2(od, op, nd, np, a[4] >>> 0)),
+    args: ["dirfd", "path", "dirfd", "path", "hex"],
+  },
+  { name: "symlinkat", handler: symlinkat, args: ["path", "dirfd", "path"] },
+  {
+    name: "linkat",
+    handler: (k, a) => {
+      const flags = a[4] >>> 0;
+      if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
+      return twoPaths((_k, od, op, nd, np) => libc.linkat(od, op, nd, np, flags))(k, a);
+    },
+    args: ["dirfd", "path", "dirfd", "path", "hex"],
+  },
+];

@@ -1,0 +1,190 @@
+// Reading and writing: guest buffers are handed to the host as they are (zero copy, after a
+// bounds and permission check), iovec arrays are rebuilt in scratch memory with host addresses.
+import { libc } from "../../host/libc.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+const IOV_MAX = 1024;
+const MAX_RW = 0x7ffff000; // Linux caps one read/write at MAX_RW_COUNT
+
+function hostFd(k: Kernel, fd: number): number {
+  const e = k.fds.get(fd | 0);
+  return e === undefined ? -1 : e.hostFd;
+}
+
+function read(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const buf = a[1], len = Math.min(a[2], MAX_RW);
+  if (len < 0) return -E.EINVAL;
+  if (!k.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.read(h, k.hostBase + buf, len)));
+}
+
+function write(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const buf = a[1], len = Math.min(a[2], MAX_RW);
+  if (len < 0) return -E.EINVAL;
+  if (!k.canRead(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.write(h, k.hostBase + buf, len)));
+}
+
+function pread(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
+  if (len < 0 || off < 0) return -E.EINVAL;
+  if (!k.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.pread(h, k.hostBase + buf, len, off)));
+}
+
+function pwrite(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
+  if (len < 0 || off < 0) return -E.EINVAL;
+  if (!k.canRead(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.pwrite(h, k.hostBase + buf, len, off)));
+}
+
+/**
+ * Copies a guest iovec array into scratch with host addresses. Returns the count or -errno.
+ * `toGuest`: the call writes into the buffers (readv), so they must be writable.
+ */
+function hostIovecs(k: Kernel, iov: number, count: number, toGuest: boolean): number {
+  if (count < 0 || count > IOV_MAX) return -E.EINVAL;
+  if (!k.canRead(iov, count * 16)) return -E.EFAULT;
+  const s = k.scratch.view;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const base = k.readU64(iov + i * 16), len = k.readI64(iov + i * 16 + 8);
+    if (len < 0) return -E.EINVAL;
+    total += len;
+    if (total > MAX_RW) return -E.EINVAL;
+    if (len > 0 && !(toGuest ? k.canWrite(base, len) : k.canRead(base, len))) return -E.EFAULT;
+    const host = k.hostBase + base;
+    const hi = Math.floor(host / 4294967296);
+    s.setUint32(i * 16, host - hi * 4294967296, true);
+    s.setUint32(i * 16 + 4, hi, true);
+    s.setUint32(i * 16 + 8, len, true);
+    s.setUint32(i * 16 + 12, 0, true);
+  }
+  return count;
+}
+
+function vector(kind: "readv" | "writev" | "preadv" | "pwritev") {
+  const toGuest = kind === "readv" || kind === "preadv";
+  const positioned = kind === "preadv" || kind === "pwritev";
+  return (k: Kernel, a: Float64Array): number => {
+    const h = hostFd(k, a[0]);
+    if (h < 0) return -E.EBADF;
+    const n = hostIovecs(k, a[1], a[2] | 0, toGuest);
+    if (n < 0) return n;
+    const iov = k.scratch.address;
+    if (positioned) {
+      // preadv/pwritev pass the offset split in two registers (pos_l, pos_h); on 64-bit pos_l holds it.
+      const off = a[3];
+      if (off < 0) return -E.EINVAL;
+      const r = kind === "preadv" ? libc.preadv(h, iov, n, off) : libc.pwritev(h, iov, n, off);
+      return k.host(Number(r));
+    }
+    return k.host(Number(kind === "readv" ? libc.readv(h, iov, n) : libc.writev(h, iov, n)));
+  };
+}
+
+function lseek(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const whence = a[2] | 0;
+  if (whence < 0 || whence > 4) return -E.EINVAL; // SEEK_SET..SEEK_HOLE
+  return k.host(Number(libc.lseek(h, a[1], whence)));
+}
+
+function fdOp(op: (h: number) => number) {
+  return (k: Kernel, a: Float64Array): number => {
+    const h = hostFd(k, a[0]);
+    return h < 0 ? -E.EBADF : k.host(op(h));
+  };
+}
+
+function ftruncate(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  if (a[1] < 0) return -E.EINVAL;
+  return k.host(libc.ftruncate(h, a[1]));
+}
+
+function fallocate(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  if (a[2] < 0 || a[3] <= 0) return -E.EINVAL;
+  return k.host(libc.fallocate(h, a[1] | 0, a[2], a[3]));
+}
+
+/** An optional guest loff_t* for sendfile/copy_file_range, copied to scratch; -1 when invalid. */
+function offsetArg(k: Kernel, addr: number, slot: number): number {
+  if (addr === 0) return 0;
+  if (!k.canWrite(addr, 8)) return -1;
+  k.scratch.view.setBigInt64(slot, k.view.getBigInt64(addr, true), true);
+  return k.scratch.address + slot;
+}
+
+function copyBackOffset(k: Kernel, addr: number, slot: number): void {
+  if (addr !== 0) k.view.setBigInt64(addr, k.scratch.view.getBigInt64(slot, true), true);
+}
+
+function sendfile(k: Kernel, a: Float64Array): number {
+  const out = hostFd(k, a[0]), inp = hostFd(k, a[1]);
+  if (out < 0 || inp < 0) return -E.EBADF;
+  const off = offsetArg(k, a[2], 0);
+  if (off < 0) return -E.EFAULT;
+  const r = k.host(Number(libc.sendfile(out, inp, off, Math.min(a[3], MAX_RW))));
+  if (r >= 0) copyBackOffset(k, a[2], 0);
+  return r;
+}
+
+function copyFileRange(k: Kernel, a: Float64Array): number {
+  const inp = hostFd(k, a[0]), out = hostFd(k, a[2]);
+  if (out < 0 || inp < 0) return -E.EBADF;
+  const offIn = offsetArg(k, a[1], 0), offOut = offsetArg(k, a[3], 8);
+  if (offIn < 0 || offOut < 0) return -E.EFAULT;
+  const r = k.host(
+    Number(libc.copy_file_range(inp, offIn, out, offOut, Math.min(a[4], MAX_RW), a[5] >>> 0)),
+  );
+  if (r >= 0) {
+    copyBackOffset(k, a[1], 0);
+    copyBackOffset(k, a[3], 8);
+  }
+  return r;
+}
+
+export const ioSyscalls: SyscallDef[] = [
+  { name: "read", handler: read, args: ["fd", "outbuf", "uint"] },
+  { name: "write", handler: write, args: ["fd", "inbuf", "uint"] },
+  { name: "pread64", handler: pread, args: ["fd", "outbuf", "uint", "int"] },
+  { name: "pwrite64", handler: pwrite, args: ["fd", "inbuf", "uint", "int"] },
+  { name: "readv", handler: vector("readv"), args: ["fd", "ptr", "int"] },
+  { name: "writev", handler: vector("writev"), args: ["fd", "ptr", "int"] },
+  { name: "preadv", handler: vector("preadv"), args: ["fd", "ptr", "int", "int"] },
+  { name: "pwritev", handler: vector("pwritev"), args: ["fd", "ptr", "int", "int"] },
+  { name: "lseek", handler: lseek, args: ["fd", "int", "int"] },
+  { name: "ftruncate", handler: ftruncate, args: ["fd", "int"] },
+  { name: "fallocate", handler: fallocate, args: ["fd", "hex", "int", "int"] },
+  { name: "fsync", handler: fdOp((h) => libc.fsync(h)), args: ["fd"] },
+  { name: "fdatasync", handler: fdOp((h) => libc.fdatasync(h)), args: ["fd"] },
+  {
+    name: "sync",
+    handler: () => {
+      libc.sync();
+      return 0;
+    },
+  },
+  { name: "sendfile", handler: sendfile, args: ["fd", "fd", "ptr", "uint"] },
+  {
+    name: "copy_file_range",
+    handler: copyFileRange,
+    args: ["fd", "ptr", "fd", "ptr", "uint", "hex"],
+  },
+];

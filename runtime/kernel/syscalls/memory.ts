@@ -1,0 +1,92 @@
+// Memory syscalls: thin adapters from registers to the address space's Linux semantics.
+import { libc } from "../../host/libc.ts";
+import type { MappedFile } from "../../memory/address_space.ts";
+import { statx as hostStatx } from "../../host/linux.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+const MAP_ANONYMOUS = 0x20;
+const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFCHR = 0o020000;
+const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2;
+
+/** Resolves the fd of a file mapping: the host fd, size and access mode, or -errno. */
+function mappedFile(k: Kernel, fd: number): MappedFile | number {
+  const e = k.fds.get(fd);
+  if (e === undefined) return -E.EBADF;
+  const s = k.scratch;
+  s.u8[0x4200] = 0;
+  if (hostStatx(e.hostFd, s.address + 0x4200, 0x1000, 0x7ff, s.address + 0x4000) < 0) {
+    return k.fail();
+  }
+  const mode = s.view.getUint16(0x4000 + 28, true);
+  const size = Number(s.view.getBigUint64(0x4000 + 40, true));
+  const acc = libc.fcntl(e.hostFd, 3, /* F_GETFL */ 0) & O_ACCMODE;
+  if (acc === O_WRONLY) return -E.EACCES;
+  if ((mode & S_IFMT) === S_IFCHR) {
+    const rdevMajor = s.view.getUint32(0x4000 + 128, true),
+      rdevMinor = s.view.getUint32(0x4000 + 132, true);
+    if (rdevMajor === 1 && rdevMinor === 5) {
+      return { hostFd: -1, size: 0, name: "/dev/zero", writable: true };
+    }
+    return -E.ENODEV;
+  }
+  if ((mode & S_IFMT) !== S_IFREG) return -E.ENODEV;
+  return { hostFd: e.hostFd, size, name: e.path || "[file]", writable: acc === O_RDWR };
+}
+
+function mmap(k: Kernel, a: Float64Array): number {
+  const addr = a[0], len = a[1], prot = a[2] | 0, flags = a[3] | 0, fd = a[4] | 0, off = a[5];
+  if ((prot & ~7) !== 0) return -E.EINVAL;
+  let file: MappedFile | undefined;
+  if ((flags & MAP_ANONYMOUS) === 0) {
+    const f = mappedFile(k, fd);
+    if (typeof f === "number") return f;
+    if (f.hostFd >= 0) file = f; // /dev/zero maps as anonymous memory, as on Linux
+  }
+  return k.as.mmap(addr, len, prot, flags, file, off);
+}
+
+function msync(k: Kernel, a: Float64Array): number {
+  const addr = a[0], len = a[1], flags = a[2] | 0;
+  if (addr % 4096 !== 0 || (flags & ~7) !== 0 || (flags & 5) === 5) return -E.EINVAL;
+  if (!k.as.vmas.allows(addr, Math.max(1, len), 0)) return -E.ENOMEM;
+  // Shared file mappings are host MAP_SHARED pages of the slab: the host msync writes them back.
+  return k.host(libc.msync(k.hostBase + addr, len, flags === 0 ? 4 : flags));
+}
+
+export const memorySyscalls: SyscallDef[] = [
+  { name: "brk", handler: (k, a) => k.as.brk(a[0]), args: ["hex"], hexResult: true },
+  {
+    name: "mmap",
+    handler: mmap,
+    args: ["hex", "uint", "hex", "hex", "fd", "hex"],
+    hexResult: true,
+    status: "partial",
+    note:
+      "anonymous and regular-file mappings, private and shared, MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS",
+  },
+  { name: "munmap", handler: (k, a) => k.as.munmap(a[0], a[1]), args: ["hex", "uint"] },
+  {
+    name: "mprotect",
+    handler: (k, a) => k.as.mprotect(a[0], a[1], a[2] | 0),
+    args: ["hex", "uint", "hex"],
+  },
+  {
+    name: "mremap",
+    handler: (k, a) => k.as.mremap(a[0], a[1], a[2], a[3] | 0, a[4]),
+    args: ["hex", "uint", "uint", "hex", "hex"],
+    hexResult: true,
+    status: "partial",
+    note: "private and anonymous mappings; moving a shared file mapping returns EINVAL",
+  },
+  {
+    name: "madvise",
+    handler: (k, a) => k.as.madvise(a[0], a[1], a[2] | 0),
+    args: ["hex", "uint", "int"],
+    status: "partial",
+    note:
+      "MADV_DONTNEED zeroes private anonymous pages; other advice is accepted and has no effect",
+  },
+  { name: "msync", handler: msync, args: ["hex", "uint", "hex"] },
+];

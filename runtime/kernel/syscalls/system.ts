@@ -1,0 +1,325 @@
+// Identity, limits, system information, process startup and exit.
+import { libc } from "../../host/libc.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const RLIMIT_NOFILE = 7;
+
+function exitGroup(k: Kernel, a: Float64Array): number {
+  k.exit(a[0] | 0);
+  return 0;
+}
+
+function putU32(k: Kernel, addr: number, v: number): boolean {
+  if (addr === 0) return true;
+  if (!k.canWrite(addr, 4)) return false;
+  k.view.setUint32(addr, v, true);
+  return true;
+}
+
+function getres(ids: () => number[]) {
+  return (k: Kernel, a: Float64Array): number => {
+    const v = ids();
+    for (let i = 0; i < 3; i++) if (!k.canWrite(a[i], 4)) return -E.EFAULT;
+    for (let i = 0; i < 3; i++) putU32(k, a[i], v[i]);
+    return 0;
+  };
+}
+
+function getgroups(k: Kernel, a: Float64Array): number {
+  const size = a[0] | 0, list = a[1];
+  if (size < 0) return -E.EINVAL;
+  if (size > 0 && !k.canWrite(list, size * 4)) return -E.EFAULT;
+  return k.host(libc.getgroups(size, size === 0 ? 0 : k.hostBase + list));
+}
+
+/** setuid/setgid and friends: changing to ids the process already has succeeds, as on Linux. */
+function setIds(count: number, current: () => number[]) {
+  return (_k: Kernel, a: Float64Array): number => {
+    const have = current();
+    for (let i = 0; i < count; i++) {
+      const id = a[i] >>> 0;
+      if (id !== 0xffffffff && !have.includes(id)) return -E.EPERM;
+    }
+    return 0;
+  };
+}
+
+const uids = () => [libc.getuid(), libc.geteuid(), libc.geteuid()];
+const gids = () => [libc.getgid(), libc.getegid(), libc.getegid()];
+
+function uname(k: Kernel, a: Float64Array): number {
+  const out = a[0];
+  if (!k.canWrite(out, 390)) return -E.EFAULT;
+  const s = k.scratch;
+  libc.uname(s.address);
+  const field = (i: number) => {
+    const f = s.u8.subarray(i * 65, i * 65 + 65);
+    return new TextDecoder().decode(f.subarray(0, f.indexOf(0)));
+  };
+  const linux = Deno.build.os === "linux";
+  // A Linux guest sees a Linux kernel: on a Linux host its release; elsewhere a fixed one.
+  const fields = [
+    "Linux",
+    field(1),
+    linux ? field(2) : "6.1.0-elfuse",
+    linux ? field(3) : "#1 SMP",
+    "aarch64",
+    linux ? field(5) : "(none)",
+  ];
+  k.mem.fill(0, out, out + 390);
+  const enc = new TextEncoder();
+  fields.forEach((f, i) =>
+    enc.encodeInto(f.slice(0, 64), k.mem.subarray(out + i * 65, out + i * 65 + 64))
+  );
+  return 0;
+}
+
+function sysinfo(k: Kernel, a: Float64Array): number {
+  if (!k.canWrite(a[0], 112)) return -E.EFAULT;
+  return k.host(libc.sysinfo(k.hostBase + a[0]));
+}
+
+function writeRlimit(k: Kernel, addr: number, r: [number, number]): void {
+  const enc = (v: number) => (v === Infinity ? RLIM_INFINITY : BigInt(v));
+  k.view.setBigUint64(addr, enc(r[0]), true);
+  k.view.setBigUint64(addr + 8, enc(r[1]), true);
+}
+
+function readRlimit(k: Kernel, addr: number): [number, number] {
+  const dec = (v: bigint) => (v >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(v));
+  return [dec(k.view.getBigUint64(addr, true)), dec(k.view.getBigUint64(addr + 8, true))];
+}
+
+function prlimit(k: Kernel, resource: number, newAddr: number, oldAddr: number): number {
+  if (resource < 0 || resource >= k.rlimits.length) return -E.EINVAL;
+  if (newAddr !== 0 && !k.canRead(newAddr, 16)) return -E.EFAULT;
+  if (oldAddr !== 0 && !k.canWrite(oldAddr, 16)) return -E.EFAULT;
+  const cur = k.rlimits[resource];
+  let next: [number, number] | undefined;
+  if (newAddr !== 0) {
+    next = readRlimit(k, newAddr);
+    if (next[0] > next[1]) return -E.EINVAL;
+    if (next[1] > cur[1] && libc.geteuid() !== 0) return -E.EPERM;
+    if (resource === RLIMIT_NOFILE && next[0] > 1024 * 1024) return -E.EPERM;
+  }
+  if (oldAddr !== 0) writeRlimit(k, oldAddr, cur);
+  if (next !== undefined) {
+    k.rlimits[resource] = next;
+    if (resource === RLIMIT_NOFILE) k.fds.limit = Math.min(next[0], 1 << 20);
+  }
+  return 0;
+}
+
+function getrandom(k: Kernel, a: Float64Array): number {
+  const buf = a[0], len = Math.min(a[1], 0x1ffffff), flags = a[2] >>> 0;
+  if ((flags & ~7) !== 0 || (flags & 6) === 6) return -E.EINVAL; // GRND_RANDOM|GRND_INSECURE
+  if (!k.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.getrandom(k.hostBase + buf, len, flags)));
+}
+
+function schedGetaffinity(k: Kernel, a: Float64Array): number {
+  const pid = a[0] | 0, len = a[1] >>> 0, mask = a[2];
+  if (pid !== 0 && pid !== k.pid) return -E.ESRCH;
+  if (len < 8 || len % 8 !== 0) return -E.EINVAL;
+  if (!k.canWrite(mask, 8)) return -E.EFAULT;
+  if (libc.sched_getaffinity(0, 8, k.hostBase + mask) < 0) return k.fail();
+  return 8; // the kernel returns the size of its cpumask (one long for <= 64 CPUs)
+}
+
+function getcpu(k: Kernel, a: Float64Array): number {
+  const cpu = a[0], node = a[1];
+  if (!putU32(k, cpu, 0) || !putU32(k, node, 0)) return -E.EFAULT;
+  const s = k.scratch;
+  if (libc.getcpu(s.address, s.address + 4) < 0) return k.fail();
+  putU32(k, cpu, s.view.getUint32(0, true));
+  putU32(k, node, s.view.getUint32(4, true));
+  return 0;
+}
+
+const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4;
+const PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
+const PR_GET_TID_ADDRESS = 40, PR_SET_VMA = 0x53564d41;
+
+function prctl(k: Kernel, a: Float64Array): number {
+  const op = a[0] | 0, arg = a[1];
+  switch (op) {
+    case PR_SET_NAME: {
+      const n = k.strlen(arg, 4096);
+      if (n < 0 && n !== -E.ENAMETOOLONG) return -E.EFAULT;
+      const bytes = k.mem.subarray(arg, arg + Math.min(n < 0 ? 15 : n, 15));
+      k.name = new TextDecoder().decode(bytes);
+      return 0;
+    }
+    case PR_GET_NAME: {
+      if (!k.canWrite(arg, 16)) return -E.EFAULT;
+      k.mem.fill(0, arg, arg + 16);
+      new TextEncoder().encodeInto(k.name, k.mem.subarray(arg, arg + 15));
+      return 0;
+    }
+    case PR_GET_DUMPABLE:
+      return k.dumpable;
+    case PR_SET_DUMPABLE:
+      if (arg !== 0 && arg !== 1) return -E.EINVAL;
+      k.dumpable = arg;
+      return 0;
+    case PR_SET_PDEATHSIG:
+      if (arg < 0 || arg > 64) return -E.EINVAL;
+      k.pdeathsig = arg;
+      return 0;
+    case PR_GET_PDEATHSIG:
+      return putU32(k, arg, k.pdeathsig) ? 0 : -E.EFAULT;
+    case PR_SET_NO_NEW_PRIVS:
+      if (arg !== 1) return -E.EINVAL;
+      k.noNewPrivs = 1;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return k.noNewPrivs;
+    case PR_GET_TID_ADDRESS:
+      if (!k.canWrite(arg, 8)) return -E.EFAULT;
+      k.writeU64(arg, k.tidAddress);
+      return 0;
+    case PR_SET_VMA:
+      return -E.EINVAL; // naming anonymous VMAs is optional (CONFIG_ANON_VMA_NAME); glibc ignores it
+  }
+  return -E.EINVAL;
+}
+
+export const systemSyscalls: SyscallDef[] = [
+  { name: "exit", handler: exitGroup, args: ["int"], note: "ends the process (one thread)" },
+  { name: "exit_group", handler: exitGroup, args: ["int"] },
+  {
+    name: "set_tid_address",
+    handler: (k, a) => {
+      k.tidAddress = a[0];
+      return k.pid;
+    },
+    args: ["ptr"],
+  },
+  {
+    name: "set_robust_list",
+    handler: (k, a) => {
+      if (a[1] !== 24) return -E.EINVAL; // sizeof(struct robust_list_head)
+      k.robustList = a[0];
+      return 0;
+    },
+    args: ["ptr", "uint"],
+  },
+  {
+    name: "rseq",
+    errno: "ENOSYS",
+    status: "errno",
+    note: "restartable sequences are not offered; glibc falls back to plain code when rseq fails",
+  },
+  { name: "getpid", handler: (k) => k.pid },
+  { name: "getppid", handler: (k) => k.ppid },
+  { name: "gettid", handler: (k) => k.pid },
+  { name: "getuid", handler: () => libc.getuid() },
+  { name: "geteuid", handler: () => libc.geteuid() },
+  { name: "getgid", handler: () => libc.getgid() },
+  { name: "getegid", handler: () => libc.getegid() },
+  { name: "getresuid", handler: getres(uids), args: ["outbuf", "outbuf", "outbuf"] },
+  { name: "getresgid", handler: getres(gids), args: ["outbuf", "outbuf", "outbuf"] },
+  { name: "getgroups", handler: getgroups, args: ["int", "outbuf"] },
+  {
+    name: "setuid",
+    handler: setIds(1, uids),
+    args: ["int"],
+    status: "partial",
+    note: "only to an id the process already has (elfuse does not change host credentials)",
+  },
+  { name: "setgid", handler: setIds(1, gids), args: ["int"], status: "partial", note: "as setuid" },
+  {
+    name: "setreuid",
+    handler: setIds(2, uids),
+    args: ["int", "int"],
+    status: "partial",
+    note: "as setuid",
+  },
+  {
+    name: "setregid",
+    handler: setIds(2, gids),
+    args: ["int", "int"],
+    status: "partial",
+    note: "as setuid",
+  },
+  {
+    name: "setresuid",
+    handler: setIds(3, uids),
+    args: ["int", "int", "int"],
+    status: "partial",
+    note: "as setuid",
+  },
+  {
+    name: "setresgid",
+    handler: setIds(3, gids),
+    args: ["int", "int", "int"],
+    status: "partial",
+    note: "as setuid",
+  },
+  {
+    name: "getpgid",
+    handler: (
+      k,
+      a,
+    ) => ((a[0] | 0) === 0 || (a[0] | 0) === k.pid ? k.host(libc.getpgid(0)) : -E.ESRCH),
+    args: ["int"],
+  },
+  {
+    name: "getsid",
+    handler: (
+      k,
+      a,
+    ) => ((a[0] | 0) === 0 || (a[0] | 0) === k.pid ? k.host(libc.getsid(0)) : -E.ESRCH),
+    args: ["int"],
+  },
+  { name: "uname", handler: uname, args: ["outbuf"] },
+  { name: "sysinfo", handler: sysinfo, args: ["outbuf"] },
+  {
+    name: "getrlimit",
+    handler: (k, a) => prlimit(k, a[0] | 0, 0, a[1]),
+    args: ["int", "outbuf"],
+  },
+  {
+    name: "setrlimit",
+    handler: (k, a) => prlimit(k, a[0] | 0, a[1], 0),
+    args: ["int", "ptr"],
+    status: "partial",
+    note: "limits are recorded and reported; RLIMIT_NOFILE is enforced, the others are not",
+  },
+  {
+    name: "prlimit64",
+    handler: (
+      k,
+      a,
+    ) => ((a[0] | 0) !== 0 && (a[0] | 0) !== k.pid ? -E.ESRCH : prlimit(k, a[1] | 0, a[2], a[3])),
+    args: ["int", "int", "ptr", "outbuf"],
+    status: "partial",
+    note: "as setrlimit",
+  },
+  {
+    name: "getrusage",
+    handler: (k, a) => {
+      const who = a[0] | 0;
+      if (who !== 0 && who !== -1 && who !== 1) return -E.EINVAL;
+      if (!k.canWrite(a[1], 144)) return -E.EFAULT;
+      return k.host(libc.getrusage(who, k.hostBase + a[1]));
+    },
+    args: ["int", "outbuf"],
+  },
+  { name: "umask", handler: (_k, a) => libc.umask((a[0] >>> 0) & 0o777), args: ["octal"] },
+  { name: "getrandom", handler: getrandom, args: ["outbuf", "uint", "hex"] },
+  { name: "sched_getaffinity", handler: schedGetaffinity, args: ["int", "uint", "outbuf"] },
+  { name: "sched_yield", handler: () => 0 },
+  { name: "getcpu", handler: getcpu, args: ["outbuf", "outbuf", "ptr"] },
+  {
+    name: "prctl",
+    handler: prctl,
+    args: ["int", "hex", "hex", "hex", "hex"],
+    status: "partial",
+    note:
+      "PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_PDEATHSIG, PR_SET/GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS; others EINVAL",
+  },
+];

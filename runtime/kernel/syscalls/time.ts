@@ -1,0 +1,88 @@
+// Clocks and sleeps. Linux clock ids and struct timespec/timeval are the same on every 64-bit
+// Linux, so the host fills guest memory directly after a permission check.
+import { libc } from "../../host/libc.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+/** CLOCK_REALTIME..CLOCK_TAI as Linux numbers them (10, CLOCK_SGI_CYCLE, is gone). */
+function validClock(id: number): boolean {
+  return id >= 0 && id <= 11 && id !== 10;
+}
+
+function validTimespec(k: Kernel, addr: number): boolean {
+  const sec = k.readI64(addr), nsec = k.readI64(addr + 8);
+  return sec >= 0 && nsec >= 0 && nsec < 1e9;
+}
+
+function clockGettime(k: Kernel, a: Float64Array): number {
+  const id = a[0] | 0, out = a[1];
+  if (!validClock(id)) return -E.EINVAL;
+  if (!k.canWrite(out, 16)) return -E.EFAULT;
+  return k.host(libc.clock_gettime(id, k.hostBase + out));
+}
+
+function clockGetres(k: Kernel, a: Float64Array): number {
+  const id = a[0] | 0, out = a[1];
+  if (!validClock(id)) return -E.EINVAL;
+  if (out === 0) return 0;
+  if (!k.canWrite(out, 16)) return -E.EFAULT;
+  return k.host(libc.clock_getres(id, k.hostBase + out));
+}
+
+function gettimeofday(k: Kernel, a: Float64Array): number {
+  const tv = a[0], tz = a[1];
+  if (tv !== 0) {
+    if (!k.canWrite(tv, 16)) return -E.EFAULT;
+    const s = k.scratch;
+    libc.clock_gettime(0, s.address);
+    k.view.setBigInt64(tv, s.view.getBigInt64(0, true), true);
+    k.view.setBigInt64(
+      tv + 8,
+      BigInt(Math.floor(Number(s.view.getBigInt64(8, true)) / 1000)),
+      true,
+    );
+  }
+  if (tz !== 0) {
+    if (!k.canWrite(tz, 8)) return -E.EFAULT;
+    k.view.setBigUint64(tz, 0n, true); // minuteswest 0, dsttime 0: Linux keeps UTC here
+  }
+  return 0;
+}
+
+function nanosleep(k: Kernel, a: Float64Array): number {
+  const req = a[0], rem = a[1];
+  if (!k.canRead(req, 16)) return -E.EFAULT;
+  if (!validTimespec(k, req)) return -E.EINVAL;
+  if (rem !== 0 && !k.canWrite(rem, 16)) return -E.EFAULT;
+  return k.host(libc.nanosleep(k.hostBase + req, rem === 0 ? 0 : k.hostBase + rem));
+}
+
+function clockNanosleep(k: Kernel, a: Float64Array): number {
+  const id = a[0] | 0, flags = a[1] | 0, req = a[2], rem = a[3];
+  if (!validClock(id) || id === 2 || id === 3) {
+    return id === 2 || id === 3 ? -E.EOPNOTSUPP : -E.EINVAL;
+  }
+  if (!k.canRead(req, 16)) return -E.EFAULT;
+  if (!validTimespec(k, req)) return -E.EINVAL;
+  if (rem !== 0 && !k.canWrite(rem, 16)) return -E.EFAULT;
+  // clock_nanosleep returns the error number instead of setting errno.
+  const r = libc.clock_nanosleep(id, flags & 1, k.hostBase + req, rem === 0 ? 0 : k.hostBase + rem);
+  return -r;
+}
+
+function times(k: Kernel, a: Float64Array): number {
+  const out = a[0];
+  if (out !== 0 && !k.canWrite(out, 32)) return -E.EFAULT;
+  const r = Number(libc.times(out === 0 ? k.scratch.address : k.hostBase + out));
+  return r === -1 ? k.fail() : r;
+}
+
+export const timeSyscalls: SyscallDef[] = [
+  { name: "clock_gettime", handler: clockGettime, args: ["int", "outbuf"] },
+  { name: "clock_getres", handler: clockGetres, args: ["int", "outbuf"] },
+  { name: "gettimeofday", handler: gettimeofday, args: ["outbuf", "outbuf"] },
+  { name: "nanosleep", handler: nanosleep, args: ["ptr", "outbuf"] },
+  { name: "clock_nanosleep", handler: clockNanosleep, args: ["int", "hex", "ptr", "outbuf"] },
+  { name: "times", handler: times, args: ["outbuf"] },
+];

@@ -1,0 +1,295 @@
+// The guest address space: the slab, its VMAs, and the Linux memory syscalls' semantics (brk,
+// mmap, munmap, mprotect, mremap, madvise) on top of them. Every change is mirrored into the CPU
+// backend through the PageMapper, so this file never knows which backend runs.
+import { E } from "../kernel/errno.ts";
+import { Slab } from "./slab.ts";
+import {
+  PAGE_SIZE,
+  pageDown,
+  pageUp,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type Vma,
+  VmaList,
+} from "./vmas.ts";
+
+/** The part of a backend the address space needs. */
+export interface PageMapper {
+  map(gpa: number, size: number, prot: number): void;
+  unmap(gpa: number, size: number): void;
+  protect(gpa: number, size: number, prot: number): void;
+  invalidateCode(gpa: number, size: number): void;
+}
+
+/** Where things go in the guest (64 GiB slab). Chosen to look like Linux on arm64. */
+export const layout = {
+  /** Lowest address mmap may hand out (Linux's vm.mmap_min_addr on arm64 is 32 KiB; round up). */
+  mmapFloor: 0x10000,
+  /** Base for ET_DYN main programs: 2/3 of the space, as Linux's ELF_ET_DYN_BASE. */
+  pieBase: 0xa_aaa0_0000,
+  /** Highest stack address (exclusive). */
+  stackTop: 0xf_ffff_0000,
+  /** Main thread stack reserved below stackTop (RLIMIT_STACK's default). */
+  stackSize: 8 * 1024 * 1024,
+  /** Gap between the stack's lowest address and the first mmap. */
+  stackGap: 128 * 1024 * 1024,
+};
+
+// mmap flags, asm-generic/mman-common.h (aarch64 uses the generic values).
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_TYPE = 0x0f;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+
+/** A file to map, as the fd table resolved it. */
+export interface MappedFile {
+  hostFd: number;
+  size: number;
+  name: string;
+  /** The file may be mapped shared-writable (open for writing). */
+  writable: boolean;
+}
+
+export class AddressSpace {
+  readonly slab: Slab;
+  readonly vmas = new VmaList();
+  mapper: PageMapper | undefined;
+  brkStart = 0;
+  brkEnd = 0;
+  readonly mmapTop: number;
+
+  constructor(slab = new Slab()) {
+    this.slab = slab;
+    this.mmapTop = layout.stackTop - layout.stackSize - layout.stackGap;
+  }
+
+  get size(): number {
+    return this.slab.size;
+  }
+
+  /** True when [addr, addr+len) is readable by the guest. */
+  canRead(addr: number, len: number): boolean {
+    return addr >= 0 && addr + len <= this.slab.size && this.vmas.allows(addr, len, PROT_READ);
+  }
+
+  /** True when [addr, addr+len) is writable by the guest. */
+  canWrite(addr: number, len: number): boolean {
+    return addr >= 0 && addr + len <= this.slab.size && this.vmas.allows(addr, len, PROT_WRITE);
+  }
+
+  /** Maps fresh zero pages at a fixed, page-aligned range, replacing what was there. */
+  mapFixed(start: number, len: number, prot: number, name = "", shared = false): void {
+    this.#drop(start, start + len);
+    this.#add({ start, end: start + len, prot, name, shared });
+  }
+
+  #add(vma: Vma): void {
+    this.vmas.insert(vma);
+    this.mapper?.map(vma.start, vma.end - vma.start, vma.prot);
+  }
+
+  // Removes [start, end) from the guest: backend, VMAs, and the slab contents (zeroed).
+  #drop(start: number, end: number): void {
+    for (const piece of this.vmas.remove(start, end)) {
+      const len = piece.end - piece.start;
+      this.mapper?.unmap(piece.start, len);
+      if (piece.prot & PROT_EXEC) this.mapper?.invalidateCode(piece.start, len);
+      this.slab.zero(piece.start, len);
+    }
+  }
+
+  /** brk(2): returns the new break, or the old one when the request cannot be met. */
+  brk(requested: number): number {
+    if (requested < this.brkStart || requested > this.slab.size) return this.brkEnd;
+    const oldTop = pageUp(this.brkEnd), newTop = pageUp(requested);
+    if (newTop > oldTop) {
+      if (!this.vmas.isFree(oldTop, newTop)) return this.brkEnd;
+      this.#add({
+        start: oldTop,
+        end: newTop,
+        prot: PROT_READ | PROT_WRITE,
+        name: "[heap]",
+        shared: false,
+      });
+    } else if (newTop < oldTop) {
+      this.#drop(newTop, oldTop);
+    }
+    // Bytes between the new break and its page end must read as zero after a shrink and regrow.
+    if (requested < this.brkEnd && requested < newTop) {
+      this.slab.u8.fill(0, requested, Math.min(newTop, this.brkEnd));
+    }
+    this.brkEnd = requested;
+    return requested;
+  }
+
+  /** mmap(2) semantics. Returns the address or -errno. `file` is undefined for anonymous maps. */
+  mmap(
+    addr: number,
+    length: number,
+    prot: number,
+    flags: number,
+    file: MappedFile | undefined,
+    offset: number,
+  ): number {
+    const type = flags & MAP_TYPE;
+    if (length <= 0 || (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== 3)) {
+      return -E.EINVAL;
+    }
+    if (offset < 0 || offset % PAGE_SIZE !== 0) return -E.EINVAL;
+    const len = pageUp(length);
+    if (len > this.slab.size) return -E.ENOMEM;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    let start: number;
+    if (fixed) {
+      if (addr % PAGE_SIZE !== 0) return -E.EINVAL;
+      if (addr + len > this.slab.size || addr < layout.mmapFloor) return -E.ENOMEM;
+      if (
+        (flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && !this.vmas.isFree(addr, addr + len)
+      ) return -E.EEXIST;
+      start = addr;
+    } else {
+      const hint = pageDown(addr);
+      if (
+        hint >= layout.mmapFloor && hint + len <= this.mmapTop && this.vmas.isFree(hint, hint + len)
+      ) start = hint;
+      else start = this.vmas.findFreeTopDown(len, this.mmapTop, layout.mmapFloor);
+      if (start < 0) return -E.ENOMEM;
+    }
+    const shared = type !== MAP_PRIVATE && file !== undefined;
+    if (file !== undefined && shared && (prot & PROT_WRITE) && !file.writable) return -E.EACCES;
+    this.#drop(start, start + len);
+    if (file !== undefined && !(flags & MAP_ANONYMOUS)) {
+      // Map the file's pages; pages past its end stay anonymous zeros (Linux raises SIGBUS there,
+      // which must not become a host SIGBUS in the elfuse process).
+      const fileBytes = Math.max(0, Math.min(len, pageUp(file.size) - offset));
+      if (fileBytes > 0 && !this.slab.mapFile(start, fileBytes, file.hostFd, offset, shared)) {
+        return -E.ENODEV;
+      }
+      this.#add({ start, end: start + len, prot, name: file.name, shared });
+    } else {
+      this.#add({ start, end: start + len, prot, name: "", shared: false });
+    }
+    return start;
+  }
+
+  /** munmap(2). */
+  munmap(addr: number, length: number): number {
+    if (addr % PAGE_SIZE !== 0 || length <= 0 || addr + length > this.slab.size) return -E.EINVAL;
+    this.#drop(addr, addr + pageUp(length));
+    return 0;
+  }
+
+  /** mprotect(2). */
+  mprotect(addr: number, length: number, prot: number): number {
+    if (addr % PAGE_SIZE !== 0 || length < 0 || (prot & ~7) !== 0) return -E.EINVAL;
+    const len = pageUp(length);
+    if (len === 0) return 0;
+    const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
+    if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
+    this.mapper?.protect(addr, len, prot);
+    if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);
+    return 0;
+  }
+
+  #anyExec(start: number, end: number): boolean {
+    for (const v of this.vmas.list) {
+      if (v.start < end && v.end > start && (v.prot & PROT_EXEC)) return true;
+    }
+    return false;
+  }
+
+  /** mremap(2) for private and anonymous mappings. */
+  mremap(
+    oldAddr: number,
+    oldLength: number,
+    newLength: number,
+    flags: number,
+    newAddr: number,
+  ): number {
+    if (oldAddr % PAGE_SIZE !== 0 || newLength <= 0 || (flags & ~7) !== 0) return -E.EINVAL;
+    if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -E.EINVAL;
+    const oldLen = pageUp(oldLength), newLen = pageUp(newLength);
+    const vma = this.vmas.find(oldAddr);
+    if (vma === undefined || oldAddr + oldLen > vma.end) return -E.EFAULT;
+    if (flags & MREMAP_FIXED) {
+      if (newAddr % PAGE_SIZE !== 0 || newAddr + newLen > this.slab.size) return -E.EINVAL;
+      if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) return -E.EINVAL;
+      return this.#move(vma, oldAddr, oldLen, newAddr, newLen);
+    }
+    if (newLen <= oldLen) {
+      if (newLen < oldLen) this.#drop(oldAddr + newLen, oldAddr + oldLen);
+      return oldAddr;
+    }
+    const tail = oldAddr + oldLen;
+    if (tail + (newLen - oldLen) <= this.slab.size && this.vmas.isFree(tail, oldAddr + newLen)) {
+      this.#add({ ...vma, start: tail, end: oldAddr + newLen });
+      return oldAddr;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return -E.ENOMEM;
+    const dest = this.vmas.findFreeTopDown(newLen, this.mmapTop, layout.mmapFloor);
+    if (dest < 0) return -E.ENOMEM;
+    return this.#move(vma, oldAddr, oldLen, dest, newLen);
+  }
+
+  #move(vma: Vma, oldAddr: number, oldLen: number, dest: number, newLen: number): number {
+    if (vma.shared) return -E.EINVAL; // a moved shared file mapping would lose its sharing
+    this.#drop(dest, dest + newLen);
+    this.#add({ ...vma, start: dest, end: dest + newLen });
+    this.slab.u8.copyWithin(dest, oldAddr, oldAddr + Math.min(oldLen, newLen));
+    this.#drop(oldAddr, oldAddr + oldLen);
+    return dest;
+  }
+
+  /** madvise(2): MADV_DONTNEED zeroes private anonymous pages; advisory values are accepted. */
+  madvise(addr: number, length: number, advice: number): number {
+    if (addr % PAGE_SIZE !== 0 || length < 0) return -E.EINVAL;
+    const len = pageUp(length);
+    const known = [
+      0,
+      1,
+      2,
+      3,
+      4,
+      8,
+      9,
+      10,
+      11,
+      12,
+      13,
+      14,
+      15,
+      16,
+      17,
+      18,
+      19,
+      20,
+      21,
+      22,
+      23,
+      24,
+      25,
+      100,
+      101,
+    ];
+    if (!known.includes(advice)) return -E.EINVAL;
+    if (len === 0) return 0;
+    if (!this.vmas.allows(addr, len, 0)) return -E.ENOMEM;
+    if (advice === 4) {
+      for (const v of this.vmas.list) {
+        if (
+          v.end <= addr || v.start >= addr + len || v.shared || v.name !== "" && v.name[0] !== "["
+        ) continue;
+        this.slab.zero(
+          Math.max(v.start, addr),
+          Math.min(v.end, addr + len) - Math.max(v.start, addr),
+        );
+      }
+    }
+    return 0;
+  }
+}

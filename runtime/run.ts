@@ -1,0 +1,197 @@
+// Running one guest program from start to exit: load, set up the address space and vCPU, serve
+// syscalls until the guest exits or faults.
+import { Reg } from "./backends/backend.ts";
+import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
+import { loadElf } from "./elf/load.ts";
+import { ElfError } from "./elf/parse.ts";
+import { AT, buildStack } from "./elf/stack.ts";
+import { ElfuseError } from "./errors.ts";
+import { libc } from "./host/libc.ts";
+import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
+import { errnoNames } from "./kernel/errno.ts";
+import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
+import { handlerTable, tableRows } from "./kernel/table.ts";
+import { AddressSpace, layout } from "./memory/address_space.ts";
+import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
+import { findProgram, readProgram } from "./program.ts";
+
+export interface RunOptions {
+  /** Program path or bare name (looked up in the guest environment's PATH). */
+  program: string;
+  /** Arguments after argv[0]. */
+  args?: string[];
+  /** argv[0]; defaults to `program` as given. */
+  argv0?: string;
+  /** The guest environment as KEY=VALUE strings; defaults to the host's. */
+  env?: string[];
+  backend?: BackendName;
+  /** One line per syscall on stderr. */
+  strace?: boolean;
+  /** Diagnostics on stderr (backend choice, unknown syscalls, faults, timing). */
+  verbose?: boolean;
+  /** Guest working directory (host directory). */
+  workdir?: string;
+}
+
+export type { ExitStatus };
+
+function note(msg: string): void {
+  const b = new TextEncoder().encode(`elfuse: ${msg}\n`);
+  libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))), b.length);
+}
+
+/**
+ * Runs a static aarch64 Linux program to completion in this process and returns how it ended.
+ * Guest stdin/stdout/stderr are this process's.
+ */
+export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
+  const t0 = performance.now();
+  const env = opts.env ?? Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  if (opts.workdir !== undefined) {
+    try {
+      Deno.chdir(opts.workdir);
+    } catch {
+      throw new ElfuseError(`--workdir ${opts.workdir}: no such directory`, 1);
+    }
+  }
+  const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? Deno.env.get("PATH");
+  const hostPath = findProgram(opts.program, pathVar, Deno.cwd());
+  const prog = readProgram(hostPath, opts.program);
+  if (prog.elf.interpreter !== undefined) {
+    throw new ElfuseError(
+      `${opts.program}: dynamically linked (asks for ${prog.elf.interpreter}); only static programs run so far`,
+      126,
+    );
+  }
+
+  const backendName = opts.backend ?? defaultBackend().name;
+  if (opts.verbose && opts.backend === undefined) {
+    note(`backend ${backendName}: ${defaultBackend().reason}`);
+  }
+  const as = new AddressSpace();
+  const backend = await createBackend(backendName, { hostBase: as.slab.base, size: as.slab.size });
+  if (opts.verbose) note(backend.description);
+  const limits = (backend as { limitations?: string }).limitations;
+  if (limits) note(`${backend.description}: ${limits}`);
+  as.mapper = backend;
+
+  let image;
+  try {
+    image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, hostPath);
+  } catch (e) {
+    if (e instanceof ElfError) {
+      throw new ElfuseError(`${opts.program}: cannot execute: ${e.message}`, 126);
+    }
+    throw e;
+  }
+  as.brkStart = as.brkEnd = pageUp(image.end);
+
+  const stackLow = layout.stackTop - layout.stackSize;
+  as.mapFixed(
+    stackLow,
+    layout.stackSize,
+    PROT_READ | PROT_WRITE | (prog.elf.execStack ? PROT_EXEC : 0),
+    "[stack]",
+  );
+  const random = crypto.getRandomValues(new Uint8Array(16));
+  const stack = buildStack(as.slab.u8, as.slab.view, layout.stackTop, {
+    argv: [opts.argv0 ?? opts.program, ...(opts.args ?? [])],
+    envp: env,
+    execfn: opts.program,
+    random,
+    auxv: [
+      [AT.PHDR, image.phdr],
+      [AT.PHENT, 56],
+      [AT.PHNUM, prog.elf.phnum],
+      [AT.PAGESZ, PAGE_SIZE],
+      [AT.BASE, 0],
+      [AT.FLAGS, 0],
+      [AT.ENTRY, image.entry],
+      [AT.UID, libc.getuid()],
+      [AT.EUID, libc.geteuid()],
+      [AT.GID, libc.getgid()],
+      [AT.EGID, libc.getegid()],
+      [AT.HWCAP, backend.hwcap],
+      [AT.HWCAP2, backend.hwcap2],
+      [AT.CLKTCK, 100],
+      [AT.SECURE, 0],
+      [AT.MINSIGSTKSZ, 5120],
+    ],
+  });
+
+  const kernel = new Kernel(as, { exePath: hostPath, hostExePath: hostPath });
+  installStdio(kernel);
+  const rows = tableRows();
+  kernel.table = handlerTable(rows);
+  if (opts.verbose) {
+    const seen = new Set<number>();
+    kernel.onUnknown = (nr) => {
+      if (seen.has(nr)) return;
+      seen.add(nr);
+      note(`syscall ${aarch64SyscallNames[nr] ?? nr} (${nr}) is not implemented: returning ENOSYS`);
+    };
+  }
+  const vcpu = backend.createVcpu();
+  kernel.vcpu = vcpu;
+  vcpu.set(Reg.SP, stack.sp);
+  vcpu.set(Reg.PC, image.entry);
+  let entry = kernel.onSyscall;
+  if (opts.strace) {
+    const { tracingEntry } = await import("./kernel/strace.ts");
+    entry = tracingEntry(kernel, rows);
+  }
+  if (opts.verbose) {
+    note(
+      `loaded in ${(performance.now() - t0).toFixed(1)} ms; starting at 0x${
+        image.entry.toString(16)
+      }`,
+    );
+  }
+
+  const exit = vcpu.run(entry, 0);
+  const status = statusOf(exit, kernel, opts.verbose === true);
+  if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
+  backend.close();
+  return status;
+}
+
+/** Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. */
+function installStdio(k: Kernel): void {
+  const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
+  for (let fd = 0; fd < 3; fd++) {
+    const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
+    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd] });
+  }
+}
+
+function statusOf(
+  exit: ReturnType<Kernel["vcpu"]["run"]>,
+  k: Kernel,
+  verbose: boolean,
+): ExitStatus {
+  switch (exit.kind) {
+    case "stopped":
+      return k.exitStatus ?? { code: 0 };
+    case "fault":
+      if (verbose) {
+        note(
+          `guest ${exit.access} fault at 0x${exit.address.toString(16)} (${
+            exit.mapped ? "permission" : "unmapped"
+          }), pc 0x${exit.pc.toString(16)}: SIGSEGV`,
+        );
+      }
+      return { signal: 11, core: true };
+    case "undefined":
+      if (verbose) note(`undefined instruction at pc 0x${exit.pc.toString(16)}: SIGILL`);
+      return { signal: 4, core: true };
+    case "breakpoint":
+      if (verbose) note(`breakpoint at pc 0x${exit.pc.toString(16)}: SIGTRAP`);
+      return { signal: 5, core: true };
+    case "timeout":
+      return { signal: 9, core: false };
+    case "internal":
+      throw exit.error;
+  }
+}
+
+export { errnoNames };

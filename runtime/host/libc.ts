@@ -100,6 +100,7 @@ const linuxOnly = {
   pipe2: { parameters: ["usize", "i32"], result: "i32" },
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   fdatasync: { parameters: ["i32"], result: "i32" },
+  syncfs: { parameters: ["i32"], result: "i32" },
   statfs: { parameters: ["usize", "usize"], result: "i32" },
   fstatfs: { parameters: ["i32", "usize"], result: "i32" },
   sendfile: { parameters: ["i32", "i32", "usize", "usize"], result: "isize" },

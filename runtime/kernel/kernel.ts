@@ -19,6 +19,9 @@ export interface ProcessInfo {
 /** How the guest ended. */
 export type ExitStatus = { code: number } | { signal: number; core: boolean };
 
+/** Returned by a handler that wrote a full 64-bit x0 itself (lseek offsets beyond 2^53). */
+export const RESULT_SET = NaN;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -67,7 +70,8 @@ export class Kernel {
   readonly onSyscall = (): void => {
     const nr = this.vcpu.syscallArgs(this.args);
     const h = this.table[nr];
-    this.vcpu.setResult(h !== undefined ? h(this, this.args) : this.unknown(nr));
+    const r = h !== undefined ? h(this, this.args) : this.unknown(nr);
+    if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
   };
 
   unknown(nr: number): number {

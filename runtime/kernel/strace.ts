@@ -74,7 +74,7 @@ export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
     const shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
     const h = k.table[nr];
     const r = h !== undefined ? h(k, a) : k.unknown(nr);
-    k.vcpu.setResult(r);
+    if (r === r) k.vcpu.setResult(r);
     let res: string;
     if (r < 0 && r > -4096) {
       res = `-1 ${errnoNames[-r] ?? "E?"}${row?.status === "missing" ? " (not implemented)" : ""}`;

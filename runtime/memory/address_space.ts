@@ -89,8 +89,9 @@ export class AddressSpace {
   }
 
   #add(vma: Vma): void {
+    const { start, end, prot } = vma; // insert() may merge vma with its neighbours
     this.vmas.insert(vma);
-    this.mapper?.map(vma.start, vma.end - vma.start, vma.prot);
+    this.mapper?.map(start, end - start, prot);
   }
 
   // Removes [start, end) from the guest: backend, VMAs, and the slab contents (zeroed).

@@ -112,6 +112,17 @@ function fcntl(k: Kernel, a: Float64Array): number {
     }
     case F_SETFL:
       return k.host(libc.fcntl(e.hostFd, F_SETFL, openFlagsToHost(arg >>> 0)));
+    case 5: // F_GETLK
+    case 6: // F_SETLK
+    case 7: // F_SETLKW
+    case 36: // F_OFD_GETLK
+    case 37: // F_OFD_SETLK
+    case 38: {
+      // F_OFD_SETLKW. struct flock is laid out alike on every 64-bit Linux (32 bytes).
+      const write = cmd === 5 || cmd === 36;
+      if (!(write ? k.canWrite(arg, 32) : k.canRead(arg, 32))) return -E.EFAULT;
+      return k.host(libc.fcntl(e.hostFd, cmd, k.hostBase + arg));
+    }
     case 1025: // F_GETLEASE
     case 1033: // F_GET_SEALS
       return -E.EINVAL;
@@ -198,7 +209,7 @@ export const fdSyscalls: SyscallDef[] = [
     args: ["fd", "int", "hex"],
     status: "partial",
     note:
-      "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, pipe size and owner; no record locks yet",
+      "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, record and OFD locks, pipe size, owner; no leases or seals",
   },
   { name: "pipe2", handler: pipe2, args: ["outbuf", "oflags"] },
   {

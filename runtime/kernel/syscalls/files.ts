@@ -82,7 +82,7 @@ function readlinkat(k: Kernel, a: Float64Array): number {
     k.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
-  const p = pathAt(k, a[0], a[1]);
+  const p = pathAt(k, a[0], a[1], 0, true); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
   if (!k.canWrite(buf, size)) return -E.EFAULT;
   return k.host(Number(libc.readlinkat(atDir, p, k.hostBase + buf, size)));

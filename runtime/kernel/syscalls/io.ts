@@ -2,7 +2,8 @@
 // bounds and permission check), iovec arrays are rebuilt in scratch memory with host addresses.
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
+import { type Kernel, RESULT_SET } from "../kernel.ts";
+import { Reg } from "../../backends/backend.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const IOV_MAX = 1024;
@@ -99,7 +100,11 @@ function lseek(k: Kernel, a: Float64Array): number {
   if (h < 0) return -E.EBADF;
   const whence = a[2] | 0;
   if (whence < 0 || whence > 4) return -E.EINVAL; // SEEK_SET..SEEK_HOLE
-  return k.host(Number(libc.lseek(h, a[1], whence)));
+  // Directory offsets are 63-bit hashes on ext4 and others: keep all 64 bits both ways.
+  const r = libc.lseek(h, BigInt.asIntN(64, k.vcpu.getBig(Reg.X0 + 1)), whence);
+  if (r < 0n) return k.fail();
+  k.vcpu.setBig(Reg.X0, r);
+  return RESULT_SET;
 }
 
 function fdOp(op: (h: number) => number) {
@@ -174,6 +179,7 @@ export const ioSyscalls: SyscallDef[] = [
   { name: "fallocate", handler: fallocate, args: ["fd", "hex", "int", "int"] },
   { name: "fsync", handler: fdOp((h) => libc.fsync(h)), args: ["fd"] },
   { name: "fdatasync", handler: fdOp((h) => libc.fdatasync(h)), args: ["fd"] },
+  { name: "syncfs", handler: fdOp((h) => libc.syncfs(h)), args: ["fd"] },
   {
     name: "sync",
     handler: () => {

@@ -23,6 +23,15 @@ function timeoutArg(k: Kernel, addr: number): number {
   return k.scratch.address + TIMEOUT_SLOT;
 }
 
+/** Linux writes the time left back into the guest's timespec (ppoll and pselect6 do). */
+function writeRemaining(k: Kernel, addr: number, startMs: number): void {
+  if (addr === 0) return;
+  const total = k.readI64(addr) * 1e9 + k.readI64(addr + 8);
+  const left = Math.max(0, total - Math.round((performance.now() - startMs) * 1e6));
+  k.writeU64(addr, Math.floor(left / 1e9));
+  k.writeU64(addr + 8, left % 1e9);
+}
+
 function zeroTimeout(k: Kernel): number {
   k.scratch.view.setBigInt64(TIMEOUT_SLOT, 0n, true);
   k.scratch.view.setBigInt64(TIMEOUT_SLOT + 8, 0n, true);
@@ -35,6 +44,8 @@ function ppoll(k: Kernel, a: Float64Array): number {
   if (!k.canWrite(fds, n * 8)) return -E.EFAULT;
   let timeout = timeoutArg(k, a[2]);
   if (timeout < 0) return timeout;
+  if (a[3] !== 0 && a[4] !== 8) return -E.EINVAL; // sizeof(sigset_t) in the kernel
+  const start = performance.now();
   const s = k.scratch.view;
   let invalid = 0;
   for (let i = 0; i < n; i++) {
@@ -47,6 +58,7 @@ function ppoll(k: Kernel, a: Float64Array): number {
   }
   if (invalid > 0) timeout = zeroTimeout(k); // POLLNVAL counts as ready: do not wait
   const r = waitFds(k, k.scratch.address, n, timeout);
+  if (a[2] !== 0 && invalid === 0) writeRemaining(k, a[2], start);
   if (r < 0) return r;
   for (let i = 0; i < n; i++) {
     const fd = k.view.getInt32(fds + i * 8, true);
@@ -67,6 +79,13 @@ function pselect6(k: Kernel, a: Float64Array): number {
   for (const set of sets) if (set !== 0 && !k.canWrite(set, bytes)) return -E.EFAULT;
   const timeout = timeoutArg(k, a[4]);
   if (timeout < 0) return timeout;
+  const sigArg = a[5];
+  if (sigArg !== 0) {
+    // struct { const sigset_t *ss; size_t ss_len; }
+    if (!k.canRead(sigArg, 16)) return -E.EFAULT;
+    if (k.readU64(sigArg) !== 0 && k.readU64(sigArg + 8) !== 8) return -E.EINVAL;
+  }
+  const start = performance.now();
   const s = k.scratch.view;
   const polled: number[] = [];
   const bit = (set: number, fd: number) =>
@@ -83,6 +102,7 @@ function pselect6(k: Kernel, a: Float64Array): number {
     polled.push(fd);
   }
   const r = waitFds(k, k.scratch.address, polled.length, timeout);
+  writeRemaining(k, a[4], start);
   if (r < 0) return r;
   for (const set of sets) if (set !== 0) k.mem.fill(0, set, set + bytes);
   let count = 0;
@@ -116,6 +136,6 @@ export const pollSyscalls: SyscallDef[] = [
     handler: pselect6,
     args: ["int", "ptr", "ptr", "ptr", "ptr", "ptr"],
     status: "partial",
-    note: "as ppoll; the remaining time is not written back",
+    note: "as ppoll",
   },
 ];

@@ -7,7 +7,9 @@ import { Reg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 
-const INTR_HOOK = { parameters: ["pointer", "u32", "pointer"], result: "void" } as const;
+// The engine and user-data pointers are ignored: declaring them u32 (the low half of the
+// register on SysV x86-64 and AAPCS64) avoids allocating a pointer object on every SVC.
+const INTR_HOOK = { parameters: ["u32", "u32", "u32"], result: "void" } as const;
 const MEM_HOOK = {
   parameters: ["pointer", "i32", "u64", "i32", "i64", "pointer"],
   result: "bool",
@@ -118,9 +120,11 @@ class UnicornVcpu implements Vcpu {
   readonly #engine: Deno.PointerObject;
   readonly #u32: Uint32Array;
   readonly #i32: Int32Array;
-  readonly #valueAddr: number;
-  readonly #batchIds: number;
-  readonly #batchPtrs: number;
+  // Fixed scratch addresses as BigInts: Deno's fast FFI path takes 64-bit arguments as BigInt;
+  // a Number there falls back to a slower conversion (~80 ns per argument).
+  readonly #valueAddr: bigint;
+  readonly #batchIds: bigint;
+  readonly #batchPtrs: bigint;
   #onSyscall: SyscallHandler = () => {};
   #exit: Exit = { kind: "stopped" };
   #stopRequested = false;
@@ -135,9 +139,9 @@ class UnicornVcpu implements Vcpu {
     this.#u32 = u32;
     this.#i32 = i32;
     const s = b.scratch;
-    this.#valueAddr = s.address + VALUE;
-    this.#batchIds = s.address + BATCH_IDS;
-    this.#batchPtrs = s.address + BATCH_PTRS;
+    this.#valueAddr = BigInt(s.address + VALUE);
+    this.#batchIds = BigInt(s.address + BATCH_IDS);
+    this.#batchPtrs = BigInt(s.address + BATCH_PTRS);
     const ids = [0, 1, 2, 3, 4, 5, 8];
     for (let i = 0; i < ids.length; i++) {
       s.view.setInt32(BATCH_IDS + i * 4, uc.UC_ARM64_REG_X0 + ids[i], true);

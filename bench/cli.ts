@@ -1,0 +1,138 @@
+// `deno task bench [--quick] [--runs N] [--json FILE] [--filter RE]`: elfuse against qemu-aarch64
+// on the same machine in the same run, median and spread of N runs each, and the ratio.
+import { parseArgs } from "../runtime/deps.ts";
+import { type BenchCase, benchCases } from "./cases.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+
+interface Sample {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface Row {
+  name: string;
+  elfuse: Sample;
+  qemu: Sample | null;
+  ratio: number | null;
+  perOpElfuseUs?: number;
+  perOpQemuUs?: number;
+}
+
+async function timeOnce(cmd: string, args: string[]): Promise<number> {
+  const t = performance.now();
+  const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped", stdin: "null" })
+    .output();
+  const ms = performance.now() - t;
+  if (r.code !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${r.code}): ${
+        new TextDecoder().decode(r.stderr).slice(0, 300)
+      }`,
+    );
+  }
+  return ms;
+}
+
+async function sample(cmd: string, args: string[], runs: number): Promise<Sample> {
+  await timeOnce(cmd, args); // warm-up
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) t.push(await timeOnce(cmd, args));
+  t.sort((a, b) => a - b);
+  return { median: t[Math.floor(t.length / 2)], min: t[0], max: t[t.length - 1] };
+}
+
+function commands(c: BenchCase, args: string[]) {
+  const bin = `${root}fixtures/build/${c.program}`;
+  return {
+    elfuse: [Deno.execPath(), ["run", "-A", `${root}cli.ts`, bin, ...args]] as const,
+    qemu: ["qemu-aarch64", [bin, ...args]] as const,
+  };
+}
+
+async function hasQemu(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("qemu-aarch64", { args: ["--version"], stdout: "null" })
+      .output()).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean" },
+      runs: { type: "string" },
+      json: { type: "string" },
+      filter: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log("usage: deno task bench [--quick] [--runs N] [--json FILE] [--filter REGEX]");
+    Deno.exit(0);
+  }
+  const runs = Number(values.runs ?? (values.quick ? 3 : 5));
+  const filter = values.filter ? new RegExp(values.filter) : undefined;
+  const qemu = await hasQemu();
+  if (!qemu) console.error("bench: qemu-aarch64 not found; reporting elfuse alone");
+  const rows: Row[] = [];
+  for (const c of benchCases) {
+    if (filter && !filter.test(c.name)) continue;
+    try {
+      Deno.statSync(`${root}fixtures/build/${c.program}`);
+    } catch {
+      console.error(
+        `bench: skipping ${c.name}: fixtures/build/${c.program} is missing (deno task fixtures)`,
+      );
+      continue;
+    }
+    const args = values.quick ? c.quickArgs ?? c.args : c.args;
+    const ops = values.quick ? c.quickOps ?? c.ops : c.ops;
+    const cmd = commands(c, args);
+    if (Deno.stderr.isTerminal()) {
+      Deno.stderr.writeSync(new TextEncoder().encode(`\rbench: ${c.name}...\x1b[K`));
+    }
+    const e = await sample(cmd.elfuse[0], [...cmd.elfuse[1]], runs);
+    const q = qemu ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
+    const row: Row = { name: c.name, elfuse: e, qemu: q, ratio: q ? e.median / q.median : null };
+    if (ops) {
+      // Per-operation cost: the same program with 0 iterations gives the fixed startup cost.
+      const z = commands(c, ["0"]);
+      const e0 = await sample(z.elfuse[0], [...z.elfuse[1]], runs);
+      row.perOpElfuseUs = ((e.median - e0.median) * 1000) / ops;
+      if (q) {
+        const q0 = await sample(z.qemu[0], [...z.qemu[1]], runs);
+        row.perOpQemuUs = ((q.median - q0.median) * 1000) / ops;
+        row.ratio = row.perOpElfuseUs / row.perOpQemuUs;
+      }
+    }
+    rows.push(row);
+  }
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  console.log(
+    `${"benchmark".padEnd(30)} ${"elfuse ms".padStart(10)} ${
+      "qemu ms".padStart(10)
+    }  per-op elfuse/qemu µs   ratio`,
+  );
+  for (const r of rows) {
+    const per = r.perOpElfuseUs !== undefined
+      ? `${r.perOpElfuseUs.toFixed(3)}/${r.perOpQemuUs?.toFixed(3) ?? "-"}`.padStart(20)
+      : "".padStart(20);
+    console.log(
+      `${r.name.padEnd(30)} ${f(r.elfuse.median)}  ${
+        r.qemu ? f(r.qemu.median) : "       -"
+      }  ${per}   ${r.ratio?.toFixed(2) ?? "-"}x`,
+    );
+  }
+  console.log(
+    `(median of ${runs} runs after a warm-up; ratio = elfuse/qemu, per operation for loops)`,
+  );
+  if (values.json) {
+    Deno.writeTextFileSync(values.json, JSON.stringify({ runs, rows }, null, 2) + "\n");
+  }
+}

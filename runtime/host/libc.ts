@@ -101,6 +101,9 @@ const linuxOnly = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   fdatasync: { parameters: ["i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  getpriority: { parameters: ["i32", "u32"], result: "i32" },
   statfs: { parameters: ["usize", "usize"], result: "i32" },
   fstatfs: { parameters: ["i32", "usize"], result: "i32" },
   sendfile: { parameters: ["i32", "i32", "usize", "usize"], result: "isize" },
@@ -148,6 +151,10 @@ export const libc: LinuxLib = opened.lib;
 // errno is thread-local; elfuse calls libc from one thread, so one view of the main thread's errno
 // stays valid (read it right after the failing call, before other JS can call into libc).
 const errnoView = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(opened.errnoPtr!, 4));
+
+export function setHostErrno(v: number): void {
+  errnoView[0] = v;
+}
 
 /** The host errno of the last failed libc call. */
 export function hostErrno(): number {

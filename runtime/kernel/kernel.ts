@@ -2,7 +2,7 @@
 // the syscall entry point the vCPU calls on every SVC.
 import type { Vcpu } from "../backends/backend.ts";
 import { errno as hostErrno } from "../host/linux.ts";
-import { libc, Scratch } from "../host/libc.ts";
+import { libc, Scratch, setHostErrno } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
@@ -51,6 +51,8 @@ export class Kernel {
   robustList = 0;
   name = "";
   dumpable = 1;
+  keepCaps = 0;
+  personality = 0;
   pdeathsig = 0;
   noNewPrivs = 0;
 
@@ -82,6 +84,14 @@ export class Kernel {
   /** A host call's return value as a guest result: -errno on failure. */
   host(r: number): number {
     return r < 0 ? -hostErrno() : r;
+  }
+
+  clearErrno(): void {
+    setHostErrno(0);
+  }
+
+  errnoNow(): number {
+    return hostErrno();
   }
 
   /** The last host errno as a negative guest result. */
@@ -139,6 +149,13 @@ export class Kernel {
     const r = enc.encodeInto(s, this.scratch.u8.subarray(offset, offset + 8191));
     this.scratch.u8[offset + r.written] = 0;
     return this.scratch.address + offset;
+  }
+
+  /** A host timespec in scratch memory. */
+  scratchTimespec(sec: number, nsec: number): number {
+    this.scratch.view.setBigInt64(0x7f00, BigInt(sec), true);
+    this.scratch.view.setBigInt64(0x7f08, BigInt(nsec), true);
+    return this.scratch.address + 0x7f00;
   }
 
   readU64(addr: number): number {

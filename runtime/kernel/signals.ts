@@ -45,6 +45,11 @@ export function signalName(sig: number): string {
   return signalNames[sig] ?? (sig >= 32 && sig <= 64 ? `SIGRT${sig - 32}` : `signal ${sig}`);
 }
 
+/** Signals whose default action is to ignore them (SIGCHLD, SIGCONT, SIGURG, SIGWINCH). */
+export const ignoredByDefault = new Set([17, 18, 23, 28]);
+/** Signals whose default action stops the process. */
+export const stopSignals = new Set([19, 20, 21, 22]);
+
 /** Signals whose default action dumps core (signal(7)). */
 export const coreSignals = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
 
@@ -66,4 +71,30 @@ export class SignalState {
   maskLo = 0;
   maskHi = 0;
   altStack = { sp: 0, flags: 2, /* SS_DISABLE */ size: 0 };
+  /** Pending signals (blocked when sent), with the siginfo each was sent with. */
+  pendingLo = 0;
+  pendingHi = 0;
+  readonly info: { code: number; pid: number; uid: number }[] = [];
+
+  isBlocked(sig: number): boolean {
+    return sig <= 32
+      ? (this.maskLo & (1 << (sig - 1))) !== 0
+      : (this.maskHi & (1 << (sig - 33))) !== 0;
+  }
+
+  isPending(sig: number): boolean {
+    return sig <= 32
+      ? (this.pendingLo & (1 << (sig - 1))) !== 0
+      : (this.pendingHi & (1 << (sig - 33))) !== 0;
+  }
+
+  setPending(sig: number, on: boolean): void {
+    if (sig <= 32) {
+      const b = 1 << (sig - 1);
+      this.pendingLo = (on ? this.pendingLo | b : this.pendingLo & ~b) >>> 0;
+    } else {
+      const b = 1 << (sig - 33);
+      this.pendingHi = (on ? this.pendingHi | b : this.pendingHi & ~b) >>> 0;
+    }
+  }
 }

@@ -1,9 +1,12 @@
 // Signal dispositions and masks (recorded state; delivery comes with processes).
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
-import { SIGKILL, SIGSTOP } from "../signals.ts";
+import { libc } from "../../host/libc.ts";
+import { coreSignals, ignoredByDefault, SIGKILL, SIGSTOP, stopSignals } from "../signals.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
+const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 |
+  0x80000000;
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 // SIGKILL and SIGSTOP can never be blocked: bits 8 and 18 of the low word.
 const UNBLOCKABLE_LO = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
@@ -25,7 +28,9 @@ function rtSigaction(k: Kernel, a: Float64Array): number {
   }
   if (act !== 0) {
     cur.handler = k.readU64(act);
-    cur.flags = k.readU64(act + 8);
+    // Linux clears flag bits it does not know (so SA_UNSUPPORTED probes work); the known ones
+    // all sit in the low word (arch/arm64 UAPI_SA_FLAGS).
+    cur.flags = (k.view.getUint32(act + 8, true) & UAPI_SA_FLAGS) >>> 0;
     cur.restorer = k.readU64(act + 16);
     cur.maskLo = k.view.getUint32(act + 24, true) & ~UNBLOCKABLE_LO;
     cur.maskHi = k.view.getUint32(act + 28, true);
@@ -60,6 +65,7 @@ function rtSigprocmask(k: Kernel, a: Float64Array): number {
     }
     s.maskLo = (s.maskLo & ~UNBLOCKABLE_LO) >>> 0;
     s.maskHi >>>= 0;
+    actOnUnblocked(k);
   }
   return 0;
 }
@@ -87,7 +93,135 @@ function sigaltstack(k: Kernel, a: Float64Array): number {
   return 0;
 }
 
+const SI_USER = 0, SI_TKILL = -6;
+const SIG_IGN = 1;
+
+/**
+ * The action of an unblocked signal sent to this process. Default actions are carried out;
+ * a caught signal needs a signal frame, which comes with signal delivery: ENOSYS until then.
+ */
+function act(k: Kernel, sig: number): number {
+  const h = k.signals.actions[sig].handler;
+  if (h === SIG_IGN) return 0;
+  if (h === 0) {
+    if (ignoredByDefault.has(sig)) return 0;
+    // Stopping is approximated as ignoring until job control exists (a stopped single-process
+    // guest could never be continued).
+    if (stopSignals.has(sig)) return 0;
+    k.killedBy(sig, coreSignals.has(sig));
+    return 0;
+  }
+  return -E.ENOSYS;
+}
+
+function sendSelf(k: Kernel, sig: number, code: number): number {
+  if (sig === 0) return 0;
+  const s = k.signals;
+  if (s.isBlocked(sig) && sig !== SIGKILL && sig !== SIGSTOP) {
+    s.setPending(sig, true);
+    s.info[sig] = { code, pid: k.pid, uid: libc.getuid() };
+    return 0;
+  }
+  return act(k, sig);
+}
+
+/** After the mask changed: pending signals no longer blocked take their default action. */
+function actOnUnblocked(k: Kernel): void {
+  const s = k.signals;
+  for (let sig = 1; sig <= 64 && k.exitStatus === undefined; sig++) {
+    if (!s.isPending(sig) || s.isBlocked(sig)) continue;
+    if (s.actions[sig].handler > SIG_IGN) continue; // caught: stays pending until delivery exists
+    s.setPending(sig, false);
+    act(k, sig);
+  }
+}
+
+function kill(k: Kernel, a: Float64Array): number {
+  const pid = a[0] | 0, sig = a[1] | 0;
+  if (sig < 0 || sig > 64) return -E.EINVAL;
+  // The guest's process group and "every process" contain only itself so far.
+  if (pid === k.pid || pid === 0 || pid === -1 || pid === -k.pid) return sendSelf(k, sig, SI_USER);
+  return k.host(libc.kill(pid, sig));
+}
+
+function tgkill(k: Kernel, tgid: number, tid: number, sig: number): number {
+  if (sig < 0 || sig > 64 || tid <= 0 || tgid === 0 || tgid < -1) return -E.EINVAL;
+  if (tid !== k.pid || (tgid !== -1 && tgid !== k.pid)) return -E.ESRCH;
+  return sendSelf(k, sig, SI_TKILL);
+}
+
+function rtSigpending(k: Kernel, a: Float64Array): number {
+  if (a[1] !== 8) return -E.EINVAL;
+  if (!k.canWrite(a[0], 8)) return -E.EFAULT;
+  k.view.setUint32(a[0], k.signals.pendingLo, true);
+  k.view.setUint32(a[0] + 4, k.signals.pendingHi, true);
+  return 0;
+}
+
+function rtSigtimedwait(k: Kernel, a: Float64Array): number {
+  const set = a[0], info = a[1], timeout = a[2];
+  if (a[3] !== 8) return -E.EINVAL;
+  if (!k.canRead(set, 8)) return -E.EFAULT;
+  if (info !== 0 && !k.canWrite(info, 128)) return -E.EFAULT;
+  if (timeout !== 0) {
+    if (!k.canRead(timeout, 16)) return -E.EFAULT;
+    const sec = k.readI64(timeout), nsec = k.readI64(timeout + 8);
+    if (sec < 0 || nsec < 0 || nsec >= 1e9) return -E.EINVAL;
+  }
+  const lo = k.view.getUint32(set, true), hi = k.view.getUint32(set + 4, true);
+  const s = k.signals;
+  for (let sig = 1; sig <= 64; sig++) {
+    const wanted = sig <= 32 ? (lo & (1 << (sig - 1))) !== 0 : (hi & (1 << (sig - 33))) !== 0;
+    if (!wanted || !s.isPending(sig)) continue;
+    s.setPending(sig, false);
+    if (info !== 0) {
+      const si = s.info[sig] ?? { code: SI_USER, pid: 0, uid: 0 };
+      k.mem.fill(0, info, info + 128);
+      k.view.setInt32(info, sig, true);
+      k.view.setInt32(info + 8, si.code, true);
+      k.view.setInt32(info + 16, si.pid, true);
+      k.view.setUint32(info + 20, si.uid, true);
+    }
+    return sig;
+  }
+  // Nothing pending, and nothing can arrive from outside a single-process guest yet: wait out
+  // the timeout (or forever) as Linux would, then EAGAIN.
+  if (timeout === 0) { for (;;) libc.nanosleep(k.scratchTimespec(3600, 0), 0); }
+  libc.nanosleep(k.hostBase + timeout, 0);
+  return -E.EAGAIN;
+}
+
 export const signalSyscalls: SyscallDef[] = [
+  {
+    name: "kill",
+    handler: kill,
+    args: ["int", "signal"],
+    status: "partial",
+    note:
+      "to itself: blocked signals become pending, default actions are taken, caught signals give ENOSYS until delivery exists; other pids are host processes",
+  },
+  {
+    name: "tkill",
+    handler: (k, a) => tgkill(k, -1, a[0] | 0, a[1] | 0),
+    args: ["int", "signal"],
+    status: "partial",
+    note: "as kill, for the one thread",
+  },
+  {
+    name: "tgkill",
+    handler: (k, a) => tgkill(k, a[0] | 0, a[1] | 0, a[2] | 0),
+    args: ["int", "int", "signal"],
+    status: "partial",
+    note: "as kill, for the one thread",
+  },
+  { name: "rt_sigpending", handler: rtSigpending, args: ["outbuf", "uint"] },
+  {
+    name: "rt_sigtimedwait",
+    handler: rtSigtimedwait,
+    args: ["ptr", "outbuf", "ptr", "uint"],
+    status: "partial",
+    note: "takes signals this process sent itself; host signals are not routed to the guest yet",
+  },
   {
     name: "rt_sigaction",
     handler: rtSigaction,

@@ -142,6 +142,7 @@ function getcpu(k: Kernel, a: Float64Array): number {
 const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4;
 const PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
 const PR_GET_TID_ADDRESS = 40, PR_SET_VMA = 0x53564d41;
+const PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8;
 
 function prctl(k: Kernel, a: Float64Array): number {
   const op = a[0] | 0, arg = a[1];
@@ -181,10 +182,43 @@ function prctl(k: Kernel, a: Float64Array): number {
       if (!k.canWrite(arg, 8)) return -E.EFAULT;
       k.writeU64(arg, k.tidAddress);
       return 0;
+    case PR_GET_KEEPCAPS:
+      return k.keepCaps;
+    case PR_SET_KEEPCAPS:
+      if (arg !== 0 && arg !== 1) return -E.EINVAL;
+      k.keepCaps = arg;
+      return 0;
     case PR_SET_VMA:
       return -E.EINVAL; // naming anonymous VMAs is optional (CONFIG_ANON_VMA_NAME); glibc ignores it
   }
   return -E.EINVAL;
+}
+
+const SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5;
+
+function selfOnly(k: Kernel, pid: number): boolean {
+  return pid === 0 || pid === k.pid;
+}
+
+function schedPriorityLimit(max: boolean) {
+  return (_k: Kernel, a: Float64Array): number => {
+    const p = a[0] | 0;
+    if (p === SCHED_FIFO || p === SCHED_RR) return max ? 99 : 1;
+    if (p === SCHED_OTHER || p === SCHED_BATCH || p === SCHED_IDLE) return 0;
+    return -E.EINVAL;
+  };
+}
+
+function getpriority(k: Kernel, a: Float64Array): number {
+  const which = a[0] | 0, who = a[1] | 0;
+  if (which < 0 || which > 2) return -E.EINVAL;
+  if (which === 0 && !selfOnly(k, who)) return -E.ESRCH;
+  // The raw syscall returns 20 - nice so that the value is never negative; -1 is a valid nice,
+  // so errno tells failure apart.
+  k.clearErrno();
+  const nice = libc.getpriority(which, which === 0 ? 0 : who);
+  if (nice === -1 && k.errnoNow() !== 0) return k.fail();
+  return 20 - nice;
 }
 
 export const systemSyscalls: SyscallDef[] = [
@@ -313,6 +347,92 @@ export const systemSyscalls: SyscallDef[] = [
   { name: "getrandom", handler: getrandom, args: ["outbuf", "uint", "hex"] },
   { name: "sched_getaffinity", handler: schedGetaffinity, args: ["int", "uint", "outbuf"] },
   { name: "sched_yield", handler: () => 0 },
+  {
+    name: "sched_setaffinity",
+    handler: (k, a) => {
+      const len = a[1] >>> 0, mask = a[2];
+      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
+      if (len === 0 || !k.canRead(mask, Math.min(len, 128))) return -E.EFAULT;
+      return k.host(libc.sched_setaffinity(0, Math.min(len, 128), k.hostBase + mask));
+    },
+    args: ["int", "uint", "ptr"],
+  },
+  {
+    name: "sched_getscheduler",
+    handler: (
+      k,
+      a,
+    ) => ((a[0] | 0) < 0 ? -E.EINVAL : selfOnly(k, a[0] | 0) ? SCHED_OTHER : -E.ESRCH),
+    args: ["int"],
+    status: "partial",
+    note: "the process always runs under SCHED_OTHER",
+  },
+  {
+    name: "sched_getparam",
+    handler: (k, a) => {
+      if ((a[0] | 0) < 0) return -E.EINVAL;
+      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
+      if (!k.canWrite(a[1], 4)) return -E.EFAULT;
+      k.view.setInt32(a[1], 0, true); // SCHED_OTHER has priority 0
+      return 0;
+    },
+    args: ["int", "outbuf"],
+    status: "partial",
+    note: "as sched_getscheduler",
+  },
+  { name: "sched_get_priority_max", handler: schedPriorityLimit(true), args: ["int"] },
+  { name: "sched_get_priority_min", handler: schedPriorityLimit(false), args: ["int"] },
+  { name: "getpriority", handler: getpriority, args: ["int", "int"] },
+  {
+    name: "setpriority",
+    handler: (k, a) => {
+      const which = a[0] | 0, who = a[1] | 0;
+      if (which < 0 || which > 2) return -E.EINVAL;
+      if (which === 0 && !selfOnly(k, who)) return -E.ESRCH;
+      return k.host(libc.setpriority(which, which === 0 ? 0 : who, a[2] | 0));
+    },
+    args: ["int", "int", "int"],
+  },
+  {
+    name: "personality",
+    handler: (k, a) => {
+      const p = a[0] >>> 0;
+      if (p === 0xffffffff) return k.personality; // a query
+      if ((p & 0xff) !== 0) return -E.EINVAL; // only PER_LINUX (with flag bits) is offered
+      const old = k.personality;
+      k.personality = p;
+      return old;
+    },
+    args: ["hex"],
+    status: "partial",
+    note: "PER_LINUX with its flag bits is recorded; other execution domains give EINVAL",
+  },
+  {
+    name: "get_robust_list",
+    handler: (k, a) => {
+      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
+      if (!k.canWrite(a[1], 8) || !k.canWrite(a[2], 8)) return -E.EFAULT;
+      k.writeU64(a[1], k.robustList);
+      k.writeU64(a[2], 24);
+      return 0;
+    },
+    args: ["int", "outbuf", "outbuf"],
+  },
+  {
+    name: "setfsuid",
+    // Returns the previous fsuid (the euid); Linux reports no error from setfsuid either way.
+    handler: () => libc.geteuid(),
+    args: ["int"],
+    status: "partial",
+    note: "reports the fsuid (the euid) and does not change it",
+  },
+  {
+    name: "setfsgid",
+    handler: () => libc.getegid(),
+    args: ["int"],
+    status: "partial",
+    note: "as setfsuid",
+  },
   { name: "getcpu", handler: getcpu, args: ["outbuf", "outbuf", "ptr"] },
   {
     name: "prctl",
@@ -320,6 +440,6 @@ export const systemSyscalls: SyscallDef[] = [
     args: ["int", "hex", "hex", "hex", "hex"],
     status: "partial",
     note:
-      "PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_PDEATHSIG, PR_SET/GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS; others EINVAL",
+      "PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_KEEPCAPS, PR_SET/GET_PDEATHSIG, PR_SET/GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS; others EINVAL",
   },
 ];

@@ -79,6 +79,19 @@ function times(k: Kernel, a: Float64Array): number {
 }
 
 export const timeSyscalls: SyscallDef[] = [
+  {
+    name: "clock_settime",
+    handler: (k, a) => {
+      const id = a[0] | 0;
+      if (!validClock(id)) return -E.EINVAL;
+      if (!k.canRead(a[1], 16)) return -E.EFAULT;
+      if (!validTimespec(k, a[1])) return -E.EINVAL;
+      return id === 0 ? -E.EPERM : -E.EINVAL; // only CLOCK_REALTIME is settable at all
+    },
+    args: ["int", "ptr"],
+    status: "partial",
+    note: "validates like Linux, then EPERM: a guest may not set the host's clock",
+  },
   { name: "clock_gettime", handler: clockGettime, args: ["int", "outbuf"] },
   { name: "clock_getres", handler: clockGetres, args: ["int", "outbuf"] },
   { name: "gettimeofday", handler: gettimeofday, args: ["outbuf", "outbuf"] },

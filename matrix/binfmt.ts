@@ -123,6 +123,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Whether aarch64 programs can execve aarch64 programs under qemu-user, and what was done. */
 export interface BinfmtReport {
+  /** True when aarch64 programs can execve aarch64 programs under qemu-user. */
   ok: boolean;
   /** Why not (when not ok), or what is in place (when ok). */
   message: string;

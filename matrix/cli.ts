@@ -143,6 +143,14 @@ export function parseCli(argv: string[]): CliOptions {
   };
 }
 
+async function write(path: string, content: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, content);
+  } catch (e) {
+    die(`cannot write ${path}: ${(e as Error).message}`, 1);
+  }
+}
+
 function die(message: string, code: number): never {
   console.error(`matrix: ${message}`);
   Deno.exit(code);
@@ -225,7 +233,12 @@ async function main(argv: string[]): Promise<number> {
   const draw = () => {
     const elapsed = ((performance.now() - started) / 1000).toFixed(0);
     const line = `[${last.done}/${last.total}] ${last.current} ${elapsed}s`;
-    const cols = Deno.consoleSize?.().columns ?? 80;
+    let cols = 80;
+    try {
+      cols = Deno.consoleSize().columns || 80;
+    } catch {
+      // Not a terminal after all: keep 80.
+    }
     Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line.slice(0, cols - 1)}`));
   };
   const ticker = tty ? setInterval(draw, 500) : undefined;
@@ -260,18 +273,18 @@ async function main(argv: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
 
-  if (opts.json) {
-    const { renderJson } = await import("./report_json.ts");
-    await Deno.writeTextFile(opts.json, await renderJson(result));
-  }
-  if (opts.html) {
-    const { renderHtml } = await import("./report_html.ts");
-    await Deno.writeTextFile(opts.html, renderHtml(result));
-  }
   const { renderText } = await import("./report_text.ts");
   const { exitCode } = await import("./summary.ts");
   const out = new TextEncoder().encode(renderText(result));
   for (let off = 0; off < out.length;) off += await Deno.stdout.write(out.subarray(off));
+  if (opts.json) {
+    const { renderJson } = await import("./report_json.ts");
+    await write(opts.json, await renderJson(result));
+  }
+  if (opts.html) {
+    const { renderHtml } = await import("./report_html.ts");
+    await write(opts.html, renderHtml(result));
+  }
   return exitCode(result);
 }
 

@@ -31,6 +31,17 @@ export function selfCheckCounts(stdout: string): { passed: number; failed: numbe
   return { passed: Number(m[1]), failed: Number(m[2]) };
 }
 
+/**
+ * What to show of a failed self-check: its failing lines (`FAIL ...`, `not ok ...`) and its count
+ * line, or the end of its output when it has none of those.
+ */
+export function selfCheckExcerpt(stdout: string): string {
+  const lines = stdout.replace(/\n$/, "").split("\n");
+  const keep = lines.filter((l) => /^(FAIL|not ok)\b/.test(l) || /\d+ passed, \d+ failed/.test(l));
+  const out = keep.length ? keep.join("\n") : lines.slice(-EXCERPT_LINES).join("\n");
+  return out.length > EXCERPT_CHARS ? out.slice(-EXCERPT_CHARS) : out;
+}
+
 /** Null when the result passes its own self-check, else why not. */
 export function selfCheckProblem(o: Observed): string | null {
   const counts = selfCheckCounts(text(o.stdout));
@@ -164,7 +175,7 @@ export function compareResults(c: Case, s: Observed, r: Observed): Difference[] 
             what: "self-check",
             side,
             summary: `${o.runner} fails its self-check: ${problem}`,
-            [side]: text(o.stdout).slice(-EXCERPT_CHARS),
+            [side]: selfCheckExcerpt(text(o.stdout)),
           });
         }
       }
@@ -217,7 +228,6 @@ export function checkExpected(
         what: "expected",
         side,
         summary: `${o.runner} ${got}, expected ${e.signal}`,
-        [side]: got,
       });
     }
   } else if (e.exit !== undefined) {
@@ -226,7 +236,6 @@ export function checkExpected(
         what: "expected",
         side,
         summary: `${o.runner} ${got}, expected exit ${e.exit}`,
-        [side]: got,
       });
     }
   }
@@ -238,8 +247,9 @@ export function checkExpected(
         what: "expected",
         side,
         summary: `${o.runner} stdout is not the expected one, from line ${ex.line}`,
-        [side]: ex.a,
-        [side === "subject" ? "reference" : "subject"]: `(expected)\n${ex.b}`,
+        subject: ex.a,
+        reference: ex.b,
+        labels: [o.runner, "expected"],
       });
     }
   }
@@ -267,7 +277,7 @@ export function checkAlone(c: Case, o: Observed): Difference[] {
         what: "self-check",
         side: "subject",
         summary: `${o.runner} fails its self-check: ${problem}`,
-        subject: text(o.stdout).slice(-EXCERPT_CHARS),
+        subject: selfCheckExcerpt(text(o.stdout)),
       });
     }
   }

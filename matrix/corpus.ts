@@ -10,7 +10,9 @@ import type { Case } from "./types.ts";
 
 /** The corpus and what the user should know about it. */
 export interface Corpus {
+  /** Every case, fixtures first. */
   cases: Case[];
+  /** What the user should know (catalog or builds missing...). */
   notes: string[];
   /** The busybox binary's path, and whether it is there. */
   busybox: { path: string; present: boolean };

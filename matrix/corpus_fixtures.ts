@@ -11,7 +11,9 @@ import { normaliserNames } from "./normalise.ts";
 
 /** The fixture cases, with notes for the user (catalog missing, build missing...). */
 export interface FixtureCorpus {
+  /** One case per catalog entry. */
   cases: Case[];
+  /** What the user should know (catalog or builds missing...). */
   notes: string[];
 }
 

@@ -15,7 +15,8 @@ export interface NormaliseContext {
   workdir?: string;
 }
 
-type Normaliser = (s: string) => string;
+/** A text rewrite. */
+export type Normaliser = (s: string) => string;
 
 const MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
 const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";

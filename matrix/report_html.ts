@@ -9,7 +9,7 @@
 import { statusWithSteps } from "./compare.ts";
 import { sideBySide } from "./diff.ts";
 import { KNOWN_FILE } from "./known.ts";
-import { ratioText, verdictText } from "./report_text.ts";
+import { ratioText, stderrTail, verdictText } from "./report_text.ts";
 import { countOutcomes, summaryLine } from "./summary.ts";
 import type { Difference, MatrixResult, Observed, Outcome } from "./types.ts";
 
@@ -122,12 +122,27 @@ function caseSection(o: Outcome, id: string, subject: string, reference: string)
     }</span> ` +
     `${esc(o.case)}</h3>`,
     `<p><code>${esc(o.command)}</code></p>`,
-    `<p>${esc(o.reason)}</p>`,
   ];
+  if (o.reason !== o.differences[0]?.summary) parts.push(`<p>${esc(o.reason)}</p>`);
   for (const d of o.differences) {
     parts.push(`<p><b>${esc(d.what)}</b>: ${esc(d.summary)}</p>`);
     if (d.subject !== undefined || d.reference !== undefined) {
-      parts.push(diffTable(d, subject, reference));
+      const [left, right] = d.labels ?? [subject, reference];
+      parts.push(diffTable(d, left, right));
+    }
+  }
+  if (!o.differences.some((d) => d.what === "stderr")) {
+    const a = stderrTail(o.subject, 20);
+    const b = stderrTail(o.reference, 20);
+    if (a || b) {
+      parts.push(
+        `<p><b>stderr</b> (not compared; the last lines):</p>`,
+        diffTable(
+          { what: "stderr", side: "both", summary: "", subject: a, reference: b },
+          subject,
+          reference,
+        ),
+      );
     }
   }
   parts.push("</section>");
@@ -162,8 +177,11 @@ export function renderHtml(r: MatrixResult): string {
       esc(e.reference)
     }) names no case — remove or rename it</li>`
   );
+  const fixed = r.outcomes.filter((o) => o.verdict === "fixed").map((o) =>
+    `<li class="fixed">${esc(o.case)}: ${esc(o.reason)}</li>`
+  );
   const notes = r.notes.map((n) => `<li>${esc(n)}</li>`);
-  const list = [...stale, ...notes];
+  const list = [...fixed, ...stale, ...notes];
   const sections = r.outcomes.filter((o) => ids.has(o)).map((o) =>
     caseSection(o, ids.get(o)!, subject, reference)
   );

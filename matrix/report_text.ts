@@ -8,6 +8,7 @@
 
 import { statusWithSteps } from "./compare.ts";
 import { KNOWN_FILE } from "./known.ts";
+import { text } from "./status.ts";
 import { countOutcomes, summaryLine } from "./summary.ts";
 import type { MatrixResult, Observed, Outcome, Verdict } from "./types.ts";
 
@@ -54,28 +55,58 @@ export function formatTable(r: MatrixResult): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/** The last lines of a result's stderr (empty when it wrote none). */
+export function stderrTail(o: Observed | undefined, lines = 5): string {
+  if (!o || o.stderr.length === 0) return "";
+  const tail = text(o.stderr.subarray(Math.max(0, o.stderr.length - 4096)));
+  return tail.replace(/\n$/, "").split("\n").slice(-lines).join("\n");
+}
+
 function indent(s: string, prefix: string, maxLines: number): string {
+  if (s === "") return `${prefix}(empty)`;
   const lines = s.replace(/\n$/, "").split("\n");
   const cut = lines.length > maxLines ? [...lines.slice(0, maxLines), "…"] : lines;
   return cut.map((l) => prefix + l).join("\n");
 }
 
+/** How much {@linkcode formatDetails} tells. */
+export interface DetailOptions {
+  /** Lines of each side shown per difference (default 12). */
+  lines?: number;
+  /** Failing cases detailed; the rest are only named (default 40). */
+  failures?: number;
+}
+
 /** What differed, for every failing, fixed and known case; the skip reasons; stale entries. */
-export function formatDetails(r: MatrixResult, opts: { lines?: number } = {}): string {
+export function formatDetails(r: MatrixResult, opts: DetailOptions = {}): string {
   const maxLines = opts.lines ?? 12;
+  const maxFailures = opts.failures ?? 40;
+  let failures = 0;
+  const untold: string[] = [];
   const out: string[] = [];
   const subject = r.subject.name;
   const reference = r.reference?.name ?? "reference";
   for (const o of r.outcomes) {
-    if (o.verdict === "fail") {
+    if (o.verdict === "fail" && ++failures > maxFailures) {
+      untold.push(o.case);
+    } else if (o.verdict === "fail") {
       out.push(`FAIL ${o.case}: ${o.reason}`, `  command: ${o.command}`);
       for (const d of o.differences) {
         out.push(`  - ${d.summary}`);
+        // A status difference says it all in its summary.
+        if (d.what === "status") continue;
+        const [left, right] = d.labels ?? [subject, reference];
         if (d.subject !== undefined) {
-          out.push(`    ${subject}:`, indent(d.subject, "      ", maxLines));
+          out.push(`    ${left}:`, indent(d.subject, "      ", maxLines));
         }
         if (d.reference !== undefined) {
-          out.push(`    ${reference}:`, indent(d.reference, "      ", maxLines));
+          out.push(`    ${right}:`, indent(d.reference, "      ", maxLines));
+        }
+      }
+      if (!o.differences.some((d) => d.what === "stderr")) {
+        for (const [name, obs] of [[subject, o.subject], [reference, o.reference]] as const) {
+          const tail = stderrTail(obs);
+          if (tail) out.push(`    ${name} stderr (not compared):`, indent(tail, "      ", 5));
         }
       }
     } else if (o.verdict === "fixed") {
@@ -85,6 +116,11 @@ export function formatDetails(r: MatrixResult, opts: { lines?: number } = {}): s
         `known ${o.case}: ${o.reason.replace(/^known: /, "")} (${o.differences[0]?.summary})`,
       );
     }
+  }
+  if (untold.length) {
+    out.push(
+      `… and ${untold.length} more failure(s), detailed in --html and --json: ${untold.join(", ")}`,
+    );
   }
   for (const e of r.staleEntries) {
     out.push(
@@ -114,7 +150,7 @@ export function formatDetails(r: MatrixResult, opts: { lines?: number } = {}): s
  * console.log(renderText(result)); // ... "80 passed, 0 failed, 3 skipped"
  * ```
  */
-export function renderText(r: MatrixResult, opts: { lines?: number } = {}): string {
+export function renderText(r: MatrixResult, opts: DetailOptions = {}): string {
   const c = countOutcomes(r);
   const parts = [
     `subject: ${r.subject.description}; reference: ${r.reference?.description ?? "none"}`,

@@ -201,6 +201,7 @@ export async function runOnce(
 
 /** Options of {@linkcode runCase}. */
 export interface CaseOptions extends RunOnceOptions {
+  /** The known differences (normally those of known_differences.ts). */
   known?: readonly KnownDifference[];
 }
 
@@ -250,15 +251,19 @@ export async function runCase(
 
 /** What the matrix is doing, for a progress line. */
 export interface Progress {
+  /** Cases finished. */
   done: number;
+  /** Cases in the run. */
   total: number;
   /** The case most recently started. */
   current: string;
+  /** Milliseconds since the run started. */
   elapsedMs: number;
 }
 
 /** Options of {@linkcode runMatrix}. */
 export interface MatrixOptions extends CaseOptions {
+  /** The cases to run, in order. */
   cases: Case[];
   /** The runner under test (elfuse). */
   subject: Runner;

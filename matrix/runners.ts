@@ -12,6 +12,7 @@ import type { Invocation, Needs, Runner, RunResult } from "./types.ts";
 
 /** The names {@linkcode makeRunner} knows. */
 export const RUNNER_NAMES = ["elfuse", "qemu-user", "native"] as const;
+/** The name of a runner {@linkcode makeRunner} can make. */
 export type RunnerName = typeof RUNNER_NAMES[number];
 
 /** elfuse's backends, passed through with `--backend`. */
@@ -33,12 +34,19 @@ export function killAllRunning(): void {
 
 /** A host process to spawn, with a timeout. */
 export interface SpawnSpec {
+  /** The host program. */
   cmd: string;
+  /** Its arguments. */
   args: string[];
+  /** Its working directory (default: ours). */
   cwd?: string;
+  /** Environment variables to set (on top of ours unless `clearEnv`). */
   env?: Record<string, string>;
+  /** Start from an empty environment. */
   clearEnv?: boolean;
+  /** Bytes for stdin; without them stdin is /dev/null. */
   stdin?: Uint8Array;
+  /** Seconds before the process group is killed. */
   timeoutSeconds: number;
 }
 
@@ -151,6 +159,7 @@ export function defaultReference(): RunnerName | null {
 export class ElfuseRunner implements Runner {
   readonly name = "elfuse";
   readonly description: string;
+  /** A runner of `<repo>/cli.ts`, with `--backend backend` when given. */
   constructor(readonly repo: string, readonly backend?: string) {
     this.description = `elfuse (${backend ? `--backend ${backend}` : "default backend"})`;
   }
@@ -178,6 +187,7 @@ export class ElfuseRunner implements Runner {
     return Promise.resolve(null);
   }
 
+  /** Runs one guest with `deno run -A <repo>/cli.ts`, from the repository directory. */
   run(inv: Invocation): Promise<RunResult> {
     return spawnTimed(this.name, {
       cmd: Deno.execPath(),
@@ -196,9 +206,11 @@ export class QemuUserRunner implements Runner {
   readonly description: string;
   /** What the runner did or found that the user should know (binfmt_misc registration). */
   readonly notes: string[] = [];
+  /** The qemu-aarch64 binary, or null when none is installed. */
   readonly qemu: string | null;
   #exec?: Promise<string | null>;
 
+  /** A qemu-user runner, with `-L sysroot` when given (`qemu` and `binfmtRoot` are for tests). */
   constructor(readonly sysroot?: string, qemu?: string, readonly binfmtRoot?: string) {
     this.qemu = qemu ?? which("qemu-aarch64", "qemu-aarch64-static");
     this.description = `qemu-user (${this.qemu ?? "qemu-aarch64 not found"}${
@@ -224,6 +236,7 @@ export class QemuUserRunner implements Runner {
     return this.#exec;
   }
 
+  /** Runs one guest with qemu-aarch64, in a clean environment. */
   run(inv: Invocation): Promise<RunResult> {
     const args = this.sysroot ? ["-L", this.sysroot] : [];
     return spawnTimed(this.name, {
@@ -255,6 +268,7 @@ export class NativeRunner implements Runner {
     return Promise.resolve(null);
   }
 
+  /** Runs one guest directly, in a clean environment. */
   run(inv: Invocation): Promise<RunResult> {
     return spawnTimed(this.name, {
       cmd: inv.program,

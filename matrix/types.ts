@@ -16,8 +16,11 @@ export type Status =
 export interface RunResult {
   /** The runner's name, e.g. `qemu-user`. */
   runner: string;
+  /** How the process ended. */
   status: Status;
+  /** Everything the process wrote to stdout. */
   stdout: Uint8Array;
+  /** Everything the process wrote to stderr. */
   stderr: Uint8Array;
   /** Wall-clock time from spawn to exit, in milliseconds. */
   wallMs: number;
@@ -29,6 +32,7 @@ export interface RunResult {
 export interface Invocation {
   /** Absolute path of the aarch64 program. */
   program: string;
+  /** Arguments after the program (argv[1..]). */
   args: string[];
   /** Bytes for stdin; without them stdin is /dev/null. */
   stdin?: Uint8Array;
@@ -56,6 +60,7 @@ export interface Runner {
   unavailable(): Promise<string | null>;
   /** Null when the runner can run a case with these needs, else why not. */
   cannotRun(needs: Needs): Promise<string | null>;
+  /** Runs one process and reports how it ended. */
   run(inv: Invocation): Promise<RunResult>;
 }
 
@@ -67,6 +72,7 @@ export interface FileSpec {
   content?: string | Uint8Array | (() => Uint8Array);
   /** `dir` makes a directory, `symlink` a symlink to `target`. */
   type?: "file" | "dir" | "symlink";
+  /** The symlink's target (for `type: "symlink"`). */
   target?: string;
   /** Permission bits (default 0o644 for files, 0o755 for directories). */
   mode?: number;
@@ -100,14 +106,19 @@ export type Comparison =
 
 /** What a fixture promises about its own result, checked on both runners when given. */
 export interface Expected {
+  /** The exit status it must end with. */
   exit?: number;
+  /** The signal that must end it, by name (e.g. `SIGSEGV`). */
   signal?: string;
+  /** The exact stdout it must print. */
   stdout?: string;
 }
 
 /** One guest invocation of a case; a case has one or more, run in order in the same directory. */
 export interface Step {
+  /** Arguments after the program. */
   args: string[];
+  /** Bytes for stdin (a function is called once per run); none: /dev/null. */
   stdin?: string | Uint8Array | (() => Uint8Array);
 }
 
@@ -149,17 +160,23 @@ export interface Case extends Needs {
 
 /** A case's result on one runner: its steps' results folded together. */
 export interface Observed {
+  /** The runner's name. */
   runner: string;
   /** The status of the last step that ran. */
   status: Status;
-  /** How many steps ran, and how many the case has. */
+  /** How many steps ran. */
   stepsRun: number;
+  /** How many steps the case has. */
   stepsTotal: number;
+  /** The steps' stdouts, concatenated. */
   stdout: Uint8Array;
+  /** The steps' stderrs, concatenated. */
   stderr: Uint8Array;
   /** The working directory snapshot after the run, when the case asks for one. */
   files?: string;
+  /** Wall time of all steps, in milliseconds. */
   wallMs: number;
+  /** True when a step was killed for running past its timeout. */
   timedOut: boolean;
   /** The working directory it ran in (for the `workdir` substitution). */
   workdir: string;
@@ -173,9 +190,15 @@ export interface Difference {
   side: "both" | "subject" | "reference";
   /** A one-line account. */
   summary: string;
-  /** The two texts to show side by side (already normalised and truncated). */
+  /** What the difference looks like on the subject's side (normalised, cut to an excerpt). */
   subject?: string;
+  /** What the difference looks like on the reference's side. */
   reference?: string;
+  /**
+   * Column names for `subject` and `reference` when they are not the two runners (an expectation
+   * check shows the runner's output against `expected`).
+   */
+  labels?: [string, string];
 }
 
 /** The verdict of a case. */
@@ -203,13 +226,19 @@ export interface KnownDifference {
 
 /** Everything the matrix learnt about one case. */
 export interface Outcome {
+  /** The case's name. */
   case: string;
+  /** The case's group (`fixture`, `busybox`...). */
   group: string;
+  /** The verdict. */
   verdict: Verdict;
   /** Why this verdict (the first difference, the skip reason, the known entry's reason...). */
   reason: string;
+  /** Every difference found (empty for a pass). */
   differences: Difference[];
+  /** The subject's result, when it ran. */
   subject?: Observed;
+  /** The reference's result, when it ran. */
   reference?: Observed;
   /** subject wall time / reference wall time, when both ran. */
   ratio?: number;
@@ -223,9 +252,13 @@ export interface MatrixResult {
   subject: RunnerInfo;
   /** The reference runner, or null when the host has none. */
   reference: RunnerInfo | null;
+  /** The host, as `os/arch`. */
   host: string;
+  /** When the run started (ISO 8601). */
   startedAt: string;
+  /** How long the run took, in milliseconds. */
   wallMs: number;
+  /** One outcome per case, in case order. */
   outcomes: Outcome[];
   /** Known-difference entries naming no case at all (they fail the run). */
   staleEntries: KnownDifference[];
@@ -235,15 +268,22 @@ export interface MatrixResult {
 
 /** A runner as reports name it. */
 export interface RunnerInfo {
+  /** The runner's short name (`elfuse`, `qemu-user`...). */
   name: string;
+  /** The runner's longer description. */
   description: string;
 }
 
 /** The counts a summary line reports. */
 export interface Counts {
+  /** Cases that gave the same result. */
   passed: number;
+  /** Unexpected differences, fixed known differences and stale entries. */
   failed: number;
+  /** Cases not run, and known differences. */
   skipped: number;
+  /** Known differences (included in skipped). */
   known: number;
+  /** Known differences that no longer differ (included in failed). */
   fixed: number;
 }

@@ -95,7 +95,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   );
   const random = crypto.getRandomValues(new Uint8Array(16));
   const stack = buildStack(as.slab.u8, as.slab.view, layout.stackTop, {
-    argv: [opts.argv0 ?? opts.program, ...(opts.args ?? [])],
+    argv: [opts.argv0 ?? opts.program, ...(opts.args ?? [])], // kept in step with `argv` below
     envp: env,
     execfn: opts.program,
     random,
@@ -119,7 +119,16 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     ],
   });
 
-  const kernel = new Kernel(as, { exePath: hostPath, hostExePath: hostPath });
+  const argv = [opts.argv0 ?? opts.program, ...(opts.args ?? [])];
+  const kernel = new Kernel(as, {
+    exePath: hostPath,
+    hostExePath: hostPath,
+    argv,
+    envp: env,
+    auxvAddress: stack.auxvAddress,
+    auxvLength: stack.auxvLength,
+    stackStart: stack.sp,
+  });
   installStdio(kernel);
   const rows = tableRows();
   kernel.table = handlerTable(rows);

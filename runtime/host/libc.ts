@@ -101,6 +101,8 @@ const linuxOnly = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   fdatasync: { parameters: ["i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
+  memfd_create: { parameters: ["usize", "u32"], result: "i32" },
+  sched_rr_get_interval: { parameters: ["i32", "usize"], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "usize", "usize"], result: "i32" },
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   getpriority: { parameters: ["i32", "u32"], result: "i32" },

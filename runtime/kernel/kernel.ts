@@ -14,6 +14,12 @@ export interface ProcessInfo {
   exePath: string;
   /** Host path of the program file. */
   hostExePath: string;
+  argv: string[];
+  envp: string[];
+  /** Where the auxv and the stack begin, for /proc/self/auxv and /proc/self/stat. */
+  auxvAddress?: number;
+  auxvLength?: number;
+  stackStart?: number;
 }
 
 /** How the guest ended. */

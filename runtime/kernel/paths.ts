@@ -2,12 +2,15 @@
 // calls pathAt(); the sysroot rules (issue: dynamic programs) will live here too.
 import type { Kernel } from "./kernel.ts";
 import { E } from "./errno.ts";
+import { isRendered } from "./procfs.ts";
 
 export const AT_FDCWD = -100;
 const HOST_AT_FDCWD = Deno.build.os === "darwin" ? -2 : -100;
 
 /** Host dirfd chosen by the last pathAt() call. */
 export let atDir = HOST_AT_FDCWD;
+/** Set by pathAt() when the path is a /proc/self file elfuse renders (the part after /proc/self). */
+export let procRest: string | undefined;
 
 /** Offsets in kernel scratch memory for rewritten paths (two: rename/link take two paths). */
 const PATH_SLOTS = [0x8000, 0xa000];
@@ -18,6 +21,7 @@ const PATH_SLOTS = [0x8000, 0xa000];
  * `emptyOk`: AT_EMPTY_PATH was given, so "" names dirfd itself.
  */
 export function pathAt(k: Kernel, dirfd: number, addr: number, slot = 0, emptyOk = false): number {
+  procRest = undefined;
   const len = k.strlen(addr);
   if (len < 0) return len;
   if (len === 0 && !emptyOk) return -E.ENOENT;
@@ -48,6 +52,10 @@ function procPath(k: Kernel, s: string): string | undefined {
   if (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.pid) return undefined;
   const rest = m[2] ?? "";
   if (rest === "/exe") return k.info.hostExePath;
+  if (isRendered(rest)) {
+    procRest = rest;
+    return "/proc/self/comm"; // stat-able stand-in; openat serves the rendered content
+  }
   const fd = /^\/fd\/(\d+)$/.exec(rest);
   if (fd !== null) {
     const e = k.fds.get(Number(fd[1]));

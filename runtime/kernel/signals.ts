@@ -53,6 +53,14 @@ export const stopSignals = new Set([19, 20, 21, 22]);
 /** Signals whose default action dumps core (signal(7)). */
 export const coreSignals = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
 
+/** The siginfo fields a queued signal carries (si_code, si_pid, si_uid, si_value). */
+export interface SigInfo {
+  code: number;
+  pid: number;
+  uid: number;
+  value: bigint;
+}
+
 /** One `struct sigaction` as the aarch64 kernel stores it (handler, flags, restorer, mask). */
 export interface SigAction {
   handler: number;
@@ -74,7 +82,25 @@ export class SignalState {
   /** Pending signals (blocked when sent), with the siginfo each was sent with. */
   pendingLo = 0;
   pendingHi = 0;
-  readonly info: { code: number; pid: number; uid: number }[] = [];
+  /**
+   * What each pending signal was sent with. Standard signals are pending at most once; real-time
+   * signals (32 and up) queue every instance, in order, as Linux queues them.
+   */
+  readonly queue: SigInfo[][] = Array.from({ length: SIGNAL_COUNT + 1 }, () => []);
+
+  /** Marks `sig` pending with `info`; a standard signal already pending is not queued again. */
+  enqueue(sig: number, info: SigInfo): void {
+    if (sig < 32 && this.isPending(sig)) return;
+    this.queue[sig].push(info);
+    this.setPending(sig, true);
+  }
+
+  /** Takes the oldest instance of a pending signal. */
+  dequeue(sig: number): SigInfo | undefined {
+    const info = this.queue[sig].shift();
+    if (this.queue[sig].length === 0) this.setPending(sig, false);
+    return info;
+  }
 
   isBlocked(sig: number): boolean {
     return sig <= 32

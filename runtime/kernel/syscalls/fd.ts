@@ -3,7 +3,8 @@ import { libc } from "../../host/libc.ts";
 import { openFlagsFromHost, openFlagsToHost } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
-import { atDir, pathAt } from "../paths.ts";
+import { atDir, pathAt, procRest } from "../paths.ts";
+import { openRendered } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const O_CLOEXEC = 0o2000000;
@@ -32,6 +33,11 @@ function openat(k: Kernel, a: Float64Array): number {
   const p = pathAt(k, a[0], a[1]);
   if (p < 0) return p;
   const flags = a[2] >>> 0;
+  if (procRest !== undefined) {
+    if ((flags & 3) !== 0) return -E.EACCES; // rendered /proc files are read-only
+    const h = openRendered(k, procRest);
+    return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.string(a[1]) as string);
+  }
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();

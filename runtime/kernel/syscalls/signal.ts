@@ -34,6 +34,10 @@ function rtSigaction(k: Kernel, a: Float64Array): number {
     cur.restorer = k.readU64(act + 16);
     cur.maskLo = k.view.getUint32(act + 24, true) & ~UNBLOCKABLE_LO;
     cur.maskHi = k.view.getUint32(act + 28, true);
+    // POSIX: an action that ignores the signal discards its pending instances.
+    if (cur.handler === SIG_IGN || (cur.handler === 0 && ignoredByDefault.has(sig))) {
+      while (k.signals.isPending(sig)) k.signals.dequeue(sig);
+    }
   }
   return 0;
 }
@@ -114,15 +118,25 @@ function act(k: Kernel, sig: number): number {
   return -E.ENOSYS;
 }
 
-function sendSelf(k: Kernel, sig: number, code: number): number {
+/** Sends `sig` to this process: queued while blocked, else its action is taken. */
+export function sendSelf(k: Kernel, sig: number, code: number, value = 0n, pid = k.pid): number {
   if (sig === 0) return 0;
   const s = k.signals;
   if (s.isBlocked(sig) && sig !== SIGKILL && sig !== SIGSTOP) {
-    s.setPending(sig, true);
-    s.info[sig] = { code, pid: k.pid, uid: libc.getuid() };
+    s.enqueue(sig, { code, pid, uid: libc.getuid(), value });
     return 0;
   }
   return act(k, sig);
+}
+
+function rtSigqueueinfo(k: Kernel, a: Float64Array): number {
+  const pid = a[0] | 0, sig = a[1] | 0, info = a[2];
+  if (sig < 0 || sig > 64) return -E.EINVAL;
+  if (!k.canRead(info, 128)) return -E.EFAULT;
+  const code = k.view.getInt32(info + 8, true);
+  if (pid !== k.pid) return (code >= 0 || code === SI_TKILL) ? -E.EPERM : -E.ESRCH;
+  const value = k.view.getBigUint64(info + 24, true);
+  return sendSelf(k, sig, code, value, k.view.getInt32(info + 16, true));
 }
 
 /** After the mask changed: pending signals no longer blocked take their default action. */
@@ -131,7 +145,7 @@ function actOnUnblocked(k: Kernel): void {
   for (let sig = 1; sig <= 64 && k.exitStatus === undefined; sig++) {
     if (!s.isPending(sig) || s.isBlocked(sig)) continue;
     if (s.actions[sig].handler > SIG_IGN) continue; // caught: stays pending until delivery exists
-    s.setPending(sig, false);
+    while (s.isPending(sig)) s.dequeue(sig);
     act(k, sig);
   }
 }
@@ -173,14 +187,14 @@ function rtSigtimedwait(k: Kernel, a: Float64Array): number {
   for (let sig = 1; sig <= 64; sig++) {
     const wanted = sig <= 32 ? (lo & (1 << (sig - 1))) !== 0 : (hi & (1 << (sig - 33))) !== 0;
     if (!wanted || !s.isPending(sig)) continue;
-    s.setPending(sig, false);
+    const si = s.dequeue(sig) ?? { code: SI_USER, pid: 0, uid: 0, value: 0n };
     if (info !== 0) {
-      const si = s.info[sig] ?? { code: SI_USER, pid: 0, uid: 0 };
       k.mem.fill(0, info, info + 128);
       k.view.setInt32(info, sig, true);
       k.view.setInt32(info + 8, si.code, true);
       k.view.setInt32(info + 16, si.pid, true);
       k.view.setUint32(info + 20, si.uid, true);
+      k.view.setBigUint64(info + 24, si.value, true);
     }
     return sig;
   }
@@ -215,6 +229,13 @@ export const signalSyscalls: SyscallDef[] = [
     note: "as kill, for the one thread",
   },
   { name: "rt_sigpending", handler: rtSigpending, args: ["outbuf", "uint"] },
+  {
+    name: "rt_sigqueueinfo",
+    handler: rtSigqueueinfo,
+    args: ["int", "signal", "ptr"],
+    status: "partial",
+    note: "to itself only (other processes: ESRCH/EPERM)",
+  },
   {
     name: "rt_sigtimedwait",
     handler: rtSigtimedwait,

@@ -380,6 +380,16 @@ export const systemSyscalls: SyscallDef[] = [
     status: "partial",
     note: "as sched_getscheduler",
   },
+  {
+    name: "sched_rr_get_interval",
+    handler: (k, a) => {
+      if ((a[0] | 0) < 0) return -E.EINVAL;
+      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
+      if (!k.canWrite(a[1], 16)) return -E.EFAULT;
+      return k.host(libc.sched_rr_get_interval(0, k.hostBase + a[1]));
+    },
+    args: ["int", "outbuf"],
+  },
   { name: "sched_get_priority_max", handler: schedPriorityLimit(true), args: ["int"] },
   { name: "sched_get_priority_min", handler: schedPriorityLimit(false), args: ["int"] },
   { name: "getpriority", handler: getpriority, args: ["int", "int"] },

@@ -1,7 +1,7 @@
 // The backend-neutral kernel for one guest process: its address space, fds, signal state and
 // the syscall entry point the vCPU calls on every SVC.
 import type { Vcpu } from "../backends/backend.ts";
-import { errno as hostErrno } from "../host/linux.ts";
+import { errno as hostErrno } from "../host/mod.ts";
 import { libc, Scratch, setHostErrno } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
 import { E } from "./errno.ts";

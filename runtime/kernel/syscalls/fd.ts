@@ -1,6 +1,6 @@
 // Opening, closing and duplicating descriptors; fcntl; pipes; terminal and fd ioctls.
 import { libc } from "../../host/libc.ts";
-import { openFlagsFromHost, openFlagsToHost } from "../../host/linux.ts";
+import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import { atDir, pathAt, procRest } from "../paths.ts";

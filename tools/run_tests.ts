@@ -1,4 +1,5 @@
-// `deno task test`: unit and integration tests, then the matrix's quick subset, then one closing
+// `deno task test` (not named test.ts: deno test would pick that name up as a test module and
+// recurse): unit and integration tests, then the matrix's quick subset, then one closing
 // line `tests: N passed, N failed` that sums both.
 const deno = Deno.execPath();
 

@@ -1,49 +1,43 @@
-// What `deno task bench` measures. Guest programs are built from fixtures/ like the others.
+// What `deno task bench` measures: the catalog's benchmark programs (fixtures/bench/, built like
+// the other fixtures) plus start-up of a static hello. Arguments come from the catalog.
+import { benchPrograms } from "../fixtures/catalog.ts";
 
 export interface BenchCase {
   name: string;
   /** Binary under fixtures/build/. */
   program: string;
   args: string[];
-  quickArgs?: string[];
-  /** Operations the run performs, to report a per-operation cost (after subtracting startup). */
-  ops?: number;
-  quickOps?: number;
+  quickArgs: string[];
+  /** Loops take an iteration count first: report a per-iteration cost (startup subtracted). */
+  perIteration: boolean;
   group: "micro" | "startup" | "compute";
 }
 
-const loop = (name: string, program: string, n: number, quick: number): BenchCase => ({
-  name,
-  program,
-  args: [String(n)],
-  quickArgs: [String(quick)],
-  ops: n,
-  quickOps: quick,
-  group: "micro",
-});
+/** Programs whose first argument is an iteration count of one syscall pattern. */
+const loops = new Set([
+  "getppid_loop",
+  "rw_devnull",
+  "stat_loop",
+  "openclose_loop",
+  "mmap_loop",
+  "clock_loop",
+]);
 
 export const benchCases: BenchCase[] = [
-  { name: "static hello", program: "hello", args: [], group: "startup" },
-  loop("getppid", "getppid_loop", 1_000_000, 200_000),
-  loop("read+write 1 byte /dev/null", "rw_devnull", 200_000, 50_000),
-  loop("stat", "stat_loop", 100_000, 20_000),
-  loop("open+close", "openclose_loop", 100_000, 20_000),
-  loop("mmap+munmap 64 KiB", "mmap_loop", 50_000, 10_000),
-  loop("clock_gettime", "clock_loop", 500_000, 100_000),
-  { name: "sha256 64 MiB", program: "sha256", args: ["64"], quickArgs: ["8"], group: "compute" },
-  { name: "sieve 32 MiB", program: "sieve", args: ["32"], quickArgs: ["4"], group: "compute" },
   {
-    name: "coremark-like",
-    program: "coremark_like",
-    args: ["2000"],
-    quickArgs: ["200"],
-    group: "compute",
+    name: "hello",
+    program: "hello",
+    args: [],
+    quickArgs: [],
+    perIteration: false,
+    group: "startup",
   },
-  {
-    name: "memcpy 256 MiB",
-    program: "memcpy_bench",
-    args: ["256"],
-    quickArgs: ["32"],
-    group: "compute",
-  },
+  ...benchPrograms.map((b): BenchCase => ({
+    name: b.name,
+    program: b.name,
+    args: b.full,
+    quickArgs: b.quick,
+    perIteration: loops.has(b.name),
+    group: loops.has(b.name) ? "micro" : "compute",
+  })),
 ];

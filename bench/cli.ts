@@ -60,7 +60,7 @@ async function hasQemu(): Promise<boolean> {
   }
 }
 
-if (import.meta.main) {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -73,7 +73,7 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log("usage: deno task bench [--quick] [--runs N] [--json FILE] [--filter REGEX]");
-    Deno.exit(0);
+    return 0;
   }
   const runs = Number(values.runs ?? (values.quick ? 3 : 5));
   const filter = values.filter ? new RegExp(values.filter) : undefined;
@@ -90,8 +90,8 @@ if (import.meta.main) {
       );
       continue;
     }
-    const args = values.quick ? c.quickArgs ?? c.args : c.args;
-    const ops = values.quick ? c.quickOps ?? c.ops : c.ops;
+    const args = values.quick ? c.quickArgs : c.args;
+    const ops = c.perIteration ? Number(args[0]) : 0;
     const cmd = commands(c, args);
     if (Deno.stderr.isTerminal()) {
       Deno.stderr.writeSync(new TextEncoder().encode(`\rbench: ${c.name}...\x1b[K`));
@@ -100,13 +100,13 @@ if (import.meta.main) {
     const q = qemu ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
     const row: Row = { name: c.name, elfuse: e, qemu: q, ratio: q ? e.median / q.median : null };
     if (ops) {
-      // Per-operation cost: the same program with 0 iterations gives the fixed startup cost.
-      const z = commands(c, ["0"]);
+      // Per-iteration cost: the same program with 1 iteration gives the fixed startup cost.
+      const z = commands(c, ["1", ...args.slice(1)]);
       const e0 = await sample(z.elfuse[0], [...z.elfuse[1]], runs);
-      row.perOpElfuseUs = ((e.median - e0.median) * 1000) / ops;
+      row.perOpElfuseUs = ((e.median - e0.median) * 1000) / (ops - 1);
       if (q) {
         const q0 = await sample(z.qemu[0], [...z.qemu[1]], runs);
-        row.perOpQemuUs = ((q.median - q0.median) * 1000) / ops;
+        row.perOpQemuUs = ((q.median - q0.median) * 1000) / (ops - 1);
         row.ratio = row.perOpElfuseUs / row.perOpQemuUs;
       }
     }
@@ -117,7 +117,7 @@ if (import.meta.main) {
   console.log(
     `${"benchmark".padEnd(30)} ${"elfuse ms".padStart(10)} ${
       "qemu ms".padStart(10)
-    }  per-op elfuse/qemu µs   ratio`,
+    }  per-iter elfuse/qemu µs   ratio`,
   );
   for (const r of rows) {
     const per = r.perOpElfuseUs !== undefined
@@ -130,9 +130,19 @@ if (import.meta.main) {
     );
   }
   console.log(
-    `(median of ${runs} runs after a warm-up; ratio = elfuse/qemu, per operation for loops)`,
+    `(median of ${runs} runs after a warm-up; ratio = elfuse/qemu, per iteration for loops)`,
   );
   if (values.json) {
     Deno.writeTextFileSync(values.json, JSON.stringify({ runs, rows }, null, 2) + "\n");
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message.split("\n")[0]}`);
+    Deno.exit(1);
   }
 }

@@ -2,18 +2,15 @@
 // syscalls until the guest exits or faults.
 import { Reg } from "./backends/backend.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
-import { loadElf } from "./elf/load.ts";
-import { ElfError } from "./elf/parse.ts";
-import { AT, buildStack } from "./elf/stack.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
 import { errnoNames } from "./kernel/errno.ts";
 import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
 import { handlerTable, tableRows } from "./kernel/table.ts";
-import { AddressSpace, layout } from "./memory/address_space.ts";
-import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
+import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readProgram } from "./program.ts";
+import { buildImage } from "./image.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -57,12 +54,6 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? Deno.env.get("PATH");
   const hostPath = findProgram(opts.program, pathVar, Deno.cwd());
   const prog = readProgram(hostPath, opts.program);
-  if (prog.elf.interpreter !== undefined) {
-    throw new ElfuseError(
-      `${opts.program}: dynamically linked (asks for ${prog.elf.interpreter}); only static programs run so far`,
-      126,
-    );
-  }
 
   const backendName = opts.backend ?? defaultBackend().name;
   if (opts.verbose && opts.backend === undefined) {
@@ -75,59 +66,23 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (limits) note(`${backend.description}: ${limits}`);
   as.mapper = backend;
 
-  let image;
-  try {
-    image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, hostPath);
-  } catch (e) {
-    if (e instanceof ElfError) {
-      throw new ElfuseError(`${opts.program}: cannot execute: ${e.message}`, 126);
-    }
-    throw e;
-  }
-  as.brkStart = as.brkEnd = pageUp(image.end);
-
-  const stackLow = layout.stackTop - layout.stackSize;
-  as.mapFixed(
-    stackLow,
-    layout.stackSize,
-    PROT_READ | PROT_WRITE | (prog.elf.execStack ? PROT_EXEC : 0),
-    "[stack]",
-  );
-  const random = crypto.getRandomValues(new Uint8Array(16));
-  const stack = buildStack(as.slab.u8, as.slab.view, layout.stackTop, {
-    argv: [opts.argv0 ?? opts.program, ...(opts.args ?? [])], // kept in step with `argv` below
-    envp: env,
-    execfn: opts.program,
-    random,
-    auxv: [
-      [AT.PHDR, image.phdr],
-      [AT.PHENT, 56],
-      [AT.PHNUM, prog.elf.phnum],
-      [AT.PAGESZ, PAGE_SIZE],
-      [AT.BASE, 0],
-      [AT.FLAGS, 0],
-      [AT.ENTRY, image.entry],
-      [AT.UID, libc.getuid()],
-      [AT.EUID, libc.geteuid()],
-      [AT.GID, libc.getgid()],
-      [AT.EGID, libc.getegid()],
-      [AT.HWCAP, backend.hwcap],
-      [AT.HWCAP2, backend.hwcap2],
-      [AT.CLKTCK, 100],
-      [AT.SECURE, 0],
-      [AT.MINSIGSTKSZ, 5120],
-    ],
-  });
-
   const argv = [opts.argv0 ?? opts.program, ...(opts.args ?? [])];
+  const image = buildImage(as, {
+    program: prog,
+    shownName: opts.program,
+    argv,
+    envp: env,
+    hwcap: backend.hwcap,
+    hwcap2: backend.hwcap2,
+  });
   const kernel = new Kernel(as, {
     exePath: hostPath,
     hostExePath: hostPath,
     argv,
     envp: env,
-    auxvAddress: stack.auxvAddress,
-    auxvLength: stack.auxvLength,
-    stackStart: stack.sp,
+    auxvAddress: image.auxvAddress,
+    auxvLength: image.auxvLength,
+    stackStart: image.sp,
   });
   installStdio(kernel);
   const rows = tableRows();
@@ -142,7 +97,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   const vcpu = backend.createVcpu();
   kernel.vcpu = vcpu;
-  vcpu.set(Reg.SP, stack.sp);
+  vcpu.set(Reg.SP, image.sp);
   vcpu.set(Reg.PC, image.entry);
   let entry = kernel.onSyscall;
   if (opts.strace) {

@@ -1,13 +1,15 @@
 // Building a fresh process image in an address space, as execve does: the program's segments,
-// the brk start, the main stack and its argv/envp/auxv. Used at start-up and by execve.
-import { loadElf } from "./elf/load.ts";
-import { ElfError } from "./elf/parse.ts";
+// its PT_INTERP loader (at an mmap-chosen base, as Linux does), the brk start, the main stack and
+// its argv/envp/auxv. Used at start-up and by execve.
+import { loadElf, spanOf } from "./elf/load.ts";
+import { ElfError, ET_DYN } from "./elf/parse.ts";
 import { AT, buildStack } from "./elf/stack.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type AddressSpace, layout } from "./memory/address_space.ts";
 import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
-import type { Program } from "./program.ts";
+import { type Program, readProgram } from "./program.ts";
+import type { Sysroot } from "./sysroot/resolve.ts";
 
 export interface ImageSpec {
   program: Program;
@@ -17,6 +19,8 @@ export interface ImageSpec {
   envp: string[];
   hwcap: number;
   hwcap2: number;
+  /** Where PT_INTERP is looked up (undefined: on the host, by its own path). */
+  sysroot?: Sysroot;
 }
 
 export interface Image {
@@ -29,15 +33,12 @@ export interface Image {
 /** Loads the program into an empty address space; throws ElfuseError (126) when it cannot. */
 export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   const { program: prog, shownName } = spec;
-  if (prog.elf.interpreter !== undefined) {
-    throw new ElfuseError(
-      `${shownName}: dynamically linked (asks for ${prog.elf.interpreter}); only static programs run so far`,
-      126,
-    );
-  }
-  let image;
+  let image, interp;
   try {
     image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, prog.hostPath);
+    if (prog.elf.interpreter !== undefined) {
+      interp = loadInterpreter(as, spec, prog.elf.interpreter);
+    }
   } catch (e) {
     if (e instanceof ElfError) {
       throw new ElfuseError(`${shownName}: cannot execute: ${e.message}`, 126);
@@ -58,7 +59,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
       [AT.PHENT, 56],
       [AT.PHNUM, prog.elf.phnum],
       [AT.PAGESZ, PAGE_SIZE],
-      [AT.BASE, 0],
+      [AT.BASE, interp?.bias ?? 0],
       [AT.FLAGS, 0],
       [AT.ENTRY, image.entry],
       [AT.UID, libc.getuid()],
@@ -73,9 +74,41 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
     ],
   });
   return {
-    entry: image.entry,
+    entry: interp?.entry ?? image.entry,
     sp: stack.sp,
     auxvAddress: stack.auxvAddress,
     auxvLength: stack.auxvLength,
   };
+}
+
+/** Loads the dynamic loader a program asks for, where an mmap of its whole span would go. */
+function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
+  const shown = spec.shownName;
+  const sr = spec.sysroot;
+  const host = sr === undefined ? path : sr.hostPath(path);
+  const missing = () =>
+    new ElfuseError(
+      `${shown}: its dynamic loader ${path} ${
+        sr === undefined
+          ? "is not on this host (run with --sysroot DIR, see docs/sysroot.md)"
+          : `is not in the sysroot ${sr.root}`
+      }`,
+      127,
+    );
+  if (typeof host === "number") throw missing();
+  let ld: Program;
+  try {
+    ld = readProgram(host, path);
+  } catch (e) {
+    if (e instanceof ElfuseError && e.exitCode === 127) throw missing();
+    throw e;
+  }
+  if (ld.elf.type !== ET_DYN || ld.elf.interpreter !== undefined) {
+    throw new ElfError(`its dynamic loader ${path} is not a shared object`);
+  }
+  const span = spanOf(ld.elf);
+  const base = as.mmap(0, span, 0, 0x22, /* MAP_PRIVATE | MAP_ANONYMOUS */ undefined, 0);
+  if (base < 0) throw new ElfError(`no room for its dynamic loader ${path}`);
+  as.munmap(base, span);
+  return loadElf(as, ld.elf, ld.bytes, base, sr === undefined ? host : sr.guestPath(host));
 }

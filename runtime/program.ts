@@ -3,6 +3,7 @@
 import { isAbsolute, join, resolve } from "./deps.ts";
 import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
+import type { Sysroot } from "./sysroot/resolve.ts";
 
 export interface Program {
   /** Absolute host path. */
@@ -11,12 +12,25 @@ export interface Program {
   bytes: Uint8Array;
 }
 
-/** A name with a slash is a path; a bare name is looked up in PATH as a shell does. */
-export function findProgram(name: string, pathVar: string | undefined, cwd: string): string {
+/**
+ * A name with a slash is a path; a bare name is looked up in PATH as a shell does. Under a sysroot,
+ * absolute guest paths (and PATH entries) go through its rules; the result is a host path.
+ */
+export function findProgram(
+  name: string,
+  pathVar: string | undefined,
+  cwd: string,
+  sysroot?: Sysroot,
+): string {
   if (name === "") throw new ElfuseError("missing program name", 127);
-  if (name.includes("/")) return isAbsolute(name) ? name : resolve(cwd, name);
+  const host = (p: string): string => {
+    if (sysroot === undefined || !p.startsWith("/")) return p;
+    const h = sysroot.hostPath(p);
+    return typeof h === "number" ? p : h;
+  };
+  if (name.includes("/")) return isAbsolute(name) ? host(name) : resolve(cwd, name);
   for (const dir of (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
-    const p = resolve(cwd, join(dir || ".", name));
+    const p = host(resolve(cwd, join(dir || ".", name)));
     try {
       const st = Deno.statSync(p);
       if (st.isFile) return p;

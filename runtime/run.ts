@@ -1,6 +1,7 @@
 // Running one guest program from start to exit: load, set up the address space and vCPU, serve
 // syscalls until the guest exits or faults.
-import { Reg } from "./backends/backend.ts";
+import { type Exit, Reg } from "./backends/backend.ts";
+import { deliverFault } from "./kernel/syscalls/signal.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
@@ -112,8 +113,17 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     );
   }
 
-  const exit = vcpu.run(entry, 0);
-  const status = statusOf(exit, kernel, opts.verbose === true);
+  let status: ExitStatus;
+  for (;;) {
+    const exit = vcpu.run(entry, 0);
+    // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
+    const f = faultSignal(exit);
+    if (f && kernel.exitStatus === undefined && deliverFault(kernel, f.sig, f.code, f.address)) {
+      continue;
+    }
+    status = statusOf(exit, kernel, opts.verbose === true);
+    break;
+  }
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   backend.close();
   return status;
@@ -126,6 +136,19 @@ function installStdio(k: Kernel): void {
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
     if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd] });
   }
+}
+
+/** The signal, si_code and si_addr a fault raises (asm-generic/siginfo.h codes). */
+function faultSignal(exit: Exit): { sig: number; code: number; address: number } | undefined {
+  switch (exit.kind) {
+    case "fault": // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
+      return { sig: 11, code: exit.mapped ? 2 : 1, address: exit.address };
+    case "undefined": // ILL_ILLOPC
+      return { sig: 4, code: 1, address: exit.pc };
+    case "breakpoint": // TRAP_BRKPT
+      return { sig: 5, code: 1, address: exit.pc };
+  }
+  return undefined;
 }
 
 function statusOf(

@@ -40,6 +40,15 @@ export interface Vcpu {
   getBig(reg: Reg): bigint;
   setBig(reg: Reg, value: bigint): void;
   /**
+   * The general registers as a signal frame holds them: x0..x30, sp, pc, pstate (NZCV bits;
+   * EL0t), 34 little-endian u64 words at `off`.
+   */
+  saveGeneral(out: DataView, off: number): void;
+  loadGeneral(src: DataView, off: number): void;
+  /** v0..v31 (16 bytes each), then fpsr and fpcr (u32 each): 520 bytes at `off`. */
+  saveFpsimd(out: DataView, off: number): void;
+  loadFpsimd(src: DataView, off: number): void;
+  /**
    * Runs from the current PC until stop() is called from a syscall handler, a non-syscall exit,
    * or the deadline (ms since the epoch, 0 for none) passes.
    */

@@ -19,6 +19,14 @@ function protOf(flags: number): number {
     (flags & PF_X ? PROT_EXEC : 0);
 }
 
+/** Bytes from the lowest to the end of the highest PT_LOAD page: what an ET_DYN image occupies. */
+export function spanOf(elf: ElfImage): number {
+  const loads = elf.phdrs.filter((p) => p.type === PT_LOAD);
+  const low = Math.min(...loads.map((p) => pageDown(p.vaddr)));
+  const high = Math.max(...loads.map((p) => pageUp(p.vaddr + p.memsz)));
+  return high - low;
+}
+
 /** Maps the image's segments; `base` is where an ET_DYN image's lowest segment goes. */
 export function loadElf(
   as: AddressSpace,

@@ -4,10 +4,12 @@ import type { Vcpu } from "../backends/backend.ts";
 import { errno as hostErrno } from "../host/mod.ts";
 import { libc, Scratch, setHostErrno } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
+import type { Sysroot } from "../sysroot/resolve.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import { SignalState } from "./signals.ts";
+import { deliverPending } from "./syscalls/signal.ts";
 
 export interface ProcessInfo {
   /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
@@ -20,6 +22,8 @@ export interface ProcessInfo {
   auxvAddress?: number;
   auxvLength?: number;
   stackStart?: number;
+  /** --sysroot: where guest system paths live (undefined: every path is the host's). */
+  sysroot?: Sysroot;
 }
 
 /** How the guest ended. */
@@ -80,6 +84,7 @@ export class Kernel {
     const h = this.table[nr];
     const r = h !== undefined ? h(this, this.args) : this.unknown(nr);
     if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
+    if (this.signals.wake) deliverPending(this);
   };
 
   unknown(nr: number): number {

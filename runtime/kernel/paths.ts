@@ -1,5 +1,7 @@
 // The one place where a guest (dirfd, path) pair becomes a host one. Every path-taking syscall
-// calls pathAt(); the sysroot rules (issue: dynamic programs) will live here too.
+// calls pathAt(). Without --sysroot a guest path is the host's, byte for byte, and nothing is
+// allocated; with one, the rules of runtime/sysroot/resolve.ts apply (docs/sysroot.md).
+import type { Sysroot } from "../sysroot/resolve.ts";
 import type { Kernel } from "./kernel.ts";
 import { E } from "./errno.ts";
 import { isRendered } from "./procfs.ts";
@@ -18,9 +20,17 @@ const PATH_SLOTS = [0x8000, 0xa000];
 /**
  * Resolves a guest dirfd and path pointer. Returns the host address of a NUL-terminated path and
  * sets `atDir`, or returns -errno. `slot` selects the scratch area when the path is rewritten.
- * `emptyOk`: AT_EMPTY_PATH was given, so "" names dirfd itself.
+ * `emptyOk`: AT_EMPTY_PATH was given, so "" names dirfd itself. `follow`: the call follows a
+ * symlink in the last component (under a sysroot the walk must then follow it itself).
  */
-export function pathAt(k: Kernel, dirfd: number, addr: number, slot = 0, emptyOk = false): number {
+export function pathAt(
+  k: Kernel,
+  dirfd: number,
+  addr: number,
+  slot = 0,
+  emptyOk = false,
+  follow = true,
+): number {
   procRest = undefined;
   const len = k.strlen(addr);
   if (len < 0) return len;
@@ -37,7 +47,49 @@ export function pathAt(k: Kernel, dirfd: number, addr: number, slot = 0, emptyOk
     const special = procPath(k, s);
     if (special !== undefined) return k.scratchString(special, PATH_SLOTS[slot]);
   }
+  const sr = k.info.sysroot;
+  if (sr !== undefined && len > 0) return inSysroot(k, sr, fd, addr, slot, follow);
   return k.hostBase + addr;
+}
+
+/** pathAt under a sysroot: relative paths from a directory inside it are walked as guest paths. */
+function inSysroot(
+  k: Kernel,
+  sr: Sysroot,
+  fd: number,
+  addr: number,
+  slot: number,
+  follow: boolean,
+): number {
+  let s = k.string(addr) as string;
+  const abs = s.startsWith("/");
+  if (!abs) {
+    const base = baseDir(k, fd);
+    if (base === undefined || !sr.contains(base)) return k.hostBase + addr;
+    s = `${sr.guestPath(base)}/${s}`;
+  }
+  const host = sr.hostPath(s, follow, !abs);
+  if (typeof host === "number") return host;
+  atDir = HOST_AT_FDCWD;
+  if (abs && host === s) return k.hostBase + addr;
+  return k.scratchString(host, PATH_SLOTS[slot]);
+}
+
+/** Host directory a relative path starts from: the cwd or the dirfd's directory. */
+function baseDir(k: Kernel, fd: number): string | undefined {
+  try {
+    if (fd === AT_FDCWD) return Deno.cwd();
+    const e = k.fds.get(fd);
+    return e === undefined ? undefined : Deno.readLinkSync(`/proc/self/fd/${e.hostFd}`);
+  } catch {
+    return undefined; // no /proc (macOS): the host resolves it as given
+  }
+}
+
+/** A host path as the guest sees it (getcwd, readlink of /proc/self/fd): no sysroot prefix. */
+export function shownPath(k: Kernel, host: string): string {
+  const sr = k.info.sysroot;
+  return sr === undefined ? host : sr.guestPath(host);
 }
 
 /** Plain pathAt for a path with no dirfd (chdir, truncate, statfs). */

@@ -79,6 +79,10 @@ export class SignalState {
   maskLo = 0;
   maskHi = 0;
   altStack = { sp: 0, flags: 2, /* SS_DISABLE */ size: 0 };
+  /** Set when a pending signal may have become deliverable: checked after every syscall. */
+  wake = false;
+  /** The mask a signal frame must restore instead of the current one (rt_sigsuspend). */
+  savedMask: [number, number] | undefined;
   /** Pending signals (blocked when sent), with the siginfo each was sent with. */
   pendingLo = 0;
   pendingHi = 0;
@@ -93,6 +97,7 @@ export class SignalState {
     if (sig < 32 && this.isPending(sig)) return;
     this.queue[sig].push(info);
     this.setPending(sig, true);
+    this.wake = true;
   }
 
   /** Takes the oldest instance of a pending signal. */

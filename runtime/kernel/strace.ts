@@ -5,6 +5,7 @@ import { errnoNames } from "./errno.ts";
 import type { Kernel } from "./kernel.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
+import { deliverPending } from "./syscalls/signal.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
 
@@ -75,6 +76,7 @@ export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
     const h = k.table[nr];
     const r = h !== undefined ? h(k, a) : k.unknown(nr);
     if (r === r) k.vcpu.setResult(r);
+    if (k.signals.wake) deliverPending(k);
     let res: string;
     if (r < 0 && r > -4096) {
       res = `-1 ${errnoNames[-r] ?? "E?"}${row?.status === "missing" ? " (not implemented)" : ""}`;

@@ -38,8 +38,10 @@ function ucReg(reg: Reg): number {
 }
 
 // Scratch layout: [0, 64) one register value; [64, 128) 7 batch values; [128, 160) batch reg ids;
-// [160, 224) batch value pointers; [224, 232) uc_engine* out-param; [232, 240) hook handle.
+// [160, 224) batch value pointers; [224, 232) uc_engine* out-param; [232, 240) hook handle;
+// [256, 528) 34 frame values; [528, 664) their reg ids; [664, 936) their value pointers.
 const VALUE = 0, BATCH_VALUES = 64, BATCH_IDS = 128, BATCH_PTRS = 160, ENGINE = 224, HOOK = 232;
+const FRAME_VALUES = 256, FRAME_IDS = 528, FRAME_PTRS = 664, FRAME_REGS = 34;
 
 export class UnicornBackend implements Backend {
   readonly name = "unicorn";
@@ -125,6 +127,8 @@ class UnicornVcpu implements Vcpu {
   readonly #valueAddr: bigint;
   readonly #batchIds: bigint;
   readonly #batchPtrs: bigint;
+  readonly #frameIds: bigint;
+  readonly #framePtrs: bigint;
   #onSyscall: SyscallHandler = () => {};
   #exit: Exit = { kind: "stopped" };
   #stopRequested = false;
@@ -142,6 +146,20 @@ class UnicornVcpu implements Vcpu {
     this.#valueAddr = BigInt(s.address + VALUE);
     this.#batchIds = BigInt(s.address + BATCH_IDS);
     this.#batchPtrs = BigInt(s.address + BATCH_PTRS);
+    const frameIds = [
+      ...Array.from({ length: 29 }, (_, i) => uc.UC_ARM64_REG_X0 + i),
+      uc.UC_ARM64_REG_X29,
+      uc.UC_ARM64_REG_X30,
+      uc.UC_ARM64_REG_SP,
+      uc.UC_ARM64_REG_PC,
+      uc.UC_ARM64_REG_NZCV,
+    ];
+    frameIds.forEach((id, i) => {
+      s.view.setInt32(FRAME_IDS + i * 4, id, true);
+      s.view.setBigUint64(FRAME_PTRS + i * 8, BigInt(s.address + FRAME_VALUES + i * 8), true);
+    });
+    this.#frameIds = BigInt(s.address + FRAME_IDS);
+    this.#framePtrs = BigInt(s.address + FRAME_PTRS);
     const ids = [0, 1, 2, 3, 4, 5, 8];
     for (let i = 0; i < ids.length; i++) {
       s.view.setInt32(BATCH_IDS + i * 4, uc.UC_ARM64_REG_X0 + ids[i], true);
@@ -238,6 +256,55 @@ class UnicornVcpu implements Vcpu {
   setBig(reg: Reg, value: bigint): void {
     this.#b.scratch.view.setBigUint64(VALUE, BigInt.asUintN(64, value), true);
     this.#lib.uc_reg_write(this.#engine, ucReg(reg), this.#valueAddr);
+  }
+
+  saveGeneral(out: DataView, off: number): void {
+    this.#lib.uc_reg_read_batch(this.#engine, this.#frameIds, this.#framePtrs, FRAME_REGS);
+    const v = this.#b.scratch.view;
+    for (let i = 0; i < FRAME_REGS; i++) {
+      out.setBigUint64(off + i * 8, v.getBigUint64(FRAME_VALUES + i * 8, true), true);
+    }
+    // The guest runs at EL0 as far as it knows: report EL0t with the condition flags only.
+    out.setBigUint64(
+      off + 33 * 8,
+      v.getBigUint64(FRAME_VALUES + 33 * 8, true) & 0xf000_0000n,
+      true,
+    );
+  }
+
+  loadGeneral(src: DataView, off: number): void {
+    const v = this.#b.scratch.view;
+    for (let i = 0; i < FRAME_REGS; i++) {
+      v.setBigUint64(FRAME_VALUES + i * 8, src.getBigUint64(off + i * 8, true), true);
+    }
+    v.setBigUint64(
+      FRAME_VALUES + 33 * 8,
+      src.getBigUint64(off + 33 * 8, true) & 0xf000_0000n,
+      true,
+    );
+    this.#lib.uc_reg_write_batch(this.#engine, this.#frameIds, this.#framePtrs, FRAME_REGS);
+  }
+
+  saveFpsimd(out: DataView, off: number): void {
+    const v = this.#b.scratch.view;
+    for (let i = 0; i < 32; i++) {
+      this.#lib.uc_reg_read(this.#engine, uc.UC_ARM64_REG_Q0 + i, this.#valueAddr);
+      out.setBigUint64(off + i * 16, v.getBigUint64(VALUE, true), true);
+      out.setBigUint64(off + i * 16 + 8, v.getBigUint64(VALUE + 8, true), true);
+    }
+    out.setUint32(off + 512, this.get(Reg.FPSR), true);
+    out.setUint32(off + 516, this.get(Reg.FPCR), true);
+  }
+
+  loadFpsimd(src: DataView, off: number): void {
+    const v = this.#b.scratch.view;
+    for (let i = 0; i < 32; i++) {
+      v.setBigUint64(VALUE, src.getBigUint64(off + i * 16, true), true);
+      v.setBigUint64(VALUE + 8, src.getBigUint64(off + i * 16 + 8, true), true);
+      this.#lib.uc_reg_write(this.#engine, uc.UC_ARM64_REG_Q0 + i, this.#valueAddr);
+    }
+    this.set(Reg.FPSR, src.getUint32(off + 512, true));
+    this.set(Reg.FPCR, src.getUint32(off + 516, true));
   }
 
   stop(): void {

@@ -29,6 +29,7 @@ export const UC_ARM64_REG_X29 = 1;
 export const UC_ARM64_REG_X30 = 2;
 export const UC_ARM64_REG_NZCV = 3;
 export const UC_ARM64_REG_SP = 4;
+export const UC_ARM64_REG_Q0 = 104;
 export const UC_ARM64_REG_X0 = 199;
 export const UC_ARM64_REG_X8 = 207;
 export const UC_ARM64_REG_PC = 260;
@@ -44,6 +45,7 @@ const symbols = {
   uc_reg_read: { parameters: ["pointer", "i32", "usize"], result: "i32" },
   uc_reg_write: { parameters: ["pointer", "i32", "usize"], result: "i32" },
   uc_reg_read_batch: { parameters: ["pointer", "usize", "usize", "i32"], result: "i32" },
+  uc_reg_write_batch: { parameters: ["pointer", "usize", "usize", "i32"], result: "i32" },
   uc_mem_map_ptr: { parameters: ["pointer", "u64", "usize", "u32", "usize"], result: "i32" },
   uc_mem_unmap: { parameters: ["pointer", "u64", "usize"], result: "i32" },
   uc_mem_protect: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },

@@ -2,7 +2,16 @@
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import { libc } from "../../host/libc.ts";
-import { coreSignals, ignoredByDefault, SIGKILL, SIGSTOP, stopSignals } from "../signals.ts";
+import { RESULT_SET } from "../kernel.ts";
+import { setupFrame, sigreturn } from "../signal_frame.ts";
+import {
+  coreSignals,
+  ignoredByDefault,
+  type SigInfo,
+  SIGKILL,
+  SIGSTOP,
+  stopSignals,
+} from "../signals.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 |
@@ -69,7 +78,7 @@ function rtSigprocmask(k: Kernel, a: Float64Array): number {
     }
     s.maskLo = (s.maskLo & ~UNBLOCKABLE_LO) >>> 0;
     s.maskHi >>>= 0;
-    actOnUnblocked(k);
+    s.wake = true;
   }
   return 0;
 }
@@ -104,9 +113,14 @@ const SIG_IGN = 1;
  * The action of an unblocked signal sent to this process. Default actions are carried out;
  * a caught signal needs a signal frame, which comes with signal delivery: ENOSYS until then.
  */
-function act(k: Kernel, sig: number): number {
+function act(k: Kernel, sig: number, info?: SigInfo): number {
   const h = k.signals.actions[sig].handler;
   if (h === SIG_IGN) return 0;
+  if (h > SIG_IGN) {
+    // Caught: queue it; it is delivered when this syscall returns (deliverPending).
+    k.signals.enqueue(sig, info ?? { code: SI_USER, pid: k.pid, uid: libc.getuid(), value: 0n });
+    return 0;
+  }
   if (h === 0) {
     if (ignoredByDefault.has(sig)) return 0;
     // Stopping is approximated as ignoring until job control exists (a stopped single-process
@@ -126,7 +140,7 @@ export function sendSelf(k: Kernel, sig: number, code: number, value = 0n, pid =
     s.enqueue(sig, { code, pid, uid: libc.getuid(), value });
     return 0;
   }
-  return act(k, sig);
+  return act(k, sig, { code, pid, uid: libc.getuid(), value });
 }
 
 function rtSigqueueinfo(k: Kernel, a: Float64Array): number {
@@ -139,15 +153,56 @@ function rtSigqueueinfo(k: Kernel, a: Float64Array): number {
   return sendSelf(k, sig, code, value, k.view.getInt32(info + 16, true));
 }
 
-/** After the mask changed: pending signals no longer blocked take their default action. */
-function actOnUnblocked(k: Kernel): void {
+/**
+ * Runs when a syscall returns with `signals.wake` set: the lowest pending, unblocked signal is
+ * delivered to its handler (one frame; the next waits for the next syscall return), and pending
+ * signals whose action is a default one take it.
+ */
+export function deliverPending(k: Kernel): void {
   const s = k.signals;
+  s.wake = false;
   for (let sig = 1; sig <= 64 && k.exitStatus === undefined; sig++) {
     if (!s.isPending(sig) || s.isBlocked(sig)) continue;
-    if (s.actions[sig].handler > SIG_IGN) continue; // caught: stays pending until delivery exists
+    if (s.actions[sig].handler > SIG_IGN) {
+      const info = s.dequeue(sig)!;
+      if (!setupFrame(k, sig, info)) k.killedBy(11, true); // no room for the frame: SIGSEGV
+      s.wake = true; // more may be pending: look again at the next syscall return
+      return;
+    }
     while (s.isPending(sig)) s.dequeue(sig);
     act(k, sig);
   }
+  if (s.savedMask !== undefined) {
+    [s.maskLo, s.maskHi] = s.savedMask; // rt_sigsuspend woke for nothing that needed a frame
+    s.savedMask = undefined;
+  }
+}
+
+/**
+ * A synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) at the current pc. Delivered to a handler
+ * when there is one and it is not blocked; otherwise the default action, as Linux's force_sig.
+ */
+export function deliverFault(k: Kernel, sig: number, code: number, address: number): boolean {
+  const s = k.signals;
+  if (s.actions[sig].handler <= SIG_IGN || s.isBlocked(sig)) return false;
+  return setupFrame(k, sig, { code, pid: 0, uid: 0, value: 0n }, address);
+}
+
+function rtSigsuspend(k: Kernel, a: Float64Array): number {
+  if (a[1] !== 8) return -E.EINVAL;
+  if (!k.canRead(a[0], 8)) return -E.EFAULT;
+  const s = k.signals;
+  s.savedMask = [s.maskLo, s.maskHi];
+  s.maskLo = (k.view.getUint32(a[0], true) & ~UNBLOCKABLE_LO) >>> 0;
+  s.maskHi = k.view.getUint32(a[0] + 4, true);
+  for (let sig = 1; sig <= 64; sig++) {
+    if (s.isPending(sig) && !s.isBlocked(sig)) {
+      s.wake = true;
+      return -E.EINTR;
+    }
+  }
+  // Nothing can arrive from outside a single-process guest yet: wait as Linux would, forever.
+  for (;;) libc.nanosleep(k.scratchTimespec(3600, 0), 0);
 }
 
 function kill(k: Kernel, a: Float64Array): number {
@@ -229,6 +284,21 @@ export const signalSyscalls: SyscallDef[] = [
     note: "as kill, for the one thread",
   },
   { name: "rt_sigpending", handler: rtSigpending, args: ["outbuf", "uint"] },
+  {
+    name: "rt_sigreturn",
+    handler: (k) => {
+      if (sigreturn(k)) return RESULT_SET;
+      k.killedBy(11, true); // a corrupt frame: Linux forces SIGSEGV
+      return RESULT_SET;
+    },
+  },
+  {
+    name: "rt_sigsuspend",
+    handler: rtSigsuspend,
+    args: ["ptr", "uint"],
+    status: "partial",
+    note: "wakes for signals the process sent itself; host signals and other processes come later",
+  },
   {
     name: "rt_sigqueueinfo",
     handler: rtSigqueueinfo,

@@ -12,6 +12,7 @@ import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readProgram } from "./program.ts";
 import { buildImage } from "./image.ts";
+import { Sysroot } from "./sysroot/resolve.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -29,6 +30,8 @@ export interface RunOptions {
   verbose?: boolean;
   /** Guest working directory (host directory). */
   workdir?: string;
+  /** Host directory holding the guest's system files (docs/sysroot.md). */
+  sysroot?: string;
 }
 
 export type { ExitStatus };
@@ -39,7 +42,7 @@ function note(msg: string): void {
 }
 
 /**
- * Runs a static aarch64 Linux program to completion in this process and returns how it ended.
+ * Runs an aarch64 Linux program (static, or dynamic with its loader) to completion in this process and returns how it ended.
  * Guest stdin/stdout/stderr are this process's.
  */
 export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
@@ -52,8 +55,16 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
       throw new ElfuseError(`--workdir ${opts.workdir}: no such directory`, 1);
     }
   }
+  let sysroot: Sysroot | undefined;
+  if (opts.sysroot !== undefined) {
+    try {
+      sysroot = new Sysroot(opts.sysroot);
+    } catch (e) {
+      throw new ElfuseError(`--sysroot ${(e as Error).message}`, 2);
+    }
+  }
   const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? Deno.env.get("PATH");
-  const hostPath = findProgram(opts.program, pathVar, Deno.cwd());
+  const hostPath = findProgram(opts.program, pathVar, Deno.cwd(), sysroot);
   const prog = readProgram(hostPath, opts.program);
 
   const backendName = opts.backend ?? defaultBackend().name;
@@ -75,17 +86,23 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     envp: env,
     hwcap: backend.hwcap,
     hwcap2: backend.hwcap2,
+    sysroot,
   });
   const kernel = new Kernel(as, {
-    exePath: hostPath,
+    exePath: sysroot?.guestPath(hostPath) ?? hostPath,
     hostExePath: hostPath,
     argv,
     envp: env,
     auxvAddress: image.auxvAddress,
     auxvLength: image.auxvLength,
     stackStart: image.sp,
+    sysroot,
   });
   installStdio(kernel);
+  kernel.hwcap = backend.hwcap;
+  kernel.hwcap2 = backend.hwcap2;
+  kernel.verbose = opts.verbose === true;
+  kernel.note = note;
   const rows = tableRows();
   kernel.table = handlerTable(rows);
   if (opts.verbose) {

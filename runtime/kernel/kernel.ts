@@ -61,6 +61,12 @@ export class Kernel {
   robustList = 0;
   name = "";
   dumpable = 1;
+  /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
+  hwcap = 0;
+  hwcap2 = 0;
+  verbose = false;
+  /** Prints one diagnostic line on stderr (used under -v). */
+  note: (msg: string) => void = () => {};
   keepCaps = 0;
   personality = 0;
   pdeathsig = 0;

@@ -5,6 +5,7 @@ import { aarch64SyscallNames } from "./aarch64_numbers.ts";
 import { E } from "./errno.ts";
 import type { SyscallDef, SyscallHandler, SyscallStatus } from "./syscall_def.ts";
 import { fdSyscalls } from "./syscalls/fd.ts";
+import { execSyscalls } from "./syscalls/exec.ts";
 import { fileSyscalls } from "./syscalls/files.ts";
 import { ioSyscalls } from "./syscalls/io.ts";
 import { memorySyscalls } from "./syscalls/memory.ts";
@@ -23,6 +24,7 @@ export const families: Record<string, SyscallDef[]> = {
   time: timeSyscalls,
   "identity, limits and system": systemSyscalls,
   signals: signalSyscalls,
+  "programs and processes": execSyscalls,
 };
 
 export interface TableRow {

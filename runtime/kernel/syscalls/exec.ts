@@ -1,0 +1,232 @@
+// execve and execveat: the new program replaces the image in this same host process, as on
+// Linux. Everything that can fail is checked before the old image is torn down; after that
+// point the exec cannot fail back to the caller.
+import { Reg } from "../../backends/backend.ts";
+import { resolve } from "../../deps.ts";
+import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
+import { libc } from "../../host/libc.ts";
+import { buildImage } from "../../image.ts";
+import { E } from "../errno.ts";
+import { type Kernel, RESULT_SET } from "../kernel.ts";
+import { atDir, pathAt } from "../paths.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+
+const ARG_MAX = 2 * 1024 * 1024; // Linux: a quarter of the 8 MiB stack limit
+const MAX_ARGS = 0x7fffffff;
+const MAX_SHEBANG_DEPTH = 4; // Linux's BINPRM_MAX_RECURSION
+const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+const X_OK = 1;
+const dec = new TextDecoder();
+
+/** Reads a NULL-terminated array of guest string pointers; -errno on a bad pointer or E2BIG. */
+function stringArray(k: Kernel, addr: number, total: { bytes: number }): string[] | number {
+  const out: string[] = [];
+  if (addr === 0) return out; // Linux treats a NULL argv/envp as empty
+  for (let i = 0; i < MAX_ARGS; i++) {
+    if (!k.canRead(addr + i * 8, 8)) return -E.EFAULT;
+    const p = k.readU64(addr + i * 8);
+    if (p === 0) return out;
+    const s = k.string(p, ARG_MAX);
+    if (typeof s === "number") return s === -E.ENAMETOOLONG ? -E.E2BIG : s;
+    total.bytes += s.length + 1 + 8;
+    if (total.bytes > ARG_MAX) return -E.E2BIG;
+    out.push(s);
+  }
+  return -E.E2BIG;
+}
+
+/** The host path pathAt() chose, as a string. */
+function hostPathOf(k: Kernel, hostAddr: number): string {
+  if (hostAddr >= k.hostBase && hostAddr < k.hostBase + k.mem.length) {
+    const a = hostAddr - k.hostBase;
+    return dec.decode(k.mem.subarray(a, k.mem.indexOf(0, a)));
+  }
+  const off = hostAddr - k.scratch.address;
+  return dec.decode(k.scratch.u8.subarray(off, k.scratch.u8.indexOf(0, off)));
+}
+
+interface Target {
+  hostPath: string;
+  guestPath: string;
+  elf: ElfImage;
+  bytes: Uint8Array;
+  argv: string[];
+}
+
+/** Follows #! lines (binfmt_script) to an aarch64 ELF; -errno when it cannot run. */
+function resolveTarget(
+  k: Kernel,
+  hostPath: string,
+  guestPath: string,
+  argv: string[],
+  depth: number,
+): Target | number {
+  if (depth > MAX_SHEBANG_DEPTH) return -E.ELOOP;
+  let st;
+  try {
+    st = Deno.statSync(hostPath);
+  } catch (e) {
+    return e instanceof Deno.errors.PermissionDenied
+      ? -E.EACCES
+      : e instanceof Deno.errors.NotADirectory
+      ? -E.ENOTDIR
+      : -E.ENOENT;
+  }
+  if (!st.isFile) return -E.EACCES;
+  if (libc.faccessat(-100, k.scratchString(hostPath, 0xc000), X_OK, 0x200 /* AT_EACCESS */) !== 0) {
+    return -E.EACCES;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(hostPath);
+  } catch {
+    return -E.EACCES;
+  }
+  if (bytes[0] === 0x23 && bytes[1] === 0x21) {
+    // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
+    const end = bytes.indexOf(0x0a);
+    const line = dec.decode(bytes.subarray(2, end < 0 ? Math.min(bytes.length, 256) : end)).trim();
+    if (line === "") return -E.ENOEXEC;
+    const sp = line.search(/[ \t]/);
+    const interp = sp < 0 ? line : line.slice(0, sp);
+    const arg = sp < 0 ? "" : line.slice(sp).trim();
+    const next = [interp, ...(arg ? [arg] : []), guestPath, ...argv.slice(1)];
+    const p = pathFor(k, interp);
+    return resolveTarget(k, p, interp, next, depth + 1);
+  }
+  let elf: ElfImage;
+  try {
+    elf = parseElf(bytes);
+  } catch (e) {
+    if (e instanceof ElfError) return -E.ENOEXEC;
+    throw e;
+  }
+  if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
+  return { hostPath, guestPath, elf, bytes, argv };
+}
+
+/** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
+function pathFor(k: Kernel, guest: string): string {
+  const sysroot = k.info.sysroot;
+  if (sysroot !== undefined && guest.startsWith("/")) {
+    const h = sysroot.hostPath(guest);
+    if (typeof h === "string") return h;
+  }
+  return resolve(Deno.cwd(), guest);
+}
+
+function exec(
+  k: Kernel,
+  dirfd: number,
+  pathAddr: number,
+  argvAddr: number,
+  envpAddr: number,
+  flags: number,
+): number {
+  if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) !== 0) return -E.EINVAL;
+  const guestPath = k.string(pathAddr);
+  if (typeof guestPath === "number") return guestPath;
+  let hostPath: string;
+  if (guestPath === "" && (flags & AT_EMPTY_PATH)) {
+    const e = k.fds.get(dirfd | 0);
+    if (e === undefined) return -E.EBADF;
+    hostPath = `/proc/self/fd/${e.hostFd}`;
+  } else {
+    const p = pathAt(k, dirfd, pathAddr);
+    if (p < 0) return p;
+    const h = hostPathOf(k, p);
+    hostPath = h.startsWith("/")
+      ? h
+      : resolve(atDir === -100 ? Deno.cwd() : `/proc/self/fd/${atDir}`, h);
+  }
+  const total = { bytes: 0 };
+  const argv = stringArray(k, argvAddr, total);
+  if (typeof argv === "number") return argv;
+  const envp = stringArray(k, envpAddr, total);
+  if (typeof envp === "number") return envp;
+  const target = resolveTarget(k, hostPath, guestPath, argv, 0);
+  if (typeof target === "number") return target;
+  if (target.elf.interpreter !== undefined && k.info.sysroot === undefined) {
+    // Without a sysroot the interpreter would be the host's own loader: not runnable here.
+    const interp = target.elf.interpreter;
+    try {
+      Deno.statSync(interp);
+    } catch {
+      return -E.ENOENT;
+    }
+  }
+
+  // Point of no return: the old image goes.
+  commitExec(k);
+  let image;
+  try {
+    image = buildImage(k.as, {
+      program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
+      shownName: target.guestPath,
+      argv: target.argv,
+      envp,
+      hwcap: k.hwcap,
+      hwcap2: k.hwcap2,
+      sysroot: k.info.sysroot,
+    });
+  } catch (e) {
+    // Linux kills the process when exec fails after the old image is gone.
+    if (k.verbose) k.note(`execve ${target.guestPath}: ${(e as Error).message}`);
+    k.killedBy(11, false);
+    return RESULT_SET;
+  }
+  Object.assign(k.info, {
+    exePath: target.hostPath,
+    hostExePath: target.hostPath,
+    argv: target.argv,
+    envp,
+    auxvAddress: image.auxvAddress,
+    auxvLength: image.auxvLength,
+    stackStart: image.sp,
+  });
+  k.name = target.guestPath.split("/").pop()!.slice(0, 15);
+  const v = k.vcpu, g = k.scratch.view;
+  k.scratch.u8.fill(0, 0x7000, 0x7000 + 34 * 8 + 528);
+  g.setBigUint64(0x7000 + 31 * 8, BigInt(image.sp), true);
+  g.setBigUint64(0x7000 + 32 * 8, BigInt(image.entry), true);
+  v.loadGeneral(g, 0x7000);
+  v.loadFpsimd(g, 0x7000 + 34 * 8);
+  v.set(Reg.TPIDR_EL0, 0);
+  return RESULT_SET;
+}
+
+/** What execve resets (execve(2)): close-on-exec fds, caught signals, the alternate stack, memory. */
+function commitExec(k: Kernel): void {
+  for (const fd of k.fds.open()) {
+    const e = k.fds.get(fd)!;
+    if (e.cloexec) libc.close(k.fds.take(fd)!.hostFd);
+  }
+  for (const a of k.signals.actions) {
+    if (a.handler > 1) {
+      a.handler = 0;
+      a.flags = 0;
+    }
+  }
+  k.signals.altStack = { sp: 0, flags: 2, size: 0 };
+  k.as.munmap(0, k.as.size);
+  k.tidAddress = 0;
+  k.robustList = 0;
+}
+
+export const execSyscalls: SyscallDef[] = [
+  {
+    name: "execve",
+    handler: (k, a) => exec(k, -100, a[0], a[1], a[2], 0),
+    args: ["path", "ptr", "ptr"],
+    status: "partial",
+    note:
+      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); the image is replaced in this host process",
+  },
+  {
+    name: "execveat",
+    handler: (k, a) => exec(k, a[0], a[1], a[2], a[3], a[4] >>> 0),
+    args: ["dirfd", "path", "ptr", "ptr", "hex"],
+    status: "partial",
+    note: "as execve; AT_EMPTY_PATH runs the file dirfd refers to",
+  },
+];

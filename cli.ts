@@ -8,6 +8,7 @@ export const VERSION = "0.1.0";
 const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
 
 usage: elfuse [options] [--] program [args...]
+       elfuse sysroot create [--suite SUITE] DIR PACKAGE...
 
 A program name without a slash is looked up in PATH. The exit status is the program's; a
 program killed by a signal ends elfuse with the same signal.
@@ -23,7 +24,12 @@ options:
                          the host's value
       --clear-env        start the guest with an empty environment (then add with --env)
       --workdir DIR      run the guest in DIR
+      --sysroot DIR      guest system files (/usr, /lib, /etc...) and the dynamic loader
+                         come from DIR (see docs/sysroot.md)
       --timeout SECONDS  end the guest (exit status 124) after SECONDS of wall-clock time
+
+sysroot create builds DIR from Debian arm64 packages and their dependencies (default
+suite bookworm), for use with --sysroot DIR. (A program named sysroot: ./sysroot or -- sysroot.)
 
 environment:
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
@@ -38,6 +44,7 @@ const options = {
   env: { type: "string", multiple: true },
   "clear-env": { type: "boolean" },
   workdir: { type: "string" },
+  sysroot: { type: "string" },
   timeout: { type: "string" },
 } as const;
 
@@ -63,6 +70,7 @@ export interface CliRequest {
   strace: boolean;
   verbose: boolean;
   workdir?: string;
+  sysroot?: string;
   timeout?: number;
 }
 
@@ -112,13 +120,55 @@ export function parseCli(argv: string[]): CliRequest | "help" | "version" {
     strace: values.strace === true,
     verbose: values.verbose === true,
     workdir: values.workdir,
+    sysroot: values.sysroot,
     timeout,
   };
 }
 
+export interface SysrootRequest {
+  dir: string;
+  packages: string[];
+  suite?: string;
+}
+
+/** Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`). */
+export function parseSysrootCli(argv: string[]): SysrootRequest {
+  const usage = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+  if (argv[0] !== "create") {
+    throw new ElfuseError(
+      argv.length ? `sysroot: unknown command '${argv[0]}' (${usage})` : usage,
+      2,
+    );
+  }
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv.slice(1),
+      options: { suite: { type: "string" } },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    throw new ElfuseError(`sysroot create: ${(e as Error).message.split("\n")[0]} (${usage})`, 2);
+  }
+  if (positionals.length < 2) throw new ElfuseError(usage, 2);
+  return { dir: positionals[0], packages: positionals.slice(1), suite: values.suite };
+}
+
 /** Runs the command line and returns the process exit status (or dies by the guest's signal). */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--fork-child" && argv.length === 2) {
+    // Internal: a guest fork's child process (runtime/kernel/fork.ts starts it).
+    const { forkChildMain } = await import("./runtime/fork_child.ts");
+    return await forkChildMain(argv[1]);
+  }
   try {
+    if (argv[0] === "sysroot") {
+      const req = parseSysrootCli(argv.slice(1));
+      const { createSysroot } = await import("./runtime/sysroot/create.ts");
+      await createSysroot(req);
+      return 0;
+    }
     const req = parseCli(argv);
     if (req === "help") {
       await Deno.stdout.write(new TextEncoder().encode(HELP));

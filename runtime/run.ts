@@ -1,9 +1,10 @@
 // Running one guest program from start to exit: load, set up the address space and vCPU, serve
 // syscalls until the guest exits or faults.
-import { type Exit, Reg } from "./backends/backend.ts";
+import { type Backend, type Exit, Reg } from "./backends/backend.ts";
 import { deliverFault } from "./kernel/syscalls/signal.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
+import { exitLike } from "./host/exit.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
 import { errnoNames } from "./kernel/errno.ts";
@@ -36,7 +37,7 @@ export interface RunOptions {
 
 export type { ExitStatus };
 
-function note(msg: string): void {
+export function note(msg: string): void {
   const b = new TextEncoder().encode(`elfuse: ${msg}\n`);
   libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))), b.length);
 }
@@ -99,10 +100,45 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     sysroot,
   });
   installStdio(kernel);
+  const vcpu = backend.createVcpu();
+  kernel.vcpu = vcpu;
+  vcpu.set(Reg.SP, image.sp);
+  vcpu.set(Reg.PC, image.entry);
+  if (opts.verbose) {
+    note(
+      `loaded in ${(performance.now() - t0).toFixed(1)} ms; starting at 0x${
+        image.entry.toString(16)
+      }`,
+    );
+  }
+  const status = await runKernel(kernel, backend, opts);
+  if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
+  if (kernel.forkChild) {
+    // No dynamic import here: a forked child has no module loader threads to load it with.
+    exitLike("code" in status ? status : { signal: status.signal }, true);
+  }
+  backend.close();
+  return status;
+}
+
+/**
+ * Serves the guest until it exits: the syscall table, diagnostics, --strace, and faults turned
+ * into signal frames. Shared by a fresh run and by a fork child resuming its parent's image.
+ */
+export async function runKernel(
+  kernel: Kernel,
+  backend: Backend,
+  opts: RunOptions,
+): Promise<ExitStatus> {
   kernel.hwcap = backend.hwcap;
   kernel.hwcap2 = backend.hwcap2;
   kernel.verbose = opts.verbose === true;
   kernel.note = note;
+  kernel.runOptions = {
+    backend: backend.name as BackendName,
+    strace: opts.strace,
+    verbose: opts.verbose,
+  };
   const rows = tableRows();
   kernel.table = handlerTable(rows);
   if (opts.verbose) {
@@ -113,24 +149,12 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
       note(`syscall ${aarch64SyscallNames[nr] ?? nr} (${nr}) is not implemented: returning ENOSYS`);
     };
   }
-  const vcpu = backend.createVcpu();
-  kernel.vcpu = vcpu;
-  vcpu.set(Reg.SP, image.sp);
-  vcpu.set(Reg.PC, image.entry);
+  const vcpu = kernel.vcpu;
   let entry = kernel.onSyscall;
   if (opts.strace) {
     const { tracingEntry } = await import("./kernel/strace.ts");
     entry = tracingEntry(kernel, rows);
   }
-  if (opts.verbose) {
-    note(
-      `loaded in ${(performance.now() - t0).toFixed(1)} ms; starting at 0x${
-        image.entry.toString(16)
-      }`,
-    );
-  }
-
-  let status: ExitStatus;
   for (;;) {
     const exit = vcpu.run(entry, 0);
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
@@ -138,12 +162,8 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     if (f && kernel.exitStatus === undefined && deliverFault(kernel, f.sig, f.code, f.address)) {
       continue;
     }
-    status = statusOf(exit, kernel, opts.verbose === true);
-    break;
+    return statusOf(exit, kernel, opts.verbose === true);
   }
-  if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
-  backend.close();
-  return status;
 }
 
 /** Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. */

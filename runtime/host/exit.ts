@@ -6,9 +6,16 @@ const RLIMIT_CORE = 4;
 const SIG_DFL = 0;
 const SIG_UNBLOCK = 1;
 
-/** Exits with `code`, or kills this process with `signal`; never returns. */
-export function exitLike(status: { code: number } | { signal: number }): never {
-  if ("code" in status) Deno.exit(status.code);
+/**
+ * Exits with `code`, or kills this process with `signal`; never returns. `hard`: leave with
+ * _exit, for a process made by a guest fork (a host fork copies only the calling thread, so
+ * Deno's own exit path, which expects its other threads, must not run).
+ */
+export function exitLike(status: { code: number } | { signal: number }, hard = false): never {
+  if ("code" in status) {
+    if (hard) libc._exit(status.code);
+    Deno.exit(status.code);
+  }
   const sig = status.signal;
   const s = new Scratch(4096);
   s.view.setBigUint64(0, 0n, true);
@@ -21,5 +28,6 @@ export function exitLike(status: { code: number } | { signal: number }): never {
   libc.sigprocmask(SIG_UNBLOCK, s.address + 16, 0);
   libc.kill(libc.getpid(), sig);
   // Signals whose default action is to ignore (or that could not be raised) end as 128 + n.
+  if (hard) libc._exit(128 + sig);
   Deno.exit(128 + sig);
 }

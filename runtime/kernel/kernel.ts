@@ -61,6 +61,14 @@ export class Kernel {
   robustList = 0;
   name = "";
   dumpable = 1;
+  /** This process was made by a guest fork: it must leave with _exit, never through Deno. */
+  forkChild = false;
+  /** Children not yet reaped (host pids). */
+  readonly children = new Set<number>();
+  /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
+  vforkWriteFd = -1;
+  /** How this elfuse was run, for the process a guest fork starts. */
+  runOptions: { backend: string; strace?: boolean; verbose?: boolean } = { backend: "unicorn" };
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
   hwcap = 0;
   hwcap2 = 0;

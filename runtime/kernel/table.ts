@@ -6,7 +6,9 @@ import { E } from "./errno.ts";
 import type { SyscallDef, SyscallHandler, SyscallStatus } from "./syscall_def.ts";
 import { fdSyscalls } from "./syscalls/fd.ts";
 import { execSyscalls } from "./syscalls/exec.ts";
+import { processSyscalls } from "./syscalls/process.ts";
 import { fileSyscalls } from "./syscalls/files.ts";
+import { futexSyscalls } from "./syscalls/futex.ts";
 import { ioSyscalls } from "./syscalls/io.ts";
 import { memorySyscalls } from "./syscalls/memory.ts";
 import { pollSyscalls } from "./syscalls/poll.ts";
@@ -21,10 +23,11 @@ export const families: Record<string, SyscallDef[]> = {
   "metadata, names and directories": fileSyscalls,
   polling: pollSyscalls,
   memory: memorySyscalls,
+  futex: futexSyscalls,
   time: timeSyscalls,
   "identity, limits and system": systemSyscalls,
   signals: signalSyscalls,
-  "programs and processes": execSyscalls,
+  "programs and processes": [...execSyscalls, ...processSyscalls],
 };
 
 export interface TableRow {

@@ -211,6 +211,10 @@ function commitExec(k: Kernel): void {
   k.as.munmap(0, k.as.size);
   k.tidAddress = 0;
   k.robustList = 0;
+  if (k.vforkWriteFd >= 0) {
+    libc.close(k.vforkWriteFd); // lets a vfork parent go on
+    k.vforkWriteFd = -1;
+  }
 }
 
 export const execSyscalls: SyscallDef[] = [

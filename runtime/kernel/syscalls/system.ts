@@ -295,18 +295,12 @@ export const systemSyscalls: SyscallDef[] = [
   },
   {
     name: "getpgid",
-    handler: (
-      k,
-      a,
-    ) => ((a[0] | 0) === 0 || (a[0] | 0) === k.pid ? k.host(libc.getpgid(0)) : -E.ESRCH),
+    handler: (k, a) => k.host(libc.getpgid(a[0] | 0)), // guest pids are host pids
     args: ["int"],
   },
   {
     name: "getsid",
-    handler: (
-      k,
-      a,
-    ) => ((a[0] | 0) === 0 || (a[0] | 0) === k.pid ? k.host(libc.getsid(0)) : -E.ESRCH),
+    handler: (k, a) => k.host(libc.getsid(a[0] | 0)),
     args: ["int"],
   },
   { name: "uname", handler: uname, args: ["outbuf"] },

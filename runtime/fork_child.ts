@@ -1,0 +1,84 @@
+// The child side of a guest fork (`elfuse --fork-child FD`, started by kernel/fork.ts): rebuild
+// the parent's process from the state memfd and go on running it.
+import { createBackend } from "./backends/select.ts";
+import type { BackendName } from "./backends/select.ts";
+import { Reg } from "./backends/backend.ts";
+import { exitLike } from "./host/exit.ts";
+import { libc } from "./host/libc.ts";
+import type { ForkState } from "./kernel/fork.ts";
+import { Kernel } from "./kernel/kernel.ts";
+import { AddressSpace } from "./memory/address_space.ts";
+import { runKernel } from "./run.ts";
+import { Sysroot } from "./sysroot/resolve.ts";
+
+function readState(fd: number): { state: ForkState; dataOffset: number } {
+  const len8 = new Uint8Array(8);
+  const p = (b: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+  libc.pread(fd, p(len8), 8n, 0n);
+  const len = Number(new DataView(len8.buffer).getBigUint64(0, true));
+  const header = new Uint8Array(len);
+  let done = 0;
+  while (done < len) {
+    const n = Number(
+      libc.pread(fd, p(header) + BigInt(done), BigInt(len - done), BigInt(8 + done)),
+    );
+    if (n <= 0) throw new Error("fork child: truncated state");
+    done += n;
+  }
+  const state = JSON.parse(new TextDecoder().decode(header)) as ForkState;
+  return { state, dataOffset: Math.ceil((8 + len) / 4096) * 4096 };
+}
+
+/** Runs a fork child to the end; never returns. */
+export async function forkChildMain(fdArg: string): Promise<never> {
+  const fd = Number(fdArg);
+  const { state, dataOffset } = readState(fd);
+  const as = new AddressSpace();
+  const backend = await createBackend(state.run.backend as BackendName, {
+    hostBase: as.slab.base,
+    size: as.slab.size,
+  });
+  as.mapper = backend;
+  for (const v of state.vmas) {
+    const len = v.end - v.start;
+    as.mapFixed(v.start, len, v.prot, v.name, false);
+    // The parent's pages, copy-on-write: a shared mapping becomes a private copy here.
+    as.slab.mapFile(v.start, len, fd, dataOffset + v.offset, false);
+  }
+  libc.close(fd);
+  as.brkStart = state.brkStart;
+  as.brkEnd = state.brkEnd;
+  const { sysroot, ...info } = state.info;
+  const k = new Kernel(as, {
+    ...info,
+    sysroot: sysroot === undefined ? undefined : new Sysroot(sysroot),
+  });
+  for (const [guest, hostFd, cloexec, path] of state.fds) {
+    k.fds.set(guest, { hostFd, cloexec, path });
+  }
+  state.actions.forEach((a, i) => Object.assign(k.signals.actions[i], a));
+  k.signals.maskLo = state.maskLo;
+  k.signals.maskHi = state.maskHi;
+  k.signals.altStack = state.altStack;
+  const lim = (v: number) => (v < 0 ? Infinity : v);
+  state.rlimits.forEach(([s, h], i) => (k.rlimits[i] = [lim(s), lim(h)]));
+  k.fds.limit = k.rlimits[7][0];
+  k.name = state.name;
+  const vcpu = backend.createVcpu();
+  k.vcpu = vcpu;
+  const regsBytes = Uint8Array.from(atob(state.regs), (c) => c.charCodeAt(0));
+  const regs = new DataView(regsBytes.buffer);
+  vcpu.loadGeneral(regs, 0);
+  vcpu.loadFpsimd(regs, 34 * 8);
+  vcpu.setBig(Reg.TPIDR_EL0, BigInt(state.tpidr));
+  if (state.childTid !== 0 && k.canWrite(state.childTid, 4)) {
+    k.view.setInt32(state.childTid, k.pid, true);
+  }
+  if (state.clearTid) k.tidAddress = state.childTid;
+  const status = await runKernel(k, backend, {
+    program: info.exePath,
+    ...state.run,
+    backend: state.run.backend as BackendName,
+  });
+  exitLike("code" in status ? status : { signal: status.signal });
+}

@@ -1,0 +1,180 @@
+// Guest fork as a fresh elfuse host process (DESIGN.md: Hypervisor.framework allows one VM per
+// process, and a host fork() of a Deno process cannot run JavaScript in the child). The parent
+// writes its state into a memfd: a JSON header, then the contents of every mapping at page-aligned
+// offsets. The child maps those pages MAP_PRIVATE (copy-on-write, no second copy) and resumes
+// where the parent was, with x0 = 0. Host fds are inherited at the same numbers by posix_spawn
+// dup2 actions, so they share open file descriptions exactly as Linux's fork does.
+import type { Kernel } from "./kernel.ts";
+import { Reg } from "../backends/backend.ts";
+import { libc } from "../host/libc.ts";
+import type { Vma } from "../memory/vmas.ts";
+import type { SigAction } from "./signals.ts";
+
+const REGS_BYTES = 34 * 8 + 520;
+const MFD_CLOEXEC = 1;
+const enc = new TextEncoder();
+
+/** Everything a fork child needs besides memory contents and fds. */
+export interface ForkState {
+  regs: string; // base64 of saveGeneral + saveFpsimd
+  tpidr: string;
+  vmas: (Vma & { offset: number })[];
+  brkStart: number;
+  brkEnd: number;
+  actions: SigAction[];
+  maskLo: number;
+  maskHi: number;
+  altStack: { sp: number; flags: number; size: number };
+  fds: [number, number, boolean, string][];
+  rlimits: [number, number][];
+  name: string;
+  parentPid: number;
+  childTid: number;
+  clearTid: boolean;
+  info: {
+    exePath: string;
+    hostExePath: string;
+    argv: string[];
+    envp: string[];
+    auxvAddress?: number;
+    auxvLength?: number;
+    stackStart?: number;
+    sysroot?: string;
+  };
+  run: { backend: string; strace?: boolean; verbose?: boolean };
+}
+
+function b64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Writes the parent's state to a new memfd; returns its host fd or -errno. */
+function writeState(
+  k: Kernel,
+  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean },
+): number {
+  const name = k.scratchString("elfuse-fork");
+  const fd = libc.memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) return k.fail();
+  const regs = new DataView(new ArrayBuffer(REGS_BYTES));
+  k.vcpu.saveGeneral(regs, 0);
+  k.vcpu.saveFpsimd(regs, 34 * 8);
+  regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
+  let offset = 0;
+  const vmas = k.as.vmas.list.map((v) => {
+    const entry = { ...v, offset };
+    offset += v.end - v.start;
+    return entry;
+  });
+  const state: ForkState = {
+    regs: b64(new Uint8Array(regs.buffer)),
+    tpidr: String(flags.tls !== undefined ? BigInt(flags.tls) : k.vcpu.getBig(Reg.TPIDR_EL0)),
+    vmas,
+    brkStart: k.as.brkStart,
+    brkEnd: k.as.brkEnd,
+    actions: k.signals.actions,
+    maskLo: k.signals.maskLo,
+    maskHi: k.signals.maskHi,
+    altStack: k.signals.altStack,
+    fds: k.fds.open().map((fd) => {
+      const e = k.fds.get(fd)!;
+      return [fd, e.hostFd, e.cloexec, e.path];
+    }),
+    // JSON has no Infinity: RLIM_INFINITY travels as -1.
+    rlimits: k.rlimits.map(([s, h]) => [s === Infinity ? -1 : s, h === Infinity ? -1 : h]),
+    name: k.name,
+    parentPid: k.pid,
+    childTid: flags.childTid,
+    clearTid: flags.clearTid,
+    info: { ...k.info, sysroot: k.info.sysroot?.root },
+    run: k.runOptions,
+  };
+  const header = enc.encode(JSON.stringify(state));
+  const headerPages = Math.ceil((8 + header.length) / 4096) * 4096;
+  const prefix = new Uint8Array(8 + header.length);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
+  prefix.set(header, 8);
+  const p = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(prefix)));
+  if (Number(libc.pwrite(fd, BigInt(p), BigInt(prefix.length), 0n)) !== prefix.length) {
+    libc.close(fd);
+    return -28; // ENOSPC
+  }
+  // Memory, mapping by mapping. Pages the guest never touched read as zero and cost little.
+  for (const v of vmas) {
+    const len = v.end - v.start;
+    let done = 0;
+    while (done < len) {
+      const n = Number(
+        libc.pwrite(
+          fd,
+          BigInt(k.hostBase + v.start + done),
+          BigInt(len - done),
+          BigInt(headerPages + v.offset + done),
+        ),
+      );
+      if (n <= 0) {
+        libc.close(fd);
+        return -28;
+      }
+      done += n;
+    }
+  }
+  return fd;
+}
+
+function cStrings(k: Kernel, strings: string[], at: number): number {
+  // An argv-style array in scratch: pointers first, then the strings.
+  const s = k.scratch;
+  let str = at + (strings.length + 1) * 8;
+  strings.forEach((x, i) => {
+    const bytes = enc.encode(x + "\0");
+    s.u8.set(bytes, str);
+    s.view.setBigUint64(at + i * 8, BigInt(s.address + str), true);
+    str += bytes.length;
+  });
+  s.view.setBigUint64(at + strings.length * 8, 0n, true);
+  return s.address + at;
+}
+
+/** The command line that starts an elfuse fork child reading its state from host fd `fd`. */
+export function childCommand(fd: number): string[] {
+  const main = Deno.mainModule.startsWith("file:") ? new URL(Deno.mainModule).pathname : undefined;
+  const self = Deno.execPath();
+  const viaDeno = main !== undefined && !main.endsWith(self) && /\/deno(\.exe)?$/.test(self);
+  return viaDeno
+    ? [self, "run", "-A", main, "--fork-child", String(fd)]
+    : [self, "--fork-child", String(fd)];
+}
+
+/** Starts the child process; returns its pid or -errno. */
+export function spawnChild(
+  k: Kernel,
+  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean },
+): number {
+  const stateFd = writeState(k, flags);
+  if (stateFd < 0) return stateFd;
+  const s = k.scratch;
+  const actions = s.address + 0x9000; // posix_spawn_file_actions_t (80 bytes on glibc)
+  libc.posix_spawn_file_actions_init(actions);
+  // dup2(fd, fd) clears FD_CLOEXEC (glibc >= 2.29), so exactly these fds are inherited.
+  for (const fd of [stateFd, ...k.fds.open().map((g) => k.fds.get(g)!.hostFd)]) {
+    libc.posix_spawn_file_actions_adddup2(actions, fd, fd);
+  }
+  const argv = cStrings(k, childCommand(stateFd), 0xa000);
+  const envp = cStrings(
+    k,
+    Object.entries(Deno.env.toObject()).map(([a, b]) => `${a}=${b}`),
+    0xc000,
+  );
+  const path = k.scratchString(Deno.execPath(), 0x9100);
+  const err = libc.posix_spawn(s.address + 0x9400, path, actions, 0, argv, envp);
+  libc.posix_spawn_file_actions_destroy(actions);
+  libc.close(stateFd);
+  if (err !== 0) return -err;
+  return s.view.getInt32(0x9400, true);
+}

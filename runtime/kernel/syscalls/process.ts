@@ -1,0 +1,125 @@
+// New processes and waiting for them. A guest child is a new elfuse host process (kernel/fork.ts);
+// guest pids are host pids, so wait4 and waitid are the host's own.
+import { libc } from "../../host/libc.ts";
+import { E } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import type { SyscallDef } from "../syscall_def.ts";
+import { spawnChild } from "../fork.ts";
+
+const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800;
+const CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000;
+const CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000;
+const CLONE_CHILD_SETTID = 0x1000000;
+
+/** Flags that only make sense for threads or namespaces: not offered yet. */
+const UNSUPPORTED = CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES | CLONE_PARENT |
+  0x7e020000;
+
+function clone(k: Kernel, a: Float64Array): number {
+  const flags = a[0] >>> 0, newSp = a[1], parentTid = a[2], tls = a[3], childTid = a[4];
+  if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return -E.EINVAL;
+  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return -E.EINVAL;
+  if (flags & UNSUPPORTED) return -E.ENOSYS; // threads and namespaces come later
+  if ((flags & CLONE_PARENT_SETTID) && !k.canWrite(parentTid, 4)) return -E.EFAULT;
+  return forkProcess(k, flags, newSp, parentTid, tls, childTid);
+}
+
+/**
+ * fork, vfork and clone without CLONE_THREAD: a new elfuse host process with a copy of this one
+ * (kernel/fork.ts). CLONE_VM|CLONE_VFORK (posix_spawn, vfork) also gets a copy: the parent goes
+ * on at once instead of waiting for the child's exec, and writes the child makes before its exec
+ * are not seen by the parent (posix_spawn then reports a failed exec as exit status 127).
+ */
+function forkProcess(
+  k: Kernel,
+  flags: number,
+  newSp: number,
+  parentTid: number,
+  tls: number,
+  childTid: number,
+): number {
+  const pid = spawnChild(k, {
+    sp: (flags & CLONE_VM) ? newSp : 0,
+    tls: (flags & CLONE_SETTLS) ? tls : undefined,
+    childTid: (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) ? childTid : 0,
+    clearTid: (flags & CLONE_CHILD_CLEARTID) !== 0,
+  });
+  if (pid < 0) return pid;
+  k.children.add(pid);
+  if (flags & CLONE_PARENT_SETTID) k.view.setInt32(parentTid, pid, true);
+  return pid;
+}
+
+function wait4(k: Kernel, a: Float64Array): number {
+  const pid = a[0] | 0, status = a[1], options = a[2] | 0, rusage = a[3];
+  if ((options & ~(1 | 2 | 8 | 0x20000000 | 0x40000000 | 0x80000000)) !== 0) return -E.EINVAL;
+  if (status !== 0 && !k.canWrite(status, 4)) return -E.EFAULT;
+  if (rusage !== 0 && !k.canWrite(rusage, 144)) return -E.EFAULT;
+  // Linux's wait status and struct rusage are the same on every architecture.
+  const r = libc.wait4(
+    pid,
+    status === 0 ? 0 : k.hostBase + status,
+    options,
+    rusage === 0 ? 0 : k.hostBase + rusage,
+  );
+  if (r > 0) k.children.delete(r);
+  return k.host(r);
+}
+
+function waitid(k: Kernel, a: Float64Array): number {
+  const idtype = a[0] | 0, id = a[1] >>> 0, info = a[2], options = a[3] | 0, rusage = a[4];
+  if (info !== 0 && !k.canWrite(info, 128)) return -E.EFAULT;
+  if (rusage !== 0) {
+    if (!k.canWrite(rusage, 144)) return -E.EFAULT;
+    k.mem.fill(0, rusage, rusage + 144); // not reported by the libc waitid wrapper
+  }
+  const s = k.scratch;
+  s.u8.fill(0, 0x5000, 0x5000 + 128);
+  const r = libc.waitid(idtype, id, s.address + 0x5000, options);
+  if (r < 0) return k.fail();
+  // siginfo_t for SIGCHLD (si_pid, si_uid, si_status) has one layout on every Linux.
+  if (info !== 0) k.mem.set(s.u8.subarray(0x5000, 0x5000 + 128), info);
+  const child = s.view.getInt32(0x5000 + 16, true);
+  const code = s.view.getInt32(0x5000 + 8, true);
+  if (
+    child > 0 && (code === 1 || code === 2 || code === 3) && !(options & 0x01000000 /* WNOWAIT */)
+  ) {
+    k.children.delete(child);
+  }
+  return 0;
+}
+
+export const processSyscalls: SyscallDef[] = [
+  {
+    name: "clone",
+    handler: clone,
+    args: ["hex", "ptr", "ptr", "hex", "ptr"],
+    status: "partial",
+    note:
+      "new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK on a memory copy); threads (CLONE_THREAD) and namespaces give ENOSYS",
+  },
+  {
+    name: "clone3",
+    errno: "ENOSYS",
+    status: "errno",
+    note: "glibc falls back to clone when clone3 is missing",
+  },
+  {
+    name: "wait4",
+    handler: wait4,
+    args: ["int", "outbuf", "hex", "outbuf"],
+  },
+  {
+    name: "waitid",
+    handler: waitid,
+    args: ["int", "int", "outbuf", "hex", "outbuf"],
+    status: "partial",
+    note: "the rusage argument is zeroed (the host libc wrapper does not report it)",
+  },
+  {
+    name: "setpgid",
+    handler: (k, a) => k.host(libc.setpgid(a[0] | 0, a[1] | 0)),
+    args: ["int", "int"],
+  },
+  { name: "setsid", handler: (k) => k.host(libc.setsid()) },
+];

@@ -1,7 +1,8 @@
 // Running one guest program from start to exit: load, set up the address space and vCPU, serve
 // syscalls until the guest exits or faults.
 import { type Backend, type Exit, Reg } from "./backends/backend.ts";
-import { deliverFault } from "./kernel/syscalls/signal.ts";
+import { deliverFault, deliverPending, takeHostSignals } from "./kernel/syscalls/signal.ts";
+import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
 import { exitLike } from "./host/exit.ts";
@@ -150,6 +151,12 @@ export async function runKernel(
     };
   }
   const vcpu = kernel.vcpu;
+  kernel.router = new SignalRouter(vcpu.interruptHandle());
+  kernel.hostSignals = kernel.router.flags;
+  // A fork child arrives with its parent's handlers: route their signals here too.
+  kernel.signals.actions.forEach((a, sig) =>
+    a.handler > 1 && kernel.router!.disposition(sig, a.handler)
+  );
   let entry = kernel.onSyscall;
   if (opts.strace) {
     const { tracingEntry } = await import("./kernel/strace.ts");
@@ -157,6 +164,12 @@ export async function runKernel(
   }
   for (;;) {
     const exit = vcpu.run(entry, 0);
+    if (exit.kind === "interrupted") {
+      // A host signal: queue it and enter its handler at the interrupted instruction.
+      takeHostSignals(kernel, -1, 0);
+      if (kernel.signals.wake) deliverPending(kernel);
+      if (kernel.exitStatus === undefined) continue;
+    }
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
     const f = faultSignal(exit);
     if (f && kernel.exitStatus === undefined && deliverFault(kernel, f.sig, f.code, f.address)) {
@@ -211,6 +224,8 @@ function statusOf(
     case "breakpoint":
       if (verbose) note(`breakpoint at pc 0x${exit.pc.toString(16)}: SIGTRAP`);
       return { signal: 5, core: true };
+    case "interrupted":
+      return k.exitStatus ?? { code: 0 };
     case "timeout":
       return { signal: 9, core: false };
     case "internal":

@@ -7,7 +7,14 @@ Deno.test("deno compile includes every lazily loaded module and the watchdog wor
   for (const inc of includes) assert.ok(Deno.statSync(inc).isFile, `${inc} exists`);
   // Every dynamic import in the runtime must be among the includes.
   const dynamic = new Set<string>();
-  for (const f of ["cli.ts", "runtime/run.ts", "runtime/backends/select.ts"]) {
+  for (
+    const f of [
+      "cli.ts",
+      "runtime/run.ts",
+      "runtime/backends/select.ts",
+      "runtime/host/signal_router.ts",
+    ]
+  ) {
     const text = Deno.readTextFileSync(new URL(`../${f}`, import.meta.url));
     for (
       const m of text.matchAll(/import\("([^"]+)"\)|new URL\("([^"]+\.ts)", import\.meta\.url\)/g)

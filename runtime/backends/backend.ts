@@ -24,6 +24,8 @@ export type Exit =
   | { kind: "breakpoint"; pc: number }
   | { kind: "undefined"; pc: number }
   | { kind: "timeout" }
+  /** Another thread interrupted the run (interruptHandle): a host signal arrived. */
+  | { kind: "interrupted" }
   | { kind: "internal"; error: unknown };
 
 /** Called for every guest SVC while the vCPU runs; it reads the arguments and sets the result. */
@@ -55,6 +57,11 @@ export interface Vcpu {
   run(onSyscall: SyscallHandler, deadline: number): Exit;
   /** From inside a syscall handler: stop after this syscall returns. */
   stop(): void;
+  /**
+   * A native function another thread may call with `arg` to make run() return "interrupted"
+   * soon (for Unicorn, uc_emu_stop on the engine).
+   */
+  interruptHandle(): { library: string; symbol: string; arg: bigint };
 }
 
 export interface Backend {

@@ -9,7 +9,8 @@ import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import { SignalState } from "./signals.ts";
-import { deliverPending } from "./syscalls/signal.ts";
+import type { SignalRouter } from "../host/signal_router.ts";
+import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 
 export interface ProcessInfo {
   /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
@@ -67,6 +68,10 @@ export class Kernel {
   readonly children = new Set<number>();
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
+  /** Routes host signals to guest handlers (set by runKernel). */
+  router: SignalRouter | undefined;
+  /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
+  hostSignals: Int32Array = new Int32Array(1);
   /** How this elfuse was run, for the process a guest fork starts. */
   runOptions: { backend: string; strace?: boolean; verbose?: boolean } = { backend: "unicorn" };
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
@@ -97,6 +102,7 @@ export class Kernel {
     const nr = this.vcpu.syscallArgs(this.args);
     const h = this.table[nr];
     const r = h !== undefined ? h(this, this.args) : this.unknown(nr);
+    if (this.hostSignals[0] !== 0 && takeHostSignals(this, nr, r)) return;
     if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
     if (this.signals.wake) deliverPending(this);
   };

@@ -5,7 +5,7 @@ import { errnoNames } from "./errno.ts";
 import type { Kernel } from "./kernel.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
-import { deliverPending } from "./syscalls/signal.ts";
+import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
 
@@ -75,8 +75,9 @@ export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
     const shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
     const h = k.table[nr];
     const r = h !== undefined ? h(k, a) : k.unknown(nr);
-    if (r === r) k.vcpu.setResult(r);
-    if (k.signals.wake) deliverPending(k);
+    const restarted = k.hostSignals[0] !== 0 && takeHostSignals(k, nr, r);
+    if (!restarted && r === r) k.vcpu.setResult(r);
+    if (!restarted && k.signals.wake) deliverPending(k);
     let res: string;
     if (r < 0 && r > -4096) {
       res = `-1 ${errnoNames[-r] ?? "E?"}${row?.status === "missing" ? " (not implemented)" : ""}`;

@@ -23,6 +23,8 @@ export const EXCP_SWI = 2;
 export const EXCP_PREFETCH_ABORT = 3;
 export const EXCP_DATA_ABORT = 4;
 export const EXCP_BKPT = 7;
+export const EXCP_HVC = 11;
+export const EXCP_SMC = 13;
 
 /** uc_arm64_reg numbers. */
 export const UC_ARM64_REG_X29 = 1;
@@ -36,6 +38,9 @@ export const UC_ARM64_REG_PC = 260;
 export const UC_ARM64_REG_TPIDR_EL0 = 262;
 export const UC_ARM64_REG_FPCR = 291;
 export const UC_ARM64_REG_FPSR = 292;
+export const UC_ARM64_REG_PSTATE = 265;
+/** Takes a pointer to uc_arm64_cp_reg { u32 crn, crm, op0, op1, op2; u64 val @24 } (2.x). */
+export const UC_ARM64_REG_CP_REG = 290;
 
 const symbols = {
   uc_version: { parameters: ["usize", "usize"], result: "u32" },
@@ -46,6 +51,12 @@ const symbols = {
   uc_reg_write: { parameters: ["pointer", "i32", "usize"], result: "i32" },
   uc_reg_read_batch: { parameters: ["pointer", "usize", "usize", "i32"], result: "i32" },
   uc_reg_write_batch: { parameters: ["pointer", "usize", "usize", "i32"], result: "i32" },
+  uc_mem_map: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },
+  uc_mem_write: { parameters: ["pointer", "u64", "buffer", "usize"], result: "i32" },
+  uc_context_alloc: { parameters: ["pointer", "usize"], result: "i32" },
+  uc_context_save: { parameters: ["pointer", "pointer"], result: "i32" },
+  uc_context_size: { parameters: ["pointer"], result: "usize" },
+  uc_context_free: { parameters: ["pointer"], result: "i32" },
   uc_mem_map_ptr: { parameters: ["pointer", "u64", "usize", "u32", "usize"], result: "i32" },
   uc_mem_unmap: { parameters: ["pointer", "u64", "usize"], result: "i32" },
   uc_mem_protect: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },

@@ -3,6 +3,7 @@ import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import { libc } from "../../host/libc.ts";
 import { RESULT_SET } from "../kernel.ts";
+import { Reg } from "../../backends/backend.ts";
 import { setupFrame, sigreturn } from "../signal_frame.ts";
 import {
   coreSignals,
@@ -43,6 +44,7 @@ function rtSigaction(k: Kernel, a: Float64Array): number {
     cur.restorer = k.readU64(act + 16);
     cur.maskLo = k.view.getUint32(act + 24, true) & ~UNBLOCKABLE_LO;
     cur.maskHi = k.view.getUint32(act + 28, true);
+    k.router?.disposition(sig, cur.handler);
     // POSIX: an action that ignores the signal discards its pending instances.
     if (cur.handler === SIG_IGN || (cur.handler === 0 && ignoredByDefault.has(sig))) {
       while (k.signals.isPending(sig)) k.signals.dequeue(sig);
@@ -178,6 +180,60 @@ export function deliverPending(k: Kernel): void {
   }
 }
 
+/** Syscalls Linux restarts after a handler with SA_RESTART (they fail with -ERESTARTSYS). */
+const RESTARTABLE = new Set([
+  29, // ioctl
+  63,
+  64,
+  65,
+  66,
+  67,
+  68,
+  69,
+  70, // read, write, readv, writev, pread64, pwrite64, preadv, pwritev
+  25, // fcntl (F_SETLKW)
+  32, // flock
+  56, // openat (a FIFO)
+  95,
+  260, // waitid, wait4
+  71,
+  285, // sendfile, copy_file_range
+]);
+const SA_RESTART = 0x10000000;
+const SI_KERNEL = 0x80;
+
+/**
+ * Host signals arrived (signal_router.ts): queue them for the guest. Called after a syscall's
+ * handler ran with result `r`; when the host call was interrupted (EINTR) and the handler that
+ * will run has SA_RESTART, the syscall is set up to run again after it (x0 and pc put back) and
+ * true is returned, so the caller must not write the result.
+ */
+export function takeHostSignals(k: Kernel, nr: number, r: number): boolean {
+  const bits = k.router?.take();
+  if (bits === undefined) return false;
+  for (let sig = 1; sig <= 64; sig++) {
+    const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
+    if (on) k.signals.enqueue(sig, { code: SI_KERNEL, pid: 0, uid: 0, value: 0n });
+  }
+  if (r !== -E.EINTR || !RESTARTABLE.has(nr)) return false;
+  const s = k.signals;
+  for (let sig = 1; sig <= 64; sig++) {
+    if (!s.isPending(sig) || s.isBlocked(sig) || s.actions[sig].handler <= SIG_IGN) continue;
+    if (!(s.actions[sig].flags & SA_RESTART)) return false;
+    k.vcpu.setResult(k.args[0]);
+    k.vcpu.set(Reg.PC, k.vcpu.get(Reg.PC) - 4); // back onto the svc
+    deliverPending(k);
+    return true;
+  }
+  return false;
+}
+
+/** Blocks until a host signal arrives (the kick interrupts the sleep); queues it. */
+function waitForHostSignal(k: Kernel): void {
+  while (k.hostSignals[0] === 0) libc.nanosleep(k.scratchTimespec(3600, 0), 0);
+  takeHostSignals(k, -1, 0);
+}
+
 /**
  * A synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) at the current pc. Delivered to a handler
  * when there is one and it is not blocked; otherwise the default action, as Linux's force_sig.
@@ -201,8 +257,16 @@ function rtSigsuspend(k: Kernel, a: Float64Array): number {
       return -E.EINTR;
     }
   }
-  // Nothing can arrive from outside a single-process guest yet: wait as Linux would, forever.
-  for (;;) libc.nanosleep(k.scratchTimespec(3600, 0), 0);
+  // Sleep until a host signal that is now unblocked arrives.
+  for (;;) {
+    waitForHostSignal(k);
+    for (let sig = 1; sig <= 64; sig++) {
+      if (s.isPending(sig) && !s.isBlocked(sig)) {
+        s.wake = true;
+        return -E.EINTR;
+      }
+    }
+  }
 }
 
 function kill(k: Kernel, a: Float64Array): number {
@@ -253,11 +317,25 @@ function rtSigtimedwait(k: Kernel, a: Float64Array): number {
     }
     return sig;
   }
-  // Nothing pending, and nothing can arrive from outside a single-process guest yet: wait out
-  // the timeout (or forever) as Linux would, then EAGAIN.
-  if (timeout === 0) { for (;;) libc.nanosleep(k.scratchTimespec(3600, 0), 0); }
-  libc.nanosleep(k.hostBase + timeout, 0);
-  return -E.EAGAIN;
+  // Nothing pending yet: wait for a host signal (routed ones only), up to the timeout.
+  const sec = timeout === 0 ? Infinity : k.readI64(timeout) + k.readI64(timeout + 8) / 1e9;
+  const end = performance.now() + sec * 1000;
+  for (;;) {
+    const left = (end - performance.now()) / 1000;
+    if (left <= 0) return -E.EAGAIN;
+    if (k.hostSignals[0] === 0) {
+      const whole = Math.min(Math.floor(left), 3600);
+      libc.nanosleep(k.scratchTimespec(whole, Math.floor((Math.min(left, 3600) - whole) * 1e9)), 0);
+    }
+    if (k.hostSignals[0] !== 0) {
+      takeHostSignals(k, -1, 0);
+      for (let sig = 1; sig <= 64; sig++) {
+        const wanted = sig <= 32 ? (lo & (1 << (sig - 1))) !== 0 : (hi & (1 << (sig - 33))) !== 0;
+        if (wanted && s.isPending(sig)) return rtSigtimedwait(k, a);
+      }
+      if (s.wake) return -E.EINTR; // another signal with a handler interrupts the wait
+    }
+  }
 }
 
 export const signalSyscalls: SyscallDef[] = [

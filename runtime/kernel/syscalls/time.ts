@@ -78,7 +78,38 @@ function times(k: Kernel, a: Float64Array): number {
   return r === -1 ? k.fail() : r;
 }
 
+/** setitimer/getitimer: the host's own interval timers; their signals reach the guest through the
+ * signal router (or end the process by default, as they would the guest). struct itimerval is
+ * the same on every 64-bit Linux. */
+function setitimer(k: Kernel, a: Float64Array): number {
+  const which = a[0] | 0, nv = a[1], ov = a[2];
+  if (which < 0 || which > 2) return -E.EINVAL;
+  if (nv !== 0 && !k.canRead(nv, 32)) return -E.EFAULT;
+  if (ov !== 0 && !k.canWrite(ov, 32)) return -E.EFAULT;
+  if (nv !== 0) {
+    const usec = [8, 24].map((o) => k.readI64(nv + o));
+    if (usec.some((u) => u < 0 || u >= 1e6)) return -E.EINVAL;
+  }
+  const zero = k.scratchTimespec(0, 0); // 16 zero bytes, doubled below for a NULL new value
+  k.scratch.view.setBigInt64(0x7f10, 0n, true);
+  k.scratch.view.setBigInt64(0x7f18, 0n, true);
+  return k.host(
+    libc.setitimer(which, nv === 0 ? zero : k.hostBase + nv, ov === 0 ? 0 : k.hostBase + ov),
+  );
+}
+
 export const timeSyscalls: SyscallDef[] = [
+  { name: "setitimer", handler: setitimer, args: ["int", "ptr", "outbuf"] },
+  {
+    name: "getitimer",
+    handler: (k, a) => {
+      const which = a[0] | 0;
+      if (which < 0 || which > 2) return -E.EINVAL;
+      if (!k.canWrite(a[1], 32)) return -E.EFAULT;
+      return k.host(libc.getitimer(which, k.hostBase + a[1]));
+    },
+    args: ["int", "outbuf"],
+  },
   {
     name: "clock_settime",
     handler: (k, a) => {

@@ -1,0 +1,94 @@
+// Host signals to the guest. A signal the guest catches must reach its handler even while the main
+// thread runs guest code or sits in a blocking host call, and Deno only hands signals to listeners
+// on an event loop. So a Worker listens (signal_worker.ts), and for each signal it sets a bit in
+// shared memory, interrupts the vCPU (run() returns "interrupted") and sends the main thread a
+// "kick" signal whose handler does nothing and does not restart system calls, so a blocking host
+// read, wait4 or nanosleep returns EINTR. Signals the guest leaves at their default or ignores are
+// left to the host (a default SIGINT ends elfuse with SIGINT, exactly as it should end the guest).
+import { libc, Scratch } from "./libc.ts";
+
+/** Host signals that can be routed (Deno refuses listeners for SIGKILL, SIGSTOP, SIGSEGV...). */
+const routable: Record<number, Deno.Signal> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  10: "SIGUSR1",
+  12: "SIGUSR2",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  17: "SIGCHLD",
+  18: "SIGCONT",
+  20: "SIGTSTP",
+  21: "SIGTTIN",
+  22: "SIGTTOU",
+  23: "SIGURG",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+  26: "SIGVTALRM",
+  28: "SIGWINCH",
+  29: "SIGIO",
+  30: "SIGPWR",
+};
+/** The kick: a real-time signal the guest never sees (glibc and Deno leave SIGRTMAX-1 alone). */
+const KICK = 63;
+const SIG_DFL = 0, SIG_IGN = 1;
+
+export class SignalRouter {
+  /** [0] any pending, [1] signals 1-32, [2] signals 33-64: bit (n-1)%32. */
+  readonly flags = new Int32Array(new SharedArrayBuffer(12));
+  #worker: Worker | undefined;
+  readonly #interrupt: { library: string; symbol: string; arg: bigint };
+  readonly #listening = new Set<number>();
+
+  constructor(interrupt: { library: string; symbol: string; arg: bigint }) {
+    this.#interrupt = interrupt;
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    // The kick's handler: any native function that returns harmlessly will do (getppid), and no
+    // SA_RESTART, so the interrupted host call fails with EINTR. struct sigaction (x86_64 and
+    // aarch64 glibc): handler at 0, mask at 8 (128 bytes), flags at 136.
+    const s = new Scratch(4096);
+    const getppid = Deno.dlopen("libc.so.6", { getppid: { type: "pointer" } }).symbols.getppid;
+    s.view.setBigUint64(0, Deno.UnsafePointer.value(getppid), true);
+    s.view.setInt32(136, 0, true);
+    libc.sigaction(KICK, s.address, 0);
+    const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
+    w.postMessage({
+      setup: {
+        shared: this.flags.buffer as SharedArrayBuffer,
+        pid: libc.getpid(),
+        mainTid: libc.gettid(),
+        kick: KICK,
+        interrupt: { ...this.#interrupt, arg: String(this.#interrupt.arg) },
+      },
+    });
+    this.#worker = w;
+    return w;
+  }
+
+  /**
+   * Mirrors a guest disposition onto the host: a handler starts routing the signal here; SIG_IGN
+   * and SIG_DFL are given to the host as they are until routing has started (after that the
+   * kernel emulates them, since Deno cannot give a signal back).
+   */
+  disposition(sig: number, handler: number): void {
+    const name = routable[sig];
+    if (name === undefined) return;
+    if (handler > SIG_IGN) {
+      if (this.#listening.has(sig)) return;
+      this.#listening.add(sig);
+      this.#start().postMessage({ listen: name });
+    } else if (!this.#listening.has(sig)) {
+      libc.signal(sig, handler === SIG_IGN ? SIG_IGN : SIG_DFL);
+    }
+  }
+
+  /** Takes the signals that arrived since the last call: [1-32 bits, 33-64 bits], or undefined. */
+  take(): [number, number] | undefined {
+    if (Atomics.load(this.flags, 0) === 0) return undefined;
+    Atomics.store(this.flags, 0, 0);
+    return [Atomics.exchange(this.flags, 1, 0) >>> 0, Atomics.exchange(this.flags, 2, 0) >>> 0];
+  }
+}

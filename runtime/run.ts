@@ -151,7 +151,7 @@ export async function runKernel(
     };
   }
   const vcpu = kernel.vcpu;
-  kernel.router = new SignalRouter(vcpu.interruptHandle());
+  kernel.router = new SignalRouter();
   kernel.hostSignals = kernel.router.flags;
   // A fork child arrives with its parent's handlers: route their signals here too.
   kernel.signals.actions.forEach((a, sig) =>
@@ -165,7 +165,6 @@ export async function runKernel(
   for (;;) {
     const exit = vcpu.run(entry, 0);
     if (exit.kind === "interrupted") {
-      // A host signal: queue it and enter its handler at the interrupted instruction.
       takeHostSignals(kernel, -1, 0);
       if (kernel.signals.wake) deliverPending(kernel);
       if (kernel.exitStatus === undefined) continue;

@@ -24,7 +24,11 @@ export type Exit =
   | { kind: "breakpoint"; pc: number }
   | { kind: "undefined"; pc: number }
   | { kind: "timeout" }
-  /** Another thread interrupted the run (interruptHandle): a host signal arrived. */
+  /**
+   * The run was cut short from outside (Hypervisor.framework's hv_vcpus_exit, which stops at an
+   * instruction boundary with all registers in place); the kernel looks for host signals and
+   * runs on. Unicorn never reports it: see host/signal_router.ts.
+   */
   | { kind: "interrupted" }
   | { kind: "internal"; error: unknown };
 
@@ -57,11 +61,6 @@ export interface Vcpu {
   run(onSyscall: SyscallHandler, deadline: number): Exit;
   /** From inside a syscall handler: stop after this syscall returns. */
   stop(): void;
-  /**
-   * A native function another thread may call with `arg` to make run() return "interrupted"
-   * soon (for Unicorn, uc_emu_stop on the engine).
-   */
-  interruptHandle(): { library: string; symbol: string; arg: bigint };
 }
 
 export interface Backend {

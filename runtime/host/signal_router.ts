@@ -1,9 +1,11 @@
 // Host signals to the guest. A signal the guest catches must reach its handler even while the main
 // thread runs guest code or sits in a blocking host call, and Deno only hands signals to listeners
 // on an event loop. So a Worker listens (signal_worker.ts), and for each signal it sets a bit in
-// shared memory, interrupts the vCPU (run() returns "interrupted") and sends the main thread a
-// "kick" signal whose handler does nothing and does not restart system calls, so a blocking host
-// read, wait4 or nanosleep returns EINTR. Signals the guest leaves at their default or ignores are
+// shared memory and sends the main thread a "kick" signal whose handler does nothing and does not
+// restart system calls, so a blocking host read, wait4 or nanosleep returns EINTR. The signal is
+// then delivered when that syscall returns, or at the next syscall of a guest that is computing:
+// interrupting the vCPU from another thread (uc_emu_stop) was measured to leave registers a
+// translation block had not yet written back, so guest code is never stopped asynchronously. Signals the guest leaves at their default or ignores are
 // left to the host (a default SIGINT ends elfuse with SIGINT, exactly as it should end the guest).
 import { libc, Scratch } from "./libc.ts";
 
@@ -37,12 +39,7 @@ export class SignalRouter {
   /** [0] any pending, [1] signals 1-32, [2] signals 33-64: bit (n-1)%32. */
   readonly flags = new Int32Array(new SharedArrayBuffer(12));
   #worker: Worker | undefined;
-  readonly #interrupt: { library: string; symbol: string; arg: bigint };
   readonly #listening = new Set<number>();
-
-  constructor(interrupt: { library: string; symbol: string; arg: bigint }) {
-    this.#interrupt = interrupt;
-  }
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
@@ -61,7 +58,6 @@ export class SignalRouter {
         pid: libc.getpid(),
         mainTid: libc.gettid(),
         kick: KICK,
-        interrupt: { ...this.#interrupt, arg: String(this.#interrupt.arg) },
       },
     });
     this.#worker = w;
@@ -82,6 +78,17 @@ export class SignalRouter {
       this.#start().postMessage({ listen: name });
     } else if (!this.#listening.has(sig)) {
       libc.signal(sig, handler === SIG_IGN ? SIG_IGN : SIG_DFL);
+    }
+  }
+
+  /**
+   * A host call failed with EINTR before the listener recorded why: the signal itself may have
+   * interrupted this thread first. Wait (briefly) for the listener so the guest's handler runs
+   * before the EINTR is seen, as on Linux.
+   */
+  settle(): void {
+    if (this.#worker !== undefined && Atomics.load(this.flags, 0) === 0) {
+      Atomics.wait(this.flags, 0, 0, 50);
     }
   }
 

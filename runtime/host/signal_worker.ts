@@ -1,7 +1,6 @@
 // The host-signal listener thread (see signal_router.ts). Deno delivers signals to listeners on an
 // event loop, and the main thread's loop is blocked in guest code, so this Worker's loop listens:
-// it records the signal in shared memory, interrupts the vCPU, and kicks the main thread out of
-// any blocking host call.
+// it records the signal in shared memory and kicks the main thread out of any blocking host call.
 /// <reference lib="deno.worker" />
 
 interface Setup {
@@ -9,13 +8,11 @@ interface Setup {
   pid: number;
   mainTid: number;
   kick: number;
-  interrupt: { library: string; symbol: string; arg: string };
 }
 type Message = { setup: Setup } | { listen: string };
 
 let flags: Int32Array;
 let setup: Setup;
-let stopCpu: () => void = () => {};
 let libc: Deno.DynamicLibrary<
   { syscall: { parameters: ["i64", "i64", "i64", "i64"]; result: "i64" } }
 >;
@@ -30,14 +27,6 @@ self.onmessage = (e: MessageEvent<Message>) => {
     libc = Deno.dlopen("libc.so.6", {
       syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
     });
-    const cpu = Deno.dlopen(
-      setup.interrupt.library,
-      {
-        [setup.interrupt.symbol]: { parameters: ["u64"], result: "i32" },
-      } as const,
-    );
-    const arg = BigInt(setup.interrupt.arg);
-    stopCpu = () => (cpu.symbols[setup.interrupt.symbol] as (a: bigint) => number)(arg);
     return;
   }
   const name = m.listen as Deno.Signal;
@@ -47,7 +36,7 @@ self.onmessage = (e: MessageEvent<Message>) => {
     const n = signalNumbers[name];
     Atomics.or(flags, n <= 32 ? 1 : 2, 1 << ((n - 1) % 32));
     Atomics.store(flags, 0, 1);
-    stopCpu();
+    Atomics.notify(flags, 0);
     libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
   });
 };

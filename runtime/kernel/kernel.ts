@@ -102,6 +102,7 @@ export class Kernel {
     const nr = this.vcpu.syscallArgs(this.args);
     const h = this.table[nr];
     const r = h !== undefined ? h(this, this.args) : this.unknown(nr);
+    if (r === -4 /* EINTR */) this.router?.settle();
     if (this.hostSignals[0] !== 0 && takeHostSignals(this, nr, r)) return;
     if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
     if (this.signals.wake) deliverPending(this);

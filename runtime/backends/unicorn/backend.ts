@@ -51,7 +51,6 @@ export class UnicornBackend implements Backend {
   readonly description: string;
   readonly version: { major: number; minor: number; patch: number };
   readonly lib: uc.UnicornLib;
-  libraryPath = "";
   readonly engine: Deno.PointerObject;
   readonly scratch = new Scratch(4096);
   readonly #u32: Uint32Array;
@@ -61,7 +60,6 @@ export class UnicornBackend implements Backend {
 
   constructor(slab: SlabInfo) {
     const { lib, path } = uc.openUnicorn();
-    this.libraryPath = path;
     this.lib = lib;
     this.#slab = slab;
     const s = this.scratch;
@@ -314,16 +312,6 @@ class UnicornVcpu implements Vcpu {
     this.#lib.uc_emu_stop(this.#engine);
   }
 
-  interruptHandle(): { library: string; symbol: string; arg: bigint } {
-    // uc_emu_stop only sets a flag and kicks the CPU loop: Unicorn's own timeout thread calls it
-    // from another thread the same way.
-    return {
-      library: this.#b.libraryPath,
-      symbol: "uc_emu_stop",
-      arg: Deno.UnsafePointer.value(this.#engine),
-    };
-  }
-
   run(onSyscall: SyscallHandler, deadline: number): Exit {
     this.#onSyscall = onSyscall;
     for (;;) {
@@ -342,10 +330,8 @@ class UnicornVcpu implements Vcpu {
         return { kind: "internal", error: new Error(uc.ucError(this.#lib, err)) };
       }
       if (this.#stopRequested) return this.#exit;
-      // uc_emu_start returned without a stop request: its timeout expired, or another thread
-      // stopped it (a host signal).
+      // uc_emu_start returned without a stop request: its timeout expired.
       if (deadline > 0 && Date.now() >= deadline) return { kind: "timeout" };
-      if (deadline === 0) return { kind: "interrupted" };
     }
   }
 }

@@ -1,6 +1,8 @@
 // The child side of a guest fork (`elfuse --fork-child FD`, started by kernel/fork.ts): rebuild
 // the parent's process from the state memfd and go on running it.
 import { createBackend } from "./backends/select.ts";
+import type { Backend } from "./backends/backend.ts";
+import { receiveFds } from "./host/fd_passing.ts";
 import type { BackendName } from "./backends/select.ts";
 import { Reg } from "./backends/backend.ts";
 import { exitLike } from "./host/exit.ts";
@@ -29,16 +31,47 @@ function readState(fd: number): { state: ForkState; dataOffset: number } {
   return { state, dataOffset: Math.ceil((8 + len) / 4096) * 4096 };
 }
 
-/** Runs a fork child to the end; never returns. */
+/** Runs a fork child to the end (`--fork-child FD`: state and fds inherited); never returns. */
 export async function forkChildMain(fdArg: string): Promise<never> {
   const fd = Number(fdArg);
-  const { state, dataOffset } = readState(fd);
+  const { state } = readState(fd);
+  return await resume(fd, undefined, state.run.backend as BackendName);
+}
+
+/**
+ * A warm spare (`--fork-spare SOCK BACKEND`, kernel/fork.ts): everything a child needs is loaded
+ * and the CPU backend created before the fork happens; then it waits for the state and fds.
+ */
+export async function forkSpareMain(sockArg: string, backendName: string): Promise<never> {
+  const prepared = await prepare(backendName as BackendName);
+  const fds = receiveFds(Number(sockArg));
+  // The parent exited (or had no more forks) before using this spare: leave quietly.
+  if (fds === undefined || fds.length === 0) {
+    libc._exit(0);
+    throw new Error("unreachable");
+  }
+  libc.close(Number(sockArg));
+  return await resume(fds[0], { fds: fds.slice(1), prepared }, backendName as BackendName);
+}
+
+async function prepare(name: BackendName): Promise<{ as: AddressSpace; backend: Backend }> {
   const as = new AddressSpace();
-  const backend = await createBackend(state.run.backend as BackendName, {
-    hostBase: as.slab.base,
-    size: as.slab.size,
-  });
+  const backend = await createBackend(name, { hostBase: as.slab.base, size: as.slab.size });
   as.mapper = backend;
+  return { as, backend };
+}
+
+async function resume(
+  fd: number,
+  spare: { fds: number[]; prepared: { as: AddressSpace; backend: Backend } } | undefined,
+  backendName: BackendName,
+): Promise<never> {
+  const { state, dataOffset } = readState(fd);
+  const { as, backend } = spare?.prepared.backend.name === state.run.backend
+    ? spare.prepared
+    : await prepare(backendName);
+  Deno.chdir(state.cwd);
+  Deno.umask(state.umask);
   for (const v of state.vmas) {
     const len = v.end - v.start;
     as.mapFixed(v.start, len, v.prot, v.name, false);
@@ -53,9 +86,10 @@ export async function forkChildMain(fdArg: string): Promise<never> {
     ...info,
     sysroot: sysroot === undefined ? undefined : new Sysroot(sysroot),
   });
-  for (const [guest, hostFd, cloexec, path] of state.fds) {
-    k.fds.set(guest, { hostFd, cloexec, path });
-  }
+  // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
+  state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
+    k.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
+  });
   state.actions.forEach((a, i) => Object.assign(k.signals.actions[i], a));
   k.signals.maskLo = state.maskLo;
   k.signals.maskHi = state.maskHi;

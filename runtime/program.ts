@@ -1,6 +1,6 @@
 // Finding and reading the program to run, with the shell's exit codes for what goes wrong:
 // 127 when it cannot be found, 126 when it is found but cannot be run.
-import { isAbsolute, join, resolve } from "./deps.ts";
+import { isAbsolute, join, resolve } from "./path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";

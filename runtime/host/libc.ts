@@ -119,6 +119,9 @@ const linuxOnly = {
   fdatasync: { parameters: ["i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
   memfd_create: { parameters: ["usize", "u32"], result: "i32" },
+  socketpair: { parameters: ["i32", "i32", "i32", "usize"], result: "i32" },
+  sendmsg: { parameters: ["i32", "usize", "i32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "usize", "i32"], result: "isize" },
   posix_spawn: {
     parameters: ["usize", "usize", "usize", "usize", "usize", "usize"],
     result: "i32",

@@ -9,6 +9,7 @@ import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import type { Vma } from "../memory/vmas.ts";
 import type { SigAction } from "./signals.ts";
+import { MAX_FDS, sendFds } from "../host/fd_passing.ts";
 
 const REGS_BYTES = 34 * 8 + 520;
 const MFD_CLOEXEC = 1;
@@ -42,6 +43,8 @@ export interface ForkState {
     sysroot?: string;
   };
   run: { backend: string; strace?: boolean; verbose?: boolean };
+  cwd: string;
+  umask: number;
 }
 
 function b64(bytes: Uint8Array): string {
@@ -93,6 +96,8 @@ function writeState(
     clearTid: flags.clearTid,
     info: { ...k.info, sysroot: k.info.sysroot?.root },
     run: k.runOptions,
+    cwd: Deno.cwd(),
+    umask: Deno.umask(),
   };
   const header = enc.encode(JSON.stringify(state));
   const headerPages = Math.ceil((8 + header.length) / 4096) * 4096;
@@ -141,14 +146,44 @@ function cStrings(k: Kernel, strings: string[], at: number): number {
   return s.address + at;
 }
 
-/** The command line that starts an elfuse fork child reading its state from host fd `fd`. */
-export function childCommand(fd: number): string[] {
+/** The command line that runs this elfuse again with internal `args` (deno run or compiled). */
+export function selfCommand(args: string[]): string[] {
   const main = Deno.mainModule.startsWith("file:") ? new URL(Deno.mainModule).pathname : undefined;
   const self = Deno.execPath();
   const viaDeno = main !== undefined && !main.endsWith(self) && /\/deno(\.exe)?$/.test(self);
-  return viaDeno
-    ? [self, "run", "-A", main, "--fork-child", String(fd)]
-    : [self, "--fork-child", String(fd)];
+  return viaDeno ? [self, "run", "-A", main, ...args] : [self, ...args];
+}
+
+/** Starts this elfuse with internal `args`, inheriting exactly `keep` (same fd numbers). */
+function spawnSelf(k: Kernel, args: string[], keep: number[]): number {
+  const s = k.scratch;
+  const actions = s.address + 0x9000; // posix_spawn_file_actions_t (80 bytes on glibc)
+  libc.posix_spawn_file_actions_init(actions);
+  // dup2(fd, fd) clears FD_CLOEXEC (glibc >= 2.29), so exactly these fds are inherited.
+  for (const fd of keep) libc.posix_spawn_file_actions_adddup2(actions, fd, fd);
+  const argv = cStrings(k, selfCommand(args), 0xa000);
+  const env = Object.entries(Deno.env.toObject()).map(([a, b]) => `${a}=${b}`);
+  const envp = cStrings(k, env, 0xc000);
+  const path = k.scratchString(Deno.execPath(), 0x9100);
+  const err = libc.posix_spawn(s.address + 0x9400, path, actions, 0, argv, envp);
+  libc.posix_spawn_file_actions_destroy(actions);
+  return err !== 0 ? -err : s.view.getInt32(0x9400, true);
+}
+
+/**
+ * A warm spare: an elfuse started ahead of time that has loaded Deno, the runtime and the CPU
+ * backend, and waits on a socket for a fork's state and fds (fork_child.ts). A fork that finds
+ * one pays only for the state transfer; the next spare is started right after.
+ */
+function startSpare(k: Kernel): void {
+  const s = k.scratch;
+  // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC
+  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x9500) < 0) return;
+  const mine = s.view.getInt32(0x9500, true), theirs = s.view.getInt32(0x9504, true);
+  const pid = spawnSelf(k, ["--fork-spare", String(theirs), k.runOptions.backend], [theirs]);
+  libc.close(theirs);
+  if (pid < 0) libc.close(mine);
+  else k.spare = { pid, sock: mine };
 }
 
 /** Starts the child process; returns its pid or -errno. */
@@ -158,23 +193,21 @@ export function spawnChild(
 ): number {
   const stateFd = writeState(k, flags);
   if (stateFd < 0) return stateFd;
-  const s = k.scratch;
-  const actions = s.address + 0x9000; // posix_spawn_file_actions_t (80 bytes on glibc)
-  libc.posix_spawn_file_actions_init(actions);
-  // dup2(fd, fd) clears FD_CLOEXEC (glibc >= 2.29), so exactly these fds are inherited.
-  for (const fd of [stateFd, ...k.fds.open().map((g) => k.fds.get(g)!.hostFd)]) {
-    libc.posix_spawn_file_actions_adddup2(actions, fd, fd);
+  const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);
+  let pid: number;
+  const spare = k.spare;
+  k.spare = undefined;
+  if (
+    spare !== undefined && hostFds.length < MAX_FDS &&
+    sendFds(spare.sock, [stateFd, ...hostFds]) === 0
+  ) {
+    pid = spare.pid; // it maps the fds it receives in the order of state.fds
+  } else {
+    if (spare !== undefined) libc.kill(spare.pid, 9);
+    pid = spawnSelf(k, ["--fork-child", String(stateFd)], [stateFd, ...hostFds]);
   }
-  const argv = cStrings(k, childCommand(stateFd), 0xa000);
-  const envp = cStrings(
-    k,
-    Object.entries(Deno.env.toObject()).map(([a, b]) => `${a}=${b}`),
-    0xc000,
-  );
-  const path = k.scratchString(Deno.execPath(), 0x9100);
-  const err = libc.posix_spawn(s.address + 0x9400, path, actions, 0, argv, envp);
-  libc.posix_spawn_file_actions_destroy(actions);
+  if (spare !== undefined) libc.close(spare.sock);
   libc.close(stateFd);
-  if (err !== 0) return -err;
-  return s.view.getInt32(0x9400, true);
+  if (pid > 0) startSpare(k);
+  return pid;
 }

@@ -68,6 +68,8 @@ export class Kernel {
   readonly children = new Set<number>();
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
+  /** A pre-started elfuse waiting to become the next fork child (kernel/fork.ts). */
+  spare: { pid: number; sock: number } | undefined;
   /** Routes host signals to guest handlers (set by runKernel). */
   router: SignalRouter | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */

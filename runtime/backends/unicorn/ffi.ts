@@ -1,5 +1,4 @@
 // libunicorn through Deno FFI. Constants from unicorn/unicorn.h and unicorn/arm64.h (2.x).
-import { fileURLToPath } from "node:url";
 import type { NumberArgs } from "../../host/ffi_types.ts";
 
 export const UC_ARCH_ARM64 = 2;
@@ -80,7 +79,7 @@ function candidates(): string[] {
   const here = new URL("../../../.tools/unicorn/sid/usr/lib/", import.meta.url);
   if (here.protocol === "file:") {
     const triplet = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-    out.push(fileURLToPath(new URL(`${triplet}/libunicorn.so.2`, here)));
+    out.push(decodeURIComponent(new URL(`${triplet}/libunicorn.so.2`, here).pathname));
   }
   if (Deno.build.os === "darwin") {
     out.push("/opt/homebrew/lib/libunicorn.2.dylib", "/usr/local/lib/libunicorn.2.dylib");

@@ -2,7 +2,7 @@
 // Linux. Everything that can fail is checked before the old image is torn down; after that
 // point the exec cannot fail back to the caller.
 import { Reg } from "../../backends/backend.ts";
-import { resolve } from "../../deps.ts";
+import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";

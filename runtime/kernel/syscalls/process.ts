@@ -55,6 +55,9 @@ function wait4(k: Kernel, a: Float64Array): number {
   if ((options & ~(1 | 2 | 8 | 0x20000000 | 0x40000000 | 0x80000000)) !== 0) return -E.EINVAL;
   if (status !== 0 && !k.canWrite(status, 4)) return -E.EFAULT;
   if (rusage !== 0 && !k.canWrite(rusage, 144)) return -E.EFAULT;
+  // The host process may also have a warm spare as a child (kernel/fork.ts): with no guest
+  // children, "any child" must not wait for it.
+  if (pid <= 0 && k.children.size === 0) return -E.ECHILD;
   // Linux's wait status and struct rusage are the same on every architecture.
   const r = libc.wait4(
     pid,
@@ -72,6 +75,9 @@ function waitid(k: Kernel, a: Float64Array): number {
   if (rusage !== 0) {
     if (!k.canWrite(rusage, 144)) return -E.EFAULT;
     k.mem.fill(0, rusage, rusage + 144); // not reported by the libc waitid wrapper
+  }
+  if ((idtype === 0 /* P_ALL */ || idtype === 2 /* P_PGID */) && k.children.size === 0) {
+    return -E.ECHILD;
   }
   const s = k.scratch;
   s.u8.fill(0, 0x5000, 0x5000 + 128);

@@ -44,7 +44,9 @@ async function sample(cmd: string, args: string[], runs: number): Promise<Sample
 }
 
 function commands(c: BenchCase, args: string[]) {
-  const bin = `${root}fixtures/build/${c.program}`;
+  const bin = `${root}${c.programPath ?? `fixtures/build/${c.program}`}`;
+  // Relative program arguments (fork+exec's target) are paths from the repository root.
+  args = args.map((a) => (a.startsWith("fixtures/") ? `${root}${a}` : a));
   return {
     elfuse: [Deno.execPath(), ["run", "-A", `${root}cli.ts`, bin, ...args]] as const,
     qemu: ["qemu-aarch64", [bin, ...args]] as const,
@@ -83,7 +85,7 @@ async function main(): Promise<number> {
   for (const c of benchCases) {
     if (filter && !filter.test(c.name)) continue;
     try {
-      Deno.statSync(`${root}fixtures/build/${c.program}`);
+      Deno.statSync(`${root}${c.programPath ?? `fixtures/build/${c.program}`}`);
     } catch {
       console.error(
         `bench: skipping ${c.name}: fixtures/build/${c.program} is missing (deno task fixtures)`,
@@ -97,14 +99,15 @@ async function main(): Promise<number> {
       Deno.stderr.writeSync(new TextEncoder().encode(`\rbench: ${c.name}...\x1b[K`));
     }
     const e = await sample(cmd.elfuse[0], [...cmd.elfuse[1]], runs);
-    const q = qemu ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
+    // qemu-user cannot follow an execve of another aarch64 program without binfmt_misc.
+    const q = qemu && !c.needsExec ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
     const row: Row = { name: c.name, elfuse: e, qemu: q, ratio: q ? e.median / q.median : null };
     if (ops) {
       // Per-iteration cost: the same program with 1 iteration gives the fixed startup cost.
       const z = commands(c, ["1", ...args.slice(1)]);
       const e0 = await sample(z.elfuse[0], [...z.elfuse[1]], runs);
       row.perOpElfuseUs = ((e.median - e0.median) * 1000) / (ops - 1);
-      if (q) {
+      if (q && !c.needsExec) {
         const q0 = await sample(z.qemu[0], [...z.qemu[1]], runs);
         row.perOpQemuUs = ((q.median - q0.median) * 1000) / (ops - 1);
         row.ratio = row.perOpElfuseUs / row.perOpQemuUs;

@@ -73,10 +73,8 @@ async function resume(
   Deno.chdir(state.cwd);
   Deno.umask(state.umask);
   for (const v of state.vmas) {
-    const len = v.end - v.start;
-    as.mapFixed(v.start, len, v.prot, v.name, false);
     // The parent's pages, copy-on-write: a shared mapping becomes a private copy here.
-    as.slab.mapFile(v.start, len, fd, dataOffset + v.offset, false);
+    as.mapHostFilePrivate(v.start, v.end - v.start, v.prot, v.name, fd, dataOffset + v.offset);
   }
   libc.close(fd);
   as.brkStart = state.brkStart;

@@ -88,6 +88,24 @@ export class AddressSpace {
     this.#add({ start, end: start + len, prot, name, shared });
   }
 
+  /**
+   * Maps `len` bytes of host file `fd` at `offset` over a fixed range, private (copy-on-write):
+   * how a fork child takes over its parent's pages. The backend learns of the new host pages.
+   */
+  mapHostFilePrivate(
+    start: number,
+    len: number,
+    prot: number,
+    name: string,
+    fd: number,
+    offset: number,
+  ): boolean {
+    this.#drop(start, start + len);
+    if (!this.slab.mapFile(start, len, fd, offset, false)) return false;
+    this.#add({ start, end: start + len, prot, name, shared: false });
+    return true;
+  }
+
   #add(vma: Vma): void {
     const { start, end, prot } = vma; // insert() may merge vma with its neighbours
     this.vmas.insert(vma);
@@ -285,10 +303,11 @@ export class AddressSpace {
         if (
           v.end <= addr || v.start >= addr + len || v.shared || v.name !== "" && v.name[0] !== "["
         ) continue;
-        this.slab.zero(
-          Math.max(v.start, addr),
-          Math.min(v.end, addr + len) - Math.max(v.start, addr),
-        );
+        const from = Math.max(v.start, addr), n = Math.min(v.end, addr + len) - from;
+        this.slab.zero(from, n);
+        // Fresh host pages: a backend that pins host pages (Hypervisor.framework) must re-map.
+        this.mapper?.unmap(from, n);
+        this.mapper?.map(from, n, v.prot);
       }
     }
     return 0;

@@ -1,5 +1,4 @@
 // elfuse command line: `elfuse [options] [--] program [args...]`.
-import { parseArgs } from "./runtime/deps.ts";
 import { ElfuseError } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 
@@ -75,11 +74,15 @@ export interface CliRequest {
 }
 
 /** Parses the command line; returns a request, or "help"/"version". */
-export function parseCli(argv: string[]): CliRequest | "help" | "version" {
+export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "version"> {
   const { own, rest } = splitAtProgram(argv);
   let values;
   try {
-    values = parseArgs({ args: own, options, strict: true, allowPositionals: false }).values;
+    // Loaded only when there are options: node:util's first import costs ~4.5 ms of start-up.
+    const parseArgs = own.length === 0 ? undefined : (await import("./runtime/deps.ts")).parseArgs;
+    values = parseArgs === undefined
+      ? {} as Record<string, undefined>
+      : parseArgs({ args: own, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new ElfuseError(`${(e as Error).message.split("\n")[0]} (see elfuse --help)`, 2);
   }
@@ -132,7 +135,7 @@ export interface SysrootRequest {
 }
 
 /** Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`). */
-export function parseSysrootCli(argv: string[]): SysrootRequest {
+export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest> {
   const usage = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
   if (argv[0] !== "create") {
     throw new ElfuseError(
@@ -142,6 +145,7 @@ export function parseSysrootCli(argv: string[]): SysrootRequest {
   }
   let values, positionals;
   try {
+    const { parseArgs } = await import("./runtime/deps.ts");
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
       options: { suite: { type: "string" } },
@@ -157,6 +161,11 @@ export function parseSysrootCli(argv: string[]): SysrootRequest {
 
 /** Runs the command line and returns the process exit status (or dies by the guest's signal). */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--fork-spare" && argv.length === 3) {
+    // Internal: a pre-started process waiting to become a guest fork's child.
+    const { forkSpareMain } = await import("./runtime/fork_child.ts");
+    return await forkSpareMain(argv[1], argv[2]);
+  }
   if (argv[0] === "--fork-child" && argv.length === 2) {
     // Internal: a guest fork's child process (runtime/kernel/fork.ts starts it).
     const { forkChildMain } = await import("./runtime/fork_child.ts");
@@ -164,12 +173,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (argv[0] === "sysroot") {
-      const req = parseSysrootCli(argv.slice(1));
+      const req = await parseSysrootCli(argv.slice(1));
       const { createSysroot } = await import("./runtime/sysroot/create.ts");
       await createSysroot(req);
       return 0;
     }
-    const req = parseCli(argv);
+    const req = await parseCli(argv);
     if (req === "help") {
       await Deno.stdout.write(new TextEncoder().encode(HELP));
       return 0;

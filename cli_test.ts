@@ -1,6 +1,6 @@
 // The command line as a user meets it: options, and one-line errors with shell-like exit codes.
 import assert from "node:assert/strict";
-import { parseCli } from "./cli.ts";
+import { parseCli, parseSysrootCli } from "./cli.ts";
 import { makeElf } from "./runtime/elf/testing.ts";
 
 const cli = new URL("./cli.ts", import.meta.url).pathname;
@@ -25,20 +25,22 @@ function oneLineError(r: { stderr: string }, pattern: RegExp): void {
   assert.match(lines[0], pattern);
 }
 
-Deno.test("options stop at the program; its own options pass through", () => {
-  const r = parseCli(["--strace", "--env", "A=1", "prog", "-v", "--strace", "x"]);
+Deno.test("options stop at the program; its own options pass through", async () => {
+  const r = await parseCli(["--strace", "--env", "A=1", "prog", "-v", "--strace", "x"]);
   assert.ok(typeof r === "object");
   assert.equal(r.program, "prog");
   assert.deepEqual(r.args, ["-v", "--strace", "x"]);
   assert.equal(r.strace, true);
   assert.equal(r.verbose, false);
   assert.ok(r.env.includes("A=1"));
-  const c = parseCli(["--clear-env", "--env", "B=2", "--", "-prog"]);
+  const c = await parseCli(["--clear-env", "--env", "B=2", "--", "-prog"]);
   assert.ok(typeof c === "object");
   assert.deepEqual(c.env, ["B=2"]);
   assert.equal(c.program, "-prog");
-  assert.equal(parseCli(["-h"]), "help");
-  assert.equal(parseCli(["-V", "prog"]), "version");
+  assert.equal(await parseCli(["-h"]), "help");
+  assert.equal(await parseCli(["-V", "prog"]), "version");
+  const plain = await parseCli(["prog", "--help"]);
+  assert.ok(typeof plain === "object" && plain.program === "prog" && plain.args[0] === "--help");
 });
 
 Deno.test("bad options are usage errors (exit 2)", async () => {
@@ -64,7 +66,9 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "--env",
       "--clear-env",
       "--workdir",
+      "--sysroot",
       "--timeout",
+      "sysroot create",
     ]
   ) {
     assert.ok(r.stdout.includes(opt), `--help lacks ${opt}`);
@@ -96,6 +100,63 @@ Deno.test("programs that cannot run give one line and the shell's exit code", as
     r = await elfuse(dir);
     assert.equal(r.code, 126);
     oneLineError(r, /is a directory/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("--sysroot: a bad directory is a usage error; without one a dynamic program says why", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    let r = await elfuse("--sysroot", `${dir}/none`, "/bin/true");
+    assert.equal(r.code, 2);
+    oneLineError(r, /--sysroot .*no such directory/);
+    Deno.writeTextFileSync(`${dir}/file`, "");
+    r = await elfuse("--sysroot", `${dir}/file`, "/bin/true");
+    assert.equal(r.code, 2);
+    oneLineError(r, /not a directory/);
+    const dyn = new URL("./fixtures/build/dyn_hello", import.meta.url).pathname;
+    r = await elfuse(dyn);
+    assert.equal(r.code, 127);
+    oneLineError(r, /dynamic loader \/lib\/ld-linux-aarch64.so.1 is not on this host.*--sysroot/);
+    r = await elfuse("--sysroot", dir, dyn);
+    assert.equal(r.code, 127);
+    oneLineError(r, /is not in the sysroot/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("sysroot create: usage and bad input give one line", async () => {
+  assert.deepEqual(await parseSysrootCli(["create", "--suite", "trixie", "d", "bash", "sed"]), {
+    dir: "d",
+    packages: ["bash", "sed"],
+    suite: "trixie",
+  });
+  await assert.rejects(() => parseSysrootCli(["create", "d"]), /usage: elfuse sysroot create/);
+  await assert.rejects(() => parseSysrootCli(["make", "d", "x"]), /unknown command 'make'/);
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (
+      const args of [["sysroot"], ["sysroot", "create", dir], [
+        "sysroot",
+        "create",
+        "--x",
+        dir,
+        "a",
+      ]]
+    ) {
+      const r = await elfuse(...args);
+      assert.equal(r.code, 2, args.join(" "));
+      oneLineError(r, /usage: elfuse sysroot create/);
+    }
+    Deno.writeTextFileSync(`${dir}/file`, "");
+    let r = await elfuse("sysroot", "create", `${dir}/file`, "bash");
+    assert.equal(r.code, 2);
+    oneLineError(r, /is not a directory/);
+    r = await elfuse("sysroot", "create", dir, "Not_A_Package!");
+    assert.equal(r.code, 2);
+    oneLineError(r, /is not a package name/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

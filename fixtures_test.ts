@@ -1,7 +1,7 @@
 // Every fixture in the catalog, run under elfuse, judged by its own expectation. Build them first
 // with `deno task fixtures` (./dev test does).
 import assert from "node:assert/strict";
-import { fixtures } from "./fixtures/catalog.ts";
+import { fixtures, sysrootDirs } from "./fixtures/catalog.ts";
 
 const root = new URL("./", import.meta.url).pathname;
 const backend = Deno.env.get("ELFUSE_TEST_BACKEND") ?? "unicorn";
@@ -30,6 +30,7 @@ for (const f of fixtures) {
         backend,
         "--timeout",
         String(f.timeout ?? 30),
+        ...(f.sysroot ? ["--sysroot", sysrootDirs[f.sysroot]] : []),
         `${root}fixtures/build/${f.name}`,
         ...(f.args ?? []),
       ],
@@ -53,8 +54,19 @@ for (const f of fixtures) {
       const summary = stdout.trimEnd().split("\n").filter((l) => /^\d+ passed, \d+ failed$/.test(l))
         .pop();
       assert.ok(summary !== undefined, `no "N passed, N failed" line\n${shown}`);
-      assert.match(summary, / 0 failed$/, shown);
-      assert.equal(out.code, 0, shown);
+      // Every FAIL line must be a known failure, and every known failure must still fail.
+      const known = { ...f.knownFailures, ...f.mayFail };
+      // "FAIL - NAME: details"; a name may itself contain ": ", so match the known names.
+      const failed = stdout.split("\n").filter((l) => l.startsWith("FAIL - ")).map((l) => {
+        const name = Object.keys(known).find((c) => l.startsWith(`FAIL - ${c}:`));
+        return name ?? l.slice(7);
+      });
+      const unexpected = failed.filter((c) => !(c in known));
+      assert.deepEqual(unexpected, [], `unexpected failures\n${shown}`);
+      const fixed = Object.keys(f.knownFailures ?? {}).filter((c) => !failed.includes(c));
+      assert.deepEqual(fixed, [], "known failures that now pass: fixed, remove the entries");
+      assert.match(summary, new RegExp(` ${failed.length} failed$`), shown);
+      assert.equal(out.code, failed.length === 0 ? 0 : 1, shown);
     } else {
       if (f.expect.signal) assert.equal(out.signal, f.expect.signal, shown);
       else assert.equal(out.code, f.expect.exit, shown);

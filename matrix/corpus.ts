@@ -1,11 +1,14 @@
 /**
- * The whole corpus (fixtures, then busybox) and its selection by `--filter` and `--quick`.
+ * The whole corpus (fixtures, busybox, shell scripts, Debian programs from the sysroot) and its
+ * selection by `--filter` and `--quick`.
  *
  * @module
  */
 
 import { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
 import { fixtureCases } from "./corpus_fixtures.ts";
+import { SYSROOT_PATH, sysrootCases } from "./corpus_sysroot.ts";
+import { shCases } from "./corpus_sh.ts";
 import type { Case } from "./types.ts";
 
 /** The corpus and what the user should know about it. */
@@ -18,7 +21,7 @@ export interface Corpus {
   busybox: { path: string; present: boolean };
 }
 
-/** Loads every case: the fixtures of fixtures/catalog.ts, then the busybox cases. */
+/** Loads every case: the fixtures of fixtures/catalog.ts, the busybox cases, the sysroot's. */
 export async function loadCorpus(repo: string): Promise<Corpus> {
   const path = `${repo}/${BUSYBOX_PATH}`;
   let present = false;
@@ -28,7 +31,19 @@ export async function loadCorpus(repo: string): Promise<Corpus> {
     present = false;
   }
   const fixtures = await fixtureCases(repo);
-  const cases = [...fixtures.cases, ...busyboxCases(path)];
+  const sysroot = `${repo}/${SYSROOT_PATH}`;
+  let haveSysroot = false;
+  try {
+    haveSysroot = (await Deno.stat(`${sysroot}/.elfuse/unpacked`)).isFile;
+  } catch {
+    haveSysroot = false;
+  }
+  const cases = [
+    ...fixtures.cases,
+    ...busyboxCases(path),
+    ...shCases(path),
+    ...sysrootCases(sysroot, haveSysroot),
+  ];
   const names = new Set<string>();
   for (const c of cases) {
     if (names.has(c.name)) throw new Error(`two cases are named ${c.name}`);

@@ -30,6 +30,7 @@ interface FixtureLike {
   normalise?: string[];
   env?: Record<string, string>;
   files?: FileSpec[];
+  sysroot?: string;
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -48,8 +49,15 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** One catalog entry as a case (`build` is the fixtures/build directory). */
-export function fixtureCase(f: FixtureLike, build: string): Case {
+/**
+ * One catalog entry as a case (`build` is the fixtures/build directory, `sysroots` the catalog's
+ * `sysrootDirs`: sysroot name -> host directory).
+ */
+export function fixtureCase(
+  f: FixtureLike,
+  build: string,
+  sysroots: Record<string, string> = {},
+): Case {
   const normalisers = (f.normalise ?? []).filter((n): n is NormaliserName =>
     (normaliserNames as string[]).includes(n)
   );
@@ -74,6 +82,7 @@ export function fixtureCase(f: FixtureLike, build: string): Case {
     compareStderr: f.compareStderr,
     expect,
     needsExec: f.needsExec,
+    sysroot: f.sysroot === undefined ? undefined : sysroots[f.sysroot] ?? f.sysroot,
     quick: f.quick ?? (f.timeout ?? 10) <= 10,
   };
 }
@@ -115,9 +124,11 @@ export async function fixtureCases(repo: string): Promise<FixtureCorpus> {
       continue;
     }
     seen.add(f.name);
-    const c = fixtureCase(f, build);
+    const c = fixtureCase(f, build, (mod.sysrootDirs ?? {}) as Record<string, string>);
     if (!(await isFile(c.program))) {
       c.skip = `fixtures/build/${f.name} not built: run \`deno task fixtures\``;
+    } else if (c.sysroot && !(await isDir(c.sysroot))) {
+      c.skip = `sysroot ${c.sysroot} missing (install libc6-dev-arm64-cross)`;
     }
     cases.push(c);
   }

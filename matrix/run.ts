@@ -177,6 +177,7 @@ export async function runOnce(
         cwd: workdir,
         env,
         timeoutSeconds: opts.timeout ?? c.timeout ?? DEFAULT_TIMEOUT,
+        sysroot: c.sysroot,
       });
       results.push(r);
       if (r.status.kind !== "exit" || r.status.code !== 0) break;

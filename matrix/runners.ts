@@ -168,6 +168,7 @@ export class ElfuseRunner implements Runner {
   argv(inv: Invocation): string[] {
     const args = ["run", "-A", `${this.repo}/cli.ts`];
     if (this.backend) args.push("--backend", this.backend);
+    if (inv.sysroot) args.push("--sysroot", inv.sysroot);
     args.push("--clear-env");
     for (const [k, v] of Object.entries(inv.env)) args.push("--env", `${k}=${v}`);
     args.push("--workdir", inv.cwd, "--", inv.program, ...inv.args);
@@ -238,7 +239,8 @@ export class QemuUserRunner implements Runner {
 
   /** Runs one guest with qemu-aarch64, in a clean environment. */
   run(inv: Invocation): Promise<RunResult> {
-    const args = this.sysroot ? ["-L", this.sysroot] : [];
+    const sysroot = inv.sysroot ?? this.sysroot;
+    const args = sysroot ? ["-L", sysroot] : [];
     return spawnTimed(this.name, {
       cmd: this.qemu ?? "qemu-aarch64",
       args: [...args, inv.program, ...inv.args],

@@ -83,6 +83,19 @@ Deno.test("elfuse runner: deno run -A cli.ts with backend, clean env, workdir", 
   );
 });
 
+Deno.test("elfuse runner: a case's sysroot becomes --sysroot before the program", () => {
+  const argv = new ElfuseRunner("/repo").argv({
+    program: "/root/usr/bin/bash",
+    args: ["-c", "true"],
+    cwd: "/",
+    env: {},
+    timeoutSeconds: 1,
+    sysroot: "/root",
+  });
+  const at = argv.indexOf("--sysroot");
+  assert.ok(at > 0 && argv[at + 1] === "/root" && at < argv.indexOf("--"), argv.join(" "));
+});
+
 const repo = new URL("..", import.meta.url).pathname;
 const busybox = `${repo}${BUSYBOX_PATH}`;
 const haveQemu = which("qemu-aarch64", "qemu-aarch64-static") !== null;

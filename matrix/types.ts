@@ -42,6 +42,8 @@ export interface Invocation {
   env: Record<string, string>;
   /** Seconds before the process is killed and the run counts as timed out. */
   timeoutSeconds: number;
+  /** Host directory with the guest's loader and libraries (elfuse --sysroot, qemu -L). */
+  sysroot?: string;
 }
 
 /** What a case may need from a runner beyond running a static binary. */
@@ -156,6 +158,8 @@ export interface Case extends Needs {
   quick?: boolean;
   /** When set, the case cannot run here and is skipped with this reason. */
   skip?: string;
+  /** Host directory with the guest's loader and libraries, for dynamically linked programs. */
+  sysroot?: string;
 }
 
 /** A case's result on one runner: its steps' results folded together. */

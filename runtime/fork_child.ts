@@ -84,6 +84,10 @@ async function resume(
     ...info,
     sysroot: sysroot === undefined ? undefined : new Sysroot(sysroot),
   });
+  // vfork: the last fd passed is the pipe the parent waits on (kernel/syscalls/process.ts).
+  if (state.vfork !== undefined) {
+    k.vforkWriteFd = spare ? spare.fds[spare.fds.length - 1] : state.vfork;
+  }
   // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
   state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
     k.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });

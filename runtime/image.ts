@@ -35,7 +35,8 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   const { program: prog, shownName } = spec;
   let image, interp;
   try {
-    image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, prog.hostPath);
+    const shown = spec.sysroot?.guestPath(prog.hostPath) ?? prog.hostPath; // for /proc/self/maps
+    image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, shown);
     if (prog.elf.interpreter !== undefined) {
       interp = loadInterpreter(as, spec, prog.elf.interpreter);
     }

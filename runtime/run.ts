@@ -153,10 +153,11 @@ export async function runKernel(
   const vcpu = kernel.vcpu;
   kernel.router = new SignalRouter();
   kernel.hostSignals = kernel.router.flags;
-  // A fork child arrives with its parent's handlers: route their signals here too.
-  kernel.signals.actions.forEach((a, sig) =>
-    a.handler > 1 && kernel.router!.disposition(sig, a.handler)
-  );
+  // A fork child arrives with its parent's dispositions and mask: mirror them on the host.
+  kernel.signals.actions.forEach((a, sig) => {
+    if (a.handler !== 0) kernel.router!.disposition(sig, a.handler);
+  });
+  kernel.syncSignals();
   let entry = kernel.onSyscall;
   if (opts.strace) {
     const { tracingEntry } = await import("./kernel/strace.ts");

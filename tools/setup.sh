@@ -70,4 +70,6 @@ fetch_deb sid libunicorn2t64 "$tools/unicorn/sid"
 fetch_deb bookworm libunicorn2 "$tools/unicorn/bookworm"
 # busybox-static for arm64, the matrix's first real-world corpus.
 fetch_deb bookworm busybox-static:arm64 "$tools/debs/busybox-static"
+# Debian arm64 programs for the matrix's dynamic cases, built with `elfuse sysroot create`.
+"$tools/bin/deno" run -A "$here/matrix/corpus_sysroot.ts"
 say "ready"

@@ -105,6 +105,7 @@ const linuxOnly = {
   __errno_location: { parameters: [], result: "pointer" },
   statx: { parameters: ["i32", "usize", "i32", "u32", "usize"], result: "i32" },
   getdents64: { parameters: ["i32", "usize", "usize"], result: "isize" },
+  posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
   // macOS has these with extra position/options arguments; xattr.ts checks the host first.
   getxattr: { parameters: ["usize", "usize", "usize", "usize"], result: "isize" },
   lgetxattr: { parameters: ["usize", "usize", "usize", "usize"], result: "isize" },

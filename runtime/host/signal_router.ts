@@ -35,9 +35,25 @@ const routable: Record<number, Deno.Signal> = {
 const KICK = 63;
 const SIG_DFL = 0, SIG_IGN = 1;
 
+/** Indexes into the shared words (bit (n-1)%32 of a pair: [lo for 1-32, hi for 33-64]). */
+export const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7;
+/** Default actions the listener carries out itself (signal(7)). */
+const TERMINATE = new Set([1, 2, 3, 10, 12, 14, 15, 24, 25, 26, 29, 30]);
+const STOPS = new Set([20, 21, 22]);
+
+/** The guest's view of one signal that the router needs: its handler and whether it is blocked. */
+export interface GuestSignals {
+  actions: { handler: number }[];
+  isBlocked(sig: number): boolean;
+}
+
 export class SignalRouter {
-  /** [0] any pending, [1] signals 1-32, [2] signals 33-64: bit (n-1)%32. */
-  readonly flags = new Int32Array(new SharedArrayBuffer(12));
+  /**
+   * Shared with the listener: [0] any pending; [1,2] pending; [3,4] listening (acknowledged);
+   * [5,6] signals the listener itself ends the process with (default action, not blocked);
+   * [7,8] signals it stops the process for (default stop action, not blocked).
+   */
+  readonly flags = new Int32Array(new SharedArrayBuffer(40));
   #worker: Worker | undefined;
   readonly #listening = new Set<number>();
 
@@ -70,14 +86,54 @@ export class SignalRouter {
    * kernel emulates them, since Deno cannot give a signal back).
    */
   disposition(sig: number, handler: number): void {
-    const name = routable[sig];
-    if (name === undefined) return;
-    if (handler > SIG_IGN) {
-      if (this.#listening.has(sig)) return;
-      this.#listening.add(sig);
-      this.#start().postMessage({ listen: name });
-    } else if (!this.#listening.has(sig)) {
-      libc.signal(sig, handler === SIG_IGN ? SIG_IGN : SIG_DFL);
+    if (routable[sig] === undefined) return;
+    if (handler > SIG_IGN) this.#route(sig);
+    else if (!this.#listening.has(sig)) libc.signal(sig, handler === SIG_IGN ? SIG_IGN : SIG_DFL);
+  }
+
+  /**
+   * Brings the listener in line with the guest: a blocked signal must stay pending for the guest
+   * instead of taking the host's default action, so it is routed too; for routed signals at
+   * their default action and not blocked, the listener ends (or stops) the process at once,
+   * even while the guest is computing.
+   */
+  sync(g: GuestSignals): void {
+    for (const key of Object.keys(routable)) {
+      const sig = Number(key);
+      if (g.isBlocked(sig) && g.actions[sig].handler === SIG_DFL) this.#route(sig);
+    }
+    if (this.#worker === undefined) return;
+    const words = [0, 0, 0, 0];
+    for (const sig of this.#listening) {
+      if (g.actions[sig].handler !== SIG_DFL || g.isBlocked(sig)) continue;
+      const w = sig <= 32 ? 0 : 1, bit = 1 << ((sig - 1) % 32);
+      if (TERMINATE.has(sig)) words[w] |= bit;
+      else if (STOPS.has(sig)) words[2 + w] |= bit;
+    }
+    Atomics.store(this.flags, KILL, words[0]);
+    Atomics.store(this.flags, KILL + 1, words[1]);
+    Atomics.store(this.flags, STOP, words[2]);
+    Atomics.store(this.flags, STOP + 1, words[3]);
+  }
+
+  /** Starts listening for `sig` and waits until the listener has it (no signal slips past). */
+  #route(sig: number): void {
+    if (this.#listening.has(sig)) return;
+    this.#listening.add(sig);
+    this.#start().postMessage({ listen: routable[sig] });
+    const i = LISTENING + (sig <= 32 ? 0 : 1), bit = 1 << ((sig - 1) % 32);
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      const v = Atomics.load(this.flags, i);
+      if ((v & bit) !== 0 || performance.now() > deadline) break;
+      Atomics.wait(this.flags, i, v, 100);
+    }
+    // Deno's handler restarts interrupted calls (SA_RESTART); when the signal lands on this
+    // thread a blocking read must fail with EINTR instead, so the guest sees it in time.
+    const s = new Scratch(4096);
+    if (libc.sigaction(sig, 0, s.address) === 0) {
+      s.view.setInt32(136, s.view.getInt32(136, true) & ~0x10000000, true);
+      libc.sigaction(sig, s.address, 0);
     }
   }
 

@@ -13,9 +13,15 @@ type Message = { setup: Setup } | { listen: string };
 
 let flags: Int32Array;
 let setup: Setup;
-let libc: Deno.DynamicLibrary<
-  { syscall: { parameters: ["i64", "i64", "i64", "i64"]; result: "i64" } }
->;
+const symbols = {
+  syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
+  signal: { parameters: ["i32", "usize"], result: "usize" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+} as const;
+let libc: Deno.DynamicLibrary<typeof symbols>;
+// Indexes into the shared words, as in signal_router.ts.
+const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7;
 const SYS_tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
 const listening = new Set<string>();
 
@@ -24,9 +30,7 @@ self.onmessage = (e: MessageEvent<Message>) => {
   if ("setup" in m) {
     setup = m.setup;
     flags = new Int32Array(setup.shared);
-    libc = Deno.dlopen("libc.so.6", {
-      syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
-    });
+    libc = Deno.dlopen("libc.so.6", symbols);
     return;
   }
   const name = m.listen as Deno.Signal;
@@ -34,11 +38,26 @@ self.onmessage = (e: MessageEvent<Message>) => {
   listening.add(name);
   Deno.addSignalListener(name, () => {
     const n = signalNumbers[name];
-    Atomics.or(flags, n <= 32 ? 1 : 2, 1 << ((n - 1) % 32));
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    const w = n <= 32 ? 0 : 1, bit = 1 << ((n - 1) % 32);
+    if (Atomics.load(flags, KILL + w) & bit) {
+      // The guest takes the default action: end the process with this signal, no core file.
+      libc.symbols.setrlimit(4, new Uint8Array(16));
+      libc.symbols.signal(n, 0n);
+      libc.symbols.kill(setup.pid, n);
+      return;
+    }
+    if (Atomics.load(flags, STOP + w) & bit) {
+      libc.symbols.kill(setup.pid, 19); // SIGSTOP: a job-control stop, as the default action is
+      return;
+    }
+    Atomics.or(flags, PENDING + w, bit);
+    Atomics.store(flags, ANY, 1);
+    Atomics.notify(flags, ANY);
     libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
   });
+  const n = signalNumbers[name];
+  Atomics.or(flags, LISTENING + (n <= 32 ? 0 : 1), 1 << ((n - 1) % 32));
+  Atomics.notify(flags, LISTENING + (n <= 32 ? 0 : 1));
 };
 
 const signalNumbers: Record<string, number> = {

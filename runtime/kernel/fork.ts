@@ -32,6 +32,8 @@ export interface ForkState {
   parentPid: number;
   childTid: number;
   clearTid: boolean;
+  /** vfork: the parent's number of the fd the child closes at its execve or exit (passed last). */
+  vfork?: number;
   info: {
     exePath: string;
     hostExePath: string;
@@ -58,7 +60,7 @@ function b64(bytes: Uint8Array): string {
 /** Writes the parent's state to a new memfd; returns its host fd or -errno. */
 function writeState(
   k: Kernel,
-  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean },
+  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vforkFd?: number },
 ): number {
   const name = k.scratchString("elfuse-fork");
   const fd = libc.memfd_create(name, MFD_CLOEXEC);
@@ -94,6 +96,7 @@ function writeState(
     parentPid: k.pid,
     childTid: flags.childTid,
     clearTid: flags.clearTid,
+    vfork: flags.vforkFd,
     info: { ...k.info, sysroot: k.info.sysroot?.root },
     run: k.runOptions,
     cwd: Deno.cwd(),
@@ -180,6 +183,8 @@ function startSpare(k: Kernel): void {
   // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC
   if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x9500) < 0) return;
   const mine = s.view.getInt32(0x9500, true), theirs = s.view.getInt32(0x9504, true);
+  // In the parent's process group, like the child it becomes; a group kill that ends an idle
+  // spare only costs the next fork its head start (sendFds fails, posix_spawn is used).
   const pid = spawnSelf(k, ["--fork-spare", String(theirs), k.runOptions.backend], [theirs]);
   libc.close(theirs);
   if (pid < 0) libc.close(mine);
@@ -189,11 +194,12 @@ function startSpare(k: Kernel): void {
 /** Starts the child process; returns its pid or -errno. */
 export function spawnChild(
   k: Kernel,
-  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean },
+  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vforkFd?: number },
 ): number {
   const stateFd = writeState(k, flags);
   if (stateFd < 0) return stateFd;
   const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);
+  if (flags.vforkFd !== undefined) hostFds.push(flags.vforkFd);
   let pid: number;
   const spare = k.spare;
   k.spare = undefined;

@@ -128,6 +128,11 @@ export class Kernel {
     return hostErrno();
   }
 
+  /** The guest's dispositions or mask changed: keep the host-signal router in step. */
+  syncSignals(): void {
+    this.router?.sync(this.signals);
+  }
+
   /** The last host errno as a negative guest result. */
   fail(): number {
     return -hostErrno();

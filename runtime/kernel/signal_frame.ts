@@ -125,5 +125,6 @@ export function sigreturn(k: Kernel): boolean {
   }
   v.loadGeneral(view, frame + REGS);
   s.wake = true; // the restored mask may unblock pending signals
+  k.syncSignals();
   return true;
 }

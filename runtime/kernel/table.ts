@@ -9,6 +9,7 @@ import { execSyscalls } from "./syscalls/exec.ts";
 import { processSyscalls } from "./syscalls/process.ts";
 import { fileSyscalls } from "./syscalls/files.ts";
 import { futexSyscalls } from "./syscalls/futex.ts";
+import { xattrSyscalls } from "./syscalls/xattr.ts";
 import { ioSyscalls } from "./syscalls/io.ts";
 import { memorySyscalls } from "./syscalls/memory.ts";
 import { pollSyscalls } from "./syscalls/poll.ts";
@@ -21,6 +22,7 @@ export const families: Record<string, SyscallDef[]> = {
   "files and descriptors": fdSyscalls,
   "reading and writing": ioSyscalls,
   "metadata, names and directories": fileSyscalls,
+  "extended attributes": xattrSyscalls,
   polling: pollSyscalls,
   memory: memorySyscalls,
   futex: futexSyscalls,

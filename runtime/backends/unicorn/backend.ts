@@ -239,6 +239,8 @@ class UnicornVcpu implements Vcpu {
   }
 
   get(reg: Reg): number {
+    // 32-bit registers (NZCV, FPSR, FPCR) fill only the low word: clear the high one first.
+    this.#i32[1] = 0;
     this.#lib.uc_reg_read(this.#engine, ucReg(reg), this.#valueAddr);
     return this.#i32[1] * 4294967296 + this.#u32[0];
   }

@@ -208,6 +208,7 @@ function commitExec(k: Kernel): void {
     }
   }
   k.signals.altStack = { sp: 0, flags: 2, size: 0 };
+  k.syncSignals();
   k.as.munmap(0, k.as.size);
   k.tidAddress = 0;
   k.robustList = 0;

@@ -29,10 +29,14 @@ export function install(
   return fd;
 }
 
+// aarch64 open flags that decide whether a symlink in the last component is followed.
+const O_CREAT_EXCL = 0o300, O_NOFOLLOW = 0o100000;
+
 function openat(k: Kernel, a: Float64Array): number {
-  const p = pathAt(k, a[0], a[1]);
-  if (p < 0) return p;
   const flags = a[2] >>> 0;
+  const follow = (flags & O_NOFOLLOW) === 0 && (flags & O_CREAT_EXCL) !== O_CREAT_EXCL;
+  const p = pathAt(k, a[0], a[1], 0, false, follow);
+  if (p < 0) return p;
   if (procRest !== undefined) {
     if ((flags & 3) !== 0) return -E.EACCES; // rendered /proc files are read-only
     const h = openRendered(k, procRest);

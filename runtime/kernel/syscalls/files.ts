@@ -5,7 +5,7 @@ import { libc } from "../../host/libc.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
-import { atDir, path, pathAt } from "../paths.ts";
+import { atDir, path, pathAt, shownPath } from "../paths.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -14,6 +14,11 @@ const AT_STATX_SYNC_TYPE = 0x6000;
 const STATX_BASIC_STATS = 0x7ff;
 /** Scratch offsets: a statx buffer and an empty C string. */
 const STATX_SLOT = 0x4000, EMPTY_SLOT = 0x4200;
+
+/** Whether an *at call's flags follow a symlink in the last component. */
+function follows(flags: number): boolean {
+  return (flags & AT_SYMLINK_NOFOLLOW) === 0;
+}
 
 function hostFd(k: Kernel, fd: number): number {
   const e = k.fds.get(fd | 0);
@@ -43,7 +48,7 @@ function fstat(k: Kernel, a: Float64Array): number {
 function newfstatat(k: Kernel, a: Float64Array): number {
   const flags = a[3] >>> 0;
   if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
-  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
   return statInto(k, atDir, p, flags, a[2]);
 }
@@ -55,7 +60,7 @@ function statx(k: Kernel, a: Float64Array): number {
   ) return -E.EINVAL;
   if ((flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) return -E.EINVAL;
   if ((mask & 0x80000000) !== 0) return -E.EINVAL; // STATX__RESERVED
-  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
   if (!k.canWrite(out, STATX_SIZE)) return -E.EFAULT;
   return hostStatx(atDir, p, flags, mask, k.hostBase + out);
@@ -64,7 +69,7 @@ function statx(k: Kernel, a: Float64Array): number {
 function access(k: Kernel, dirfd: number, addr: number, mode: number, flags: number): number {
   if ((mode & ~7) !== 0) return -E.EINVAL;
   if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
-  const p = pathAt(k, dirfd, addr, 0, (flags & AT_EMPTY_PATH) !== 0);
+  const p = pathAt(k, dirfd, addr, 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
   return k.host(libc.faccessat(atDir, p, mode, flags));
 }
@@ -82,10 +87,17 @@ function readlinkat(k: Kernel, a: Float64Array): number {
     k.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
-  const p = pathAt(k, a[0], a[1], 0, true); // "" names an O_PATH symlink fd itself
+  const p = pathAt(k, a[0], a[1], 0, true, false); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
   if (!k.canWrite(buf, size)) return -E.EFAULT;
-  return k.host(Number(libc.readlinkat(atDir, p, k.hostBase + buf, size)));
+  const n = k.host(Number(libc.readlinkat(atDir, p, k.hostBase + buf, size)));
+  if (n <= 0 || k.info.sysroot === undefined || !s.startsWith("/proc/")) return n;
+  // /proc/self/fd/N and cwd links name host paths: show them without the sysroot prefix.
+  const shown = new TextEncoder().encode(
+    shownPath(k, new TextDecoder().decode(k.mem.subarray(buf, buf + n))),
+  );
+  k.mem.set(shown.subarray(0, size), buf);
+  return Math.min(shown.length, size);
 }
 
 function utimensat(k: Kernel, a: Float64Array): number {
@@ -99,7 +111,7 @@ function utimensat(k: Kernel, a: Float64Array): number {
     if (h < 0) return -E.EBADF;
     return k.host(libc.futimens(h, t));
   }
-  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0);
+  const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
   return k.host(libc.utimensat(atDir, p, t, flags));
 }
@@ -121,7 +133,13 @@ function getcwd(k: Kernel, a: Float64Array): number {
   const buf = a[0], size = a[1];
   const s = k.scratch;
   if (Number(libc.getcwd(s.address + 0x6000, 4096)) === 0) return k.fail();
-  const len = s.u8.indexOf(0, 0x6000) - 0x6000;
+  let len = s.u8.indexOf(0, 0x6000) - 0x6000;
+  if (k.info.sysroot !== undefined) {
+    // Inside the sysroot the guest sees its own path, never the host prefix.
+    const shown = shownPath(k, new TextDecoder().decode(s.u8.subarray(0x6000, 0x6000 + len)));
+    k.scratchString(shown, 0x6000);
+    len = s.u8.indexOf(0, 0x6000) - 0x6000;
+  }
   if (size < len + 1) return -E.ERANGE;
   if (!k.canWrite(buf, len + 1)) return -E.EFAULT;
   k.mem.set(s.u8.subarray(0x6000, 0x6000 + len + 1), buf);
@@ -138,23 +156,26 @@ function withPath(call: (k: Kernel, p: number, a: Float64Array) => number) {
 function withPathAt(
   call: (k: Kernel, dir: number, p: number, a: Float64Array) => number,
   flagsArg = -1,
+  follow = true,
 ) {
   return (k: Kernel, a: Float64Array): number => {
-    const emptyOk = flagsArg >= 0 && ((a[flagsArg] >>> 0) & AT_EMPTY_PATH) !== 0;
-    const p = pathAt(k, a[0], a[1], 0, emptyOk);
+    const flags = flagsArg >= 0 ? a[flagsArg] >>> 0 : 0;
+    const emptyOk = (flags & AT_EMPTY_PATH) !== 0;
+    const p = pathAt(k, a[0], a[1], 0, emptyOk, follow && follows(flags));
     return p < 0 ? p : k.host(call(k, atDir, p, a));
   };
 }
 
-/** Two-path calls (rename, link): old at (a0, a1), new at (a2, a3). */
+/** Two-path calls (rename, link): old at (a0, a1), new at (a2, a3); neither follows a last link. */
 function twoPaths(
   call: (k: Kernel, od: number, op: number, nd: number, np: number, a: Float64Array) => number,
+  followOld = false,
 ) {
   return (k: Kernel, a: Float64Array): number => {
-    const op = pathAt(k, a[0], a[1], 0);
+    const op = pathAt(k, a[0], a[1], 0, false, followOld);
     if (op < 0) return op;
     const od = atDir;
-    const np = pathAt(k, a[2], a[3], 1);
+    const np = pathAt(k, a[2], a[3], 1, false, false);
     if (np < 0) return np;
     return k.host(call(k, od, op, atDir, np, a));
   };
@@ -165,7 +186,7 @@ function symlinkat(k: Kernel, a: Float64Array): number {
   if (n < 0) return n;
   if (n === 0) return -E.ENOENT;
   const target = k.hostBase + a[0];
-  const p = pathAt(k, a[1], a[2]);
+  const p = pathAt(k, a[1], a[2], 0, false, false);
   if (p < 0) return p;
   return k.host(libc.symlinkat(target, atDir, p));
 }
@@ -256,7 +277,7 @@ export const fileSyscalls: SyscallDef[] = [
   },
   {
     name: "mkdirat",
-    handler: withPathAt((_k, d, p, a) => libc.mkdirat(d, p, (a[2] >>> 0) & 0o7777)),
+    handler: withPathAt((_k, d, p, a) => libc.mkdirat(d, p, (a[2] >>> 0) & 0o7777), -1, false),
     args: ["dirfd", "path", "octal"],
   },
   {
@@ -264,7 +285,7 @@ export const fileSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       const flags = a[2] >>> 0;
       if ((flags & ~AT_REMOVEDIR) !== 0) return -E.EINVAL;
-      return withPathAt((_k, d, p) => libc.unlinkat(d, p, flags))(k, a);
+      return withPathAt((_k, d, p) => libc.unlinkat(d, p, flags), -1, false)(k, a);
     },
     args: ["dirfd", "path", "hex"],
   },
@@ -284,7 +305,10 @@ export const fileSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       const flags = a[4] >>> 0;
       if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
-      return twoPaths((_k, od, op, nd, np) => libc.linkat(od, op, nd, np, flags))(k, a);
+      return twoPaths(
+        (_k, od, op, nd, np) => libc.linkat(od, op, nd, np, flags),
+        (flags & AT_SYMLINK_FOLLOW) !== 0,
+      )(k, a);
     },
     args: ["dirfd", "path", "dirfd", "path", "hex"],
   },

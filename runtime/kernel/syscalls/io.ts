@@ -183,6 +183,17 @@ function copyFileRange(k: Kernel, a: Float64Array): number {
   return r;
 }
 
+/** fadvise64: the host's page cache takes the hint (a hint only: macOS hosts check and ignore it). */
+function fadvise(k: Kernel, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const advice = a[3] | 0;
+  if (advice < 0 || advice > 5 || a[2] < 0) return -E.EINVAL;
+  if (Deno.build.os !== "linux") return 0;
+  const r = libc.posix_fadvise(h, a[1], a[2], advice);
+  return r === 0 ? 0 : -r; // posix_fadvise returns the errno itself
+}
+
 export const ioSyscalls: SyscallDef[] = [
   { name: "read", handler: read, args: ["fd", "outbuf", "uint"] },
   { name: "write", handler: write, args: ["fd", "inbuf", "uint"] },
@@ -195,6 +206,7 @@ export const ioSyscalls: SyscallDef[] = [
   { name: "lseek", handler: lseek, args: ["fd", "int", "int"] },
   { name: "ftruncate", handler: ftruncate, args: ["fd", "int"] },
   { name: "fallocate", handler: fallocate, args: ["fd", "hex", "int", "int"] },
+  { name: "fadvise64", handler: fadvise, args: ["fd", "int", "int", "int"] },
   { name: "fsync", handler: fdOp((h) => libc.fsync(h)), args: ["fd"] },
   { name: "fdatasync", handler: fdOp((h) => libc.fdatasync(h)), args: ["fd"] },
   { name: "syncfs", handler: fdOp((h) => libc.syncfs(h)), args: ["fd"] },

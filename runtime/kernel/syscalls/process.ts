@@ -7,7 +7,7 @@ import type { SyscallDef } from "../syscall_def.ts";
 import { spawnChild } from "../fork.ts";
 
 const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800;
-const CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000;
+const CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000;
 const CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000;
 const CLONE_CHILD_SETTID = 0x1000000;
 
@@ -38,12 +38,28 @@ function forkProcess(
   tls: number,
   childTid: number,
 ): number {
+  // vfork: the parent sleeps until the child's execve or exit closes the pipe's write end.
+  let vforkRead = -1, vforkFd: number | undefined;
+  if (flags & CLONE_VFORK) {
+    const s = k.scratch;
+    if (libc.pipe2(s.address + 0x5400, 0o2000000 /* O_CLOEXEC */) === 0) {
+      vforkRead = s.view.getInt32(0x5400, true);
+      vforkFd = s.view.getInt32(0x5404, true);
+    }
+  }
   const pid = spawnChild(k, {
     sp: (flags & CLONE_VM) ? newSp : 0,
     tls: (flags & CLONE_SETTLS) ? tls : undefined,
     childTid: (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) ? childTid : 0,
     clearTid: (flags & CLONE_CHILD_CLEARTID) !== 0,
+    vforkFd,
   });
+  if (vforkFd !== undefined) libc.close(vforkFd);
+  if (pid >= 0 && vforkRead >= 0) {
+    const s = k.scratch;
+    while (Number(libc.read(vforkRead, BigInt(s.address + 0x5400), 1n)) < 0 && k.errnoNow() === 4);
+  }
+  if (vforkRead >= 0) libc.close(vforkRead);
   if (pid < 0) return pid;
   k.children.add(pid);
   if (flags & CLONE_PARENT_SETTID) k.view.setInt32(parentTid, pid, true);
@@ -59,12 +75,10 @@ function wait4(k: Kernel, a: Float64Array): number {
   // children, "any child" must not wait for it.
   if (pid <= 0 && k.children.size === 0) return -E.ECHILD;
   // Linux's wait status and struct rusage are the same on every architecture.
-  const r = libc.wait4(
-    pid,
-    status === 0 ? 0 : k.hostBase + status,
-    options,
-    rusage === 0 ? 0 : k.hostBase + rusage,
-  );
+  const st = status === 0 ? 0 : k.hostBase + status, ru = rusage === 0 ? 0 : k.hostBase + rusage;
+  let r: number;
+  // A warm spare that died (a group kill) is a host child but not the guest's: wait again.
+  do r = libc.wait4(pid, st, options, ru); while (r > 0 && pid <= 0 && !k.children.has(r));
   if (r > 0) k.children.delete(r);
   return k.host(r);
 }

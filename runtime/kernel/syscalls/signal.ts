@@ -1,7 +1,7 @@
 // Signal dispositions and masks (recorded state; delivery comes with processes).
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
-import { libc } from "../../host/libc.ts";
+import { libc, Scratch } from "../../host/libc.ts";
 import { RESULT_SET } from "../kernel.ts";
 import { Reg } from "../../backends/backend.ts";
 import { setupFrame, sigreturn } from "../signal_frame.ts";
@@ -45,6 +45,7 @@ function rtSigaction(k: Kernel, a: Float64Array): number {
     cur.maskLo = k.view.getUint32(act + 24, true) & ~UNBLOCKABLE_LO;
     cur.maskHi = k.view.getUint32(act + 28, true);
     k.router?.disposition(sig, cur.handler);
+    k.syncSignals();
     // POSIX: an action that ignores the signal discards its pending instances.
     if (cur.handler === SIG_IGN || (cur.handler === 0 && ignoredByDefault.has(sig))) {
       while (k.signals.isPending(sig)) k.signals.dequeue(sig);
@@ -81,6 +82,7 @@ function rtSigprocmask(k: Kernel, a: Float64Array): number {
     s.maskLo = (s.maskLo & ~UNBLOCKABLE_LO) >>> 0;
     s.maskHi >>>= 0;
     s.wake = true;
+    k.syncSignals();
   }
   return 0;
 }
@@ -91,8 +93,11 @@ function sigaltstack(k: Kernel, a: Float64Array): number {
   if (old !== 0 && !k.canWrite(old, 24)) return -E.EFAULT;
   const st = k.signals.altStack;
   if (old !== 0) {
+    // SS_ONSTACK while the guest runs on the alternate stack (Linux's on_sig_stack()).
+    const sp = k.vcpu.get(Reg.SP);
+    const on = st.flags !== 2 && sp > st.sp && sp <= st.sp + st.size;
     k.writeU64(old, st.sp);
-    k.view.setInt32(old + 8, st.flags, true);
+    k.view.setInt32(old + 8, on ? 1 : st.flags, true);
     k.view.setInt32(old + 12, 0, true);
     k.writeU64(old + 16, st.size);
   }
@@ -150,7 +155,15 @@ function rtSigqueueinfo(k: Kernel, a: Float64Array): number {
   if (sig < 0 || sig > 64) return -E.EINVAL;
   if (!k.canRead(info, 128)) return -E.EFAULT;
   const code = k.view.getInt32(info + 8, true);
-  if (pid !== k.pid) return (code >= 0 || code === SI_TKILL) ? -E.EPERM : -E.ESRCH;
+  if (pid !== k.pid) {
+    // Linux refuses kernel-style codes from user space when the target is another process.
+    if (code >= 0 || code === SI_TKILL) return -E.EPERM;
+    // siginfo_t has one layout on every 64-bit Linux: hand it to the host as it is.
+    const nr = Deno.build.arch === "x86_64" ? 129n : 138n; // rt_sigqueueinfo
+    return k.host(
+      Number(libc.syscall6(nr, BigInt(pid), BigInt(sig), BigInt(k.hostBase + info), 0n, 0n, 0n)),
+    );
+  }
   const value = k.view.getBigUint64(info + 24, true);
   return sendSelf(k, sig, code, value, k.view.getInt32(info + 16, true));
 }
@@ -168,6 +181,7 @@ export function deliverPending(k: Kernel): void {
     if (s.actions[sig].handler > SIG_IGN) {
       const info = s.dequeue(sig)!;
       if (!setupFrame(k, sig, info)) k.killedBy(11, true); // no room for the frame: SIGSEGV
+      k.syncSignals(); // the handler runs with sa_mask blocked
       s.wake = true; // more may be pending: look again at the next syscall return
       return;
     }
@@ -177,6 +191,7 @@ export function deliverPending(k: Kernel): void {
   if (s.savedMask !== undefined) {
     [s.maskLo, s.maskHi] = s.savedMask; // rt_sigsuspend woke for nothing that needed a frame
     s.savedMask = undefined;
+    k.syncSignals();
   }
 }
 
@@ -213,7 +228,12 @@ export function takeHostSignals(k: Kernel, nr: number, r: number): boolean {
   if (bits === undefined) return false;
   for (let sig = 1; sig <= 64; sig++) {
     const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
-    if (on) k.signals.enqueue(sig, { code: SI_KERNEL, pid: 0, uid: 0, value: 0n });
+    if (on) {
+      k.signals.enqueue(
+        sig,
+        sig === 17 ? childInfo() : { code: SI_KERNEL, pid: 0, uid: 0, value: 0n },
+      );
+    }
   }
   if (r !== -E.EINTR || !RESTARTABLE.has(nr)) return false;
   const s = k.signals;
@@ -227,6 +247,30 @@ export function takeHostSignals(k: Kernel, nr: number, r: number): boolean {
   }
   return false;
 }
+
+/**
+ * The siginfo of a SIGCHLD: the listener cannot see the host's, so look at the child that
+ * changed state without reaping it (waitid with WNOWAIT), as the kernel would have filled it.
+ */
+function childInfo(): SigInfo {
+  const s = childScratch;
+  s.u8.fill(0, 0, 128);
+  // P_ALL, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT
+  if (
+    libc.waitid(0, 0, s.address, 4 | 2 | 8 | 1 | 0x01000000) !== 0 ||
+    s.view.getInt32(16, true) === 0
+  ) {
+    return { code: SI_KERNEL, pid: 0, uid: 0, value: 0n };
+  }
+  const status = s.view.getInt32(24, true);
+  return {
+    code: s.view.getInt32(8, true),
+    pid: s.view.getInt32(16, true),
+    uid: s.view.getUint32(20, true),
+    value: BigInt(status >>> 0), // si_status sits where si_value does for SIGCHLD
+  };
+}
+const childScratch = new Scratch(4096);
 
 /** Blocks until a host signal arrives (the kick interrupts the sleep); queues it. */
 function waitForHostSignal(k: Kernel): void {
@@ -251,6 +295,7 @@ function rtSigsuspend(k: Kernel, a: Float64Array): number {
   s.savedMask = [s.maskLo, s.maskHi];
   s.maskLo = (k.view.getUint32(a[0], true) & ~UNBLOCKABLE_LO) >>> 0;
   s.maskHi = k.view.getUint32(a[0] + 4, true);
+  k.syncSignals();
   for (let sig = 1; sig <= 64; sig++) {
     if (s.isPending(sig) && !s.isBlocked(sig)) {
       s.wake = true;
@@ -272,8 +317,11 @@ function rtSigsuspend(k: Kernel, a: Float64Array): number {
 function kill(k: Kernel, a: Float64Array): number {
   const pid = a[0] | 0, sig = a[1] | 0;
   if (sig < 0 || sig > 64) return -E.EINVAL;
-  // The guest's process group and "every process" contain only itself so far.
-  if (pid === k.pid || pid === 0 || pid === -1 || pid === -k.pid) return sendSelf(k, sig, SI_USER);
+  if (pid === k.pid) return sendSelf(k, sig, SI_USER);
+  // "Every process" would be every host process of the user (all of them, as root): keep it to
+  // the guest itself. A process group (0 or -pgid) is the host's: guest pids are host pids, and
+  // this process receives its own share through the signal router.
+  if (pid === -1) return sendSelf(k, sig, SI_USER);
   return k.host(libc.kill(pid, sig));
 }
 

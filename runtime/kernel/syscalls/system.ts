@@ -248,7 +248,8 @@ export const systemSyscalls: SyscallDef[] = [
     note: "restartable sequences are not offered; glibc falls back to plain code when rseq fails",
   },
   { name: "getpid", handler: (k) => k.pid },
-  { name: "getppid", handler: (k) => k.ppid },
+  // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
+  { name: "getppid", handler: () => libc.getppid() },
   { name: "gettid", handler: (k) => k.pid },
   { name: "getuid", handler: () => libc.getuid() },
   { name: "geteuid", handler: () => libc.geteuid() },

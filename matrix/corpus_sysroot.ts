@@ -1,0 +1,295 @@
+/**
+ * Real dynamically linked Debian programs, run from the sysroot `elfuse sysroot create` builds in
+ * .tools/sysroot (tools/setup.sh makes it; never committed). Each runner gets the sysroot
+ * (elfuse --sysroot, qemu-aarch64 -L) and the program's host path. Only programs and scripts that
+ * need no fork/exec are here: pipelines, `$(...)` and subprocess wait for processes.
+ *
+ * @module
+ */
+
+import type { Case, FileSpec, Step } from "./types.ts";
+
+/** Where tools/setup.sh builds the matrix's sysroot, relative to the repository. */
+export const SYSROOT_PATH = ".tools/sysroot";
+
+/** The packages it holds (tools/setup.sh passes these to `elfuse sysroot create`). */
+export const SYSROOT_PACKAGES = [
+  "bash",
+  "coreutils",
+  "python3",
+  "sqlite3",
+  "lua5.4",
+  "gawk",
+  "sed",
+  "grep",
+  "jq",
+  "file",
+  "tzdata",
+];
+
+interface Def {
+  name: string;
+  /** Program path inside the sysroot. */
+  program: string;
+  steps: Step[];
+  files?: FileSpec[];
+  env?: Record<string, string>;
+  quick?: boolean;
+  timeout?: number;
+}
+
+const args = (...a: string[]): Step[] => [{ args: a }];
+
+const bashScript = `#!/bin/bash
+set -u
+declare -a fruits=(apple banana "cherry pie")
+declare -A colour=([apple]=red [banana]=yellow)
+fruits+=(date)
+greet() { local who=$1; printf 'hello %s (%d)\\n' "$who" "\${#who}"; }
+for f in "\${fruits[@]}"; do greet "$f"; done
+if [[ \${colour[apple]} == r* && -n \${colour[banana]} ]]; then echo "match"; fi
+n=0; for ((i = 1; i <= 100; i++)); do ((n += i * i)); done; echo "sum=$n"
+while IFS=, read -r key value; do echo "[$key]=[$value]"; done < data.csv
+s="Hello, World"; echo "\${s,,} \${s^^} \${s/World/There} \${#s} \${s:7:5}"
+printf -v padded '%05d' 42; echo "$padded"
+case "banana" in b*) echo "b-word";; *) echo other;; esac
+echo "$(( (7 ** 3) % 10 )) $(( 0x1f )) $(( 8#17 ))"
+`;
+
+const pyScript = `import hashlib, json, os, re
+tree = {}
+for root, dirs, files in sorted(os.walk("tree")):
+    dirs.sort()
+    tree[root] = sorted(files)
+print(json.dumps(tree, sort_keys=True))
+words = re.findall(r"[a-z]+", open("tree/a/words.txt").read())
+print(len(words), sorted(set(words))[:5])
+print(hashlib.sha256(b"elfuse" * 1000).hexdigest())
+print(json.loads('{"x": [1, 2.5, null, true]}'))
+print(sum(i * i for i in range(100000)))
+`;
+
+const sqliteScript = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, v REAL);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10000)
+INSERT INTO t (name, v) SELECT 'row' || i, i * 1.5 FROM c;
+CREATE INDEX t_v ON t (v);
+SELECT count(*), sum(v), min(name), max(id) FROM t;
+SELECT name FROM t WHERE v BETWEEN 300 AND 306 ORDER BY v DESC;
+SELECT id % 7 AS k, count(*) FROM t GROUP BY k ORDER BY k;
+`;
+
+const luaScript = `local t = {}
+for i = 1, 20 do t[#t + 1] = i * i end
+print(table.concat(t, ","))
+local s = ("hello world"):gsub("o", "0"):upper()
+print(s, string.format("%5.2f", math.pi), math.maxinteger)
+local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+print(fib(24))
+`;
+
+const words = "the quick brown fox jumps over the lazy dog\n".repeat(50) + "alpha beta gamma\n";
+const numbers = Array.from({ length: 300 }, (_, i) => `${(i * 7919) % 1000} item${i}`).join("\n") +
+  "\n";
+
+function definitions(): Def[] {
+  return [
+    {
+      name: "bash-script",
+      program: "/usr/bin/bash",
+      steps: args("script.sh"),
+      files: [{ path: "script.sh", content: bashScript }, {
+        path: "data.csv",
+        content: "a,1\nb,two\nc,3 3\n",
+      }],
+      quick: true,
+    },
+    {
+      name: "bash-builtins",
+      program: "/usr/bin/bash",
+      steps: args(
+        "-c",
+        'echo "$BASH_VERSINFO" ; type -t cd; x=5; echo $((x<<2)); [[ abc =~ b(c) ]] && echo "${BASH_REMATCH[1]}"',
+      ),
+    },
+    {
+      name: "ls-long",
+      program: "/usr/bin/ls",
+      steps: args("-lan", "--time-style=+%Y", "d"),
+      files: lsTree(),
+    },
+    {
+      name: "ls-recursive",
+      program: "/usr/bin/ls",
+      steps: args("-R", "d"),
+      files: lsTree(),
+      quick: true,
+    },
+    {
+      name: "sort-numeric",
+      program: "/usr/bin/sort",
+      steps: args("-n", "-k1,1", "-s", "n.txt"),
+      files: [{ path: "n.txt", content: numbers }],
+      quick: true,
+    },
+    {
+      name: "sort-unique",
+      program: "/usr/bin/sort",
+      steps: args("-u", "w.txt"),
+      files: [{ path: "w.txt", content: words }],
+    },
+    {
+      name: "date-tz",
+      program: "/usr/bin/date",
+      steps: args("-d", "@1700000000", "+%F %T %Z %z"),
+      env: { TZ: "America/New_York" },
+    },
+    {
+      name: "date-utc",
+      program: "/usr/bin/date",
+      steps: args("-u", "-d", "2024-02-29 12:34:56", "+%A %j %s"),
+    },
+    {
+      name: "sha256sum",
+      program: "/usr/bin/sha256sum",
+      steps: args("w.txt", "n.txt"),
+      files: [{ path: "w.txt", content: words }, { path: "n.txt", content: numbers }],
+      quick: true,
+    },
+    {
+      name: "du",
+      program: "/usr/bin/du",
+      steps: args("-a", "--apparent-size", "-b", "d"),
+      files: lsTree(),
+    },
+    {
+      name: "stat",
+      program: "/usr/bin/stat",
+      steps: args("-c", "%n %s %F %a", "d/a.txt", "d/sub", "d/link"),
+      files: lsTree(),
+    },
+    { name: "seq", program: "/usr/bin/seq", steps: args("-s", ",", "-w", "1", "3", "40") },
+    {
+      name: "numfmt",
+      program: "/usr/bin/numfmt",
+      steps: args("--to=iec-i", "--suffix=B", "1023", "1048576", "5000000000"),
+    },
+    {
+      name: "python-print",
+      program: "/usr/bin/python3.11",
+      steps: args("-c", "print(1)"),
+      quick: true,
+    },
+    {
+      name: "python-script",
+      program: "/usr/bin/python3.11",
+      steps: args("s.py"),
+      files: [
+        { path: "s.py", content: pyScript },
+        { path: "tree/a/words.txt", content: words },
+        { path: "tree/b/c/empty", content: "" },
+        { path: "tree/top.txt", content: "top\n" },
+      ],
+    },
+    {
+      name: "sqlite-10k",
+      program: "/usr/bin/sqlite3",
+      steps: [{ args: [":memory:"], stdin: sqliteScript }],
+    },
+    {
+      name: "lua",
+      program: "/usr/bin/lua5.4",
+      steps: args("s.lua"),
+      files: [{ path: "s.lua", content: luaScript }],
+    },
+    {
+      name: "gawk",
+      program: "/usr/bin/gawk",
+      steps: args(
+        '{ n[$1]++ } END { PROCINFO["sorted_in"] = "@ind_str_asc"; for (w in n) printf "%s %d\\n", w, n[w] }',
+        "w.txt",
+      ),
+      files: [{ path: "w.txt", content: words }],
+    },
+    {
+      name: "sed",
+      program: "/usr/bin/sed",
+      steps: args("-E", "s/(quick|lazy) ([a-z]+)/\\2-\\1/g;3q", "w.txt"),
+      files: [{ path: "w.txt", content: words }],
+      quick: true,
+    },
+    {
+      name: "grep",
+      program: "/usr/bin/grep",
+      steps: args("-c", "-E", "^[0-9]{3} item1", "n.txt"),
+      files: [{ path: "n.txt", content: numbers }],
+    },
+    {
+      name: "jq",
+      program: "/usr/bin/jq",
+      steps: args("-c", "[.[] | select(.v > 1) | .k] | sort", "j.json"),
+      files: [{ path: "j.json", content: '[{"k":"b","v":2},{"k":"a","v":3},{"k":"c","v":1}]' }],
+    },
+    {
+      name: "file",
+      program: "/usr/bin/file",
+      steps: args("-b", "w.txt", "s.py"),
+      files: [{ path: "w.txt", content: words }, {
+        path: "s.py",
+        content: "#!/usr/bin/python3\nprint(1)\n",
+      }],
+    },
+  ];
+}
+
+function lsTree(): FileSpec[] {
+  return [
+    { path: "d/a.txt", content: words },
+    { path: "d/b.txt", content: "b\n", mode: 0o600 },
+    { path: "d/sub", type: "dir" },
+    { path: "d/sub/c.txt", content: numbers },
+    { path: "d/link", type: "symlink", target: "a.txt" },
+  ];
+}
+
+/** The sysroot cases, with `sysroot` the host directory (a missing one skips them all). */
+export function sysrootCases(sysroot: string, present: boolean): Case[] {
+  return definitions().map((d) => ({
+    name: `debian/${d.name}`,
+    group: "debian",
+    program: `${sysroot}${d.program}`,
+    sysroot,
+    steps: d.steps,
+    env: d.env,
+    files: d.files,
+    timeout: d.timeout ?? 60,
+    quick: d.quick ?? false,
+    skip: present ? undefined : `${SYSROOT_PATH} missing: run tools/setup.sh (or ./dev matrix)`,
+  }));
+}
+
+/**
+ * Builds (or tops up) the matrix's sysroot: `deno run -A matrix/corpus_sysroot.ts` (tools/setup.sh
+ * runs it). Quick when the packages are the ones already there.
+ */
+async function setUp(repo: string): Promise<void> {
+  const dir = `${repo}/${SYSROOT_PATH}`;
+  const stamp = `${dir}/.elfuse/packages`;
+  const want = SYSROOT_PACKAGES.join(" ");
+  try {
+    if (Deno.readTextFileSync(stamp) === want) return;
+  } catch {
+    console.error(`setup: building the matrix's Debian sysroot in ${SYSROOT_PATH} (once)`);
+  }
+  const { createSysroot } = await import("../runtime/sysroot/create.ts");
+  await createSysroot({ dir, packages: SYSROOT_PACKAGES });
+  Deno.writeTextFileSync(stamp, want);
+}
+
+if (import.meta.main) {
+  try {
+    await setUp(new URL("..", import.meta.url).pathname.replace(/\/$/, ""));
+  } catch (e) {
+    console.error(`setup: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,93 @@
+// The path rules as a guest meets them: static busybox applets run with --sysroot over a fake
+// Debian-like root (merged /usr, absolute symlinks), each a single process (no fork needed).
+import assert from "node:assert/strict";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const busybox = `${repo}.tools/debs/busybox-static/bin/busybox`;
+const haveBusybox = (() => {
+  try {
+    return Deno.statSync(busybox).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+async function run(root: string | undefined, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${repo}cli.ts`,
+      ...(root ? ["--sysroot", root] : []),
+      "--clear-env",
+      busybox,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function fakeRoot(): string {
+  const r = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "elfuse-root-" }));
+  Deno.mkdirSync(`${r}/usr/lib/aarch64-linux-gnu`, { recursive: true });
+  Deno.mkdirSync(`${r}/etc`);
+  Deno.writeTextFileSync(`${r}/usr/lib/aarch64-linux-gnu/libc.so.6`, "guest libc\n");
+  Deno.writeTextFileSync(`${r}/etc/hostname`, "guest-host\n");
+  Deno.symlinkSync("usr/lib", `${r}/lib`);
+  Deno.symlinkSync("/usr/lib/aarch64-linux-gnu/libc.so.6", `${r}/usr/lib/libc-abs.so`);
+  return r;
+}
+
+Deno.test({
+  name: "--sysroot: guest system paths, symlinks, .. and getcwd stay in the sysroot",
+  ignore: !haveBusybox,
+  fn: async () => {
+    const r = fakeRoot();
+    try {
+      let o = await run(r, "cat", "/etc/hostname", "/../../../etc/hostname");
+      assert.equal(o.stdout, "guest-host\nguest-host\n", o.stderr);
+      o = await run(r, "cat", "/lib/libc-abs.so"); // /lib -> usr/lib, then an absolute link
+      assert.equal(o.stdout, "guest libc\n", o.stderr);
+      o = await run(r, "realpath", "/lib/libc-abs.so");
+      assert.equal(o.stdout, "/usr/lib/aarch64-linux-gnu/libc.so.6\n", o.stderr);
+      o = await run(r, "readlink", "/usr/lib/libc-abs.so");
+      assert.equal(o.stdout, "/usr/lib/aarch64-linux-gnu/libc.so.6\n", o.stderr);
+      o = await run(r, "cat", "/etc/passwd"); // missing in the root: never the host's
+      assert.notEqual(o.code, 0);
+      o = await run(
+        r,
+        "sh",
+        "-c",
+        "cd /lib/aarch64-linux-gnu && pwd -P && cat ../../../etc/hostname",
+      );
+      assert.equal(o.stdout, "/usr/lib/aarch64-linux-gnu\nguest-host\n", o.stderr);
+      o = await run(r, "readlink", "/proc/self/exe");
+      assert.equal(o.stdout, `${busybox}\n`, o.stderr);
+    } finally {
+      Deno.removeSync(r, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "--sysroot: /tmp and the user's own files are the host's; no sysroot, no change",
+  ignore: !haveBusybox,
+  fn: async () => {
+    const r = fakeRoot();
+    const tmp = Deno.makeTempDirSync({ dir: "/tmp", prefix: "elfuse-shared-" });
+    try {
+      Deno.writeTextFileSync(`${tmp}/note`, "host tmp\n");
+      let o = await run(r, "cat", `${tmp}/note`, new URL(import.meta.url).pathname);
+      assert.ok(o.stdout.startsWith("host tmp\n// The path rules"), o.stderr);
+      o = await run(undefined, "cat", "/etc/hostname");
+      assert.equal(o.stdout, Deno.readTextFileSync("/etc/hostname"), o.stderr);
+    } finally {
+      Deno.removeSync(r, { recursive: true });
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  },
+});

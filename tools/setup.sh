@@ -55,7 +55,7 @@ fetch_deb() { # suite, package[:arch], destination folder (unpacked with dpkg-de
   local suite=$1 pkg=$2 dest=$3
   [ -f "$dest/.done" ] && return 0
   [ -f "$tools/apt/$suite/.updated" ] || { apt_private "$suite" update && touch "$tools/apt/$suite/.updated"; }
-  local tmp; tmp=$(mktemp -d); chmod 755 "$tmp" # apt drops to the _apt user to download
+  local tmp; tmp=$(mktemp -d); chmod 777 "$tmp" # apt drops to the _apt user to download
   (cd "$tmp" && apt_private "$suite" download "$pkg" >/dev/null)
   rm -rf "$dest"; mkdir -p "$dest"
   dpkg-deb -x "$tmp"/*.deb "$dest"

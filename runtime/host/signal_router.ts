@@ -140,11 +140,12 @@ export class SignalRouter {
   /**
    * A host call failed with EINTR before the listener recorded why: the signal itself may have
    * interrupted this thread first. Wait (briefly) for the listener so the guest's handler runs
-   * before the EINTR is seen, as on Linux.
+   * before the EINTR is seen, as on Linux (the listener may take long on a loaded machine; a
+   * routed signal always arrives, so the wait ends as soon as it does).
    */
   settle(): void {
     if (this.#worker !== undefined && Atomics.load(this.flags, 0) === 0) {
-      Atomics.wait(this.flags, 0, 0, 50);
+      Atomics.wait(this.flags, 0, 0, 1000);
     }
   }
 

@@ -15,7 +15,15 @@ export interface BenchCase {
   programPath?: string;
   /** Execs another aarch64 program, which qemu-user cannot follow without binfmt_misc. */
   needsExec?: boolean;
+  /** Dynamically linked: run with the matrix's Debian sysroot (`--sysroot` / qemu's `-L`). */
+  sysroot?: boolean;
 }
+
+/** The Debian sysroot tools/setup.sh builds (matrix/corpus_sysroot.ts). */
+export const SYSROOT = ".tools/sysroot";
+const sqlScript = "create table t(a integer, b text); with recursive c(x) as (select 1 union all " +
+  "select x + 1 from c where x < 20000) insert into t select x, hex(x * 7919) from c; " +
+  "select count(*), sum(a), max(b) from t where a % 3 = 0;";
 
 const BUSYBOX = ".tools/debs/busybox-static/bin/busybox";
 /** A shell script with a pipeline, command substitution, a subshell and a loop of forks. */
@@ -66,6 +74,26 @@ export const benchCases: BenchCase[] = [
     quickArgs: ["sh", "-c", shScript],
     perIteration: false,
     group: "process",
+  },
+  {
+    name: "python3 -c pass",
+    program: "python3",
+    programPath: `${SYSROOT}/usr/bin/python3`,
+    args: ["-c", "pass"],
+    quickArgs: ["-c", "pass"],
+    perIteration: false,
+    group: "startup",
+    sysroot: true,
+  },
+  {
+    name: "sqlite3 insert+query 20k rows",
+    program: "sqlite3",
+    programPath: `${SYSROOT}/usr/bin/sqlite3`,
+    args: [":memory:", sqlScript],
+    quickArgs: [":memory:", sqlScript],
+    perIteration: false,
+    group: "compute",
+    sysroot: true,
   },
   ...benchPrograms.map((b): BenchCase => ({
     name: b.name,

@@ -1,7 +1,7 @@
 // `deno task bench [--quick] [--runs N] [--json FILE] [--filter RE]`: elfuse against qemu-aarch64
 // on the same machine in the same run, median and spread of N runs each, and the ratio.
 import { parseArgs } from "../runtime/deps.ts";
-import { type BenchCase, benchCases } from "./cases.ts";
+import { type BenchCase, benchCases, SYSROOT } from "./cases.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -47,9 +47,13 @@ function commands(c: BenchCase, args: string[]) {
   const bin = `${root}${c.programPath ?? `fixtures/build/${c.program}`}`;
   // Relative program arguments (fork+exec's target) are paths from the repository root.
   args = args.map((a) => (a.startsWith("fixtures/") ? `${root}${a}` : a));
+  const sysroot = c.sysroot ? [`${root}${SYSROOT}`] : [];
   return {
-    elfuse: [Deno.execPath(), ["run", "-A", `${root}cli.ts`, bin, ...args]] as const,
-    qemu: ["qemu-aarch64", [bin, ...args]] as const,
+    elfuse: [
+      Deno.execPath(),
+      ["run", "-A", `${root}cli.ts`, ...sysroot.flatMap((s) => ["--sysroot", s]), bin, ...args],
+    ] as const,
+    qemu: ["qemu-aarch64", [...sysroot.flatMap((s) => ["-L", s]), bin, ...args]] as const,
   };
 }
 

@@ -37,7 +37,9 @@ export function judge(
   entry: KnownDifference | undefined,
 ): { verdict: Verdict; reason: string } {
   if (differences.length === 0) {
-    if (entry) return { verdict: "fixed", reason: `fixed — remove the entry from ${KNOWN_FILE}` };
+    if (entry && !entry.intermittent) {
+      return { verdict: "fixed", reason: `fixed — remove the entry from ${KNOWN_FILE}` };
+    }
     return { verdict: "pass", reason: "" };
   }
   if (entry) return { verdict: "known", reason: `known: ${entry.reason}` };

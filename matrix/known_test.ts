@@ -48,3 +48,9 @@ Deno.test("entryProblems: missing fields and duplicates", () => {
 Deno.test("the real list is well formed", () => {
   assert.deepEqual(entryProblems(knownDifferences), []);
 });
+
+Deno.test("judge: an intermittent entry that does not differ this time is a pass", () => {
+  const entry = { case: "c", reference: "*", reason: "racy", intermittent: true };
+  assert.equal(judge([], entry).verdict, "pass");
+  assert.equal(judge([], { ...entry, intermittent: false }).verdict, "fixed");
+});

@@ -226,6 +226,11 @@ export interface KnownDifference {
   reference: string;
   /** Why it differs, and what would fix it. */
   reason: string;
+  /**
+   * The difference comes and goes with timing (the reference's own race): a run where it does
+   * not show is a pass, not "fixed". Say why in `reason`.
+   */
+  intermittent?: boolean;
 }
 
 /** Everything the matrix learnt about one case. */

@@ -32,6 +32,13 @@ export const knownDifferences: KnownDifference[] = [
     intermittent: true,
   },
   {
+    case: "fixture/sig_child",
+    reference: "*",
+    reason: "elfuse, under load: a late SIGCHLD from the signal listener can interrupt a later " +
+      "read (open bug; see mayFail in fixtures/catalog.ts)",
+    intermittent: true,
+  },
+  {
     case: "fixture/proc_waitid",
     reference: "*",
     reason: "elfuse: setpgid(child) from the parent gives EACCES (a child is a host process that " +

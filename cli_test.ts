@@ -2,21 +2,9 @@
 import assert from "node:assert/strict";
 import { parseCli, parseSysrootCli } from "./cli.ts";
 import { makeElf } from "./runtime/elf/testing.ts";
+import { runCli } from "./runtime/testing.ts";
 
-const cli = new URL("./cli.ts", import.meta.url).pathname;
-
-async function elfuse(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const elfuse = runCli;
 
 function oneLineError(r: { stderr: string }, pattern: RegExp): void {
   const lines = r.stderr.trimEnd().split("\n");

@@ -5,7 +5,6 @@ import { deliverFault, deliverPending, takeHostSignals } from "./kernel/syscalls
 import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
-import { exitLike } from "./host/exit.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
 import { errnoNames } from "./kernel/errno.ts";
@@ -114,10 +113,6 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   const status = await runKernel(kernel, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
-  if (kernel.forkChild) {
-    // No dynamic import here: a forked child has no module loader threads to load it with.
-    exitLike("code" in status ? status : { signal: status.signal }, true);
-  }
   backend.close();
   return status;
 }

@@ -6,14 +6,9 @@ const RLIMIT_CORE = 4;
 const SIG_DFL = 0;
 const SIG_UNBLOCK = 1;
 
-/**
- * Exits with `code`, or kills this process with `signal`; never returns. `hard`: leave with
- * _exit, for a process made by a guest fork (a host fork copies only the calling thread, so
- * Deno's own exit path, which expects its other threads, must not run).
- */
-export function exitLike(status: { code: number } | { signal: number }, hard = false): never {
+/** Exits with `code`, or kills this process with `signal`; never returns. */
+export function exitLike(status: { code: number } | { signal: number }): never {
   if ("code" in status) {
-    if (hard) libc._exit(status.code);
     Deno.exit(status.code);
   }
   const sig = status.signal;
@@ -28,6 +23,5 @@ export function exitLike(status: { code: number } | { signal: number }, hard = f
   libc.sigprocmask(SIG_UNBLOCK, s.address + 16, 0);
   libc.kill(libc.getpid(), sig);
   // Signals whose default action is to ignore (or that could not be raised) end as 128 + n.
-  if (hard) libc._exit(128 + sig);
   Deno.exit(128 + sig);
 }

@@ -4,7 +4,7 @@
 // offsets. The child maps those pages MAP_PRIVATE (copy-on-write, no second copy) and resumes
 // where the parent was, with x0 = 0. Host fds are inherited at the same numbers by posix_spawn
 // dup2 actions, so they share open file descriptions exactly as Linux's fork does.
-import type { Kernel } from "./kernel.ts";
+import type { Kernel, ProcessInfo } from "./kernel.ts";
 import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import type { Vma } from "../memory/vmas.ts";
@@ -34,16 +34,8 @@ export interface ForkState {
   clearTid: boolean;
   /** vfork: the parent's number of the fd the child closes at its execve or exit (passed last). */
   vfork?: number;
-  info: {
-    exePath: string;
-    hostExePath: string;
-    argv: string[];
-    envp: string[];
-    auxvAddress?: number;
-    auxvLength?: number;
-    stackStart?: number;
-    sysroot?: string;
-  };
+  /** ProcessInfo, with the sysroot as its root path. */
+  info: Omit<ProcessInfo, "sysroot"> & { sysroot?: string };
   run: { backend: string; strace?: boolean; verbose?: boolean };
   cwd: string;
   umask: number;

@@ -54,7 +54,6 @@ export class Kernel {
   onUnknown: (nr: number) => void = () => {};
   exitStatus: ExitStatus | undefined;
   pid: number;
-  ppid: number;
   umask = 0o022;
   /** Guest-visible resource limits, [soft, hard] per RLIMIT_* (Infinity for RLIM_INFINITY). */
   readonly rlimits: [number, number][];
@@ -62,8 +61,6 @@ export class Kernel {
   robustList = 0;
   name = "";
   dumpable = 1;
-  /** This process was made by a guest fork: it must leave with _exit, never through Deno. */
-  forkChild = false;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
@@ -94,7 +91,6 @@ export class Kernel {
     this.hostBase = as.slab.base;
     this.info = info;
     this.pid = libc.getpid();
-    this.ppid = libc.getppid();
     this.rlimits = defaultRlimits();
     this.fds.limit = this.rlimits[7][0];
   }

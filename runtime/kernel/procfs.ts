@@ -29,7 +29,7 @@ function stat(k: Kernel): string {
     k.pid,
     `(${comm(k)})`,
     "R",
-    k.ppid,
+    libc.getppid(),
     libc.getpgid(0),
     libc.getsid(0),
   ];
@@ -48,7 +48,7 @@ function status(k: Kernel): string {
     "State:\tR (running)",
     `Tgid:\t${k.pid}`,
     `Pid:\t${k.pid}`,
-    `PPid:\t${k.ppid}`,
+    `PPid:\t${libc.getppid()}`,
     `Uid:\t${uid}\t${euid}\t${euid}\t${euid}`,
     `Gid:\t${gid}\t${egid}\t${egid}\t${egid}`,
     "Threads:\t1",

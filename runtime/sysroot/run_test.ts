@@ -1,6 +1,7 @@
 // The path rules as a guest meets them: static busybox applets run with --sysroot over a fake
 // Debian-like root (merged /usr, absolute symlinks), each a single process (no fork needed).
 import assert from "node:assert/strict";
+import { runCli } from "../testing.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const busybox = `${repo}.tools/debs/busybox-static/bin/busybox`;
@@ -12,23 +13,8 @@ const haveBusybox = (() => {
   }
 })();
 
-async function run(root: string | undefined, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${repo}cli.ts`,
-      ...(root ? ["--sysroot", root] : []),
-      "--clear-env",
-      busybox,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function run(root: string | undefined, ...args: string[]) {
+  return runCli(...(root ? ["--sysroot", root] : []), "--clear-env", busybox, ...args);
 }
 
 function fakeRoot(): string {

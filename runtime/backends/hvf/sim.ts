@@ -40,12 +40,7 @@ import { HvError } from "./hv_api.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "../unicorn/ffi.ts";
 
-const INTR_HOOK = { parameters: ["u32", "u32", "u32"], result: "void" } as const;
-const MEM_HOOK = {
-  parameters: ["pointer", "i32", "u64", "i32", "i64", "pointer"],
-  result: "bool",
-} as const;
-const UNTIL_FOREVER = 0xffff_ffff_ffff_fffcn;
+const { INTR_HOOK, MEM_HOOK, UNTIL_FOREVER } = uc;
 /** UC_CTL_WRITE(UC_CTL_TB_FLUSH = 10, 0 arguments). */
 const UC_CTL_TB_FLUSH_WRITE = 10 | (1 << 30);
 /** The Cortex-A72 Unicorn models reports ID_AA64MMFR0_EL1.PARange = 2: 40-bit addresses. */

@@ -7,14 +7,7 @@ import { Reg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 
-// The engine and user-data pointers are ignored: declaring them u32 (the low half of the
-// register on SysV x86-64 and AAPCS64) avoids allocating a pointer object on every SVC.
-const INTR_HOOK = { parameters: ["u32", "u32", "u32"], result: "void" } as const;
-const MEM_HOOK = {
-  parameters: ["pointer", "i32", "u64", "i32", "i64", "pointer"],
-  result: "bool",
-} as const;
-const UNTIL_FOREVER = 0xffff_ffff_ffff_fffcn;
+const { INTR_HOOK, MEM_HOOK, UNTIL_FOREVER } = uc;
 
 function ucReg(reg: Reg): number {
   if (reg < 29) return uc.UC_ARM64_REG_X0 + reg;

@@ -70,6 +70,17 @@ const symbols = {
   uc_ctl3: { name: "uc_ctl", parameters: ["pointer", "i32", "u64", "u64"], result: "i32" },
 } as const;
 
+/** UC_HOOK_INTR callback. The engine and user-data pointers are ignored: declaring them u32 (the
+ * low half of the register on SysV x86-64 and AAPCS64) avoids a pointer object per call. */
+export const INTR_HOOK = { parameters: ["u32", "u32", "u32"], result: "void" } as const;
+/** UC_HOOK_MEM_INVALID callback: (uc, type, address, size, value, user_data) -> continue. */
+export const MEM_HOOK = {
+  parameters: ["pointer", "i32", "u64", "i32", "i64", "pointer"],
+  result: "bool",
+} as const;
+/** uc_emu_start's `until`: an address guest code never reaches. */
+export const UNTIL_FOREVER = 0xffff_ffff_ffff_fffcn;
+
 export type UnicornLib = NumberArgs<Deno.DynamicLibrary<typeof symbols>["symbols"]>;
 
 function candidates(): string[] {

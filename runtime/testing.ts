@@ -1,0 +1,21 @@
+// Test helper: runs the elfuse command line in a subprocess and collects what it printed.
+
+const cli = new URL("../cli.ts", import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `deno run -A cli.ts ...args` with stdin at /dev/null. */
+export async function runCli(...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

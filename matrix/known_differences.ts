@@ -31,19 +31,7 @@ export const knownDifferences: KnownDifference[] = [
       "so whether its check passes depends on scheduling",
     intermittent: true,
   },
-  {
-    case: "fixture/sig_child",
-    reference: "*",
-    reason: "elfuse, under load: a late SIGCHLD from the signal listener can interrupt a later " +
-      "read (open bug; see mayFail in fixtures/catalog.ts)",
-    intermittent: true,
-  },
-  {
-    case: "fixture/proc_waitid",
-    reference: "*",
-    reason: "elfuse: setpgid(child) from the parent gives EACCES (a child is a host process that " +
-      "exec'd elfuse); see knownFailures in fixtures/catalog.ts",
-  },
+
   {
     case: "fixture/sig_handler",
     reference: "*",

@@ -85,9 +85,12 @@ async function resume(
     sysroot: sysroot === undefined ? undefined : new Sysroot(sysroot),
   });
   // vfork: the last fd passed is the pipe the parent waits on (kernel/syscalls/process.ts).
+  // After the guest's fds: vfork's pipe, then the release pipe (inline_fork.ts), when present.
+  let extra = state.fds.length;
   if (state.vfork !== undefined) {
-    k.vforkWriteFd = spare ? spare.fds[spare.fds.length - 1] : state.vfork;
+    k.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
   }
+  if (state.release !== undefined) k.releaseFd = spare ? spare.fds[extra++] : state.release;
   // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
   state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
     k.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });

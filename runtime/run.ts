@@ -13,6 +13,7 @@ import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readProgram } from "./program.ts";
 import { buildImage } from "./image.ts";
+import { inlineTable, releasingTable, runInline } from "./kernel/inline_fork.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 
 export interface RunOptions {
@@ -126,6 +127,7 @@ export async function runKernel(
   backend: Backend,
   opts: RunOptions,
 ): Promise<ExitStatus> {
+  const inline = kernel.inline !== undefined;
   kernel.hwcap = backend.hwcap;
   kernel.hwcap2 = backend.hwcap2;
   kernel.verbose = opts.verbose === true;
@@ -135,8 +137,9 @@ export async function runKernel(
     strace: opts.strace,
     verbose: opts.verbose,
   };
-  const rows = tableRows();
-  kernel.table = handlerTable(rows);
+  const rows = tables.rows;
+  kernel.table = inline ? tables.inline : tables.base;
+  if (kernel.releaseFd >= 0) kernel.table = releasingTable(kernel, kernel.table);
   if (opts.verbose) {
     const seen = new Set<number>();
     kernel.onUnknown = (nr) => {
@@ -146,13 +149,16 @@ export async function runKernel(
     };
   }
   const vcpu = kernel.vcpu;
-  kernel.router = new SignalRouter();
-  kernel.hostSignals = kernel.router.flags;
-  // A fork child arrives with its parent's dispositions and mask: mirror them on the host.
-  kernel.signals.actions.forEach((a, sig) => {
-    if (a.handler !== 0) kernel.router!.disposition(sig, a.handler);
-  });
-  kernel.syncSignals();
+  // An in-process child leaves host signals to its waiting parent (kernel/inline_fork.ts).
+  if (!inline) {
+    kernel.router = new SignalRouter();
+    kernel.hostSignals = kernel.router.flags;
+    // A fork child arrives with its parent's dispositions and mask: mirror them on the host.
+    kernel.signals.actions.forEach((a, sig) => {
+      if (a.handler !== 0) kernel.router!.disposition(sig, a.handler);
+    });
+    kernel.syncSignals();
+  }
   let entry = kernel.onSyscall;
   if (opts.strace) {
     const { tracingEntry } = await import("./kernel/strace.ts");
@@ -160,6 +166,11 @@ export async function runKernel(
   }
   for (;;) {
     const exit = vcpu.run(entry, 0);
+    if (kernel.inlineStart !== undefined) {
+      await runInline(kernel, (child) => runKernel(child, backend, opts));
+      if (kernel.exitStatus === undefined) continue;
+    }
+    if (inline && kernel.inline!.moved) return { code: 0 }; // it goes on in its own process
     if (exit.kind === "interrupted") {
       takeHostSignals(kernel, -1, 0);
       if (kernel.signals.wake) deliverPending(kernel);
@@ -173,6 +184,20 @@ export async function runKernel(
     return statusOf(exit, kernel, opts.verbose === true);
   }
 }
+
+/** The handler tables, built once per host process (fork children run many kernels). */
+const tables = (() => {
+  const rows = tableRows();
+  const base = handlerTable(rows);
+  let inlined: ReturnType<typeof handlerTable> | undefined;
+  return {
+    rows,
+    base,
+    get inline() {
+      return (inlined ??= inlineTable(rows, base));
+    },
+  };
+})();
 
 /** Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. */
 function installStdio(k: Kernel): void {

@@ -9,9 +9,18 @@ export interface CliResult {
 }
 
 /** `deno run -A cli.ts ...args` with stdin at /dev/null. */
-export async function runCli(...args: string[]): Promise<CliResult> {
+export function runCli(...args: string[]): Promise<CliResult> {
+  return runCliWith({}, ...args);
+}
+
+/** runCli with extra environment variables for elfuse itself. */
+export async function runCliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...args],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -130,6 +130,11 @@ const linuxOnly = {
   posix_spawn_file_actions_init: { parameters: ["usize"], result: "i32" },
   posix_spawn_file_actions_adddup2: { parameters: ["usize", "i32", "i32"], result: "i32" },
   posix_spawn_file_actions_destroy: { parameters: ["usize"], result: "i32" },
+  posix_spawnattr_init: { parameters: ["usize"], result: "i32" },
+  posix_spawnattr_destroy: { parameters: ["usize"], result: "i32" },
+  posix_spawnattr_setflags: { parameters: ["usize", "i16"], result: "i32" },
+  posix_spawnattr_setsigdefault: { parameters: ["usize", "usize"], result: "i32" },
+  posix_spawnattr_setsigmask: { parameters: ["usize", "usize"], result: "i32" },
   sched_rr_get_interval: { parameters: ["i32", "usize"], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "usize", "usize"], result: "i32" },
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
@@ -152,6 +157,12 @@ const linuxOnly = {
   getresgid: { parameters: ["usize", "usize", "usize"], result: "i32" },
   prlimit: { parameters: ["i32", "i32", "usize", "usize"], result: "i32" },
   times: { parameters: ["usize"], result: "i64" },
+  /** glibc >= 2.34: the spawned child closes every fd from N on before its exec. */
+  posix_spawn_file_actions_addclosefrom_np: {
+    parameters: ["usize", "i32"],
+    result: "i32",
+    optional: true,
+  },
   syscall6: {
     name: "syscall",
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],

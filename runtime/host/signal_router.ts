@@ -32,11 +32,27 @@ const routable: Record<number, Deno.Signal> = {
   30: "SIGPWR",
 };
 /** The kick: a real-time signal the guest never sees (glibc and Deno leave SIGRTMAX-1 alone). */
-const KICK = 63;
+export const KICK = 63;
+let kickInstalled = false;
+
+/**
+ * Installs the kick's handler (once): any native function that returns harmlessly will do
+ * (getppid), and no SA_RESTART, so an interrupted host call fails with EINTR. struct sigaction
+ * (x86_64 and aarch64 glibc): handler at 0, mask at 8 (128 bytes), flags at 136.
+ */
+export function installKick(): void {
+  if (kickInstalled) return;
+  kickInstalled = true;
+  const s = new Scratch(4096);
+  const getppid = Deno.dlopen("libc.so.6", { getppid: { type: "pointer" } }).symbols.getppid;
+  s.view.setBigUint64(0, Deno.UnsafePointer.value(getppid), true);
+  s.view.setInt32(136, 0, true);
+  libc.sigaction(KICK, s.address, 0);
+}
 const SIG_DFL = 0, SIG_IGN = 1;
 
 /** Indexes into the shared words (bit (n-1)%32 of a pair: [lo for 1-32, hi for 33-64]). */
-export const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7;
+export const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7, CHILD_COUNT = 9, KICKS = 10;
 /** Default actions the listener carries out itself (signal(7)). */
 const TERMINATE = new Set([1, 2, 3, 10, 12, 14, 15, 24, 25, 26, 29, 30]);
 const STOPS = new Set([20, 21, 22]);
@@ -51,22 +67,17 @@ export class SignalRouter {
   /**
    * Shared with the listener: [0] any pending; [1,2] pending; [3,4] listening (acknowledged);
    * [5,6] signals the listener itself ends the process with (default action, not blocked);
-   * [7,8] signals it stops the process for (default stop action, not blocked).
+   * [7,8] signals it stops the process for (default stop action, not blocked); [9] how many
+   * SIGCHLDs the listener has seen; [10] how many kicks it has sent.
    */
-  readonly flags = new Int32Array(new SharedArrayBuffer(40));
+  readonly flags = new Int32Array(new SharedArrayBuffer(48));
+  #kicksSeen = 0;
   #worker: Worker | undefined;
   readonly #listening = new Set<number>();
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    // The kick's handler: any native function that returns harmlessly will do (getppid), and no
-    // SA_RESTART, so the interrupted host call fails with EINTR. struct sigaction (x86_64 and
-    // aarch64 glibc): handler at 0, mask at 8 (128 bytes), flags at 136.
-    const s = new Scratch(4096);
-    const getppid = Deno.dlopen("libc.so.6", { getppid: { type: "pointer" } }).symbols.getppid;
-    s.view.setBigUint64(0, Deno.UnsafePointer.value(getppid), true);
-    s.view.setInt32(136, 0, true);
-    libc.sigaction(KICK, s.address, 0);
+    installKick();
     const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
     w.postMessage({
       setup: {
@@ -138,6 +149,19 @@ export class SignalRouter {
   }
 
   /**
+   * A host call failed with EINTR and no signal is waiting: true when a kick arrived whose signal
+   * was already taken (the signal itself interrupted an earlier call), so the call should simply
+   * run again. Each recorded signal sends one kick, counted in KICKS.
+   */
+  staleKick(): boolean {
+    if (Atomics.load(this.flags, ANY) !== 0) return false;
+    const kicks = Atomics.load(this.flags, KICKS);
+    if (kicks === this.#kicksSeen) return false;
+    this.#kicksSeen = kicks;
+    return true;
+  }
+
+  /**
    * A host call failed with EINTR before the listener recorded why: the signal itself may have
    * interrupted this thread first. Wait (briefly) for the listener so the guest's handler runs
    * before the EINTR is seen, as on Linux (the listener may take long on a loaded machine; a
@@ -146,6 +170,37 @@ export class SignalRouter {
   settle(): void {
     if (this.#worker !== undefined && Atomics.load(this.flags, 0) === 0) {
       Atomics.wait(this.flags, 0, 0, 1000);
+    }
+  }
+
+  /**
+   * Waits (up to a second) until the listener has recorded `sig`, which this process just sent
+   * to itself; false when the signal is not routed (the host's disposition handles it).
+   */
+  arrival(sig: number): boolean {
+    if (!this.#listening.has(sig)) return false;
+    const w = PENDING + (sig <= 32 ? 0 : 1), bit = 1 << ((sig - 1) % 32);
+    const deadline = performance.now() + 1000;
+    while ((Atomics.load(this.flags, w) & bit) === 0 && performance.now() < deadline) {
+      Atomics.wait(this.flags, ANY, Atomics.load(this.flags, ANY), 50);
+    }
+    return true;
+  }
+
+  /** How many SIGCHLDs have arrived so far; -1 when SIGCHLD is not routed. */
+  childSignals(): number {
+    return this.#listening.has(17) ? Atomics.load(this.flags, CHILD_COUNT) : -1;
+  }
+
+  /**
+   * A child was reaped and no SIGCHLD has arrived since `seen`: the host has sent it, so wait
+   * (at most `ms`) for the listener to record it. Linux makes it pending before wait4 returns,
+   * and a late one would interrupt some later call instead.
+   */
+  awaitChildSignal(seen: number, ms: number): void {
+    const deadline = performance.now() + ms;
+    while (Atomics.load(this.flags, CHILD_COUNT) === seen && performance.now() < deadline) {
+      Atomics.wait(this.flags, CHILD_COUNT, seen, 20);
     }
   }
 

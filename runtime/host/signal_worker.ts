@@ -21,7 +21,7 @@ const symbols = {
 } as const;
 let libc: Deno.DynamicLibrary<typeof symbols>;
 // Indexes into the shared words, as in signal_router.ts.
-const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7;
+const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7, CHILD_COUNT = 9, KICKS = 10;
 const SYS_tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
 const listening = new Set<string>();
 
@@ -53,6 +53,11 @@ self.onmessage = (e: MessageEvent<Message>) => {
     Atomics.or(flags, PENDING + w, bit);
     Atomics.store(flags, ANY, 1);
     Atomics.notify(flags, ANY);
+    if (n === 17) {
+      Atomics.add(flags, CHILD_COUNT, 1);
+      Atomics.notify(flags, CHILD_COUNT);
+    }
+    Atomics.add(flags, KICKS, 1);
     libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
   });
   const n = signalNumbers[name];

@@ -34,11 +34,30 @@ export interface ForkState {
   clearTid: boolean;
   /** vfork: the parent's number of the fd the child closes at its execve or exit (passed last). */
   vfork?: number;
+  /** The fd the child closes once its first syscall has returned (passed after vfork's). */
+  release?: number;
   /** ProcessInfo, with the sysroot as its root path. */
   info: Omit<ProcessInfo, "sysroot"> & { sysroot?: string };
   run: { backend: string; strace?: boolean; verbose?: boolean };
   cwd: string;
   umask: number;
+}
+
+/** How the new process starts, as clone(2) asked for it. */
+export interface ForkFlags {
+  /** The child's stack pointer (0: the parent's). */
+  sp: number;
+  tls?: number;
+  childTid: number;
+  clearTid: boolean;
+  vforkFd?: number;
+  /** The parent waits for the child's first syscall (kernel/inline_fork.ts): closed after it. */
+  releaseFd?: number;
+  /**
+   * The state is taken in the middle of a syscall that must run again in the new process (an
+   * in-process child moving out, kernel/inline_fork.ts): x0 is kept and pc put back on the svc.
+   */
+  restart?: boolean;
 }
 
 function b64(bytes: Uint8Array): string {
@@ -50,9 +69,9 @@ function b64(bytes: Uint8Array): string {
 }
 
 /** Writes the parent's state to a new memfd; returns its host fd or -errno. */
-function writeState(
+export function writeState(
   k: Kernel,
-  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vforkFd?: number },
+  flags: ForkFlags,
 ): number {
   const name = k.scratchString("elfuse-fork");
   const fd = libc.memfd_create(name, MFD_CLOEXEC);
@@ -60,7 +79,9 @@ function writeState(
   const regs = new DataView(new ArrayBuffer(REGS_BYTES));
   k.vcpu.saveGeneral(regs, 0);
   k.vcpu.saveFpsimd(regs, 34 * 8);
-  regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  if (flags.restart) {
+    regs.setBigUint64(32 * 8, regs.getBigUint64(32 * 8, true) - 4n, true); // back onto the svc
+  } else regs.setBigUint64(0, 0n, true); // the child's fork returns 0
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
   let offset = 0;
   const vmas = k.as.vmas.list.map((v) => {
@@ -89,6 +110,7 @@ function writeState(
     childTid: flags.childTid,
     clearTid: flags.clearTid,
     vfork: flags.vforkFd,
+    release: flags.releaseFd,
     info: { ...k.info, sysroot: k.info.sysroot?.root },
     run: k.runOptions,
     cwd: Deno.cwd(),
@@ -104,25 +126,29 @@ function writeState(
     libc.close(fd);
     return -28; // ENOSPC
   }
-  // Memory, mapping by mapping. Pages the guest never touched read as zero and cost little.
+  // Memory, mapping by mapping; pages the guest never touched stay holes (zeros) in the memfd,
+  // which is sized first so that the child's mappings never reach past its end (SIGBUS).
+  let failed = libc.ftruncate(fd, BigInt(headerPages + offset)) !== 0;
   for (const v of vmas) {
-    const len = v.end - v.start;
-    let done = 0;
-    while (done < len) {
-      const n = Number(
-        libc.pwrite(
-          fd,
-          BigInt(k.hostBase + v.start + done),
-          BigInt(len - done),
-          BigInt(headerPages + v.offset + done),
-        ),
-      );
-      if (n <= 0) {
-        libc.close(fd);
-        return -28;
+    k.as.dataRuns(v.start, v.end, (start, len) => {
+      let done = 0;
+      while (!failed && done < len) {
+        const n = Number(
+          libc.pwrite(
+            fd,
+            BigInt(k.hostBase + start + done),
+            BigInt(len - done),
+            BigInt(headerPages + v.offset + start - v.start + done),
+          ),
+        );
+        if (n <= 0) failed = true;
+        else done += n;
       }
-      done += n;
-    }
+    });
+  }
+  if (failed) {
+    libc.close(fd);
+    return -28; // ENOSPC
   }
   return fd;
 }
@@ -151,17 +177,58 @@ export function selfCommand(args: string[]): string[] {
 
 /** Starts this elfuse with internal `args`, inheriting exactly `keep` (same fd numbers). */
 function spawnSelf(k: Kernel, args: string[], keep: number[]): number {
+  return spawnHost(k, Deno.execPath(), selfCommand(args), keep.map((fd) => [fd, fd]));
+}
+
+/**
+ * posix_spawn of a host program that inherits exactly the fds in `fds` ([ours, its number]; a
+ * dup2 onto the same number clears FD_CLOEXEC, glibc >= 2.29). `resetSignals` gives it default
+ * dispositions and an empty mask; `closeFrom` closes every fd from that number on in the child.
+ * Returns its pid or -errno.
+ */
+export function spawnHost(
+  k: Kernel,
+  path: string,
+  argv: string[],
+  fds: [number, number][],
+  resetSignals = false,
+  closeFrom = -1,
+): number {
   const s = k.scratch;
   const actions = s.address + 0x9000; // posix_spawn_file_actions_t (80 bytes on glibc)
+  const attr = s.address + 0x9600; // posix_spawnattr_t (336 bytes on glibc)
   libc.posix_spawn_file_actions_init(actions);
-  // dup2(fd, fd) clears FD_CLOEXEC (glibc >= 2.29), so exactly these fds are inherited.
-  for (const fd of keep) libc.posix_spawn_file_actions_adddup2(actions, fd, fd);
-  const argv = cStrings(k, selfCommand(args), 0xa000);
+  for (const [from, to] of fds) libc.posix_spawn_file_actions_adddup2(actions, from, to);
+  // Close-on-exec fds are only closed after the exec has let the parent go on (the exec's new
+  // memory map releases a vfork parent first), so for a moment the child still holds the
+  // parent's pipes: a guest could see a reader that is not there. Closing them before the exec
+  // removes that window.
+  const closefrom = libc.posix_spawn_file_actions_addclosefrom_np as
+    | ((actions: number, from: number) => number)
+    | null;
+  if (closeFrom >= 0) closefrom?.(actions, closeFrom);
+  if (resetSignals) {
+    libc.posix_spawnattr_init(attr);
+    s.u8.fill(0xff, 0x9800, 0x9880); // sigfillset
+    libc.posix_spawnattr_setsigdefault(attr, s.address + 0x9800);
+    s.u8.fill(0, 0x9880, 0x9900); // sigemptyset
+    libc.posix_spawnattr_setsigmask(attr, s.address + 0x9880);
+    libc.posix_spawnattr_setflags(attr, 0x04 | 0x08); // POSIX_SPAWN_SETSIGDEF | SETSIGMASK
+  }
+  const argvp = cStrings(k, argv, 0xa000);
   const env = Object.entries(Deno.env.toObject()).map(([a, b]) => `${a}=${b}`);
   const envp = cStrings(k, env, 0xc000);
-  const path = k.scratchString(Deno.execPath(), 0x9100);
-  const err = libc.posix_spawn(s.address + 0x9400, path, actions, 0, argv, envp);
+  const p = k.scratchString(path, 0x9100);
+  const err = libc.posix_spawn(
+    s.address + 0x9400,
+    p,
+    actions,
+    resetSignals ? attr : 0,
+    argvp,
+    envp,
+  );
   libc.posix_spawn_file_actions_destroy(actions);
+  if (resetSignals) libc.posix_spawnattr_destroy(attr);
   return err !== 0 ? -err : s.view.getInt32(0x9400, true);
 }
 
@@ -184,10 +251,7 @@ function startSpare(k: Kernel): void {
 }
 
 /** Starts the child process; returns its pid or -errno. */
-export function spawnChild(
-  k: Kernel,
-  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vforkFd?: number },
-): number {
+export function spawnChild(k: Kernel, flags: ForkFlags): number {
   const stateFd = writeState(k, flags);
   if (stateFd < 0) return stateFd;
   const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);

@@ -11,6 +11,8 @@ import type { SyscallHandler } from "./syscall_def.ts";
 import { SignalState } from "./signals.ts";
 import type { SignalRouter } from "../host/signal_router.ts";
 import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
+import type { InlineChild, InlineStart } from "./inline_fork.ts";
+import type { PidHolder } from "./pid_holder.ts";
 
 export interface ProcessInfo {
   /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
@@ -46,7 +48,7 @@ export class Kernel {
   readonly signals = new SignalState();
   readonly args = new Float64Array(6);
   /** Host memory for host-side structs (iovec arrays, statx buffers, pollfds, path copies). */
-  readonly scratch = new Scratch(1 << 20);
+  readonly scratch: Scratch;
   readonly info: ProcessInfo;
   vcpu!: Vcpu;
   table: (SyscallHandler | undefined)[] = [];
@@ -63,14 +65,26 @@ export class Kernel {
   dumpable = 1;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
+  /** The router's SIGCHLD count when the guest last reaped a child. */
+  childSignalsSeen = 0;
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
+  /** Closed once the first syscall returns: a parent waits for it (kernel/inline_fork.ts). */
+  releaseFd = -1;
   /** A pre-started elfuse waiting to become the next fork child (kernel/fork.ts). */
   spare: { pid: number; sock: number } | undefined;
+  /** The parent of an in-process child (its guest pid); otherwise the host's getppid(). */
+  parentPid: number | undefined;
+  /** This kernel is an in-process fork child (kernel/inline_fork.ts). */
+  inline: InlineChild | undefined;
+  /** A fork just started an in-process child: the run loop runs it. */
+  inlineStart: InlineStart | undefined;
+  /** A pid holder started ahead for the next in-process child. */
+  nextHolder: PidHolder | undefined;
   /** Routes host signals to guest handlers (set by runKernel). */
   router: SignalRouter | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
-  hostSignals: Int32Array = new Int32Array(1);
+  hostSignals: Int32Array = new Int32Array(new SharedArrayBuffer(4));
   /** How this elfuse was run, for the process a guest fork starts. */
   runOptions: { backend: string; strace?: boolean; verbose?: boolean } = { backend: "unicorn" };
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
@@ -84,7 +98,9 @@ export class Kernel {
   pdeathsig = 0;
   noNewPrivs = 0;
 
-  constructor(as: AddressSpace, info: ProcessInfo) {
+  /** `scratch`: an in-process fork child borrows its waiting parent's. */
+  constructor(as: AddressSpace, info: ProcessInfo, scratch?: Scratch) {
+    this.scratch = scratch ?? new Scratch(1 << 20);
     this.as = as;
     this.mem = as.slab.u8;
     this.view = as.slab.view;
@@ -99,16 +115,50 @@ export class Kernel {
   readonly onSyscall = (): void => {
     const nr = this.vcpu.syscallArgs(this.args);
     const h = this.table[nr];
-    const r = h !== undefined ? h(this, this.args) : this.unknown(nr);
-    if (r === -4 /* EINTR */) this.router?.settle();
+    let r = h !== undefined ? h(this, this.args) : this.unknown(nr);
+    if (r === -4 /* EINTR */) r = this.interrupted(nr);
     if (this.hostSignals[0] !== 0 && takeHostSignals(this, nr, r)) return;
     if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
     if (this.signals.wake) deliverPending(this);
   };
 
+  /**
+   * A handler's host call failed with EINTR. A kick whose signal was already taken is no news for
+   * the guest: the call runs again. Otherwise a signal interrupted it before the listener
+   * recorded it: wait for that (signal_router.ts settle) so its handler runs first, as on Linux.
+   */
+  interrupted(nr: number): number {
+    const router = this.router, h = this.table[nr];
+    if (router === undefined || h === undefined) return -4;
+    let r = -4;
+    // A handler that took a signal itself (rt_sigsuspend) returns EINTR for the guest to see.
+    while (r === -4 && !this.signals.wake && router.staleKick()) r = h(this, this.args);
+    if (r === -4) router.settle();
+    return r;
+  }
+
   unknown(nr: number): number {
     this.onUnknown(nr);
     return -E.ENOSYS;
+  }
+
+  /**
+   * A child was reaped: its SIGCHLD must be pending now, as on Linux, not arrive later (the
+   * listener runs on its own thread and may lag under load).
+   */
+  reaped(pid: number): void {
+    this.children.delete(pid);
+    const r = this.router;
+    if (r === undefined) return;
+    const seen = r.childSignals();
+    if (seen < 0) return;
+    if (seen === this.childSignalsSeen) r.awaitChildSignal(seen, 200);
+    this.childSignalsSeen = r.childSignals();
+  }
+
+  /** The parent's pid, as getppid(2) reports it. */
+  ppid(): number {
+    return this.parentPid ?? libc.getppid();
   }
 
   /** A host call's return value as a guest result: -errno on failure. */

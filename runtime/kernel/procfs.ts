@@ -29,7 +29,7 @@ function stat(k: Kernel): string {
     k.pid,
     `(${comm(k)})`,
     "R",
-    libc.getppid(),
+    k.ppid(),
     libc.getpgid(0),
     libc.getsid(0),
   ];
@@ -48,7 +48,7 @@ function status(k: Kernel): string {
     "State:\tR (running)",
     `Tgid:\t${k.pid}`,
     `Pid:\t${k.pid}`,
-    `PPid:\t${libc.getppid()}`,
+    `PPid:\t${k.ppid()}`,
     `Uid:\t${uid}\t${euid}\t${euid}\t${euid}`,
     `Gid:\t${gid}\t${egid}\t${egid}\t${egid}`,
     "Threads:\t1",

@@ -74,8 +74,8 @@ export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
     const kinds = row?.def?.args ?? [];
     const shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
     const h = k.table[nr];
-    const r = h !== undefined ? h(k, a) : k.unknown(nr);
-    if (r === -4 /* EINTR */) k.router?.settle();
+    let r = h !== undefined ? h(k, a) : k.unknown(nr);
+    if (r === -4 /* EINTR */) r = k.interrupted(nr);
     const restarted = k.hostSignals[0] !== 0 && takeHostSignals(k, nr, r);
     if (!restarted && r === r) k.vcpu.setResult(r);
     if (!restarted && k.signals.wake) deliverPending(k);

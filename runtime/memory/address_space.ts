@@ -2,6 +2,7 @@
 // mmap, munmap, mprotect, mremap, madvise) on top of them. Every change is mirrored into the CPU
 // backend through the PageMapper, so this file never knows which backend runs.
 import { E } from "../kernel/errno.ts";
+import { touchedRuns } from "../host/pagemap.ts";
 import { Slab } from "./slab.ts";
 import {
   PAGE_SIZE,
@@ -62,6 +63,12 @@ export class AddressSpace {
   brkStart = 0;
   brkEnd = 0;
   readonly mmapTop: number;
+  /**
+   * Called once before the next change to the mappings (map, unmap, protect, brk), with the old
+   * mappings still in place; it clears itself. An in-process fork child uses it to save its
+   * parent's read-only pages only when the child is about to replace them.
+   */
+  beforeChange: (() => void) | undefined;
 
   constructor(slab = new Slab()) {
     this.slab = slab;
@@ -106,7 +113,39 @@ export class AddressSpace {
     return true;
   }
 
+  #changing(): void {
+    const hook = this.beforeChange;
+    if (hook === undefined) return;
+    this.beforeChange = undefined;
+    hook();
+  }
+
+  /**
+   * Calls `run(start, length)` for each part of [start, end) that may hold data: parts backed by
+   * a host file whole, anonymous parts only where the host has touched pages (the rest is zero).
+   */
+  dataRuns(start: number, end: number, run: (start: number, length: number) => void): void {
+    let at = start;
+    const anon = (to: number) => {
+      if (to > at) touchedRuns(this.slab.base + at, to - at, (o, n) => run(at + o, n));
+    };
+    for (const [s, e] of this.slab.fileRanges(start, end)) {
+      anon(s);
+      run(s, e - s);
+      at = e;
+    }
+    anon(end);
+  }
+
+  /** Gives [start, start+len) fresh zero host pages and tells the backend (they are new pages). */
+  replacePages(start: number, len: number, prot: number): void {
+    this.slab.zero(start, len);
+    this.mapper?.unmap(start, len);
+    this.mapper?.map(start, len, prot);
+  }
+
   #add(vma: Vma): void {
+    this.#changing();
     const { start, end, prot } = vma; // insert() may merge vma with its neighbours
     this.vmas.insert(vma);
     this.mapper?.map(start, end - start, prot);
@@ -114,6 +153,7 @@ export class AddressSpace {
 
   // Removes [start, end) from the guest: backend, VMAs, and the slab contents (zeroed).
   #drop(start: number, end: number): void {
+    this.#changing();
     for (const piece of this.vmas.remove(start, end)) {
       const len = piece.end - piece.start;
       this.mapper?.unmap(piece.start, len);
@@ -209,6 +249,7 @@ export class AddressSpace {
     const len = pageUp(length);
     if (len === 0) return 0;
     const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
+    if (this.vmas.allows(addr, len, 0)) this.#changing();
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
     this.mapper?.protect(addr, len, prot);
     if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);

@@ -18,6 +18,8 @@ export class Slab {
   readonly size: number;
   readonly u8: Uint8Array;
   readonly view: DataView;
+  /** Ranges [start, end) where a host file is mapped over the slab (sorted, disjoint). */
+  readonly #files: [number, number][] = [];
 
   constructor(size = DEFAULT_SLAB_SIZE) {
     const addr = Number(libc.mmap(0, size, PROT_RW, ANON_FLAGS, -1, 0));
@@ -37,12 +39,38 @@ export class Slab {
     // Replacing the range also drops any host file mapping placed there by mmap(MAP_SHARED).
     const r = Number(libc.mmap(this.base + gpa, len, PROT_RW, ANON_FLAGS | MAP_FIXED, -1, 0));
     if (r !== this.base + gpa) libc.madvise(this.base + gpa, len, MADV_DONTNEED);
+    this.#cut(gpa, gpa + len);
   }
 
   /** Maps a host file over [gpa, gpa+len): shared or private (copy-on-write), zero copy. */
   mapFile(gpa: number, len: number, hostFd: number, offset: number, shared: boolean): boolean {
     const flags = (shared ? 0x01 : 0x02) | MAP_FIXED;
     const r = Number(libc.mmap(this.base + gpa, len, PROT_RW, flags, hostFd, offset));
-    return r === this.base + gpa;
+    if (r !== this.base + gpa) return false;
+    this.#cut(gpa, gpa + len);
+    this.#files.push([gpa, gpa + len]);
+    this.#files.sort((a, b) => a[0] - b[0]);
+    return true;
+  }
+
+  /** The parts of [start, end) backed by a host file (the rest is anonymous memory). */
+  fileRanges(start: number, end: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (const [s, e] of this.#files) {
+      if (e > start && s < end) out.push([Math.max(s, start), Math.min(e, end)]);
+    }
+    return out;
+  }
+
+  #cut(start: number, end: number): void {
+    const kept: [number, number][] = [];
+    for (const [s, e] of this.#files) {
+      if (e <= start || s >= end) kept.push([s, e]);
+      else {
+        if (s < start) kept.push([s, start]);
+        if (e > end) kept.push([end, e]);
+      }
+    }
+    this.#files.splice(0, this.#files.length, ...kept);
   }
 }

@@ -5,6 +5,7 @@ import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { spawnChild } from "../fork.ts";
+import { forkInline } from "../inline_fork.ts";
 
 const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800;
 const CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000;
@@ -38,6 +39,19 @@ function forkProcess(
   tls: number,
   childTid: number,
 ): number {
+  const tid = (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) ? childTid : 0;
+  const inline = forkInline(k, {
+    sp: (flags & CLONE_VM) ? newSp : 0,
+    tls: (flags & CLONE_SETTLS) ? tls : undefined,
+    childTid: tid,
+    clearTid: (flags & CLONE_CHILD_CLEARTID) !== 0,
+    vfork: (flags & CLONE_VFORK) !== 0,
+  });
+  if (inline !== undefined) {
+    k.children.add(inline);
+    if (flags & CLONE_PARENT_SETTID) k.view.setInt32(parentTid, inline, true);
+    return inline;
+  }
   // vfork: the parent sleeps until the child's execve or exit closes the pipe's write end.
   let vforkRead = -1, vforkFd: number | undefined;
   if (flags & CLONE_VFORK) {
@@ -50,7 +64,7 @@ function forkProcess(
   const pid = spawnChild(k, {
     sp: (flags & CLONE_VM) ? newSp : 0,
     tls: (flags & CLONE_SETTLS) ? tls : undefined,
-    childTid: (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) ? childTid : 0,
+    childTid: tid,
     clearTid: (flags & CLONE_CHILD_CLEARTID) !== 0,
     vforkFd,
   });
@@ -74,12 +88,14 @@ function wait4(k: Kernel, a: Float64Array): number {
   // The host process may also have a warm spare as a child (kernel/fork.ts): with no guest
   // children, "any child" must not wait for it.
   if (pid <= 0 && k.children.size === 0) return -E.ECHILD;
+  // Another host child of this process (a spare, a pid holder, a sibling's) is not the guest's.
+  if (pid > 0 && !k.children.has(pid)) return -E.ECHILD;
   // Linux's wait status and struct rusage are the same on every architecture.
   const st = status === 0 ? 0 : k.hostBase + status, ru = rusage === 0 ? 0 : k.hostBase + rusage;
   let r: number;
   // A warm spare that died (a group kill) is a host child but not the guest's: wait again.
   do r = libc.wait4(pid, st, options, ru); while (r > 0 && pid <= 0 && !k.children.has(r));
-  if (r > 0) k.children.delete(r);
+  if (r > 0) k.reaped(r);
   return k.host(r);
 }
 
@@ -93,6 +109,12 @@ function waitid(k: Kernel, a: Float64Array): number {
   if ((idtype === 0 /* P_ALL */ || idtype === 2 /* P_PGID */) && k.children.size === 0) {
     return -E.ECHILD;
   }
+  // WEXITED | WSTOPPED | WCONTINUED: one is needed; any other bit but WNOHANG, WNOWAIT and the
+  // __W* flags is invalid (waitid(2)).
+  if ((options & 0xe) === 0 || (options & ~(0xf | 0x01000000 | 0xe0000000)) !== 0) {
+    return -E.EINVAL;
+  }
+  if (idtype === 1 /* P_PID */ && !k.children.has(id)) return -E.ECHILD;
   const s = k.scratch;
   s.u8.fill(0, 0x5000, 0x5000 + 128);
   const r = libc.waitid(idtype, id, s.address + 0x5000, options);
@@ -104,7 +126,7 @@ function waitid(k: Kernel, a: Float64Array): number {
   if (
     child > 0 && (code === 1 || code === 2 || code === 3) && !(options & 0x01000000 /* WNOWAIT */)
   ) {
-    k.children.delete(child);
+    k.reaped(child);
   }
   return 0;
 }
@@ -140,6 +162,9 @@ export const processSyscalls: SyscallDef[] = [
     name: "setpgid",
     handler: (k, a) => k.host(libc.setpgid(a[0] | 0, a[1] | 0)),
     args: ["int", "int"],
+    status: "partial",
+    note:
+      "the host's: a parent's setpgid(child) fails with EACCES once the child runs in a host process of its own (it exec'd elfuse); the child's own setpgid completes before its parent goes on",
   },
   { name: "setsid", handler: (k) => k.host(libc.setsid()) },
 ];

@@ -272,9 +272,13 @@ function childInfo(): SigInfo {
 }
 const childScratch = new Scratch(4096);
 
-/** Blocks until a host signal arrives (the kick interrupts the sleep); queues it. */
+/**
+ * Blocks until a host signal arrives; queues it. A futex wait on the listener's flag (it
+ * notifies after setting it), not a sleep the kick would end: a kick landing between the check
+ * and the sleep would be lost.
+ */
 function waitForHostSignal(k: Kernel): void {
-  while (k.hostSignals[0] === 0) libc.nanosleep(k.scratchTimespec(3600, 0), 0);
+  while (k.hostSignals[0] === 0) Atomics.wait(k.hostSignals, 0, 0);
   takeHostSignals(k, -1, 0);
 }
 
@@ -322,7 +326,13 @@ function kill(k: Kernel, a: Float64Array): number {
   // the guest itself. A process group (0 or -pgid) is the host's: guest pids are host pids, and
   // this process receives its own share through the signal router.
   if (pid === -1) return sendSelf(k, sig, SI_USER);
-  return k.host(libc.kill(pid, sig));
+  const r = k.host(libc.kill(pid, sig));
+  // Our own group includes us, and Linux makes the signal pending before kill returns: wait for
+  // the listener to record it, so that unblocking it next runs the handler (kill(2)).
+  if (r === 0 && sig !== 0 && (pid === 0 || -pid === libc.getpgid(0))) {
+    if (k.router?.arrival(sig)) takeHostSignals(k, -1, 0);
+  }
+  return r;
 }
 
 function tgkill(k: Kernel, tgid: number, tid: number, sig: number): number {
@@ -371,10 +381,7 @@ function rtSigtimedwait(k: Kernel, a: Float64Array): number {
   for (;;) {
     const left = (end - performance.now()) / 1000;
     if (left <= 0) return -E.EAGAIN;
-    if (k.hostSignals[0] === 0) {
-      const whole = Math.min(Math.floor(left), 3600);
-      libc.nanosleep(k.scratchTimespec(whole, Math.floor((Math.min(left, 3600) - whole) * 1e9)), 0);
-    }
+    if (k.hostSignals[0] === 0) Atomics.wait(k.hostSignals, 0, 0, Math.min(left, 3600) * 1000);
     if (k.hostSignals[0] !== 0) {
       takeHostSignals(k, -1, 0);
       for (let sig = 1; sig <= 64; sig++) {

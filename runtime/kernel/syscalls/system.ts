@@ -249,7 +249,7 @@ export const systemSyscalls: SyscallDef[] = [
   },
   { name: "getpid", handler: (k) => k.pid },
   // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
-  { name: "getppid", handler: () => libc.getppid() },
+  { name: "getppid", handler: (k) => k.ppid() },
   { name: "gettid", handler: (k) => k.pid },
   { name: "getuid", handler: () => libc.getuid() },
   { name: "geteuid", handler: () => libc.geteuid() },

@@ -1,0 +1,314 @@
+// In-process fork children. Starting a host process for every guest fork costs a Deno start-up
+// (tens of milliseconds), yet most children of a shell live for a millisecond: a `$(...)`, a
+// pipeline stage, a fork that execs a short program. So a fork child first runs right here, on
+// the parent's vCPU and memory, while the parent waits (a parent that is not running cannot
+// tell), and the parent's memory is put back when it is done (memory/snapshot.ts). Its pid is a
+// real host process's: a pid holder (pid_holder.ts) that then ends exactly as the child ended,
+// so wait4, SIGCHLD and kill stay the host's own.
+//
+// A child that would block, or needs a process of its own (it forks, changes its process group,
+// arms a timer, sleeps), moves out: its state goes to its holder, which execs this elfuse as a
+// fork spare and goes on from the same syscall (fork.ts's state, with the syscall restarted),
+// and the parent resumes at once. "Would block" is found without guessing per call: while the
+// child runs, a timer kicks this thread every few milliseconds (host/kick_timer.ts), so a host
+// call that blocks fails with EINTR and the child moves out.
+import { Reg } from "../backends/backend.ts";
+import { KickTimer } from "../host/kick_timer.ts";
+import { libc } from "../host/libc.ts";
+import { Snapshot } from "../memory/snapshot.ts";
+import { writeState } from "./fork.ts";
+import { type ExitStatus, Kernel, RESULT_SET } from "./kernel.ts";
+import {
+  finishHolder,
+  holdersAvailable,
+  migrateToHolder,
+  type PidHolder,
+  startHolder,
+} from "./pid_holder.ts";
+import type { SyscallHandler } from "./syscall_def.ts";
+import type { TableRow } from "./table.ts";
+
+const REGS_BYTES = 34 * 8 + 520;
+/** How long a host call of an in-process child may block before it moves out. */
+const KICK_PERIOD_MS = 10;
+const EINTR = -4;
+
+/** On an in-process child's kernel. */
+export interface InlineChild {
+  holder: PidHolder;
+  vfork: boolean;
+  /** It moved to its own process; for vfork, the pipe its exec or exit closes. */
+  moved: boolean;
+  /** Read ends the parent waits on after the child moved out (vfork's, the release pipe). */
+  waits: number[];
+}
+
+/** Set on the parent by clone; the run loop starts the child (runInline). */
+export interface InlineStart {
+  child: Kernel;
+  regs: DataView;
+  tpidr: bigint;
+  childTid: number;
+}
+
+let enabled: boolean | undefined;
+let timer: KickTimer | undefined;
+
+/** In-process children need the kick timer and pid holders; ELFUSE_FORK=process turns them off. */
+function inlineForksEnabled(): boolean {
+  enabled ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
+    holdersAvailable();
+  return enabled;
+}
+
+/**
+ * Starts an in-process child for fork/vfork/clone, or returns undefined when this fork needs a
+ * host process (shared mappings, which a snapshot cannot give back; no holder).
+ */
+export function forkInline(
+  k: Kernel,
+  flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vfork: boolean },
+): number | undefined {
+  if (!inlineForksEnabled() || k.inline !== undefined) return undefined;
+  if (k.as.vmas.list.some((v) => v.shared)) return undefined;
+  const holder = k.nextHolder ?? startHolder(k);
+  k.nextHolder = undefined;
+  if (holder === undefined) return undefined;
+  const child = childKernel(k, holder, flags.vfork);
+  if (flags.clearTid) child.tidAddress = flags.childTid;
+  const regs = new DataView(new ArrayBuffer(REGS_BYTES));
+  k.vcpu.saveGeneral(regs, 0);
+  k.vcpu.saveFpsimd(regs, 34 * 8);
+  regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
+  const tpidr = flags.tls !== undefined ? BigInt(flags.tls) : k.vcpu.getBig(Reg.TPIDR_EL0);
+  k.inlineStart = { child, regs, tpidr, childTid: flags.childTid };
+  k.vcpu.stop(); // the run loop starts the child once this syscall has returned
+  k.nextHolder = startHolder(k); // ready for the next fork, started while the child runs
+  return holder.pid;
+}
+
+/** The child's kernel: the parent's fds (host dups), signal state, limits and identity. */
+function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
+  const c = new Kernel(p.as, { ...p.info }, p.scratch);
+  c.pid = holder.pid;
+  c.parentPid = p.pid;
+  c.inline = { holder, vfork, moved: false, waits: [] };
+  for (const fd of p.fds.open()) {
+    const e = p.fds.get(fd)!;
+    const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
+    if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
+  }
+  c.signals.actions.forEach((a, i) => Object.assign(a, p.signals.actions[i]));
+  c.signals.maskLo = p.signals.maskLo;
+  c.signals.maskHi = p.signals.maskHi;
+  c.signals.altStack = { ...p.signals.altStack };
+  p.rlimits.forEach((r, i) => (c.rlimits[i] = [r[0], r[1]]));
+  c.fds.limit = p.fds.limit;
+  c.name = p.name;
+  c.dumpable = p.dumpable;
+  c.keepCaps = p.keepCaps;
+  c.personality = p.personality;
+  c.noNewPrivs = p.noNewPrivs;
+  return c;
+}
+
+/**
+ * Runs the child the parent's clone started until it ends or moves out, then gives the parent
+ * back its memory, registers, working directory and umask. `run` is the run loop.
+ */
+export async function runInline(
+  parent: Kernel,
+  run: (child: Kernel) => Promise<ExitStatus>,
+): Promise<void> {
+  const start = parent.inlineStart!;
+  parent.inlineStart = undefined;
+  const { child } = start;
+  const state = child.inline!;
+  const v = parent.vcpu;
+  // The parent as it is now: its fork has returned the pid (and it may be in a signal handler).
+  const regs = new DataView(new ArrayBuffer(REGS_BYTES));
+  v.saveGeneral(regs, 0);
+  v.saveFpsimd(regs, 34 * 8);
+  const tpidr = v.getBig(Reg.TPIDR_EL0);
+  const cwd = Deno.cwd(), umask = Deno.umask();
+  const snapshot = new Snapshot(parent.as, state.vfork);
+
+  v.loadGeneral(start.regs, 0);
+  v.loadFpsimd(start.regs, 34 * 8);
+  v.setBig(Reg.TPIDR_EL0, start.tpidr);
+  child.vcpu = v;
+  if (start.childTid !== 0 && child.canWrite(start.childTid, 4)) {
+    child.view.setInt32(start.childTid, child.pid, true); // CLONE_CHILD_SETTID
+  }
+  timer ??= new KickTimer();
+  timer.start(KICK_PERIOD_MS);
+  let status: ExitStatus;
+  try {
+    status = await run(child);
+  } finally {
+    timer.stop();
+  }
+  if (!state.moved) {
+    closeFds(child);
+    finishHolder(state.holder, status);
+  }
+  snapshot.restore();
+  try {
+    Deno.chdir(cwd);
+  } catch { /* the child removed it: the parent's cwd is gone on Linux too */ }
+  Deno.umask(umask);
+  v.loadGeneral(regs, 0);
+  v.loadFpsimd(regs, 34 * 8);
+  v.setBig(Reg.TPIDR_EL0, tpidr);
+  // vfork: the parent sleeps until the child's execve or exit closes the pipe's write end; a
+  // release pipe: until the child's first syscall in its own process has returned.
+  const s = parent.scratch;
+  for (const fd of state.waits) {
+    while (
+      Number(libc.read(fd, BigInt(s.address + 0x5400), 1n)) < 0 && parent.errnoNow() === 4
+    );
+    libc.close(fd);
+  }
+}
+
+function closeFds(k: Kernel): void {
+  for (const fd of k.fds.open()) libc.close(k.fds.take(fd)!.hostFd);
+}
+
+/**
+ * The child moves to its own process (its holder) and will run this syscall again there.
+ * Returns RESULT_SET (the registers are left alone), or undefined when it cannot move.
+ */
+function moveOut(k: Kernel, release = false): number | undefined {
+  const state = k.inline!;
+  const pipe = (): [number, number] | undefined => {
+    const s = k.scratch;
+    if (libc.pipe2(s.address + 0x5400, 0o2000000 /* O_CLOEXEC */) !== 0) return undefined;
+    return [s.view.getInt32(0x5400, true), s.view.getInt32(0x5404, true)];
+  };
+  const vfork = state.vfork ? pipe() : undefined;
+  const released = release ? pipe() : undefined;
+  const stateFd = writeState(k, {
+    sp: 0,
+    childTid: k.tidAddress,
+    clearTid: k.tidAddress !== 0,
+    vforkFd: vfork?.[1],
+    releaseFd: released?.[1],
+    restart: true,
+  });
+  const pipes = [vfork, released].filter((p) => p !== undefined);
+  if (stateFd < 0) {
+    for (const p of pipes) p.forEach((fd) => libc.close(fd));
+    return undefined;
+  }
+  const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);
+  const ok = migrateToHolder(state.holder, [stateFd, ...hostFds, ...pipes.map((p) => p[1])]);
+  libc.close(stateFd);
+  for (const [read, write] of pipes) {
+    libc.close(write);
+    state.waits.push(read);
+  }
+  closeFds(k);
+  state.moved = true;
+  if (!ok) {
+    // The holder is gone (killed): so is the child, as far as anyone can see.
+    if (k.verbose) k.note(`fork child ${k.pid} could not move to its own process`);
+  }
+  k.vcpu.stop();
+  return RESULT_SET;
+}
+
+/**
+ * Syscalls an in-process child cannot make here (they would act on the shared host process, or
+ * wait): it moves out first and makes them there. For these the parent waits until it has.
+ */
+const MOVE_FIRST_AND_WAIT = new Set([
+  "setpgid",
+  "setsid",
+  "setitimer",
+  "getitimer",
+  "timer_create",
+  "timer_settime",
+  "timer_gettime",
+  "timer_getoverrun",
+  "timer_delete",
+  "getrusage",
+  "times",
+  "setuid",
+  "setgid",
+  "setreuid",
+  "setregid",
+  "setresuid",
+  "setresgid",
+  "setfsuid",
+  "setfsgid",
+  "setgroups",
+  "setrlimit",
+  "setpriority",
+  "sched_setaffinity",
+  "sched_setscheduler",
+  "sched_setparam",
+  "chroot",
+  "unshare",
+  "setns",
+  "ptrace",
+]);
+/** Syscalls that may wait (or fork again): the child moves out first; the parent goes on. */
+const MOVE_FIRST = new Set([
+  "clone",
+  "clone3",
+  "nanosleep",
+  "clock_nanosleep",
+  "rt_sigsuspend",
+  "rt_sigtimedwait",
+]);
+
+/**
+ * The handler table of an in-process child: the MOVE_FIRST sets, new resource limits and kills
+ * of a process group move out first; any host call that fails with EINTR (it blocked past a kick) moves out.
+ */
+export function inlineTable(
+  rows: TableRow[],
+  base: (SyscallHandler | undefined)[],
+): (SyscallHandler | undefined)[] {
+  return base.map((h, nr) => {
+    if (h === undefined) return undefined;
+    const name = rows.find((r) => r.nr === nr)?.name ?? "";
+    if (MOVE_FIRST.has(name)) return (k, a) => moveOut(k) ?? h(k, a);
+    if (MOVE_FIRST_AND_WAIT.has(name)) return (k, a) => moveOut(k, true) ?? h(k, a);
+    if (name === "prlimit64") {
+      return (k, a) => (a[2] !== 0 ? moveOut(k, true) ?? h(k, a) : h(k, a));
+    }
+    if (name === "kill") {
+      const group = (a: Float64Array) => (a[0] | 0) <= 0 && (a[0] | 0) !== -1;
+      return (k, a) => (group(a) ? moveOut(k, true) ?? h(k, a) : h(k, a));
+    }
+    return (k, a) => {
+      const r = h(k, a);
+      return r === EINTR && k.inline !== undefined && !k.inline.moved ? moveOut(k) ?? r : r;
+    };
+  });
+}
+
+/**
+ * A child that moved out with a release pipe: its first syscall closes it once it returns, so
+ * its parent sees that syscall's effect (a new process group, say) when it goes on.
+ */
+export function releasingTable(
+  k: Kernel,
+  base: (SyscallHandler | undefined)[],
+): (SyscallHandler | undefined)[] {
+  const release = () => {
+    k.table = base;
+    libc.close(k.releaseFd);
+    k.releaseFd = -1;
+  };
+  return base.map((h) =>
+    h === undefined ? undefined : (kk, a) => {
+      const r = h(kk, a);
+      release();
+      return r;
+    }
+  );
+}

@@ -1,0 +1,50 @@
+// Fork children run in-process first (inline_fork.ts) or as host processes (ELFUSE_FORK=process,
+// and whenever a child moves out): both paths must give the same results, and neither may leave
+// host processes behind.
+import assert from "node:assert/strict";
+import { runCliWith } from "../testing.ts";
+
+const fixture = (name: string) => new URL(`../../fixtures/build/${name}`, import.meta.url).pathname;
+
+for (const mode of ["inline", "process"]) {
+  Deno.test(`fork children (${mode}): pipes, waits and statuses`, async () => {
+    const env: Record<string, string> = mode === "process" ? { ELFUSE_FORK: "process" } : {};
+    for (const name of ["proc_pipe", "proc_wait"]) {
+      const r = await runCliWith(env, fixture(name));
+      assert.match(r.stdout, /\n\d+ passed, 0 failed\n$/, `${name} (${mode}):\n${r.stdout}`);
+      assert.equal(r.code, 0);
+    }
+  });
+}
+
+/** Host processes whose command line mentions `marker`. */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(marker)) {
+        found.push(Number(e.name));
+      }
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
+
+Deno.test({
+  name: "no pid holder outlives its guest",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const before = new Set(processesWith("elfuse-pid-holder"));
+    const r = await runCliWith({}, fixture("fork_loop"), "20");
+    assert.equal(r.stdout, "fork_loop 20 ok\n");
+    // The spare holder sees its command pipe close when elfuse exits; give it a moment.
+    let left: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = processesWith("elfuse-pid-holder").filter((p) => !before.has(p));
+      if (left.length === 0) break;
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    assert.deepEqual(left, []);
+  },
+});

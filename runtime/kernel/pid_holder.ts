@@ -1,0 +1,97 @@
+// A pid holder: a small host process (/bin/sh) that stands for an in-process fork child
+// (kernel/inline_fork.ts). Its pid is the child's pid, so the parent's wait4, waitid, kill and
+// SIGCHLD are the host's own, exactly as for a child in a process of its own. When the child
+// ends, the holder ends the same way (exit code, or killed by the same signal); when the child
+// must move out, the holder execs this elfuse as a fork spare and receives the child's state.
+import { libc } from "../host/libc.ts";
+import { sendFds } from "../host/fd_passing.ts";
+import type { ExitStatus, Kernel } from "./kernel.ts";
+import { selfCommand, spawnHost } from "./fork.ts";
+
+/** fd 3: commands ("x CODE", "k SIGNAL", "m" to become a fork spare on fd 4). */
+const SCRIPT = [
+  "read c <&3 || exit 0",
+  'case $c in x*) exit "${c#x}";; k*) ulimit -c 0; kill -"${c#k}" $$; exit 1;;',
+  'm) exec "$@" 3<&-;; esac',
+  "exit 1",
+].join("\n");
+const SHELL = "/bin/sh";
+
+export interface PidHolder {
+  pid: number;
+  /** Write end of the holder's command pipe. */
+  command: number;
+  /** Our end of the socket the holder passes on to the spare it becomes. */
+  sock: number;
+}
+
+let shellChecked: boolean | undefined;
+
+/** True when holders can be started here (a POSIX shell at /bin/sh). */
+export function holdersAvailable(): boolean {
+  if (shellChecked === undefined) {
+    try {
+      shellChecked = Deno.statSync(SHELL).isFile;
+    } catch {
+      shellChecked = false;
+    }
+  }
+  return shellChecked;
+}
+
+/** Starts a holder (its commands come later); undefined when the host refuses. */
+export function startHolder(k: Kernel): PidHolder | undefined {
+  const s = k.scratch;
+  // pipe2 and socketpair with O_CLOEXEC / SOCK_CLOEXEC: only the dup2 actions below reach it.
+  if (libc.pipe2(s.address + 0x9a00, 0o2000000) !== 0) return undefined;
+  const read = s.view.getInt32(0x9a00, true), command = s.view.getInt32(0x9a04, true);
+  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x9a08) !== 0) {
+    libc.close(read);
+    libc.close(command);
+    return undefined;
+  }
+  const sock = s.view.getInt32(0x9a08, true), theirs = s.view.getInt32(0x9a0c, true);
+  // Above any number a dup2 onto 3 or 4 could clobber.
+  const r = libc.fcntl(read, 1030, /* F_DUPFD_CLOEXEC */ 10);
+  const t = libc.fcntl(theirs, 1030, 10);
+  libc.close(read);
+  libc.close(theirs);
+  const spare = selfCommand(["--fork-spare", "4", k.runOptions.backend]);
+  const pid = r < 0 || t < 0 ? -1 : spawnHost(
+    k,
+    SHELL,
+    [SHELL, "-c", SCRIPT, "elfuse-pid-holder", ...spare],
+    [[r, 3], [t, 4]],
+    true,
+    5,
+  );
+  if (r >= 0) libc.close(r);
+  if (t >= 0) libc.close(t);
+  if (pid <= 0) {
+    libc.close(command);
+    libc.close(sock);
+    return undefined;
+  }
+  return { pid, command, sock };
+}
+
+function send(h: PidHolder, line: string): void {
+  const b = new TextEncoder().encode(line + "\n");
+  libc.write(h.command, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))), b.length);
+}
+
+/** The child ended: the holder ends the same way. */
+export function finishHolder(h: PidHolder, status: ExitStatus): void {
+  send(h, "code" in status ? `x${status.code}` : `k${status.signal}`);
+  libc.close(h.command);
+  libc.close(h.sock);
+}
+
+/** The child moves out: the holder becomes a fork spare and resumes it from `fds` (state first). */
+export function migrateToHolder(h: PidHolder, fds: number[]): boolean {
+  send(h, "m");
+  const ok = sendFds(h.sock, fds) === 0;
+  libc.close(h.command);
+  libc.close(h.sock);
+  return ok;
+}

@@ -94,6 +94,7 @@ const symbols = {
     result: "i32",
   },
   memcpy: { parameters: ["usize", "usize", "usize"], result: "usize" },
+  memcmp: { parameters: ["usize", "usize", "usize"], result: "i32" },
   msync: { parameters: ["usize", "usize", "i32"], result: "i32" },
   uname: { parameters: ["usize"], result: "i32" },
   setuid: { parameters: ["u32"], result: "i32" },

@@ -193,14 +193,16 @@ export class SignalRouter {
   }
 
   /**
-   * A child was reaped and no SIGCHLD has arrived since `seen`: the host has sent it, so wait
-   * (at most `ms`) for the listener to record it. Linux makes it pending before wait4 returns,
-   * and a late one would interrupt some later call instead.
+   * Children were reaped whose SIGCHLDs the listener has not all recorded: the host has sent
+   * them, so wait (at most `ms`) until `count` have arrived. Linux makes SIGCHLD pending before
+   * wait4 returns, and a late one would interrupt some later call instead.
    */
-  awaitChildSignal(seen: number, ms: number): void {
+  awaitChildSignal(count: number, ms: number): void {
     const deadline = performance.now() + ms;
-    while (Atomics.load(this.flags, CHILD_COUNT) === seen && performance.now() < deadline) {
-      Atomics.wait(this.flags, CHILD_COUNT, seen, 20);
+    for (;;) {
+      const now = Atomics.load(this.flags, CHILD_COUNT);
+      if (now >= count || performance.now() >= deadline) return;
+      Atomics.wait(this.flags, CHILD_COUNT, now, 20);
     }
   }
 

@@ -48,3 +48,14 @@ Deno.test({
     assert.deepEqual(left, []);
   },
 });
+
+Deno.test("children exec'ing different programs at the same address run the new code", async () => {
+  // busybox, exit42 and hello are all static at 0x400000: translated code must not leak across.
+  const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+  const script = `${fixture("exit42")}; echo $?; ${fixture("hello")}; ${
+    fixture("exit42")
+  }; echo $?`;
+  const r = await runCliWith({}, sh, "sh", "-c", script);
+  assert.equal(r.stdout, "atexit ran\n42\nhello, world\natexit ran\n42\n");
+  assert.equal(r.code, 0);
+});

@@ -65,7 +65,7 @@ export class Kernel {
   dumpable = 1;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
-  /** The router's SIGCHLD count when the guest last reaped a child. */
+  /** Children reaped, less any SIGCHLDs the host merged (see reaped). */
   childSignalsSeen = 0;
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
@@ -150,10 +150,12 @@ export class Kernel {
     this.children.delete(pid);
     const r = this.router;
     if (r === undefined) return;
-    const seen = r.childSignals();
-    if (seen < 0) return;
-    if (seen === this.childSignalsSeen) r.awaitChildSignal(seen, 200);
-    this.childSignalsSeen = r.childSignals();
+    if (r.childSignals() < 0) return;
+    // Every reaped child sent one SIGCHLD, and the host may have merged some (signal(7)): wait
+    // only while fewer have arrived than were reaped, and start counting afresh after a timeout.
+    this.childSignalsSeen++;
+    if (r.childSignals() < this.childSignalsSeen) r.awaitChildSignal(this.childSignalsSeen, 200);
+    this.childSignalsSeen = Math.min(this.childSignalsSeen, r.childSignals());
   }
 
   /** The parent's pid, as getppid(2) reports it. */

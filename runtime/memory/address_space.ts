@@ -21,6 +21,12 @@ export interface PageMapper {
   unmap(gpa: number, size: number): void;
   protect(gpa: number, size: number, prot: number): void;
   invalidateCode(gpa: number, size: number): void;
+  /**
+   * Host pages replaced under a mapping need no re-map (the backend reads guest memory through
+   * the slab's host addresses), so memory/mapping_batch.ts may apply only net changes and keep
+   * translated code whose bytes did not change.
+   */
+  readonly keepsTranslations?: boolean;
 }
 
 /** Where things go in the guest (64 GiB slab). Chosen to look like Linux on arm64. */

@@ -4,6 +4,7 @@
 // child is about to change the mappings (AddressSpace.beforeChange), since until then nothing
 // can have written them.
 import type { AddressSpace } from "./address_space.ts";
+import { batchMappings } from "./mapping_batch.ts";
 import { PROT_WRITE, type Vma } from "./vmas.ts";
 
 interface Run {
@@ -66,17 +67,26 @@ export class Snapshot {
   restore(): void {
     const as = this.#as;
     as.beforeChange = undefined;
-    const mem = as.slab.u8;
     if (this.#changed) {
-      as.munmap(0, as.size);
-      for (const v of this.#vmas) as.mapFixed(v.start, v.end - v.start, v.prot, v.name, false);
+      // One batch: the backend keeps what it translated of the parent's code.
+      batchMappings(as, () => {
+        as.munmap(0, as.size);
+        for (const v of this.#vmas) as.mapFixed(v.start, v.end - v.start, v.prot, v.name, false);
+        this.#copyBack();
+      });
     } else {
+      const mem = as.slab.u8;
       // Same mappings: clear what the child wrote in the copied (writable) areas.
       this.#vmas.forEach((v, i) => {
         if (this.#captured[i]) as.dataRuns(v.start, v.end, (s, n) => mem.fill(0, s, s + n));
       });
+      this.#copyBack();
     }
-    for (const r of this.#runs) mem.set(this.#data.subarray(r.at, r.at + r.length), r.start);
     [as.brkStart, as.brkEnd] = this.#brk;
+  }
+
+  #copyBack(): void {
+    const mem = this.#as.slab.u8;
+    for (const r of this.#runs) mem.set(this.#data.subarray(r.at, r.at + r.length), r.start);
   }
 }

@@ -38,6 +38,8 @@ const FRAME_VALUES = 256, FRAME_IDS = 528, FRAME_PTRS = 664, FRAME_REGS = 34;
 
 export class UnicornBackend implements Backend {
   readonly name = "unicorn";
+  /** Unicorn reads guest memory at the slab's host addresses (uc_mem_map_ptr). */
+  readonly keepsTranslations = true;
   // Unicorn's default arm64 CPU is a Cortex-A72: FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32.
   readonly hwcap = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80;
   readonly hwcap2 = 0;

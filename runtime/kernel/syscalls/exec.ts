@@ -1,6 +1,7 @@
 // execve and execveat: the new program replaces the image in this same host process, as on
 // Linux. Everything that can fail is checked before the old image is torn down; after that
 // point the exec cannot fail back to the caller.
+import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
@@ -156,22 +157,28 @@ function exec(
     }
   }
 
-  // Point of no return: the old image goes.
-  commitExec(k);
-  let image;
-  try {
-    image = buildImage(k.as, {
-      program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
-      shownName: target.guestPath,
-      argv: target.argv,
-      envp,
-      hwcap: k.hwcap,
-      hwcap2: k.hwcap2,
-      sysroot: k.info.sysroot,
-    });
-  } catch (e) {
+  // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a
+  // shell and its applets) keeps the backend's translated code (memory/mapping_batch.ts).
+  let image: ReturnType<typeof buildImage> | undefined, failure: unknown;
+  batchMappings(k.as, () => {
+    commitExec(k);
+    try {
+      image = buildImage(k.as, {
+        program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
+        shownName: target.guestPath,
+        argv: target.argv,
+        envp,
+        hwcap: k.hwcap,
+        hwcap2: k.hwcap2,
+        sysroot: k.info.sysroot,
+      });
+    } catch (e) {
+      failure = e;
+    }
+  });
+  if (image === undefined) {
     // Linux kills the process when exec fails after the old image is gone.
-    if (k.verbose) k.note(`execve ${target.guestPath}: ${(e as Error).message}`);
+    if (k.verbose) k.note(`execve ${target.guestPath}: ${(failure as Error).message}`);
     k.killedBy(11, false);
     return RESULT_SET;
   }

@@ -191,7 +191,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (req.timeout !== undefined) {
       const w = new Worker(new URL("./runtime/watchdog.ts", import.meta.url), { type: "module" });
-      w.postMessage({ seconds: req.timeout });
+      // Inherited by every host process this run starts, so the watchdog can find them all.
+      const marker = `ELFUSE_RUN=${Deno.pid}-${crypto.randomUUID()}`;
+      Deno.env.set("ELFUSE_RUN", marker.slice("ELFUSE_RUN=".length));
+      w.postMessage({ seconds: req.timeout, marker });
     }
     const { runProgram } = await import("./runtime/run.ts");
     const status = await runProgram({ ...req, argv0: req.program });

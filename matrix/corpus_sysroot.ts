@@ -1,13 +1,13 @@
 /**
  * Real dynamically linked Debian programs, run from the sysroot `elfuse sysroot create` builds in
  * .tools/sysroot (tools/setup.sh makes it; never committed). Each runner gets the sysroot
- * (elfuse --sysroot, qemu-aarch64 -L) and the program's host path. Only programs and scripts that
- * need no fork/exec are here: pipelines, `$(...)` and subprocess wait for processes.
+ * (elfuse --sysroot, qemu-aarch64 -L) and the program's host path. Cases that start other
+ * programs are marked `needsExec`: qemu-user follows an execve only through binfmt_misc.
  *
  * @module
  */
 
-import type { Case, FileSpec, Step } from "./types.ts";
+import type { Case, Expected, FileSpec, Step } from "./types.ts";
 
 /** Where tools/setup.sh builds the matrix's sysroot, relative to the repository. */
 export const SYSROOT_PATH = ".tools/sysroot";
@@ -36,6 +36,10 @@ interface Def {
   env?: Record<string, string>;
   quick?: boolean;
   timeout?: number;
+  /** Starts other programs of the sysroot (fork + execve). */
+  needsExec?: boolean;
+  /** Its output as Linux gives it, for judging it where the reference cannot run it. */
+  expect?: Expected;
 }
 
 const args = (...a: string[]): Step[] => [{ args: a }];
@@ -67,6 +71,27 @@ print(len(words), sorted(set(words))[:5])
 print(hashlib.sha256(b"elfuse" * 1000).hexdigest())
 print(json.loads('{"x": [1, 2.5, null, true]}'))
 print(sum(i * i for i in range(100000)))
+`;
+
+const bashProcesses = `set -e
+seq 1 5 | sort -r | head -3
+n=$(seq 7 | wc -l); echo "lines=$n"
+paste <(seq 3) <(seq 4 6)
+( cd / && pwd )
+echo "$(tr a-z A-Z <<< hello) $(printf '%s' abc | wc -c)"
+sleep 0.1 & wait $!; echo "bg=$?"
+false || echo "status $?"
+`;
+
+const pySubprocess = `import subprocess
+r = subprocess.run(["/usr/bin/seq", "3"], capture_output=True, text=True)
+print(r.returncode, r.stdout.split())
+p = subprocess.Popen(["/usr/bin/sort", "-r"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+out, _ = p.communicate("b\\na\\nc\\n")
+print(p.returncode, out.split())
+print(subprocess.call(["/usr/bin/false"]))
+print(subprocess.run("echo hi | tr a-z A-Z", shell=True, executable="/usr/bin/bash",
+                     capture_output=True, text=True).stdout.strip())
 `;
 
 const sqliteScript = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, v REAL);
@@ -101,6 +126,18 @@ function definitions(): Def[] {
         path: "data.csv",
         content: "a,1\nb,two\nc,3 3\n",
       }],
+      quick: true,
+    },
+    {
+      name: "bash-processes",
+      program: "/usr/bin/bash",
+      steps: args("p.sh"),
+      files: [{ path: "p.sh", content: bashProcesses }],
+      needsExec: true,
+      expect: {
+        exit: 0,
+        stdout: "5\n4\n3\nlines=7\n1\t4\n2\t5\n3\t6\n/\nHELLO 3\nbg=0\nstatus 1\n",
+      },
       quick: true,
     },
     {
@@ -191,6 +228,14 @@ function definitions(): Def[] {
       ],
     },
     {
+      name: "python-subprocess",
+      program: "/usr/bin/python3.11",
+      steps: args("sp.py"),
+      files: [{ path: "sp.py", content: pySubprocess }],
+      needsExec: true,
+      expect: { exit: 0, stdout: "0 ['1', '2', '3']\n0 ['c', 'b', 'a']\n1\nHI\n" },
+    },
+    {
       name: "sqlite-10k",
       program: "/usr/bin/sqlite3",
       steps: [{ args: [":memory:"], stdin: sqliteScript }],
@@ -263,6 +308,8 @@ export function sysrootCases(sysroot: string, present: boolean): Case[] {
     files: d.files,
     timeout: d.timeout ?? 60,
     quick: d.quick ?? false,
+    needsExec: d.needsExec,
+    expect: d.expect,
     skip: present ? undefined : `${SYSROOT_PATH} missing: run tools/setup.sh (or ./dev matrix)`,
   }));
 }

@@ -185,6 +185,26 @@ Deno.test("skips: case skip, reference unavailable for needsExec, no reference",
   });
   assert.deepEqual(alone.outcomes.map((o) => o.verdict), ["skip", "pass", "fail"]);
   assert.match(alone.outcomes[0].reason, /no reference runner/);
+
+  // A case the reference cannot run is judged on the subject alone when it has its own promise.
+  const promised = await runMatrix({
+    cases: [
+      testCase("t/exec-self", {
+        needsExec: true,
+        compare: { mode: "self-check" },
+        steps: [{ args: ["2 passed, 0 failed"] }],
+      }),
+      testCase("t/exec-out", {
+        needsExec: true,
+        expect: { exit: 0, stdout: "other\n" },
+        steps: [{ args: ["out"] }],
+      }),
+    ],
+    subject,
+    reference: ref,
+  });
+  assert.deepEqual(promised.outcomes.map((o) => o.verdict), ["pass", "fail"]);
+  assert.match(promised.outcomes[0].reason, /judged on elfuse alone: reference unavailable/);
 });
 
 Deno.test("runMatrix runs jobs at once, keeps case order, and reports progress", async () => {

@@ -59,3 +59,46 @@ Deno.test("children exec'ing different programs at the same address run the new 
   assert.equal(r.stdout, "atexit ran\n42\nhello, world\natexit ran\n42\n");
   assert.equal(r.code, 0);
 });
+
+/** Host processes whose environment holds `mark` (they descend from one elfuse run). */
+function processesMarked(mark: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/environ`).includes(mark)) {
+        found.push(Number(e.name));
+      }
+    } catch { /* gone meanwhile, or not ours to read */ }
+  }
+  return found;
+}
+
+Deno.test({
+  name: "--timeout ends the guest's processes too, children that moved out included",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const mark = `ELFUSE_TEST_MARK=${crypto.randomUUID()}`;
+    const [key, value] = mark.split("=");
+    const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+    // Wait for elfuse itself, not for its output: a stray child would hold the pipes open.
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const script = "(sleep 30; echo late) & sleep 30 & wait";
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, "--timeout", "3", sh, "sh", "-c", script],
+      env: { [key]: value },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const status = await child.status;
+    assert.equal(status.code, 124);
+    let left: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = processesMarked(mark);
+      if (left.length === 0) break;
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    assert.deepEqual(left, []);
+  },
+});

@@ -42,7 +42,8 @@ export function pathAt(
     if (e === undefined) return -E.EBADF;
     atDir = e.hostFd;
   }
-  if (k.mem[addr] === 0x2f && len >= 6 && k.mem[addr + 1] === 0x70 /* p */) {
+  const second = k.mem[addr + 1];
+  if (k.mem[addr] === 0x2f && len >= 6 && (second === 0x70 /* p */ || second === 0x64 /* d */)) {
     const s = k.string(addr) as string;
     const special = procPath(k, s);
     if (special !== undefined) return k.scratchString(special, PATH_SLOTS[slot]);
@@ -97,8 +98,16 @@ export function path(k: Kernel, addr: number): number {
   return pathAt(k, AT_FDCWD, addr);
 }
 
+/** /dev/fd/N and /dev/std{in,out,err}: on Linux links into /proc/self/fd (guest fd numbers). */
+const devFd: Record<string, string> = {
+  "/dev/stdin": "/proc/self/fd/0",
+  "/dev/stdout": "/proc/self/fd/1",
+  "/dev/stderr": "/proc/self/fd/2",
+};
+
 // /proc/self (and /proc/<own pid>) paths that must not show the elfuse host process itself.
-function procPath(k: Kernel, s: string): string | undefined {
+function procPath(k: Kernel, path: string): string | undefined {
+  const s = path.startsWith("/dev/fd/") ? `/proc/self/fd/${path.slice(8)}` : devFd[path] ?? path;
   const m = /^\/proc\/(self|thread-self|\d+)(\/.*)?$/.exec(s);
   if (m === null) return undefined;
   if (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.pid) return undefined;

@@ -223,6 +223,8 @@ function commitExec(k: Kernel): void {
     libc.close(k.vforkWriteFd); // lets a vfork parent go on
     k.vforkWriteFd = -1;
   }
+  // An in-process vfork child: from here on its parent no longer waits for it (vfork(2)).
+  if (k.inline !== undefined) k.inline.vfork = false;
 }
 
 export const execSyscalls: SyscallDef[] = [

@@ -23,6 +23,7 @@ import {
   holdersAvailable,
   migrateToHolder,
   type PidHolder,
+  spareCommand,
   startHolder,
 } from "./pid_holder.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
@@ -71,7 +72,7 @@ export function forkInline(
 ): number | undefined {
   if (!inlineForksEnabled() || k.inline !== undefined) return undefined;
   if (k.as.vmas.list.some((v) => v.shared)) return undefined;
-  const holder = k.nextHolder ?? startHolder(k);
+  const holder = k.nextHolder ?? startHolder(k.scratch, spareCommand(k.runOptions.backend));
   k.nextHolder = undefined;
   if (holder === undefined) return undefined;
   const child = childKernel(k, holder, flags.vfork);
@@ -84,7 +85,8 @@ export function forkInline(
   const tpidr = flags.tls !== undefined ? BigInt(flags.tls) : k.vcpu.getBig(Reg.TPIDR_EL0);
   k.inlineStart = { child, regs, tpidr, childTid: flags.childTid };
   k.vcpu.stop(); // the run loop starts the child once this syscall has returned
-  k.nextHolder = startHolder(k); // ready for the next fork, started while the child runs
+  // Ready for the next fork; its /bin/sh starts up on another core while the child runs.
+  k.nextHolder = startHolder(k.scratch, spareCommand(k.runOptions.backend));
   return holder.pid;
 }
 

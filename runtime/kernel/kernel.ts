@@ -69,6 +69,8 @@ export class Kernel {
   childSignalsSeen = 0;
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
+  /** A pid holder started ahead for the next in-process child. */
+  nextHolder: PidHolder | undefined;
   /** Closed once the first syscall returns: a parent waits for it (kernel/inline_fork.ts). */
   releaseFd = -1;
   /** A pre-started elfuse waiting to become the next fork child (kernel/fork.ts). */
@@ -79,8 +81,6 @@ export class Kernel {
   inline: InlineChild | undefined;
   /** A fork just started an in-process child: the run loop runs it. */
   inlineStart: InlineStart | undefined;
-  /** A pid holder started ahead for the next in-process child. */
-  nextHolder: PidHolder | undefined;
   /** Routes host signals to guest handlers (set by runKernel). */
   router: SignalRouter | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
@@ -152,9 +152,10 @@ export class Kernel {
     if (r === undefined) return;
     if (r.childSignals() < 0) return;
     // Every reaped child sent one SIGCHLD, and the host may have merged some (signal(7)): wait
-    // only while fewer have arrived than were reaped, and start counting afresh after a timeout.
+    // only while fewer have arrived than were reaped, briefly (a merged one never comes), and
+    // start counting afresh after a timeout.
     this.childSignalsSeen++;
-    if (r.childSignals() < this.childSignalsSeen) r.awaitChildSignal(this.childSignalsSeen, 200);
+    if (r.childSignals() < this.childSignalsSeen) r.awaitChildSignal(this.childSignalsSeen, 50);
     this.childSignalsSeen = Math.min(this.childSignalsSeen, r.childSignals());
   }
 

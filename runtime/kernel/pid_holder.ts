@@ -3,10 +3,10 @@
 // SIGCHLD are the host's own, exactly as for a child in a process of its own. When the child
 // ends, the holder ends the same way (exit code, or killed by the same signal); when the child
 // must move out, the holder execs this elfuse as a fork spare and receives the child's state.
-import { libc } from "../host/libc.ts";
+import { libc, Scratch } from "../host/libc.ts";
 import { sendFds } from "../host/fd_passing.ts";
-import type { ExitStatus, Kernel } from "./kernel.ts";
-import { selfCommand, spawnHost } from "./fork.ts";
+import { selfCommand, spawnHost } from "../host/spawn.ts";
+import type { ExitStatus } from "./kernel.ts";
 
 /** fd 3: commands ("x CODE", "k SIGNAL", "m" to become a fork spare on fd 4). */
 const SCRIPT = [
@@ -39,32 +39,27 @@ export function holdersAvailable(): boolean {
   return shellChecked;
 }
 
-/** Starts a holder (its commands come later); undefined when the host refuses. */
-export function startHolder(k: Kernel): PidHolder | undefined {
-  const s = k.scratch;
+/**
+ * Starts a holder (its commands come later), using `s` for the host calls; `spare` is the
+ * command line it execs to become a fork spare. Undefined when the host refuses.
+ */
+export function startHolder(s: Scratch, spare: string[]): PidHolder | undefined {
   // pipe2 and socketpair with O_CLOEXEC / SOCK_CLOEXEC: only the dup2 actions below reach it.
-  if (libc.pipe2(s.address + 0x9a00, 0o2000000) !== 0) return undefined;
-  const read = s.view.getInt32(0x9a00, true), command = s.view.getInt32(0x9a04, true);
-  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x9a08) !== 0) {
+  if (libc.pipe2(s.address + 0x8a00, 0o2000000) !== 0) return undefined;
+  const read = s.view.getInt32(0x8a00, true), command = s.view.getInt32(0x8a04, true);
+  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x8a08) !== 0) {
     libc.close(read);
     libc.close(command);
     return undefined;
   }
-  const sock = s.view.getInt32(0x9a08, true), theirs = s.view.getInt32(0x9a0c, true);
+  const sock = s.view.getInt32(0x8a08, true), theirs = s.view.getInt32(0x8a0c, true);
   // Above any number a dup2 onto 3 or 4 could clobber.
   const r = libc.fcntl(read, 1030, /* F_DUPFD_CLOEXEC */ 10);
   const t = libc.fcntl(theirs, 1030, 10);
   libc.close(read);
   libc.close(theirs);
-  const spare = selfCommand(["--fork-spare", "4", k.runOptions.backend]);
-  const pid = r < 0 || t < 0 ? -1 : spawnHost(
-    k,
-    SHELL,
-    [SHELL, "-c", SCRIPT, "elfuse-pid-holder", ...spare],
-    [[r, 3], [t, 4]],
-    true,
-    5,
-  );
+  const argv = [SHELL, "-c", SCRIPT, "elfuse-pid-holder", ...spare];
+  const pid = r < 0 || t < 0 ? -1 : spawnHost(s, SHELL, argv, [[r, 3], [t, 4]], true, 5);
   if (r >= 0) libc.close(r);
   if (t >= 0) libc.close(t);
   if (pid <= 0) {
@@ -73,6 +68,11 @@ export function startHolder(k: Kernel): PidHolder | undefined {
     return undefined;
   }
   return { pid, command, sock };
+}
+
+/** The command line a holder execs to become a fork spare for `backend`. */
+export function spareCommand(backend: string): string[] {
+  return selfCommand(["--fork-spare", "4", backend]);
 }
 
 function send(h: PidHolder, line: string): void {

@@ -5,9 +5,12 @@
 // can have written them.
 import type { AddressSpace } from "./address_space.ts";
 import { batchMappings } from "./mapping_batch.ts";
+import { libc } from "../host/libc.ts";
 import { PROT_WRITE, type Vma } from "./vmas.ts";
 
 interface Run {
+  /** Index of its area in the saved list. */
+  vma: number;
   start: number;
   length: number;
   /** Where its bytes are in `#data`. */
@@ -49,7 +52,7 @@ export class Snapshot {
       if (this.#captured[i] || !which(v)) return;
       this.#captured[i] = true;
       this.#as.dataRuns(v.start, v.end, (start, length) => {
-        todo.push({ start, length, at: size });
+        todo.push({ vma: i, start, length, at: size });
         size += length;
       });
     });
@@ -70,9 +73,20 @@ export class Snapshot {
     if (this.#changed) {
       // One batch: the backend keeps what it translated of the parent's code.
       batchMappings(as, () => {
-        as.munmap(0, as.size);
-        for (const v of this.#vmas) as.mapFixed(v.start, v.end - v.start, v.prot, v.name, false);
-        this.#copyBack();
+        // Read-only areas the child has exactly as they were (a shell's own program, exec'd
+        // again by its child) stay; everything else goes and the saved areas come back.
+        const kept = this.#vmas.map((v, i) => this.#unchanged(v, i));
+        let from = 0;
+        this.#vmas.forEach((v, i) => {
+          if (!kept[i]) return;
+          if (v.start > from) as.munmap(from, v.start - from);
+          from = v.end;
+        });
+        as.munmap(from, as.size - from);
+        this.#vmas.forEach((v, i) => {
+          if (!kept[i]) as.mapFixed(v.start, v.end - v.start, v.prot, v.name, false);
+        });
+        this.#copyBack((r) => !kept[r.vma]);
       });
     } else {
       const mem = as.slab.u8;
@@ -85,8 +99,26 @@ export class Snapshot {
     [as.brkStart, as.brkEnd] = this.#brk;
   }
 
-  #copyBack(): void {
+  #copyBack(which: (r: Run) => boolean = () => true): void {
     const mem = this.#as.slab.u8;
-    for (const r of this.#runs) mem.set(this.#data.subarray(r.at, r.at + r.length), r.start);
+    for (const r of this.#runs) {
+      if (which(r)) mem.set(this.#data.subarray(r.at, r.at + r.length), r.start);
+    }
+  }
+
+  /** Saved area `i` is mapped now just as it was, read-only, with every byte the same. */
+  #unchanged(v: Vma, i: number): boolean {
+    if ((v.prot & PROT_WRITE) !== 0 || !this.#captured[i]) return false;
+    const w = this.#as.vmas.find(v.start);
+    if (
+      w === undefined || w.start !== v.start || w.end !== v.end || w.prot !== v.prot ||
+      w.name !== v.name || w.shared !== v.shared
+    ) return false;
+    const runs = this.#runs.filter((r) => r.vma === i);
+    // Only areas saved whole: pages left out as untouched would have to be zero now too.
+    if (runs.reduce((n, r) => n + r.length, 0) !== v.end - v.start) return false;
+    const mem = this.#as.slab;
+    const data = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#data)));
+    return runs.every((r) => libc.memcmp(mem.base + r.start, data + r.at, r.length) === 0);
   }
 }

@@ -101,3 +101,22 @@ Deno.test("dataRuns: file-backed parts count whole, anonymous parts by touched p
     Deno.removeSync(path);
   }
 });
+
+Deno.test("snapshot: a child that execs the same program gets the parent's state back", () => {
+  const as = space();
+  const before = spans(as);
+  const snap = new Snapshot(as, false);
+  as.munmap(0, as.size);
+  as.mapFixed(0x10000, 0x4000, RX, "code"); // the same program again
+  as.slab.u8.fill(0xc0, 0x10000, 0x14000);
+  as.mapFixed(0x20000, 0x10000, RW, "[heap]");
+  as.slab.u8.fill(0x33, 0x20000, 0x30000);
+  as.mapFixed(0x40000, 0x1000, RX, "more code");
+  as.slab.u8.fill(0x44, 0x40000, 0x41000);
+  snap.restore();
+  assert.deepEqual(spans(as), before);
+  assert.equal(as.slab.u8[0x13fff], 0xc0);
+  assert.equal(as.slab.u8[0x20000], 0x11);
+  assert.equal(as.slab.u8[0x25000], 0);
+  assert.equal(as.slab.u8[0x40000], 0, "the child's extra mapping is gone");
+});

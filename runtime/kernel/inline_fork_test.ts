@@ -102,3 +102,16 @@ Deno.test({
     assert.deepEqual(left, []);
   },
 });
+
+Deno.test("a program file rewritten between two execs runs its new contents", async () => {
+  const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+  const dir = Deno.makeTempDirSync();
+  try {
+    const p = `${dir}/prog`;
+    const script = `cp ${fixture("hello")} ${p}; ${p}; cp ${fixture("exit42")} ${p}; ${p}; echo $?`;
+    const r = await runCliWith({}, sh, "sh", "-c", script);
+    assert.equal(r.stdout, "hello, world\natexit ran\n42\n");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -77,6 +77,11 @@ function resolveTarget(
   if (libc.faccessat(-100, k.scratchString(hostPath, 0xc000), X_OK, 0x200 /* AT_EACCESS */) !== 0) {
     return -E.EACCES;
   }
+  // A shell execs the same few programs over and over: keep what was read, keyed by the file's
+  // identity and version, so an unchanged file is neither read nor parsed again.
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${hostPath}`;
+  const cached = programCache.get(key);
+  if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(hostPath);
@@ -103,8 +108,15 @@ function resolveTarget(
     throw e;
   }
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
+  if (programCache.size >= PROGRAM_CACHE_SIZE) {
+    programCache.delete(programCache.keys().next().value!); // the oldest
+  }
+  programCache.set(key, { elf, bytes });
   return { hostPath, guestPath, elf, bytes, argv };
 }
+
+const PROGRAM_CACHE_SIZE = 8;
+const programCache = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Kernel, guest: string): string {

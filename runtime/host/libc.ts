@@ -175,13 +175,35 @@ const darwinOnly = {
   __error: { parameters: [], result: "pointer" },
 } as const;
 
-function open() {
-  if (Deno.build.os === "linux") {
-    const lib = Deno.dlopen(path, { ...symbols, ...linuxOnly });
-    return { lib: lib.symbols as unknown as LinuxLib, errnoPtr: lib.symbols.__errno_location() };
+/** Each symbol is bound on first use (Deno builds a wrapper per symbol, about 50 µs each, and a
+ * plain run uses a fraction of them); the binding then replaces the getter with the function. */
+function lazySymbols(defs: Record<string, Deno.ForeignFunction>): Record<string, unknown> {
+  const lib: Record<string, unknown> = {};
+  const keep: unknown[] = [];
+  for (const [name, def] of Object.entries(defs)) {
+    Object.defineProperty(lib, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const one = Deno.dlopen(path, { [name]: def });
+        keep.push(one);
+        const fn = one.symbols[name];
+        Object.defineProperty(lib, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
   }
-  const lib = Deno.dlopen(path, { ...symbols, ...darwinOnly });
-  return { lib: lib.symbols as unknown as LinuxLib, errnoPtr: lib.symbols.__error() };
+  return lib;
+}
+
+function open() {
+  const lib = lazySymbols({
+    ...symbols,
+    ...(Deno.build.os === "linux" ? linuxOnly : darwinOnly),
+  } as Record<string, Deno.ForeignFunction>);
+  const errno = (Deno.build.os === "linux" ? lib.__errno_location : lib.__error) as () =>
+    Deno.PointerValue;
+  return { lib: lib as unknown as LinuxLib, errnoPtr: errno() };
 }
 
 type LinuxLib = NumberArgs<Deno.DynamicLibrary<typeof symbols & typeof linuxOnly>["symbols"]>;

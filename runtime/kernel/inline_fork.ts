@@ -42,6 +42,10 @@ export interface InlineChild {
   moved: boolean;
   /** Read ends the parent waits on after the child moved out (vfork's, the release pipe). */
   waits: number[];
+  /** The parent's host-signal flags: set when a signal reached this host process. */
+  parentSignals: Int32Array;
+  /** The pending words last looked at, and a syscall count (signalNews). */
+  seen: [number, number, number];
 }
 
 /** Set on the parent by clone; the run loop starts the child (runInline). */
@@ -95,7 +99,14 @@ function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
   const c = new Kernel(p.as, { ...p.info }, p.scratch);
   c.pid = holder.pid;
   c.parentPid = p.pid;
-  c.inline = { holder, vfork, moved: false, waits: [] };
+  c.inline = {
+    holder,
+    vfork,
+    moved: false,
+    waits: [],
+    parentSignals: p.hostSignals,
+    seen: [0, 0, 0],
+  };
   for (const fd of p.fds.open()) {
     const e = p.fds.get(fd)!;
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
@@ -274,9 +285,15 @@ export function inlineTable(
   rows: TableRow[],
   base: (SyscallHandler | undefined)[],
 ): (SyscallHandler | undefined)[] {
-  return base.map((h, nr) => {
-    if (h === undefined) return undefined;
+  return base.map((plain, nr) => {
+    if (plain === undefined) return undefined;
     const name = rows.find((r) => r.nr === nr)?.name ?? "";
+    // A signal reached this host process (Ctrl-C reaches the whole foreground group): if it
+    // killed the child's holder, the child is dead too, even if it never blocks.
+    const h: SyscallHandler = (k, a) =>
+      k.inline!.parentSignals[0] !== 0 && signalNews(k.inline!) && holderGone(k)
+        ? endKilled(k)
+        : plain(k, a);
     if (MOVE_FIRST.has(name)) return (k, a) => moveOut(k) ?? h(k, a);
     if (MOVE_FIRST_AND_WAIT.has(name)) return (k, a) => moveOut(k, true) ?? h(k, a);
     if (name === "prlimit64") {
@@ -291,6 +308,38 @@ export function inlineTable(
       return r === EINTR && k.inline !== undefined && !k.inline.moved ? moveOut(k) ?? r : r;
     };
   });
+}
+
+/**
+ * Whether to look at the holder again: a signal not seen before arrived, or (the holder may die
+ * a moment after the signal that reached us) every 256th syscall while signals are pending.
+ */
+function signalNews(state: InlineChild): boolean {
+  const f = state.parentSignals;
+  const news = f[1] !== state.seen[0] || f[2] !== state.seen[1] || (++state.seen[2] & 255) === 0;
+  state.seen[0] = f[1];
+  state.seen[1] = f[2];
+  return news;
+}
+
+/** The holder has ended (killed by a signal sent to it or its group): waitid without reaping. */
+function holderGone(k: Kernel): boolean {
+  const s = k.scratch;
+  s.u8.fill(0, 0x8f00, 0x8f80);
+  // P_PID, WEXITED | WNOHANG | WNOWAIT; si_pid at 16 is set only when it has changed state.
+  const r = libc.waitid(1, k.inline!.holder.pid, s.address + 0x8f00, 4 | 1 | 0x01000000);
+  return r === 0 && s.view.getInt32(0x8f00 + 16, true) !== 0;
+}
+
+/** The child's holder was killed: the child ends here; the parent reaps the holder's status. */
+function endKilled(k: Kernel): number {
+  const state = k.inline!;
+  closeFds(k);
+  libc.close(state.holder.command);
+  libc.close(state.holder.sock);
+  state.moved = true; // nothing more to tell the holder
+  k.vcpu.stop();
+  return RESULT_SET;
 }
 
 /**

@@ -115,3 +115,26 @@ Deno.test("a program file rewritten between two execs runs its new contents", as
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "Ctrl-C reaches a child that runs in-process and never blocks",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // Its own process group, as a terminal's foreground job would be; SIGINT goes to the group.
+    const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const script = 'trap "echo trapped" INT; yes > /dev/null; echo "after $?"';
+    const child = new Deno.Command("setsid", {
+      args: [Deno.execPath(), "run", "-A", cli, sh, "sh", "-c", script],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    await new Promise((ok) => setTimeout(ok, 2000));
+    Deno.kill(-child.pid, "SIGINT");
+    const guard = setTimeout(() => Deno.kill(-child.pid, "SIGKILL"), 10000);
+    const out = await child.output();
+    clearTimeout(guard);
+    assert.equal(new TextDecoder().decode(out.stdout), "trapped\nafter 130\n");
+  },
+});

@@ -1,7 +1,9 @@
-// `deno task bench [--quick] [--runs N] [--json FILE] [--filter RE]`: elfuse against qemu-aarch64
-// on the same machine in the same run, median and spread of N runs each, and the ratio.
+// `deno task bench [--quick] [--runs N] [--json FILE] [--html FILE] [--filter RE]`: elfuse against
+// qemu-aarch64 on the same machine in the same run, median and spread of N runs each, and the
+// ratio; `--from FILE` renders an earlier --json result instead of measuring.
 import { parseArgs } from "../runtime/deps.ts";
 import { type BenchCase, benchCases, SYSROOT } from "./cases.ts";
+import type { BenchRow } from "./report_html.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -11,14 +13,7 @@ interface Sample {
   max: number;
 }
 
-interface Row {
-  name: string;
-  elfuse: Sample;
-  qemu: Sample | null;
-  ratio: number | null;
-  perOpElfuseUs?: number;
-  perOpQemuUs?: number;
-}
+type Row = BenchRow;
 
 async function timeOnce(cmd: string, args: string[]): Promise<number> {
   const t = performance.now();
@@ -73,12 +68,23 @@ async function main(): Promise<number> {
       quick: { type: "boolean" },
       runs: { type: "string" },
       json: { type: "string" },
+      html: { type: "string" },
+      from: { type: "string" },
       filter: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("usage: deno task bench [--quick] [--runs N] [--json FILE] [--filter REGEX]");
+    console.log(
+      "usage: deno task bench [--quick] [--runs N] [--json FILE] [--html FILE] [--filter REGEX]\n" +
+        "       deno task bench --from JSON --html FILE   (a page from an earlier --json result)",
+    );
+    return 0;
+  }
+  if (values.from !== undefined) {
+    if (values.html === undefined) throw new Error("--from needs --html FILE");
+    const saved = JSON.parse(Deno.readTextFileSync(values.from)) as { runs: number; rows: Row[] };
+    await writeHtml(values.html, saved.rows, saved.runs);
     return 0;
   }
   const runs = Number(values.runs ?? (values.quick ? 3 : 5));
@@ -99,9 +105,12 @@ async function main(): Promise<number> {
     const args = values.quick ? c.quickArgs : c.args;
     const ops = c.perIteration ? Number(args[0]) : 0;
     const cmd = commands(c, args);
-    if (Deno.stderr.isTerminal()) {
-      Deno.stderr.writeSync(new TextEncoder().encode(`\rbench: ${c.name}...\x1b[K`));
-    }
+    // Progress: one rewritten line on a terminal, a line per benchmark elsewhere.
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        Deno.stderr.isTerminal() ? `\rbench: ${c.name}...\x1b[K` : `bench: ${c.name}\n`,
+      ),
+    );
     const e = await sample(cmd.elfuse[0], [...cmd.elfuse[1]], runs);
     // qemu-user cannot follow an execve of another aarch64 program without binfmt_misc.
     const q = qemu && !c.needsExec ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
@@ -142,7 +151,14 @@ async function main(): Promise<number> {
   if (values.json) {
     Deno.writeTextFileSync(values.json, JSON.stringify({ runs, rows }, null, 2) + "\n");
   }
+  if (values.html) await writeHtml(values.html, rows, runs);
   return 0;
+}
+
+async function writeHtml(path: string, rows: Row[], runs: number): Promise<void> {
+  const { benchHtml } = await import("./report_html.ts");
+  Deno.writeTextFileSync(path, benchHtml(rows, runs));
+  console.error(`bench: wrote ${path}`);
 }
 
 if (import.meta.main) {

@@ -32,6 +32,12 @@ import type { TableRow } from "./table.ts";
 const REGS_BYTES = 34 * 8 + 520;
 /** How long a host call of an in-process child may block before it moves out. */
 const KICK_PERIOD_MS = 10;
+/**
+ * How long a child may keep its parent waiting: at its first syscall after that it moves out.
+ * (Unicorn cannot be stopped between syscalls safely: measured, an asynchronous uc_emu_stop
+ * changed coremark_like's result; so a child that never makes a syscall keeps its parent.)
+ */
+const INLINE_SLICE_MS = 200;
 const EINTR = -4;
 
 /** On an in-process child's kernel. */
@@ -46,6 +52,9 @@ export interface InlineChild {
   parentSignals: Int32Array;
   /** The pending words last looked at, and a syscall count (signalNews). */
   seen: [number, number, number];
+  /** When it started (performance.now()), and its syscalls so far (the clock is read every 32). */
+  startedAt: number;
+  calls: number;
 }
 
 /** Set on the parent by clone; the run loop starts the child (runInline). */
@@ -106,6 +115,8 @@ function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
     waits: [],
     parentSignals: p.hostSignals,
     seen: [0, 0, 0],
+    startedAt: 0,
+    calls: 0,
   };
   for (const fd of p.fds.open()) {
     const e = p.fds.get(fd)!;
@@ -156,6 +167,7 @@ export async function runInline(
   }
   timer ??= new KickTimer();
   timer.start(KICK_PERIOD_MS);
+  state.startedAt = performance.now();
   let status: ExitStatus;
   try {
     status = await run(child);
@@ -290,10 +302,18 @@ export function inlineTable(
     const name = rows.find((r) => r.nr === nr)?.name ?? "";
     // A signal reached this host process (Ctrl-C reaches the whole foreground group): if it
     // killed the child's holder, the child is dead too, even if it never blocks.
-    const h: SyscallHandler = (k, a) =>
-      k.inline!.parentSignals[0] !== 0 && signalNews(k.inline!) && holderGone(k)
-        ? endKilled(k)
-        : plain(k, a);
+    const ending = name === "exit" || name === "exit_group";
+    const h: SyscallHandler = (k, a) => {
+      const st = k.inline!;
+      if (st.parentSignals[0] !== 0 && signalNews(st) && holderGone(k)) return endKilled(k);
+      // Its parent has waited long enough: the child goes on in a process of its own.
+      if (
+        !ending && (++st.calls & 31) === 0 && performance.now() - st.startedAt > INLINE_SLICE_MS
+      ) {
+        return moveOut(k) ?? plain(k, a);
+      }
+      return plain(k, a);
+    };
     if (MOVE_FIRST.has(name)) return (k, a) => moveOut(k) ?? h(k, a);
     if (MOVE_FIRST_AND_WAIT.has(name)) return (k, a) => moveOut(k, true) ?? h(k, a);
     if (name === "prlimit64") {

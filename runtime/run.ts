@@ -13,7 +13,8 @@ import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readProgram } from "./program.ts";
 import { buildImage } from "./image.ts";
-import { inlineTable, releasingTable, runInline } from "./kernel/inline_fork.ts";
+import { runInline } from "./kernel/inline_fork.ts";
+import { inlineTable, releasingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 
 export interface RunOptions {

@@ -26,19 +26,10 @@ import {
   spareCommand,
   startHolder,
 } from "./pid_holder.ts";
-import type { SyscallHandler } from "./syscall_def.ts";
-import type { TableRow } from "./table.ts";
 
 const REGS_BYTES = 34 * 8 + 520;
 /** How long a host call of an in-process child may block before it moves out. */
 const KICK_PERIOD_MS = 10;
-/**
- * How long a child may keep its parent waiting: at its first syscall after that it moves out.
- * (Unicorn cannot be stopped between syscalls safely: measured, an asynchronous uc_emu_stop
- * changed coremark_like's result; so a child that never makes a syscall keeps its parent.)
- */
-const INLINE_SLICE_MS = 200;
-const EINTR = -4;
 
 /** On an in-process child's kernel. */
 export interface InlineChild {
@@ -197,7 +188,7 @@ export async function runInline(
   }
 }
 
-function closeFds(k: Kernel): void {
+export function closeFds(k: Kernel): void {
   for (const fd of k.fds.open()) libc.close(k.fds.take(fd)!.hostFd);
 }
 
@@ -205,7 +196,7 @@ function closeFds(k: Kernel): void {
  * The child moves to its own process (its holder) and will run this syscall again there.
  * Returns RESULT_SET (the registers are left alone), or undefined when it cannot move.
  */
-function moveOut(k: Kernel, release = false): number | undefined {
+export function moveOut(k: Kernel, release = false): number | undefined {
   const state = k.inline!;
   const pipe = (): [number, number] | undefined => {
     const s = k.scratch;
@@ -242,144 +233,4 @@ function moveOut(k: Kernel, release = false): number | undefined {
   }
   k.vcpu.stop();
   return RESULT_SET;
-}
-
-/**
- * Syscalls an in-process child cannot make here (they would act on the shared host process, or
- * wait): it moves out first and makes them there. For these the parent waits until it has.
- */
-const MOVE_FIRST_AND_WAIT = new Set([
-  "setpgid",
-  "setsid",
-  "setitimer",
-  "getitimer",
-  "timer_create",
-  "timer_settime",
-  "timer_gettime",
-  "timer_getoverrun",
-  "timer_delete",
-  "getrusage",
-  "times",
-  "setuid",
-  "setgid",
-  "setreuid",
-  "setregid",
-  "setresuid",
-  "setresgid",
-  "setfsuid",
-  "setfsgid",
-  "setgroups",
-  "setrlimit",
-  "setpriority",
-  "sched_setaffinity",
-  "sched_setscheduler",
-  "sched_setparam",
-  "chroot",
-  "unshare",
-  "setns",
-  "ptrace",
-]);
-/** Syscalls that may wait (or fork again): the child moves out first; the parent goes on. */
-const MOVE_FIRST = new Set([
-  "clone",
-  "clone3",
-  "nanosleep",
-  "clock_nanosleep",
-  "rt_sigsuspend",
-  "rt_sigtimedwait",
-]);
-
-/**
- * The handler table of an in-process child: the MOVE_FIRST sets, new resource limits and kills
- * of a process group move out first; any host call that fails with EINTR (it blocked past a kick) moves out.
- */
-export function inlineTable(
-  rows: TableRow[],
-  base: (SyscallHandler | undefined)[],
-): (SyscallHandler | undefined)[] {
-  return base.map((plain, nr) => {
-    if (plain === undefined) return undefined;
-    const name = rows.find((r) => r.nr === nr)?.name ?? "";
-    // A signal reached this host process (Ctrl-C reaches the whole foreground group): if it
-    // killed the child's holder, the child is dead too, even if it never blocks.
-    const ending = name === "exit" || name === "exit_group";
-    const h: SyscallHandler = (k, a) => {
-      const st = k.inline!;
-      if (st.parentSignals[0] !== 0 && signalNews(st) && holderGone(k)) return endKilled(k);
-      // Its parent has waited long enough: the child goes on in a process of its own.
-      if (
-        !ending && (++st.calls & 31) === 0 && performance.now() - st.startedAt > INLINE_SLICE_MS
-      ) {
-        return moveOut(k) ?? plain(k, a);
-      }
-      return plain(k, a);
-    };
-    if (MOVE_FIRST.has(name)) return (k, a) => moveOut(k) ?? h(k, a);
-    if (MOVE_FIRST_AND_WAIT.has(name)) return (k, a) => moveOut(k, true) ?? h(k, a);
-    if (name === "prlimit64") {
-      return (k, a) => (a[2] !== 0 ? moveOut(k, true) ?? h(k, a) : h(k, a));
-    }
-    if (name === "kill") {
-      const group = (a: Float64Array) => (a[0] | 0) <= 0 && (a[0] | 0) !== -1;
-      return (k, a) => (group(a) ? moveOut(k, true) ?? h(k, a) : h(k, a));
-    }
-    return (k, a) => {
-      const r = h(k, a);
-      return r === EINTR && k.inline !== undefined && !k.inline.moved ? moveOut(k) ?? r : r;
-    };
-  });
-}
-
-/**
- * Whether to look at the holder again: a signal not seen before arrived, or (the holder may die
- * a moment after the signal that reached us) every 256th syscall while signals are pending.
- */
-function signalNews(state: InlineChild): boolean {
-  const f = state.parentSignals;
-  const news = f[1] !== state.seen[0] || f[2] !== state.seen[1] || (++state.seen[2] & 255) === 0;
-  state.seen[0] = f[1];
-  state.seen[1] = f[2];
-  return news;
-}
-
-/** The holder has ended (killed by a signal sent to it or its group): waitid without reaping. */
-function holderGone(k: Kernel): boolean {
-  const s = k.scratch;
-  s.u8.fill(0, 0x8f00, 0x8f80);
-  // P_PID, WEXITED | WNOHANG | WNOWAIT; si_pid at 16 is set only when it has changed state.
-  const r = libc.waitid(1, k.inline!.holder.pid, s.address + 0x8f00, 4 | 1 | 0x01000000);
-  return r === 0 && s.view.getInt32(0x8f00 + 16, true) !== 0;
-}
-
-/** The child's holder was killed: the child ends here; the parent reaps the holder's status. */
-function endKilled(k: Kernel): number {
-  const state = k.inline!;
-  closeFds(k);
-  libc.close(state.holder.command);
-  libc.close(state.holder.sock);
-  state.moved = true; // nothing more to tell the holder
-  k.vcpu.stop();
-  return RESULT_SET;
-}
-
-/**
- * A child that moved out with a release pipe: its first syscall closes it once it returns, so
- * its parent sees that syscall's effect (a new process group, say) when it goes on.
- */
-export function releasingTable(
-  k: Kernel,
-  base: (SyscallHandler | undefined)[],
-): (SyscallHandler | undefined)[] {
-  const release = () => {
-    k.table = base;
-    libc.close(k.releaseFd);
-    k.releaseFd = -1;
-  };
-  return base.map((h) =>
-    h === undefined ? undefined : (kk, a) => {
-      const r = h(kk, a);
-      release();
-      return r;
-    }
-  );
 }

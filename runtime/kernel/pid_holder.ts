@@ -3,7 +3,7 @@
 // SIGCHLD are the host's own, exactly as for a child in a process of its own. When the child
 // ends, the holder ends the same way (exit code, or killed by the same signal); when the child
 // must move out, the holder execs this elfuse as a fork spare and receives the child's state.
-import { libc, Scratch } from "../host/libc.ts";
+import { libc, type Scratch } from "../host/libc.ts";
 import { sendFds } from "../host/fd_passing.ts";
 import { selfCommand, spawnHost } from "../host/spawn.ts";
 import type { ExitStatus } from "./kernel.ts";

@@ -25,13 +25,16 @@ options:
       --workdir DIR      run the guest in DIR
       --sysroot DIR      guest system files (/usr, /lib, /etc...) and the dynamic loader
                          come from DIR (see docs/sysroot.md)
-      --timeout SECONDS  end the guest (exit status 124) after SECONDS of wall-clock time
+      --timeout SECONDS  end the guest and every process it started (exit status 124)
+                         after SECONDS of wall-clock time
 
 sysroot create builds DIR from Debian arm64 packages and their dependencies (default
 suite bookworm), for use with --sysroot DIR. (A program named sysroot: ./sysroot or -- sysroot.)
 
 environment:
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
+  ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
+                         instead of running it in-process first
 `;
 
 const options = {

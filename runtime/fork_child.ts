@@ -7,7 +7,7 @@ import type { BackendName } from "./backends/select.ts";
 import { Reg } from "./backends/backend.ts";
 import { exitLike } from "./host/exit.ts";
 import { libc } from "./host/libc.ts";
-import type { ForkState } from "./kernel/fork.ts";
+import { type ForkState, inherit } from "./kernel/fork.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { runKernel } from "./run.ts";
@@ -95,14 +95,7 @@ async function resume(
   state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
     k.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
   });
-  state.actions.forEach((a, i) => Object.assign(k.signals.actions[i], a));
-  k.signals.maskLo = state.maskLo;
-  k.signals.maskHi = state.maskHi;
-  k.signals.altStack = state.altStack;
-  const lim = (v: number) => (v < 0 ? Infinity : v);
-  state.rlimits.forEach(([s, h], i) => (k.rlimits[i] = [lim(s), lim(h)]));
-  k.fds.limit = k.rlimits[7][0];
-  k.name = state.name;
+  inherit(k, state);
   const vcpu = backend.createVcpu();
   k.vcpu = vcpu;
   const regsBytes = Uint8Array.from(atob(state.regs), (c) => c.charCodeAt(0));

@@ -6,6 +6,7 @@
 // guest's own environment is separate and cannot drop it), so at the deadline every process
 // carrying it is killed, orphans included, before elfuse exits.
 /// <reference lib="deno.worker" />
+import { processesWith } from "./host/proc_scan.ts";
 
 const isLinux = Deno.build.os === "linux";
 const libc = Deno.dlopen(isLinux ? "libc.so.6" : "/usr/lib/libSystem.B.dylib", {
@@ -15,37 +16,14 @@ const libc = Deno.dlopen(isLinux ? "libc.so.6" : "/usr/lib/libSystem.B.dylib", {
 });
 const SIGKILL = 9;
 
-/** Processes (Linux /proc) whose initial environment holds `entry` ("KEY=VALUE"). */
-export function processesWithEnv(entry: string): number[] {
-  const found: number[] = [];
-  const needle = new TextEncoder().encode(`\0${entry}\0`);
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const env = Deno.readFileSync(`/proc/${e.name}/environ`);
-      const all = new Uint8Array(env.length + 1);
-      all.set(env, 1); // a leading NUL so the first entry matches like the others
-      if (indexOf(all, needle) >= 0) found.push(Number(e.name));
-    } catch { /* exited meanwhile, or not ours */ }
-  }
-  return found;
-}
-
-function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 self.onmessage = (e: MessageEvent<{ seconds: number; marker?: string }>) => {
   const { seconds, marker } = e.data;
   setTimeout(() => {
     if (isLinux && marker !== undefined) {
       // Twice: a process may fork while the first sweep runs.
       for (let sweep = 0; sweep < 2; sweep++) {
-        for (const pid of processesWithEnv(marker)) {
+        // The marker is "ELFUSE_RUN=<pid>-<uuid>": no other process's environment holds it.
+        for (const pid of processesWith("environ", marker)) {
           if (pid !== Deno.pid) libc.symbols.kill(pid, SIGKILL);
         }
       }

@@ -16,20 +16,64 @@ const REGS_BYTES = 34 * 8 + 520;
 const MFD_CLOEXEC = 1;
 const enc = new TextEncoder();
 
+/**
+ * What a child inherits from its parent besides memory, registers and fds (fork(2)): signal
+ * dispositions and mask, the alternate stack, limits, name and prctl state. JSON-safe.
+ */
+export interface Inherited {
+  actions: SigAction[];
+  maskLo: number;
+  maskHi: number;
+  altStack: { sp: number; flags: number; size: number };
+  /** [soft, hard]; RLIM_INFINITY as -1 (JSON has no Infinity). */
+  rlimits: [number, number][];
+  name: string;
+  dumpable: number;
+  keepCaps: number;
+  personality: number;
+  noNewPrivs: number;
+}
+
+/** `k`'s inheritable state, copied. */
+export function inherited(k: Kernel): Inherited {
+  return {
+    actions: k.signals.actions.map((a) => ({ ...a })),
+    maskLo: k.signals.maskLo,
+    maskHi: k.signals.maskHi,
+    altStack: { ...k.signals.altStack },
+    rlimits: k.rlimits.map(([s, h]) => [s === Infinity ? -1 : s, h === Infinity ? -1 : h]),
+    name: k.name,
+    dumpable: k.dumpable,
+    keepCaps: k.keepCaps,
+    personality: k.personality,
+    noNewPrivs: k.noNewPrivs,
+  };
+}
+
+/** Gives a new child's kernel `from` (as inherited() took it). */
+export function inherit(k: Kernel, from: Inherited): void {
+  from.actions.forEach((a, i) => Object.assign(k.signals.actions[i], a));
+  k.signals.maskLo = from.maskLo;
+  k.signals.maskHi = from.maskHi;
+  k.signals.altStack = { ...from.altStack };
+  const lim = (v: number) => (v < 0 ? Infinity : v);
+  from.rlimits.forEach(([s, h], i) => (k.rlimits[i] = [lim(s), lim(h)]));
+  k.fds.limit = k.rlimits[7][0];
+  k.name = from.name;
+  k.dumpable = from.dumpable;
+  k.keepCaps = from.keepCaps;
+  k.personality = from.personality;
+  k.noNewPrivs = from.noNewPrivs;
+}
+
 /** Everything a fork child needs besides memory contents and fds. */
-export interface ForkState {
+export interface ForkState extends Inherited {
   regs: string; // base64 of saveGeneral + saveFpsimd
   tpidr: string;
   vmas: (Vma & { offset: number })[];
   brkStart: number;
   brkEnd: number;
-  actions: SigAction[];
-  maskLo: number;
-  maskHi: number;
-  altStack: { sp: number; flags: number; size: number };
   fds: [number, number, boolean, string][];
-  rlimits: [number, number][];
-  name: string;
   parentPid: number;
   childTid: number;
   clearTid: boolean;
@@ -96,17 +140,11 @@ export function writeState(
     vmas,
     brkStart: k.as.brkStart,
     brkEnd: k.as.brkEnd,
-    actions: k.signals.actions,
-    maskLo: k.signals.maskLo,
-    maskHi: k.signals.maskHi,
-    altStack: k.signals.altStack,
+    ...inherited(k),
     fds: k.fds.open().map((fd) => {
       const e = k.fds.get(fd)!;
       return [fd, e.hostFd, e.cloexec, e.path];
     }),
-    // JSON has no Infinity: RLIM_INFINITY travels as -1.
-    rlimits: k.rlimits.map(([s, h]) => [s === Infinity ? -1 : s, h === Infinity ? -1 : h]),
-    name: k.name,
     parentPid: k.pid,
     childTid: flags.childTid,
     clearTid: flags.clearTid,

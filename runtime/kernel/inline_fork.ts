@@ -16,7 +16,7 @@ import { Reg } from "../backends/backend.ts";
 import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
-import { writeState } from "./fork.ts";
+import { inherit, inherited, writeState } from "./fork.ts";
 import { type ExitStatus, Kernel, RESULT_SET } from "./kernel.ts";
 import {
   finishHolder,
@@ -114,17 +114,7 @@ function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
     if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
   }
-  c.signals.actions.forEach((a, i) => Object.assign(a, p.signals.actions[i]));
-  c.signals.maskLo = p.signals.maskLo;
-  c.signals.maskHi = p.signals.maskHi;
-  c.signals.altStack = { ...p.signals.altStack };
-  p.rlimits.forEach((r, i) => (c.rlimits[i] = [r[0], r[1]]));
-  c.fds.limit = p.fds.limit;
-  c.name = p.name;
-  c.dumpable = p.dumpable;
-  c.keepCaps = p.keepCaps;
-  c.personality = p.personality;
-  c.noNewPrivs = p.noNewPrivs;
+  inherit(c, inherited(p));
   return c;
 }
 

@@ -3,6 +3,7 @@
 // host processes behind.
 import assert from "node:assert/strict";
 import { runCliWith } from "../testing.ts";
+import { processesWith } from "../host/proc_scan.ts";
 
 const fixture = (name: string) => new URL(`../../fixtures/build/${name}`, import.meta.url).pathname;
 
@@ -17,31 +18,17 @@ for (const mode of ["inline", "process"]) {
   });
 }
 
-/** Host processes whose command line mentions `marker`. */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(marker)) {
-        found.push(Number(e.name));
-      }
-    } catch { /* gone meanwhile */ }
-  }
-  return found;
-}
-
 Deno.test({
   name: "no pid holder outlives its guest",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
-    const before = new Set(processesWith("elfuse-pid-holder"));
+    const before = new Set(processesWith("cmdline", "elfuse-pid-holder"));
     const r = await runCliWith({}, fixture("fork_loop"), "20");
     assert.equal(r.stdout, "fork_loop 20 ok\n");
     // The spare holder sees its command pipe close when elfuse exits; give it a moment.
     let left: number[] = [];
     for (let i = 0; i < 50; i++) {
-      left = processesWith("elfuse-pid-holder").filter((p) => !before.has(p));
+      left = processesWith("cmdline", "elfuse-pid-holder").filter((p) => !before.has(p));
       if (left.length === 0) break;
       await new Promise((ok) => setTimeout(ok, 20));
     }
@@ -59,20 +46,6 @@ Deno.test("children exec'ing different programs at the same address run the new 
   assert.equal(r.stdout, "atexit ran\n42\nhello, world\natexit ran\n42\n");
   assert.equal(r.code, 0);
 });
-
-/** Host processes whose environment holds `mark` (they descend from one elfuse run). */
-function processesMarked(mark: string): number[] {
-  const found: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
-    try {
-      if (Deno.readTextFileSync(`/proc/${e.name}/environ`).includes(mark)) {
-        found.push(Number(e.name));
-      }
-    } catch { /* gone meanwhile, or not ours to read */ }
-  }
-  return found;
-}
 
 Deno.test({
   name: "--timeout ends the guest's processes too, children that moved out included",
@@ -95,7 +68,7 @@ Deno.test({
     assert.equal(status.code, 124);
     let left: number[] = [];
     for (let i = 0; i < 50; i++) {
-      left = processesMarked(mark);
+      left = processesWith("environ", mark).filter((p) => p !== Deno.pid);
       if (left.length === 0) break;
       await new Promise((ok) => setTimeout(ok, 20));
     }

@@ -262,15 +262,20 @@ export class Kernel {
 }
 
 /** RLIMIT_* defaults: the host's own limits where it has them (RLIMIT_NOFILE capped at 1024). */
+let hostLimits: [number, number][] | undefined;
 function defaultRlimits(): [number, number][] {
-  const out: [number, number][] = [];
-  const s = new Scratch(4096);
-  for (let r = 0; r < 16; r++) {
-    const ok = libc.getrlimit(r, s.address) === 0;
-    const soft = s.view.getBigUint64(0, true), hard = s.view.getBigUint64(8, true);
-    const num = (x: bigint) => (x >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(x));
-    out.push(ok ? [num(soft), num(hard)] : [Infinity, Infinity]);
+  if (hostLimits === undefined) {
+    // Read once per host process: every kernel (fork children in-process too) starts from them.
+    const out: [number, number][] = [];
+    const s = new Scratch(4096);
+    for (let r = 0; r < 16; r++) {
+      const ok = libc.getrlimit(r, s.address) === 0;
+      const soft = s.view.getBigUint64(0, true), hard = s.view.getBigUint64(8, true);
+      const num = (x: bigint) => (x >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(x));
+      out.push(ok ? [num(soft), num(hard)] : [Infinity, Infinity]);
+    }
+    out[7] = [Math.min(out[7][0], 1024), out[7][1]]; // RLIMIT_NOFILE
+    hostLimits = out;
   }
-  out[7] = [Math.min(out[7][0], 1024), out[7][1]]; // RLIMIT_NOFILE
-  return out;
+  return hostLimits.map(([s, h]) => [s, h]);
 }

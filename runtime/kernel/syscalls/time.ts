@@ -1,5 +1,6 @@
 // Clocks and sleeps. Linux clock ids and struct timespec/timeval are the same on every 64-bit
 // Linux, so the host fills guest memory directly after a permission check.
+import { hostTimer } from "../../host/timers.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
@@ -98,22 +99,9 @@ function setitimer(k: Kernel, a: Float64Array): number {
   );
 }
 
-// POSIX timers are the host kernel's own (raw syscalls: glibc's wrappers add a helper thread for
-// SIGEV_THREAD and keep their own ids). struct sigevent and struct itimerspec are laid out alike
-// on every 64-bit Linux; the timer's signal reaches the guest through the signal router.
-const hostTimerNr: Record<string, Record<string, number>> = {
-  x86_64: { create: 222, settime: 223, gettime: 224, getoverrun: 225, delete: 226 },
-  aarch64: { create: 107, settime: 110, gettime: 108, getoverrun: 109, delete: 111 },
-};
+// POSIX timers are the host kernel's own (host/timers.ts); the timer's signal reaches the guest
+// through the signal router.
 const SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
-
-function timerCall(op: string, ...args: number[]): number {
-  const nr = hostTimerNr[Deno.build.arch]?.[op];
-  if (nr === undefined || Deno.build.os !== "linux") return -E.ENOSYS;
-  const a = [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((x) => BigInt(x));
-  const r = Number(libc.syscall6(BigInt(nr), a[0], a[1], a[2], a[3], a[4], a[5]));
-  return r;
-}
 
 function timerCreate(k: Kernel, a: Float64Array): number {
   const clock = a[0] | 0, sev = a[1], idOut = a[2];
@@ -128,7 +116,7 @@ function timerCreate(k: Kernel, a: Float64Array): number {
     }
   }
   const s = k.scratch;
-  const r = timerCall("create", clock, sev === 0 ? 0 : k.hostBase + sev, s.address + 0x7e00);
+  const r = hostTimer("create", clock, sev === 0 ? 0 : k.hostBase + sev, s.address + 0x7e00);
   if (r < 0) return k.fail();
   k.view.setInt32(idOut, s.view.getInt32(0x7e00, true), true);
   return 0;
@@ -147,7 +135,7 @@ export const timeSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       if (!k.canRead(a[2], 32)) return -E.EFAULT;
       if (a[3] !== 0 && !k.canWrite(a[3], 32)) return -E.EFAULT;
-      const r = timerCall(
+      const r = hostTimer(
         "settime",
         a[0] | 0,
         a[1] | 0,
@@ -162,7 +150,7 @@ export const timeSyscalls: SyscallDef[] = [
     name: "timer_gettime",
     handler: (k, a) => {
       if (!k.canWrite(a[1], 32)) return -E.EFAULT;
-      const r = timerCall("gettime", a[0] | 0, k.hostBase + a[1]);
+      const r = hostTimer("gettime", a[0] | 0, k.hostBase + a[1]);
       return r < 0 ? k.fail() : r;
     },
     args: ["int", "outbuf"],
@@ -170,7 +158,7 @@ export const timeSyscalls: SyscallDef[] = [
   {
     name: "timer_getoverrun",
     handler: (k, a) => {
-      const r = timerCall("getoverrun", a[0] | 0);
+      const r = hostTimer("getoverrun", a[0] | 0);
       return r < 0 ? k.fail() : r;
     },
     args: ["int"],
@@ -178,7 +166,7 @@ export const timeSyscalls: SyscallDef[] = [
   {
     name: "timer_delete",
     handler: (k, a) => {
-      const r = timerCall("delete", a[0] | 0);
+      const r = hostTimer("delete", a[0] | 0);
       return r < 0 ? k.fail() : r;
     },
     args: ["int"],

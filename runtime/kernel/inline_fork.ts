@@ -169,13 +169,16 @@ export async function runInline(
   v.setBig(Reg.TPIDR_EL0, tpidr);
   // vfork: the parent sleeps until the child's execve or exit closes the pipe's write end; a
   // release pipe: until the child's first syscall in its own process has returned.
-  const s = parent.scratch;
   for (const fd of state.waits) {
-    while (
-      Number(libc.read(fd, BigInt(s.address + 0x5400), 1n)) < 0 && parent.errnoNow() === 4
-    );
+    waitUntilClosed(parent, fd);
     libc.close(fd);
   }
+}
+
+/** Blocks until every write end of the pipe `fd` reads from is closed (EOF), through EINTR. */
+export function waitUntilClosed(k: Kernel, fd: number): void {
+  const at = BigInt(k.scratch.address + 0x5400);
+  while (Number(libc.read(fd, at, 1n)) < 0 && k.errnoNow() === 4);
 }
 
 export function closeFds(k: Kernel): void {

@@ -5,7 +5,7 @@ import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { spawnChild } from "../fork.ts";
-import { forkInline } from "../inline_fork.ts";
+import { forkInline, waitUntilClosed } from "../inline_fork.ts";
 
 const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800;
 const CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000;
@@ -69,10 +69,7 @@ function forkProcess(
     vforkFd,
   });
   if (vforkFd !== undefined) libc.close(vforkFd);
-  if (pid >= 0 && vforkRead >= 0) {
-    const s = k.scratch;
-    while (Number(libc.read(vforkRead, BigInt(s.address + 0x5400), 1n)) < 0 && k.errnoNow() === 4);
-  }
+  if (pid >= 0 && vforkRead >= 0) waitUntilClosed(k, vforkRead);
   if (vforkRead >= 0) libc.close(vforkRead);
   if (pid < 0) return pid;
   k.children.add(pid);

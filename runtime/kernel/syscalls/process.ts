@@ -26,10 +26,10 @@ function clone(k: Kernel, a: Float64Array): number {
 }
 
 /**
- * fork, vfork and clone without CLONE_THREAD: a new elfuse host process with a copy of this one
- * (kernel/fork.ts). CLONE_VM|CLONE_VFORK (posix_spawn, vfork) also gets a copy: the parent goes
- * on at once instead of waiting for the child's exec, and writes the child makes before its exec
- * are not seen by the parent (posix_spawn then reports a failed exec as exit status 127).
+ * fork, vfork and clone without CLONE_THREAD. The child runs in this process first, while the
+ * parent waits (kernel/inline_fork.ts; a vfork child shares memory as Linux's does); where that
+ * is not possible it is a new elfuse host process with a copy of this one (kernel/fork.ts), and
+ * a vfork parent waits for the child's exec or exit without seeing what it wrote before.
  */
 function forkProcess(
   k: Kernel,
@@ -135,7 +135,7 @@ export const processSyscalls: SyscallDef[] = [
     args: ["hex", "ptr", "ptr", "hex", "ptr"],
     status: "partial",
     note:
-      "new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK on a memory copy); threads (CLONE_THREAD) and namespaces give ENOSYS",
+      "new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK), run in-process first; threads (CLONE_THREAD) and namespaces give ENOSYS",
   },
   {
     name: "clone3",

@@ -35,6 +35,8 @@ environment:
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
+  ELFUSE_UNICORN_FAST_STORES=0
+                         keep libunicorn's slow store path (no in-memory patch; -v tells)
 `;
 
 const options = {

@@ -6,8 +6,13 @@ import type { Access, Backend, Exit, SlabInfo, SyscallHandler, Vcpu } from "../b
 import { Reg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
+import { enableFastStores } from "./fast_stores.ts";
 
-const { INTR_HOOK, MEM_HOOK, UNTIL_FOREVER } = uc;
+const { INTR_HOOK, MEM_HOOK, SYS_HOOK, UNTIL_FOREVER } = uc;
+// IC IVAU, Xt: SYS #3, C7, C5, #1 (Arm ARM C5.3); uc_arm64_cp_reg is { u32 crn, crm, op0, op1, op2;
+// u64 val @24 }. Cortex-A72's CTR_EL0.IminLine is 4: 16 words, 64-byte instruction cache lines.
+const IC_LINE = 64;
+const WRITE_EXEC = 2 | 4; // PROT_WRITE | PROT_EXEC
 
 function ucReg(reg: Reg): number {
   if (reg < 29) return uc.UC_ARM64_REG_X0 + reg;
@@ -46,16 +51,20 @@ export class UnicornBackend implements Backend {
   readonly description: string;
   readonly version: { major: number; minor: number; patch: number };
   readonly lib: uc.UnicornLib;
+  /** Stores use the TLB fast path (fast_stores.ts); else why they take Unicorn's slow path. */
+  readonly slowStores: string;
   readonly engine: Deno.PointerObject;
   readonly scratch = new Scratch(4096);
   readonly #u32: Uint32Array;
   readonly #i32: Int32Array;
   readonly #slab: SlabInfo;
   #vcpu: UnicornVcpu | undefined;
+  #watchCode = false;
 
   constructor(slab: SlabInfo) {
     const { lib, path } = uc.openUnicorn();
     this.lib = lib;
+    this.slowStores = enableFastStores(path);
     this.#slab = slab;
     const s = this.scratch;
     this.#u32 = new Uint32Array(s.u8.buffer, 0, 1024);
@@ -63,7 +72,8 @@ export class UnicornBackend implements Backend {
     const v = lib.uc_version(0, 0);
     this.version = { major: v >>> 24, minor: (v >>> 16) & 0xff, patch: (v >>> 8) & 0xff };
     const ver = `${this.version.major}.${this.version.minor}.${this.version.patch}`;
-    this.description = `unicorn ${ver} (${path})`;
+    const stores = this.slowStores ? `stores on the slow path: ${this.slowStores}` : "fast stores";
+    this.description = `unicorn ${ver} (${path}), ${stores}`;
     const err = lib.uc_open(uc.UC_ARCH_ARM64, uc.UC_MODE_ARM, s.address + ENGINE);
     if (err !== 0) throw new Error(`uc_open failed: ${uc.ucError(lib, err)}`);
     const handle = s.view.getBigUint64(ENGINE, true);
@@ -84,6 +94,7 @@ export class UnicornBackend implements Backend {
   }
 
   map(gpa: number, size: number, prot: number): void {
+    if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
     const host = this.#slab.hostBase + gpa;
     this.#check(this.lib.uc_mem_map_ptr(this.engine, gpa, size, prot, host), "uc_mem_map_ptr");
   }
@@ -93,7 +104,20 @@ export class UnicornBackend implements Backend {
   }
 
   protect(gpa: number, size: number, prot: number): void {
+    if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
     this.#check(this.lib.uc_mem_protect(this.engine, gpa, size, prot), "uc_mem_protect");
+  }
+
+  /** Whether IC IVAU drops translations (the guest has had a writable and executable page). */
+  get watchingCodeWrites(): boolean {
+    return this.#watchCode;
+  }
+
+  // The guest has (had) a page both writable and executable: watch for IC IVAU.
+  #writableCode(): void {
+    if (this.slowStores || this.#watchCode) return;
+    this.#watchCode = true;
+    this.#vcpu?.watchCodeWrites();
   }
 
   invalidateCode(gpa: number, size: number): void {
@@ -103,6 +127,7 @@ export class UnicornBackend implements Backend {
   createVcpu(): Vcpu {
     if (this.#vcpu) throw new Error("the unicorn backend runs one vCPU per guest process");
     this.#vcpu = new UnicornVcpu(this, this.#u32, this.#i32);
+    if (this.#watchCode) this.#vcpu.watchCodeWrites();
     return this.#vcpu;
   }
 
@@ -130,6 +155,7 @@ class UnicornVcpu implements Vcpu {
   // Kept referenced for the engine's lifetime: the native side holds their pointers.
   readonly #intrHook: Deno.UnsafeCallback<typeof INTR_HOOK>;
   readonly #memHook: Deno.UnsafeCallback<typeof MEM_HOOK>;
+  #sysHook: Deno.UnsafeCallback<typeof SYS_HOOK> | undefined;
 
   constructor(b: UnicornBackend, u32: Uint32Array, i32: Int32Array) {
     this.#b = b;
@@ -183,6 +209,43 @@ class UnicornVcpu implements Vcpu {
       );
     }
     if (err !== 0) throw new Error(`uc_hook_add: ${uc.ucError(lib, err)}`);
+  }
+
+  /**
+   * Drops translations on IC IVAU from now on. Without TLB_NOTDIRTY (fast_stores.ts) nothing else
+   * notices guest stores into code that is both writable and executable. Translated blocks are
+   * flushed so that SYS instructions translated earlier call the hook too. The hook costs a JS call
+   * per SYS instruction, DC ZVA included, which is why it waits for the first W+X mapping.
+   */
+  watchCodeWrites(): void {
+    if (this.#sysHook) return;
+    this.#sysHook = new Deno.UnsafeCallback(SYS_HOOK, (_uc, _reg, cp) => this.#onSys(cp!));
+    const err = this.#lib.uc_hook_add_insn(
+      this.#engine,
+      this.#b.scratch.address + HOOK,
+      uc.UC_HOOK_INSN,
+      this.#sysHook.pointer,
+      null,
+      1,
+      0,
+      uc.UC_ARM64_INS_SYS,
+    );
+    if (err !== 0) throw new Error(`uc_hook_add(SYS): ${uc.ucError(this.#lib, err)}`);
+    this.#lib.uc_ctl3(this.#engine, uc.UC_CTL_TB_FLUSH_WRITE, 0, 0);
+  }
+
+  /** SYS instructions: IC IVAU drops the translations of its line; the rest run as QEMU has them. */
+  #onSys(cp: Deno.PointerObject): number {
+    const v = new Deno.UnsafePointerView(cp);
+    if (
+      v.getUint32(0) === 7 && v.getUint32(4) === 5 && v.getUint32(8) === 1 &&
+      v.getUint32(12) === 3 && v.getUint32(16) === 1
+    ) {
+      const va = v.getUint32(28) * 4294967296 + v.getUint32(24);
+      const line = va - va % IC_LINE;
+      this.#b.invalidateCode(line, IC_LINE);
+    }
+    return 0;
   }
 
   #onInterrupt(intno: number): void {

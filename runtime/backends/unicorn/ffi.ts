@@ -4,6 +4,9 @@ import type { NumberArgs } from "../../host/ffi_types.ts";
 export const UC_ARCH_ARM64 = 2;
 export const UC_MODE_ARM = 0;
 export const UC_HOOK_INTR = 1 << 0;
+export const UC_HOOK_INSN = 1 << 1;
+/** uc_arm64_insn: SYS, the system instructions (IC, DC, AT, TLBI). */
+export const UC_ARM64_INS_SYS = 3;
 /** UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT: every invalid access. */
 export const UC_HOOK_MEM_INVALID = 0x3f0;
 /** uc_mem_type values passed to memory hooks. */
@@ -15,6 +18,8 @@ export const UC_MEM_READ_PROT = 23;
 export const UC_MEM_FETCH_PROT = 24;
 /** uc_ctl: UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) = 9 | 2 << 26 | 1 << 30. */
 export const UC_CTL_TB_REMOVE_CACHE_WRITE = 9 | (2 << 26) | (1 << 30);
+/** uc_ctl: UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0): drops every translation. */
+export const UC_CTL_TB_FLUSH_WRITE = 10 | (1 << 30);
 
 /** EXCP_* numbers QEMU passes to UC_HOOK_INTR on arm64. */
 export const EXCP_UDEF = 1;
@@ -65,6 +70,12 @@ const symbols = {
     parameters: ["pointer", "usize", "i32", "function", "pointer", "u64", "u64"],
     result: "i32",
   },
+  // uc_hook_add(..., UC_HOOK_INSN, ..., insn): the instruction id is its variadic argument.
+  uc_hook_add_insn: {
+    name: "uc_hook_add",
+    parameters: ["pointer", "usize", "i32", "function", "pointer", "u64", "u64", "i32"],
+    result: "i32",
+  },
   // Variadic in C; SysV x86-64 and AAPCS64 on Linux pass these integer arguments in registers as
   // for a fixed signature. On Apple arm64 variadics go on the stack: do not call it there.
   uc_ctl3: { name: "uc_ctl", parameters: ["pointer", "i32", "u64", "u64"], result: "i32" },
@@ -77,6 +88,11 @@ export const INTR_HOOK = { parameters: ["u32", "u32", "u32"], result: "void" } a
 export const MEM_HOOK = {
   parameters: ["pointer", "i32", "u64", "i32", "i64", "pointer"],
   result: "bool",
+} as const;
+/** UC_HOOK_INSN callback for SYS: (uc, Xt register id, uc_arm64_cp_reg*, user_data) -> skip. */
+export const SYS_HOOK = {
+  parameters: ["pointer", "i32", "pointer", "pointer"],
+  result: "u32",
 } as const;
 /** uc_emu_start's `until`: an address guest code never reaches. */
 export const UNTIL_FOREVER = 0xffff_ffff_ffff_fffcn;

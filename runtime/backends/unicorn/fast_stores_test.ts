@@ -1,0 +1,93 @@
+// The in-memory store patch: it finds its site exactly, applies once, can be turned off, and the
+// backend watches IC IVAU only once the guest has a page both writable and executable.
+// (fixtures/c/mmap_exec.c is the guest-side proof: it rewrites an RWX page in place.)
+import assert from "node:assert/strict";
+import { Slab } from "../../memory/slab.ts";
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
+import { enableFastStores, findSites, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
+import { openUnicorn } from "./ffi.ts";
+import { UnicornBackend } from "./backend.ts";
+
+Deno.test("fast stores: findSites reports every occurrence and nothing else", () => {
+  const code = new Uint8Array(400).fill(0x90);
+  assert.deepEqual(findSites(code), []);
+  code.set(STORE_SITE, 5);
+  code.set(STORE_SITE, 300);
+  assert.deepEqual(findSites(code), [5, 300]);
+  code.set(PATCHED_SITE, 300);
+  assert.deepEqual(findSites(code), [5]);
+  assert.deepEqual(findSites(code, PATCHED_SITE), [300]);
+  // A site cut off by the end of the scanned bytes is not a site.
+  assert.deepEqual(findSites(code.subarray(0, 20)), []);
+});
+
+/** The project's libunicorn (Debian sid 2.1.4-4), which the patch knows. */
+function projectLibrary(): string | undefined {
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return undefined;
+  try {
+    const { path } = openUnicorn();
+    return path.includes("/.tools/unicorn/sid/") ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const library = projectLibrary();
+
+Deno.test({
+  name: "fast stores: the project's libunicorn is patched once; a second call finds it done",
+  ignore: library === undefined,
+  fn() {
+    assert.equal(enableFastStores(library!), "");
+    const lib = Deno.dlopen(library!, { tlb_set_page_with_attrs_aarch64: { type: "pointer" } });
+    const fn = lib.symbols.tlb_set_page_with_attrs_aarch64 as Deno.PointerObject;
+    const code = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(fn, 0x800));
+    assert.deepEqual(findSites(code), [], "no unpatched site is left");
+    assert.equal(findSites(code, PATCHED_SITE).length, 1, "exactly one patched site");
+    assert.equal(enableFastStores(library!), "");
+    lib.close();
+  },
+});
+
+Deno.test({
+  name: "fast stores: ELFUSE_UNICORN_FAST_STORES=0 leaves the library alone, and -v says which",
+  ignore: library === undefined,
+  async fn() {
+    const cli = new URL("../../../cli.ts", import.meta.url).pathname;
+    const hello = new URL("../../../fixtures/build/hello", import.meta.url).pathname;
+    const run = async (value: string | undefined) => {
+      const env: Record<string, string> = {};
+      if (value !== undefined) env.ELFUSE_UNICORN_FAST_STORES = value;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "-v", hello],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0);
+      assert.equal(new TextDecoder().decode(out.stdout), "hello, world\n");
+      return new TextDecoder().decode(out.stderr);
+    };
+    assert.match(await run(undefined), /unicorn 2\.1\.4 .*, fast stores\n/);
+    assert.match(await run("0"), /stores on the slow path: off \(ELFUSE_UNICORN_FAST_STORES=0\)/);
+  },
+});
+
+Deno.test({
+  name: "unicorn backend: IC IVAU is watched from the first writable and executable page on",
+  ignore: library === undefined,
+  fn() {
+    const slab = new Slab();
+    const b = new UnicornBackend({ hostBase: slab.base, size: slab.size });
+    try {
+      assert.equal(b.slowStores, "");
+      b.map(0x40_0000, 0x1000, PROT_READ | PROT_EXEC);
+      b.map(0x60_0000, 0x1000, PROT_READ | PROT_WRITE);
+      b.createVcpu();
+      assert.equal(b.watchingCodeWrites, false, "W^X mappings need no hook");
+      b.protect(0x60_0000, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
+      assert.equal(b.watchingCodeWrites, true, "an RWX page needs it");
+    } finally {
+      b.close();
+    }
+  },
+});

@@ -10,6 +10,7 @@ import { type AddressSpace, layout } from "./memory/address_space.ts";
 import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
 import { type Program, readProgram } from "./program.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
+import { mapVdso } from "./vdso.ts";
 
 export interface ImageSpec {
   program: Program;
@@ -19,6 +20,8 @@ export interface ImageSpec {
   envp: string[];
   hwcap: number;
   hwcap2: number;
+  /** The backend's counter is the host's CLOCK_MONOTONIC: the vDSO may read it (vdso.ts). */
+  monotonicCounter: boolean;
   /** Where PT_INTERP is looked up (undefined: on the host, by its own path). */
   sysroot?: Sysroot;
 }
@@ -50,6 +53,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   const stackLow = layout.stackTop - layout.stackSize;
   const stackProt = PROT_READ | PROT_WRITE | (prog.elf.execStack ? PROT_EXEC : 0);
   as.mapFixed(stackLow, layout.stackSize, stackProt, "[stack]");
+  const vdso = mapVdso(as, spec.monotonicCounter);
   const stack = buildStack(as.slab.u8, as.slab.view, layout.stackTop, {
     argv: spec.argv,
     envp: spec.envp,
@@ -72,6 +76,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
       [AT.CLKTCK, 100],
       [AT.SECURE, 0],
       [AT.MINSIGSTKSZ, 5120],
+      ...(vdso ? [[AT.SYSINFO_EHDR, vdso] as [number, number]] : []),
     ],
   });
   return {

@@ -89,6 +89,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     envp: env,
     hwcap: backend.hwcap,
     hwcap2: backend.hwcap2,
+    monotonicCounter: backend.monotonicCounter === true,
     sysroot,
   });
   const kernel = new Kernel(as, {
@@ -131,6 +132,7 @@ export async function runKernel(
   const inline = kernel.inline !== undefined;
   kernel.hwcap = backend.hwcap;
   kernel.hwcap2 = backend.hwcap2;
+  kernel.monotonicCounter = backend.monotonicCounter === true;
   kernel.verbose = opts.verbose === true;
   kernel.note = note;
   kernel.runOptions = {

@@ -70,6 +70,11 @@ export interface Backend {
   /** AT_HWCAP / AT_HWCAP2 for the CPU this backend presents (Linux arch/arm64 hwcap bits). */
   readonly hwcap: number;
   readonly hwcap2: number;
+  /**
+   * CNTVCT_EL0 / CNTFRQ_EL0 count the host's CLOCK_MONOTONIC, so the guest's vDSO may answer
+   * clock_gettime(CLOCK_MONOTONIC) from the counter without a syscall (runtime/vdso.ts).
+   */
+  readonly monotonicCounter?: boolean;
   /** Makes slab bytes [gpa, gpa+size) visible to the guest with Linux PROT_* bits. */
   map(gpa: number, size: number, prot: number): void;
   unmap(gpa: number, size: number): void;

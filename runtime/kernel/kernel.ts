@@ -90,6 +90,8 @@ export class Kernel {
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
   hwcap = 0;
   hwcap2 = 0;
+  /** For the vDSO of images built by execve (Backend.monotonicCounter). */
+  monotonicCounter = false;
   verbose = false;
   /** Prints one diagnostic line on stderr (used under -v). */
   note: (msg: string) => void = () => {};

@@ -182,6 +182,7 @@ function exec(
         envp,
         hwcap: k.hwcap,
         hwcap2: k.hwcap2,
+        monotonicCounter: k.monotonicCounter,
         sysroot: k.info.sysroot,
       });
     } catch (e) {

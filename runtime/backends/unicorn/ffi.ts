@@ -1,5 +1,6 @@
 // libunicorn through Deno FFI. Constants from unicorn/unicorn.h and unicorn/arm64.h (2.x).
 import type { NumberArgs } from "../../host/ffi_types.ts";
+import { libunicornCandidates } from "./preload.ts";
 
 export const UC_ARCH_ARM64 = 2;
 export const UC_MODE_ARM = 0;
@@ -99,30 +100,13 @@ export const UNTIL_FOREVER = 0xffff_ffff_ffff_fffcn;
 
 export type UnicornLib = NumberArgs<Deno.DynamicLibrary<typeof symbols>["symbols"]>;
 
-function candidates(): string[] {
-  const env = Deno.env.get("ELFUSE_LIBUNICORN");
-  if (env) return [env];
-  const out: string[] = [];
-  const here = new URL("../../../.tools/unicorn/sid/usr/lib/", import.meta.url);
-  if (here.protocol === "file:") {
-    const triplet = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-    out.push(decodeURIComponent(new URL(`${triplet}/libunicorn.so.2`, here).pathname));
-  }
-  if (Deno.build.os === "darwin") {
-    out.push("/opt/homebrew/lib/libunicorn.2.dylib", "/usr/local/lib/libunicorn.2.dylib");
-  } else {
-    out.push("libunicorn.so.2");
-  }
-  return out;
-}
-
 let loaded: { lib: UnicornLib; path: string } | undefined;
 
 /** Opens libunicorn once: $ELFUSE_LIBUNICORN, the project's tool cache, then the system's. */
 export function openUnicorn(): { lib: UnicornLib; path: string } {
   if (loaded) return loaded;
   const errors: string[] = [];
-  for (const path of candidates()) {
+  for (const path of libunicornCandidates()) {
     try {
       loaded = { lib: Deno.dlopen(path, symbols).symbols as unknown as UnicornLib, path };
       return loaded;

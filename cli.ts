@@ -36,8 +36,9 @@ environment:
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
-  ELFUSE_UNICORN_FAST_STORES=0
-                         keep libunicorn's slow store path (no in-memory patch; -v tells)
+  ELFUSE_UNICORN_TUNING=0
+                         use libunicorn as shipped: slow stores and an exit check after
+                         every load (no in-memory changes; -v tells)
 `;
 
 const options = {

@@ -21,6 +21,8 @@ export interface PageMapper {
   unmap(gpa: number, size: number): void;
   protect(gpa: number, size: number, prot: number): void;
   invalidateCode(gpa: number, size: number): void;
+  /** Whether a change adding up to `regions` mappings fits the backend (absent: always). */
+  roomFor?(regions: number): boolean;
   /**
    * Host pages replaced under a mapping need no re-map (the backend reads guest memory through
    * the slab's host addresses), so memory/mapping_batch.ts may apply only net changes and keep
@@ -173,7 +175,7 @@ export class AddressSpace {
     if (requested < this.brkStart || requested > this.slab.size) return this.brkEnd;
     const oldTop = pageUp(this.brkEnd), newTop = pageUp(requested);
     if (newTop > oldTop) {
-      if (!this.vmas.isFree(oldTop, newTop)) return this.brkEnd;
+      if (!this.vmas.isFree(oldTop, newTop) || !this.#room()) return this.brkEnd;
       this.#add({
         start: oldTop,
         end: newTop,
@@ -227,6 +229,7 @@ export class AddressSpace {
     }
     const shared = type !== MAP_PRIVATE && file !== undefined;
     if (file !== undefined && shared && (prot & PROT_WRITE) && !file.writable) return -E.EACCES;
+    if (!this.#room()) return -E.ENOMEM;
     this.#drop(start, start + len);
     if (file !== undefined && !(flags & MAP_ANONYMOUS)) {
       // Map the file's pages; pages past its end stay anonymous zeros (Linux raises SIGBUS there,
@@ -254,12 +257,18 @@ export class AddressSpace {
     if (addr % PAGE_SIZE !== 0 || length < 0 || (prot & ~7) !== 0) return -E.EINVAL;
     const len = pageUp(length);
     if (len === 0) return 0;
+    if (!this.#room()) return -E.ENOMEM;
     const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
     if (this.vmas.allows(addr, len, 0)) this.#changing();
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
     this.mapper?.protect(addr, len, prot);
     if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);
     return 0;
+  }
+
+  // Room in the backend for one more change: it can split two mappings and add one.
+  #room(): boolean {
+    return this.mapper?.roomFor?.(3) ?? true;
   }
 
   #anyExec(start: number, end: number): boolean {
@@ -282,6 +291,7 @@ export class AddressSpace {
     const oldLen = pageUp(oldLength), newLen = pageUp(newLength);
     const vma = this.vmas.find(oldAddr);
     if (vma === undefined || oldAddr + oldLen > vma.end) return -E.EFAULT;
+    if (!this.#room()) return -E.ENOMEM;
     if (flags & MREMAP_FIXED) {
       if (newAddr % PAGE_SIZE !== 0 || newAddr + newLen > this.slab.size) return -E.EINVAL;
       if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) return -E.EINVAL;

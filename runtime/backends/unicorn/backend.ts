@@ -7,12 +7,21 @@ import { Reg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 import { enableFastStores } from "./fast_stores.ts";
+import { skipLoadExitChecks } from "./exit_checks.ts";
 
 const { INTR_HOOK, MEM_HOOK, SYS_HOOK, UNTIL_FOREVER } = uc;
 // IC IVAU, Xt: SYS #3, C7, C5, #1 (Arm ARM C5.3); uc_arm64_cp_reg is { u32 crn, crm, op0, op1, op2;
 // u64 val @24 }. Cortex-A72's CTR_EL0.IminLine is 4: 16 words, 64-byte instruction cache lines.
 const IC_LINE = 64;
 const WRITE_EXEC = 2 | 4; // PROT_WRITE | PROT_EXEC
+// Unicorn's FlatView holds at most TARGET_PAGE_SIZE (4096) sections and aborts past that
+// (qemu/exec.c phys_section_add); measured, that is reached at about 1000 memory regions, whether
+// adjacent or not. Memory that grows a page at a time (brk, mremap) adds a region per step, so
+// past MERGE_REGIONS_AT regions adjacent ones with the same permissions are merged into one, and
+// a change that could pass REGION_LIMIT is refused (the guest gets ENOMEM, as from Linux at
+// vm.max_map_count).
+const MERGE_REGIONS_AT = 128;
+const REGION_LIMIT = 900;
 
 function ucReg(reg: Reg): number {
   if (reg < 29) return uc.UC_ARM64_REG_X0 + reg;
@@ -37,8 +46,10 @@ function ucReg(reg: Reg): number {
 
 // Scratch layout: [0, 64) one register value; [64, 128) 7 batch values; [128, 160) batch reg ids;
 // [160, 224) batch value pointers; [224, 232) uc_engine* out-param; [232, 240) hook handle;
+// [240, 256) uc_mem_regions' array pointer and count;
 // [256, 528) 34 frame values; [528, 664) their reg ids; [664, 936) their value pointers.
 const VALUE = 0, BATCH_VALUES = 64, BATCH_IDS = 128, BATCH_PTRS = 160, ENGINE = 224, HOOK = 232;
+const REGIONS = 240, REGION_COUNT = 248; // uc_mem_regions out-params
 const FRAME_VALUES = 256, FRAME_IDS = 528, FRAME_PTRS = 664, FRAME_REGS = 34;
 
 export class UnicornBackend implements Backend {
@@ -57,6 +68,8 @@ export class UnicornBackend implements Backend {
   readonly lib: uc.UnicornLib;
   /** Stores use the TLB fast path (fast_stores.ts); else why they take Unicorn's slow path. */
   readonly slowStores: string;
+  /** Loads are not followed by exit checks (exit_checks.ts); else why they are. */
+  readonly exitChecks: string;
   readonly engine: Deno.PointerObject;
   readonly scratch = new Scratch(4096);
   readonly #u32: Uint32Array;
@@ -64,11 +77,16 @@ export class UnicornBackend implements Backend {
   readonly #slab: SlabInfo;
   #vcpu: UnicornVcpu | undefined;
   #watchCode = false;
+  /** At least the number of Unicorn memory regions (map adds one, protect and unmap split). */
+  #regions = 0;
+  /** Merge again once #regions passes this (raised while regions that differ crowd the space). */
+  #mergeAt = MERGE_REGIONS_AT;
 
   constructor(slab: SlabInfo) {
     const { lib, path } = uc.openUnicorn();
     this.lib = lib;
     this.slowStores = enableFastStores(path);
+    this.exitChecks = skipLoadExitChecks(path);
     this.#slab = slab;
     const s = this.scratch;
     this.#u32 = new Uint32Array(s.u8.buffer, 0, 1024);
@@ -76,12 +94,15 @@ export class UnicornBackend implements Backend {
     const v = lib.uc_version(0, 0);
     this.version = { major: v >>> 24, minor: (v >>> 16) & 0xff, patch: (v >>> 8) & 0xff };
     const ver = `${this.version.major}.${this.version.minor}.${this.version.patch}`;
-    const stores = this.slowStores ? `stores on the slow path: ${this.slowStores}` : "fast stores";
-    this.description = `unicorn ${ver} (${path}), ${stores}`;
     const err = lib.uc_open(uc.UC_ARCH_ARM64, uc.UC_MODE_ARM, s.address + ENGINE);
     if (err !== 0) throw new Error(`uc_open failed: ${uc.ucError(lib, err)}`);
     const handle = s.view.getBigUint64(ENGINE, true);
     this.engine = Deno.UnsafePointer.create(handle)!;
+    const stores = this.slowStores ? `stores on the slow path: ${this.slowStores}` : "fast stores";
+    const checks = this.exitChecks
+      ? `exit checks after loads: ${this.exitChecks}`
+      : "no exit checks after loads";
+    this.description = `unicorn ${ver} (${path}), ${stores}, ${checks}`;
   }
 
   /** Missing capabilities of an old libunicorn, or "" when it is 2.1.4 or newer. */
@@ -99,17 +120,86 @@ export class UnicornBackend implements Backend {
 
   map(gpa: number, size: number, prot: number): void {
     if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
+    this.#regions++;
     const host = this.#slab.hostBase + gpa;
     this.#check(this.lib.uc_mem_map_ptr(this.engine, gpa, size, prot, host), "uc_mem_map_ptr");
   }
 
   unmap(gpa: number, size: number): void {
+    this.#regions++; // the area's ends may split two regions
     this.#check(this.lib.uc_mem_unmap(this.engine, gpa, size), "uc_mem_unmap");
   }
 
   protect(gpa: number, size: number, prot: number): void {
     if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
+    this.#regions += 2;
     this.#check(this.lib.uc_mem_protect(this.engine, gpa, size, prot), "uc_mem_protect");
+  }
+
+  /**
+   * Whether a change adding up to `regions` memory regions fits: merges adjacent regions first
+   * when they have become many (see MERGE_REGIONS_AT).
+   */
+  roomFor(regions: number): boolean {
+    if (this.#regions + regions <= this.#mergeAt) return true;
+    const kept = this.#mergeRegions();
+    this.#mergeAt = Math.max(MERGE_REGIONS_AT, Math.min(kept + 64, REGION_LIMIT));
+    return kept + regions <= REGION_LIMIT;
+  }
+
+  /** Unicorn's memory regions as [begin, end) and permissions, in address order. */
+  regions(): { begin: number; end: number; perms: number }[] {
+    const s = this.scratch;
+    this.#check(
+      this.lib.uc_mem_regions(this.engine, s.address + REGIONS, s.address + REGION_COUNT),
+      "uc_mem_regions",
+    );
+    const count = s.view.getUint32(REGION_COUNT, true);
+    const array = Deno.UnsafePointer.create(s.view.getBigUint64(REGIONS, true));
+    const out: { begin: number; end: number; perms: number }[] = [];
+    if (array === null) return out;
+    // uc_mem_region is { u64 begin; u64 end (inclusive); u32 perms }: 24 bytes.
+    const v = new Deno.UnsafePointerView(array);
+    for (let i = 0; i < count; i++) {
+      out.push({
+        begin: Number(v.getBigUint64(i * 24)),
+        end: Number(v.getBigUint64(i * 24 + 8)) + 1,
+        perms: v.getUint32(i * 24 + 16),
+      });
+    }
+    this.lib.uc_free(array);
+    return out;
+  }
+
+  // Each run of adjacent regions with the same permissions becomes one region over the same slab
+  // bytes (uc_mem_map_ptr at hostBase + address), so nothing is copied and contents stay. Returns
+  // how many regions are left.
+  #mergeRegions(): number {
+    const list = this.regions();
+    let kept = 0;
+    for (let i = 0; i < list.length;) {
+      let j = i + 1;
+      while (
+        j < list.length && list[j].begin === list[j - 1].end && list[j].perms === list[i].perms
+      ) {
+        j++;
+      }
+      const begin = list[i].begin, end = list[j - 1].end;
+      // Executable regions are left as they are: their translated blocks are keyed by the old
+      // regions' RAM offsets, which later mappings may be given again.
+      if (j - i > 1 && (list[i].perms & 4) === 0) {
+        this.#check(this.lib.uc_mem_unmap(this.engine, begin, end - begin), "uc_mem_unmap");
+        const host = this.#slab.hostBase + begin;
+        this.#check(
+          this.lib.uc_mem_map_ptr(this.engine, begin, end - begin, list[i].perms, host),
+          "uc_mem_map_ptr",
+        );
+      }
+      kept += j - i > 1 && (list[i].perms & 4) !== 0 ? j - i : 1;
+      i = j;
+    }
+    this.#regions = kept;
+    return kept;
   }
 
   /** Whether IC IVAU drops translations (the guest has had a writable and executable page). */

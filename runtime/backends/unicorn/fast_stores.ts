@@ -16,7 +16,7 @@
 // (UC_HOOK_INSN on SYS). The CPU's CTR_EL0 reports DIC=0, so guests do issue it.
 //
 // The patch is applied only when the surrounding machine code matches byte for byte, once.
-// ELFUSE_UNICORN_FAST_STORES=0 leaves the library alone.
+// ELFUSE_UNICORN_TUNING=0 leaves the library alone.
 import { libc } from "../../host/libc.ts";
 
 /** The bytes around the NOTDIRTY `or` in Debian's libunicorn2t64 2.1.4-4 (amd64). */
@@ -70,8 +70,8 @@ export function findSites(code: Uint8Array, site: Uint8Array = STORE_SITE): numb
  * Call it before the first uc_open: TLB entries filled earlier keep their NOTDIRTY flag.
  */
 export function enableFastStores(libraryPath: string): string {
-  if (Deno.env.get("ELFUSE_UNICORN_FAST_STORES") === "0") {
-    return "off (ELFUSE_UNICORN_FAST_STORES=0)";
+  if (Deno.env.get("ELFUSE_UNICORN_TUNING") === "0") {
+    return "off (ELFUSE_UNICORN_TUNING=0)";
   }
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return "no patch known for this host's libunicorn";

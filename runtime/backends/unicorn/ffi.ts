@@ -65,6 +65,9 @@ const symbols = {
   uc_mem_map_ptr: { parameters: ["pointer", "u64", "usize", "u32", "usize"], result: "i32" },
   uc_mem_unmap: { parameters: ["pointer", "u64", "usize"], result: "i32" },
   uc_mem_protect: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },
+  // (uc, uc_mem_region **regions, uint32_t *count); the array is freed with uc_free.
+  uc_mem_regions: { parameters: ["pointer", "usize", "usize"], result: "i32" },
+  uc_free: { parameters: ["pointer"], result: "i32" },
   uc_emu_start: { parameters: ["pointer", "u64", "u64", "u64", "usize"], result: "i32" },
   uc_emu_stop: { parameters: ["pointer"], result: "i32" },
   uc_hook_add: {

@@ -1,10 +1,12 @@
-// The in-memory store patch: it finds its site exactly, applies once, can be turned off, and the
-// backend watches IC IVAU only once the guest has a page both writable and executable.
+// The in-memory tuning of libunicorn (fast_stores.ts, exit_checks.ts): each finds its site exactly,
+// applies once and can be turned off; the backend watches IC IVAU only once the guest has a page
+// both writable and executable.
 // (fixtures/c/mmap_exec.c is the guest-side proof: it rewrites an RWX page in place.)
 import assert from "node:assert/strict";
 import { Slab } from "../../memory/slab.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { enableFastStores, findSites, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
+import { RETURN, skipLoadExitChecks, TAIL, tailTarget } from "./exit_checks.ts";
 import { openUnicorn } from "./ffi.ts";
 import { UnicornBackend } from "./backend.ts";
 
@@ -49,14 +51,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "fast stores: ELFUSE_UNICORN_FAST_STORES=0 leaves the library alone, and -v says which",
+  name: "fast stores: ELFUSE_UNICORN_TUNING=0 leaves the library alone, and -v says which",
   ignore: library === undefined,
   async fn() {
     const cli = new URL("../../../cli.ts", import.meta.url).pathname;
     const hello = new URL("../../../fixtures/build/hello", import.meta.url).pathname;
     const run = async (value: string | undefined) => {
       const env: Record<string, string> = {};
-      if (value !== undefined) env.ELFUSE_UNICORN_FAST_STORES = value;
+      if (value !== undefined) env.ELFUSE_UNICORN_TUNING = value;
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", cli, "-v", hello],
         env,
@@ -67,8 +69,13 @@ Deno.test({
       assert.equal(new TextDecoder().decode(out.stdout), "hello, world\n");
       return new TextDecoder().decode(out.stderr);
     };
-    assert.match(await run(undefined), /unicorn 2\.1\.4 .*, fast stores\n/);
-    assert.match(await run("0"), /stores on the slow path: off \(ELFUSE_UNICORN_FAST_STORES=0\)/);
+    assert.match(
+      await run(undefined),
+      /unicorn 2\.1\.4 .*, fast stores, no exit checks after loads\n/,
+    );
+    const off = await run("0");
+    assert.match(off, /stores on the slow path: off \(ELFUSE_UNICORN_TUNING=0\)/);
+    assert.match(off, /exit checks after loads: off \(ELFUSE_UNICORN_TUNING=0\)/);
   },
 });
 
@@ -89,5 +96,42 @@ Deno.test({
     } finally {
       b.close();
     }
+  },
+});
+
+Deno.test("exit checks: tailTarget finds the first tail jump and where it goes", () => {
+  const code = new Uint8Array(64).fill(0x90);
+  assert.equal(tailTarget(code, 0x1000), -1);
+  code.set([...TAIL, 0x10, 0x00, 0x00, 0x00], 20); // jmp +0x10 from the end of the jmp
+  assert.equal(tailTarget(code, 0x1000), 0x1000 + 29 + 5 + 0x10);
+  code.set([...TAIL, 0xf0, 0xff, 0xff, 0xff], 40); // the next function's
+  assert.equal(tailTarget(code, 0x1000), 0x1000 + 29 + 5 + 0x10);
+});
+
+Deno.test({
+  name: "exit checks: the project's libunicorn loads end in a return, its stores still check",
+  ignore: library === undefined,
+  fn() {
+    assert.equal(skipLoadExitChecks(library!), "");
+    assert.equal(skipLoadExitChecks(library!), "", "a second call finds it done");
+    const lib = Deno.dlopen(library!, {
+      tcg_gen_qemu_ld_i32_aarch64: { type: "pointer" },
+      tcg_gen_qemu_ld_i64_aarch64: { type: "pointer" },
+      tcg_gen_qemu_st_i32_aarch64: { type: "pointer" },
+      tcg_gen_qemu_st_i64_aarch64: { type: "pointer" },
+    });
+    const code = (p: unknown) =>
+      new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p as Deno.PointerObject, 0x60));
+    const s = lib.symbols;
+    for (const load of [s.tcg_gen_qemu_ld_i32_aarch64, s.tcg_gen_qemu_ld_i64_aarch64]) {
+      const c = code(load);
+      assert.deepEqual(findSites(c, TAIL), [], "no tail jump left");
+      const at = findSites(c, TAIL.subarray(0, 9)).find((i) => c[i + 9] === RETURN[0]);
+      assert.ok(at !== undefined, "a return in its place");
+    }
+    for (const store of [s.tcg_gen_qemu_st_i32_aarch64, s.tcg_gen_qemu_st_i64_aarch64]) {
+      assert.equal(findSites(code(store), TAIL).length, 1, "stores keep their check");
+    }
+    lib.close();
   },
 });

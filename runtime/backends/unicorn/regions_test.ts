@@ -1,0 +1,69 @@
+// Memory regions: Unicorn aborts at about 1000 of them, so adjacent regions with the same
+// permissions are merged when they become many, executable ones excepted, and a change that could
+// pass the limit is refused (fixtures/c/mem_growth.c is the guest-side proof).
+import assert from "node:assert/strict";
+import { Slab } from "../../memory/slab.ts";
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
+import { openUnicorn } from "./ffi.ts";
+import { UnicornBackend } from "./backend.ts";
+
+function unicornLoads(): boolean {
+  try {
+    openUnicorn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ignore = !unicornLoads();
+const PAGE = 4096, BASE = 0x1000_0000;
+
+Deno.test({
+  name: "regions: pages mapped one at a time are merged, executable ones are not",
+  ignore,
+  fn() {
+    const slab = new Slab();
+    const b = new UnicornBackend({ hostBase: slab.base, size: slab.size });
+    try {
+      for (let i = 0; i < 3000; i++) {
+        assert.ok(b.roomFor(3), `room for page ${i}`);
+        b.map(BASE + i * PAGE, PAGE, PROT_READ | PROT_WRITE);
+        slab.u8[BASE + i * PAGE] = i & 0xff;
+      }
+      const code = BASE + 3001 * PAGE;
+      for (let i = 0; i < 40; i++) {
+        assert.ok(b.roomFor(3));
+        b.map(code + i * PAGE, PAGE, PROT_READ | PROT_EXEC);
+      }
+      const regions = b.regions();
+      assert.ok(regions.length < 300, `${regions.length} regions left`);
+      const data = regions.filter((r) => r.begin >= BASE && r.end <= BASE + 3000 * PAGE);
+      assert.ok(data.length < 100, "the data pages are a few regions");
+      assert.equal(regions.filter((r) => r.begin >= code).length, 40, "code pages stay apart");
+      for (let i = 0; i < 3000; i += 499) assert.equal(slab.u8[BASE + i * PAGE], i & 0xff);
+    } finally {
+      b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "regions: past the limit a change is refused instead of crashing the engine",
+  ignore,
+  fn() {
+    const slab = new Slab();
+    const b = new UnicornBackend({ hostBase: slab.base, size: slab.size });
+    try {
+      let mapped = 0;
+      // Alternating permissions never merge.
+      for (; mapped < 2000; mapped++) {
+        if (!b.roomFor(3)) break;
+        b.map(BASE + mapped * PAGE, PAGE, mapped % 2 ? PROT_READ : PROT_READ | PROT_WRITE);
+      }
+      assert.ok(mapped > 500 && mapped < 1000, `refused after ${mapped} regions`);
+      assert.equal(b.regions().length, mapped);
+    } finally {
+      b.close();
+    }
+  },
+});

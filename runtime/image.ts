@@ -5,12 +5,12 @@ import { loadElf, spanOf } from "./elf/load.ts";
 import { ElfError, ET_DYN } from "./elf/parse.ts";
 import { AT, buildStack } from "./elf/stack.ts";
 import { ElfuseError } from "./errors.ts";
-import { libc } from "./host/libc.ts";
 import { type AddressSpace, layout } from "./memory/address_space.ts";
 import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
 import { type Program, readProgram } from "./program.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
 import { mapVdso } from "./vdso.ts";
+import { hostIds } from "./host/credentials.ts";
 
 export interface ImageSpec {
   program: Program;
@@ -67,10 +67,10 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
       [AT.BASE, interp?.bias ?? 0],
       [AT.FLAGS, 0],
       [AT.ENTRY, image.entry],
-      [AT.UID, libc.getuid()],
-      [AT.EUID, libc.geteuid()],
-      [AT.GID, libc.getgid()],
-      [AT.EGID, libc.getegid()],
+      [AT.UID, hostIds().uid],
+      [AT.EUID, hostIds().euid],
+      [AT.GID, hostIds().gid],
+      [AT.EGID, hostIds().egid],
       [AT.HWCAP, spec.hwcap],
       [AT.HWCAP2, spec.hwcap2],
       [AT.CLKTCK, 100],

@@ -2,6 +2,7 @@
 // renders the file once into a host memfd, which then reads, seeks and closes like a file.
 import { libc } from "../host/libc.ts";
 import type { Kernel } from "./kernel.ts";
+import { hostIds } from "../host/credentials.ts";
 
 const enc = new TextEncoder();
 const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
@@ -42,7 +43,7 @@ function stat(k: Kernel): string {
 }
 
 function status(k: Kernel): string {
-  const uid = libc.getuid(), euid = libc.geteuid(), gid = libc.getgid(), egid = libc.getegid();
+  const { uid, euid, gid, egid } = hostIds();
   return [
     `Name:\t${comm(k)}`,
     "State:\tR (running)",

@@ -14,6 +14,7 @@ import {
   stopSignals,
 } from "../signals.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { hostIds } from "../../host/credentials.ts";
 
 const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 |
   0x80000000;
@@ -125,7 +126,7 @@ function act(k: Kernel, sig: number, info?: SigInfo): number {
   if (h === SIG_IGN) return 0;
   if (h > SIG_IGN) {
     // Caught: queue it; it is delivered when this syscall returns (deliverPending).
-    k.signals.enqueue(sig, info ?? { code: SI_USER, pid: k.pid, uid: libc.getuid(), value: 0n });
+    k.signals.enqueue(sig, info ?? { code: SI_USER, pid: k.pid, uid: hostIds().uid, value: 0n });
     return 0;
   }
   if (h === 0) {
@@ -144,10 +145,10 @@ export function sendSelf(k: Kernel, sig: number, code: number, value = 0n, pid =
   if (sig === 0) return 0;
   const s = k.signals;
   if (s.isBlocked(sig) && sig !== SIGKILL && sig !== SIGSTOP) {
-    s.enqueue(sig, { code, pid, uid: libc.getuid(), value });
+    s.enqueue(sig, { code, pid, uid: hostIds().uid, value });
     return 0;
   }
-  return act(k, sig, { code, pid, uid: libc.getuid(), value });
+  return act(k, sig, { code, pid, uid: hostIds().uid, value });
 }
 
 function rtSigqueueinfo(k: Kernel, a: Float64Array): number {

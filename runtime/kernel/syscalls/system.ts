@@ -3,6 +3,7 @@ import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { hostIds } from "../../host/credentials.ts";
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const RLIMIT_NOFILE = 7;
@@ -47,8 +48,8 @@ function setIds(count: number, current: () => number[]) {
   };
 }
 
-const uids = () => [libc.getuid(), libc.geteuid(), libc.geteuid()];
-const gids = () => [libc.getgid(), libc.getegid(), libc.getegid()];
+const uids = () => [hostIds().uid, hostIds().euid, hostIds().euid];
+const gids = () => [hostIds().gid, hostIds().egid, hostIds().egid];
 
 function uname(k: Kernel, a: Float64Array): number {
   const out = a[0];
@@ -102,7 +103,7 @@ function prlimit(k: Kernel, resource: number, newAddr: number, oldAddr: number):
   if (newAddr !== 0) {
     next = readRlimit(k, newAddr);
     if (next[0] > next[1]) return -E.EINVAL;
-    if (next[1] > cur[1] && libc.geteuid() !== 0) return -E.EPERM;
+    if (next[1] > cur[1] && hostIds().euid !== 0) return -E.EPERM;
     if (resource === RLIMIT_NOFILE && next[0] > 1024 * 1024) return -E.EPERM;
   }
   if (oldAddr !== 0) writeRlimit(k, oldAddr, cur);
@@ -251,10 +252,10 @@ export const systemSyscalls: SyscallDef[] = [
   // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
   { name: "getppid", handler: (k) => k.ppid() },
   { name: "gettid", handler: (k) => k.pid },
-  { name: "getuid", handler: () => libc.getuid() },
-  { name: "geteuid", handler: () => libc.geteuid() },
-  { name: "getgid", handler: () => libc.getgid() },
-  { name: "getegid", handler: () => libc.getegid() },
+  { name: "getuid", handler: () => hostIds().uid },
+  { name: "geteuid", handler: () => hostIds().euid },
+  { name: "getgid", handler: () => hostIds().gid },
+  { name: "getegid", handler: () => hostIds().egid },
   { name: "getresuid", handler: getres(uids), args: ["outbuf", "outbuf", "outbuf"] },
   { name: "getresgid", handler: getres(gids), args: ["outbuf", "outbuf", "outbuf"] },
   { name: "getgroups", handler: getgroups, args: ["int", "outbuf"] },
@@ -426,14 +427,14 @@ export const systemSyscalls: SyscallDef[] = [
   {
     name: "setfsuid",
     // Returns the previous fsuid (the euid); Linux reports no error from setfsuid either way.
-    handler: () => libc.geteuid(),
+    handler: () => hostIds().euid,
     args: ["int"],
     status: "partial",
     note: "reports the fsuid (the euid) and does not change it",
   },
   {
     name: "setfsgid",
-    handler: () => libc.getegid(),
+    handler: () => hostIds().egid,
     args: ["int"],
     status: "partial",
     note: "as setfsuid",

@@ -6,6 +6,7 @@ export interface BenchCase {
   name: string;
   /** Binary under fixtures/build/. */
   program: string;
+  /** `{text}` and `{lines}` name generated inputs (bench/inputs.ts; smaller with --quick). */
   args: string[];
   quickArgs: string[];
   /** Loops take an iteration count first: report a per-iteration cost (startup subtracted). */
@@ -46,6 +47,15 @@ export const benchCases: BenchCase[] = [
     program: "hello",
     args: [],
     quickArgs: [],
+    perIteration: false,
+    group: "startup",
+  },
+  {
+    name: "busybox true",
+    program: "busybox",
+    programPath: BUSYBOX,
+    args: ["true"],
+    quickArgs: ["true"],
     perIteration: false,
     group: "startup",
   },
@@ -94,6 +104,24 @@ export const benchCases: BenchCase[] = [
     perIteration: false,
     group: "compute",
     sysroot: true,
+  },
+  {
+    name: "busybox gzip -c of text",
+    program: "busybox",
+    programPath: BUSYBOX,
+    args: ["gzip", "-c", "{text}"],
+    quickArgs: ["gzip", "-c", "{text}"],
+    perIteration: false,
+    group: "compute",
+  },
+  {
+    name: "busybox sort of lines",
+    program: "busybox",
+    programPath: BUSYBOX,
+    args: ["sort", "{lines}"],
+    quickArgs: ["sort", "{lines}"],
+    perIteration: false,
+    group: "compute",
   },
   ...benchPrograms.map((b): BenchCase => ({
     name: b.name,

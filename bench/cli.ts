@@ -3,6 +3,7 @@
 // ratio; `--from FILE` renders an earlier --json result instead of measuring.
 import { parseArgs } from "../runtime/deps.ts";
 import { type BenchCase, benchCases, SYSROOT } from "./cases.ts";
+import { withInputs } from "./inputs.ts";
 import type { BenchRow } from "./report_html.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -92,6 +93,7 @@ async function main(): Promise<number> {
   const qemu = await hasQemu();
   if (!qemu) console.error("bench: qemu-aarch64 not found; reporting elfuse alone");
   const rows: Row[] = [];
+  const inputs = Deno.makeTempDirSync({ prefix: "elfuse-bench-" });
   for (const c of benchCases) {
     if (filter && !filter.test(c.name)) continue;
     try {
@@ -102,7 +104,7 @@ async function main(): Promise<number> {
       );
       continue;
     }
-    const args = values.quick ? c.quickArgs : c.args;
+    const args = withInputs(values.quick ? c.quickArgs : c.args, inputs, values.quick === true);
     const ops = c.perIteration ? Number(args[0]) : 0;
     const cmd = commands(c, args);
     // Progress: one rewritten line on a terminal, a line per benchmark elsewhere.
@@ -128,6 +130,7 @@ async function main(): Promise<number> {
     }
     rows.push(row);
   }
+  Deno.removeSync(inputs, { recursive: true });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   const f = (n: number) => n.toFixed(1).padStart(8);
   console.log(

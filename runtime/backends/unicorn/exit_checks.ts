@@ -14,8 +14,7 @@
 // of the two load generators becomes `ret`. Both must end in the same 14 bytes and jump where
 // tcg_gen_qemu_st_i32 does (to check_exit_request), or nothing is changed. In Debian's 2.1.4-4
 // the tails are at +0x44 and +0x34.
-import { libc } from "../../host/libc.ts";
-import { findSites } from "./fast_stores.ts";
+import { findSites, writeCode } from "./code_patch.ts";
 
 /** `mov 0x8(%rsp),%rdi; add $0x18,%rsp; jmp rel32`: the generators' tail call. */
 export const TAIL = Uint8Array.of(0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x83, 0xc4, 0x18, 0xe9);
@@ -23,8 +22,6 @@ export const TAIL = Uint8Array.of(0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x83, 0xc4
 export const RETURN = Uint8Array.of(0xc3, 0x0f, 0x1f, 0x40, 0x00);
 /** Enough for each generator; the next function's tail may follow, so the first one counts. */
 const SCAN_BYTES = 0x80;
-const PAGE = 4096;
-const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 
 const symbols = {
   tcg_gen_qemu_ld_i32_aarch64: { type: "pointer" },
@@ -75,14 +72,7 @@ export function skipLoadExitChecks(libraryPath: string): string {
   }
   for (const { code, base } of loads) {
     const at = findSites(code, TAIL)[0] + TAIL.length - 1;
-    const address = base + at;
-    const page = address - address % PAGE;
-    const length = address + RETURN.length > page + PAGE ? 2 * PAGE : PAGE;
-    if (libc.mprotect(page, length, PROT_READ | PROT_WRITE | PROT_EXEC) !== 0) {
-      return "cannot make libunicorn's code writable";
-    }
-    code.set(RETURN, at);
-    libc.mprotect(page, length, PROT_READ | PROT_EXEC);
+    if (!writeCode(code, base, at, RETURN)) return "cannot make libunicorn's code writable";
   }
   return "";
 }

@@ -17,33 +17,16 @@
 //
 // The patch is applied only when the surrounding machine code matches byte for byte, once.
 // ELFUSE_UNICORN_TUNING=0 leaves the library alone.
-import { libc } from "../../host/libc.ts";
+import { findSites as findCode, writeCode } from "./code_patch.ts";
 
 /** The bytes around the NOTDIRTY `or` in Debian's libunicorn2t64 2.1.4-4 (amd64). */
-export const STORE_SITE = Uint8Array.of(
-  0x4c,
-  0x89,
-  0xe8, //                    mov  %r13, %rax
-  0x49,
-  0x81,
-  0xcf,
-  0x00,
-  0x01,
-  0x00,
-  0x00, // or   $0x100, %r15     (TLB_NOTDIRTY)
-  0x48,
-  0x83,
-  0xc8,
-  0x10, //              or   $0x10, %rax       (TLB_DISCARD_WRITE)
-  0x80,
-  0x7e,
-  0x30,
-  0x00, //              cmpb $0, 0x30(%rsi)    (section->readonly)
-  0x4c,
-  0x0f,
-  0x45,
-  0xf8, //              cmovne %rax, %r15
-);
+export const STORE_SITE = Uint8Array.from([
+  [0x4c, 0x89, 0xe8], // mov %r13, %rax
+  [0x49, 0x81, 0xcf, 0x00, 0x01, 0x00, 0x00], // or $0x100, %r15 (TLB_NOTDIRTY)
+  [0x48, 0x83, 0xc8, 0x10], // or $0x10, %rax (TLB_DISCARD_WRITE)
+  [0x80, 0x7e, 0x30, 0x00], // cmpb $0, 0x30(%rsi) (section->readonly)
+  [0x4c, 0x0f, 0x45, 0xf8], // cmovne %rax, %r15
+].flat());
 const OR_OFFSET = 3;
 const NOP7 = Uint8Array.of(0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00);
 /** The site once patched: an engine opened earlier in this process already did it. */
@@ -51,18 +34,10 @@ export const PATCHED_SITE = STORE_SITE.slice();
 PATCHED_SITE.set(NOP7, OR_OFFSET);
 /** How far into the function the site may be (it is at +0x41c in 2.1.4-4). */
 const SCAN_BYTES = 0x800;
-const PAGE = 4096;
-const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 
-/** Offsets in `code` where `site` starts. */
+/** Offsets in `code` where `site` (by default the store site) starts. */
 export function findSites(code: Uint8Array, site: Uint8Array = STORE_SITE): number[] {
-  const hits: number[] = [];
-  const last = code.length - site.length;
-  outer: for (let i = 0; i <= last; i++) {
-    for (let j = 0; j < site.length; j++) if (code[i + j] !== site[j]) continue outer;
-    hits.push(i);
-  }
-  return hits;
+  return findCode(code, site);
 }
 
 /**
@@ -88,13 +63,9 @@ export function enableFastStores(libraryPath: string): string {
   const hits = findSites(code);
   if (hits.length === 0 && findSites(code, PATCHED_SITE).length === 1) return "";
   if (hits.length !== 1) return "unknown libunicorn build (store path not recognised)";
-  const at = Number(Deno.UnsafePointer.value(fn)) + hits[0] + OR_OFFSET;
-  const page = at - at % PAGE;
-  const length = at + NOP7.length > page + PAGE ? 2 * PAGE : PAGE;
-  if (libc.mprotect(page, length, PROT_READ | PROT_WRITE | PROT_EXEC) !== 0) {
+  const base = Number(Deno.UnsafePointer.value(fn));
+  if (!writeCode(code, base, hits[0] + OR_OFFSET, NOP7)) {
     return "cannot make libunicorn's code writable";
   }
-  code.set(NOP7, hits[0] + OR_OFFSET);
-  libc.mprotect(page, length, PROT_READ | PROT_EXEC);
   return "";
 }

@@ -16,7 +16,7 @@ program killed by a signal ends elfuse with the same signal.
 options:
   -h, --help             show this help and exit
   -V, --version          show the version and exit
-  -v, --verbose          diagnostics on stderr: backend, unknown syscalls, faults, timing
+  -v, --verbose          diagnostics on stderr: backend, unknown syscalls, faults, start-up phases
       --backend NAME     CPU backend: ${backendNames.join(", ")} (default: hvf on Apple
                          Silicon once available, unicorn elsewhere)
       --strace           print each syscall, its arguments and its result on stderr

@@ -149,3 +149,19 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("-v reports the backend and the start-up by phase", async () => {
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  const r = await elfuse("-v", hello);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "hello, world\n");
+  const loaded = r.stderr.split("\n").find((l) => l.startsWith("elfuse: loaded in "));
+  assert.ok(loaded, r.stderr);
+  const phases =
+    /\(after [\d.]+ ms of Deno and elfuse's modules: program ([\d.]+), slab ([\d.]+), backend ([\d.]+), image and vCPU ([\d.]+)\); starting at 0x[0-9a-f]+$/
+      .exec(loaded);
+  assert.ok(phases, loaded);
+  const total = Number(/loaded in ([\d.]+) ms/.exec(loaded)![1]);
+  const sum = phases.slice(1).reduce((a, b) => a + Number(b), 0);
+  assert.ok(Math.abs(sum - total) < 0.5, `phases add up to the total: ${sum} vs ${total}`);
+});

@@ -74,8 +74,11 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (opts.verbose && opts.backend === undefined) {
     note(`backend ${backendName}: ${defaultBackend().reason}`);
   }
+  const tProgram = performance.now();
   const as = new AddressSpace();
+  const tSlab = performance.now();
   const backend = await createBackend(backendName, { hostBase: as.slab.base, size: as.slab.size });
+  const tBackend = performance.now();
   if (opts.verbose) note(backend.description);
   const limits = (backend as { limitations?: string }).limitations;
   if (limits) note(`${backend.description}: ${limits}`);
@@ -108,10 +111,14 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   vcpu.set(Reg.SP, image.sp);
   vcpu.set(Reg.PC, image.entry);
   if (opts.verbose) {
+    // Start-up by phase (docs/internals.md, "Start-up"): time origin is the process's start.
+    const ms = (a: number, b: number) => (b - a).toFixed(1);
+    const now = performance.now();
     note(
-      `loaded in ${(performance.now() - t0).toFixed(1)} ms; starting at 0x${
-        image.entry.toString(16)
-      }`,
+      `loaded in ${ms(t0, now)} ms (after ${t0.toFixed(1)} ms of Deno and elfuse's modules: ` +
+        `program ${ms(t0, tProgram)}, slab ${ms(tProgram, tSlab)}, ` +
+        `backend ${ms(tSlab, tBackend)}, image and vCPU ${ms(tBackend, now)}); ` +
+        `starting at 0x${image.entry.toString(16)}`,
     );
   }
   const status = await runKernel(kernel, backend, opts);

@@ -21,6 +21,9 @@ const WRITE_EXEC = 2 | 4; // PROT_WRITE | PROT_EXEC
 // a change that could pass REGION_LIMIT is refused (the guest gets ENOMEM, as from Linux at
 // vm.max_map_count).
 const MERGE_REGIONS_AT = 128;
+// Splitting a region later (a partial munmap or mprotect) costs time in proportion to its size,
+// as Unicorn flushes its TLB page by page: merged regions stay at most 16 MiB (about 2 ms).
+const MERGED_MAX = 16 << 20;
 const REGION_LIMIT = 900;
 
 function ucReg(reg: Reg): number {
@@ -180,14 +183,16 @@ export class UnicornBackend implements Backend {
     for (let i = 0; i < list.length;) {
       let j = i + 1;
       while (
-        j < list.length && list[j].begin === list[j - 1].end && list[j].perms === list[i].perms
+        j < list.length && list[j].begin === list[j - 1].end && list[j].perms === list[i].perms &&
+        list[j].end - list[i].begin <= MERGED_MAX
       ) {
         j++;
       }
       const begin = list[i].begin, end = list[j - 1].end;
       // Executable regions are left as they are: their translated blocks are keyed by the old
       // regions' RAM offsets, which later mappings may be given again.
-      if (j - i > 1 && (list[i].perms & 4) === 0) {
+      const merge = j - i > 1 && (list[i].perms & 4) === 0;
+      if (merge) {
         this.#check(this.lib.uc_mem_unmap(this.engine, begin, end - begin), "uc_mem_unmap");
         const host = this.#slab.hostBase + begin;
         this.#check(
@@ -195,7 +200,7 @@ export class UnicornBackend implements Backend {
           "uc_mem_map_ptr",
         );
       }
-      kept += j - i > 1 && (list[i].perms & 4) !== 0 ? j - i : 1;
+      kept += merge ? 1 : j - i;
       i = j;
     }
     this.#regions = kept;

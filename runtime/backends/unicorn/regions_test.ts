@@ -48,6 +48,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "regions: merged regions stay at most 16 MiB, so that a later split stays cheap",
+  ignore,
+  fn() {
+    const slab = new Slab();
+    const b = new UnicornBackend({ hostBase: slab.base, size: slab.size });
+    try {
+      const pages = 10_000; // 39 MiB
+      for (let i = 0; i < pages; i++) {
+        assert.ok(b.roomFor(3));
+        b.map(BASE + i * PAGE, PAGE, PROT_READ | PROT_WRITE);
+      }
+      assert.ok(b.roomFor(800), "asking for much room merges what it can");
+      const sizes = b.regions().map((r) => r.end - r.begin);
+      assert.ok(sizes.every((n) => n <= 16 << 20), "none above 16 MiB");
+      assert.ok(sizes.length >= 3 && sizes.length < 60, `${sizes.length} regions`);
+    } finally {
+      b.close();
+    }
+  },
+});
+
+Deno.test({
   name: "regions: past the limit a change is refused instead of crashing the engine",
   ignore,
   fn() {

@@ -81,7 +81,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const tBackend = performance.now();
   if (opts.verbose) note(backend.description);
   const limits = (backend as { limitations?: string }).limitations;
-  if (limits) note(`${backend.description}: ${limits}`);
+  if (limits) note(limits);
   as.mapper = backend;
 
   const argv = [opts.argv0 ?? opts.program, ...(opts.args ?? [])];

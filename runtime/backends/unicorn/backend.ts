@@ -67,6 +67,8 @@ export class UnicornBackend implements Backend {
   // macOS, where elfuse's own CLOCK_MONOTONIC comes from a different host clock.
   readonly monotonicCounter = Deno.build.os === "linux";
   readonly description: string;
+  /** "unicorn X.Y.Z (path)": the library, for messages about it. */
+  readonly library: string;
   readonly version: { major: number; minor: number; patch: number };
   readonly lib: uc.UnicornLib;
   /** Stores use the TLB fast path (fast_stores.ts); else why they take Unicorn's slow path. */
@@ -105,16 +107,18 @@ export class UnicornBackend implements Backend {
     const checks = this.exitChecks
       ? `exit checks after loads: ${this.exitChecks}`
       : "no exit checks after loads";
-    this.description = `unicorn ${ver} (${path}), ${stores}, ${checks}`;
+    this.library = `unicorn ${ver} (${path})`;
+    this.description = `${this.library}, ${stores}, ${checks}`;
   }
 
-  /** Missing capabilities of an old libunicorn, or "" when it is 2.1.4 or newer. */
+  /** Missing capabilities of an old libunicorn, as a sentence, or "" when it is 2.1.4 or newer. */
   get limitations(): string {
     const { major, minor, patch } = this.version;
     const n = major * 10000 + minor * 100 + patch;
     if (n >= 20104) return "";
-    if (n >= 20100) return "older than 2.1.4: the hvf simulator is unavailable";
-    return "older than 2.1: every guest store takes a slow path (2.5-10x slower) and the hvf simulator is unavailable";
+    if (n >= 20100) return `${this.library} is older than 2.1.4: the hvf simulator is unavailable`;
+    return `${this.library} is older than 2.1: every guest store takes a slow path (2.5-10x ` +
+      "slower) and the hvf simulator is unavailable";
   }
 
   #check(err: number, what: string): void {

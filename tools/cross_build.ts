@@ -29,6 +29,14 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** `bytes` as hex string literals of 96 digits, one per line, for a generated module. */
+export function hexLines(bytes: Uint8Array): string {
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const lines = [];
+  for (let i = 0; i < hex.length; i += 96) lines.push(`  "${hex.slice(i, i + 96)}",`);
+  return lines.join("\n");
+}
+
 /** `bytes` as base64 string literals of 96 characters, one per line, for a generated module. */
 export function base64Lines(bytes: Uint8Array): string {
   const b64 = btoa(String.fromCharCode(...bytes));

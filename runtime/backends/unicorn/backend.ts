@@ -90,8 +90,8 @@ export class UnicornBackend implements Backend {
   constructor(slab: SlabInfo) {
     const { lib, path } = uc.openUnicorn();
     this.lib = lib;
-    this.slowStores = enableFastStores(path);
-    this.exitChecks = skipLoadExitChecks(path);
+    this.slowStores = enableFastStores(lib.tlb_set_page_with_attrs_aarch64);
+    this.exitChecks = skipLoadExitChecks(lib);
     this.#slab = slab;
     const s = this.scratch;
     this.#u32 = new Uint32Array(s.u8.buffer, 0, 1024);

@@ -23,11 +23,12 @@ export const RETURN = Uint8Array.of(0xc3, 0x0f, 0x1f, 0x40, 0x00);
 /** Enough for each generator; the next function's tail may follow, so the first one counts. */
 const SCAN_BYTES = 0x80;
 
-const symbols = {
-  tcg_gen_qemu_ld_i32_aarch64: { type: "pointer" },
-  tcg_gen_qemu_ld_i64_aarch64: { type: "pointer" },
-  tcg_gen_qemu_st_i32_aarch64: { type: "pointer" },
-} as const;
+/** The generators' addresses (pointer statics of the loaded library; null when not exported). */
+export interface Generators {
+  tcg_gen_qemu_ld_i32_aarch64: Deno.PointerValue;
+  tcg_gen_qemu_ld_i64_aarch64: Deno.PointerValue;
+  tcg_gen_qemu_st_i32_aarch64: Deno.PointerValue;
+}
 
 /** Where the first tail call in `code` (at address `base`) jumps, or -1 when it has none. */
 export function tailTarget(code: Uint8Array, base: number): number {
@@ -38,28 +39,22 @@ export function tailTarget(code: Uint8Array, base: number): number {
   return base + jmp + 5 + rel;
 }
 
-/** Returns "" when loads of this library are no longer followed by exit checks, else why not. */
-export function skipLoadExitChecks(libraryPath: string): string {
+/** Returns "" when loads of the loaded libunicorn are no longer followed by exit checks. */
+export function skipLoadExitChecks(s: Generators): string {
   if (Deno.env.get("ELFUSE_UNICORN_TUNING") === "0") return "off (ELFUSE_UNICORN_TUNING=0)";
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return "no patch known for this host's libunicorn";
   }
-  let lib;
-  try {
-    lib = Deno.dlopen(libraryPath, symbols);
-  } catch {
-    return "tcg_gen_qemu_ld_*_aarch64 not exported";
-  }
+  const ld32 = s.tcg_gen_qemu_ld_i32_aarch64, ld64 = s.tcg_gen_qemu_ld_i64_aarch64;
+  const st32 = s.tcg_gen_qemu_st_i32_aarch64;
+  if (ld32 === null || ld64 === null || st32 === null) return "tcg_gen_qemu_*_aarch64 not exported";
   const view = (p: Deno.PointerObject) => ({
     base: Number(Deno.UnsafePointer.value(p)),
     code: new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, SCAN_BYTES)),
   });
-  const s = lib.symbols;
-  const store = view(s.tcg_gen_qemu_st_i32_aarch64 as Deno.PointerObject);
+  const store = view(st32);
   const target = tailTarget(store.code, store.base);
-  const loads = [s.tcg_gen_qemu_ld_i32_aarch64, s.tcg_gen_qemu_ld_i64_aarch64].map((p) =>
-    view(p as Deno.PointerObject)
-  );
+  const loads = [view(ld32), view(ld64)];
   // Patched earlier in this process: both loads end in a return where the jump was.
   const done = loads.every(({ code }) =>
     findSites(code, TAIL.subarray(0, 9)).some((at) =>

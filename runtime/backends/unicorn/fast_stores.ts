@@ -41,24 +41,18 @@ export function findSites(code: Uint8Array, site: Uint8Array = STORE_SITE): numb
 }
 
 /**
- * Returns "" when the stores of `libraryPath` (already loaded) are now fast, else why not.
- * Call it before the first uc_open: TLB entries filled earlier keep their NOTDIRTY flag.
+ * Returns "" when the stores of the loaded libunicorn are now fast, else why not. `fn` is its
+ * tlb_set_page_with_attrs_aarch64 (null when not exported). Call it before the first uc_open: TLB
+ * entries filled earlier keep their NOTDIRTY flag.
  */
-export function enableFastStores(libraryPath: string): string {
+export function enableFastStores(fn: Deno.PointerValue): string {
   if (Deno.env.get("ELFUSE_UNICORN_TUNING") === "0") {
     return "off (ELFUSE_UNICORN_TUNING=0)";
   }
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return "no patch known for this host's libunicorn";
   }
-  let lib;
-  try {
-    lib = Deno.dlopen(libraryPath, { tlb_set_page_with_attrs_aarch64: { type: "pointer" } });
-  } catch {
-    return "tlb_set_page_with_attrs_aarch64 not exported";
-  }
-  // A pointer static is the symbol's own address (the function's first byte).
-  const fn = lib.symbols.tlb_set_page_with_attrs_aarch64 as Deno.PointerObject;
+  if (fn === null) return "tlb_set_page_with_attrs_aarch64 not exported";
   const code = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(fn, SCAN_BYTES));
   const hits = findSites(code);
   if (hits.length === 0 && findSites(code, PATCHED_SITE).length === 1) return "";

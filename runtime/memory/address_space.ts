@@ -24,6 +24,11 @@ export interface PageMapper {
   /** Whether a change adding up to `regions` mappings fits the backend (absent: always). */
   roomFor?(regions: number): boolean;
   /**
+   * An executable page can now change without a mapping change: it is also writable, or shared
+   * (another mapping of the same file may write it, as double-mapping JITs do).
+   */
+  codeMayChange?(): void;
+  /**
    * Host pages replaced under a mapping need no re-map (the backend reads guest memory through
    * the slab's host addresses), so memory/mapping_batch.ts may apply only net changes and keep
    * translated code whose bytes did not change.
@@ -157,6 +162,7 @@ export class AddressSpace {
     const { start, end, prot } = vma; // insert() may merge vma with its neighbours
     this.vmas.insert(vma);
     this.mapper?.map(start, end - start, prot);
+    if ((prot & PROT_EXEC) && (vma.shared || (prot & PROT_WRITE))) this.mapper?.codeMayChange?.();
   }
 
   // Removes [start, end) from the guest: backend, VMAs, and the slab contents (zeroed).
@@ -263,12 +269,19 @@ export class AddressSpace {
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
     this.mapper?.protect(addr, len, prot);
     if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);
+    if ((prot & PROT_EXEC) && ((prot & PROT_WRITE) || this.#anyShared(addr, addr + len))) {
+      this.mapper?.codeMayChange?.();
+    }
     return 0;
   }
 
   // Room in the backend for one more change: it can split two mappings and add one.
   #room(): boolean {
     return this.mapper?.roomFor?.(3) ?? true;
+  }
+
+  #anyShared(start: number, end: number): boolean {
+    return this.vmas.list.some((v) => v.start < end && v.end > start && v.shared);
   }
 
   #anyExec(start: number, end: number): boolean {

@@ -13,20 +13,28 @@ interface Span {
   prot: number;
 }
 
-const ignore: PageMapper = { map() {}, unmap() {}, protect() {}, invalidateCode() {} };
+/** Mappers standing in for the backend during a batch (a batch inside a batch adds nothing). */
+const standIns = new WeakSet<PageMapper>();
 
 /** Runs `change` (which remaps `as`) with the backend told only the net change afterwards. */
 export function batchMappings<T>(as: AddressSpace, change: () => T): T {
   const real = as.mapper;
-  if (real === undefined || real.keepsTranslations !== true || as.mapper === ignore) {
-    return change();
-  }
+  if (real === undefined || real.keepsTranslations !== true || standIns.has(real)) return change();
   const before: Span[] = as.vmas.list.map(({ start, end, prot }) => ({ start, end, prot }));
   const code = before.filter((v) => v.prot & PROT_EXEC).map((v) => ({
     ...v,
     bytes: as.slab.u8.slice(v.start, v.end),
   }));
-  as.mapper = ignore;
+  // Mappings wait for the net change; news that code may change in place does not.
+  const standIn: PageMapper = {
+    map() {},
+    unmap() {},
+    protect() {},
+    invalidateCode() {},
+    codeMayChange: () => real.codeMayChange?.(),
+  };
+  standIns.add(standIn);
+  as.mapper = standIn;
   try {
     return change();
   } finally {

@@ -13,7 +13,6 @@ const { INTR_HOOK, MEM_HOOK, SYS_HOOK, UNTIL_FOREVER } = uc;
 // IC IVAU, Xt: SYS #3, C7, C5, #1 (Arm ARM C5.3); uc_arm64_cp_reg is { u32 crn, crm, op0, op1, op2;
 // u64 val @24 }. Cortex-A72's CTR_EL0.IminLine is 4: 16 words, 64-byte instruction cache lines.
 const IC_LINE = 64;
-const WRITE_EXEC = 2 | 4; // PROT_WRITE | PROT_EXEC
 // Unicorn's FlatView holds at most TARGET_PAGE_SIZE (4096) sections and aborts past that
 // (qemu/exec.c phys_section_add); measured, that is reached at about 1000 memory regions, whether
 // adjacent or not. Memory that grows a page at a time (brk, mremap) adds a region per step, so
@@ -126,7 +125,6 @@ export class UnicornBackend implements Backend {
   }
 
   map(gpa: number, size: number, prot: number): void {
-    if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
     this.#regions++;
     const host = this.#slab.hostBase + gpa;
     this.#check(this.lib.uc_mem_map_ptr(this.engine, gpa, size, prot, host), "uc_mem_map_ptr");
@@ -138,7 +136,6 @@ export class UnicornBackend implements Backend {
   }
 
   protect(gpa: number, size: number, prot: number): void {
-    if ((prot & WRITE_EXEC) === WRITE_EXEC) this.#writableCode();
     this.#regions += 2;
     this.#check(this.lib.uc_mem_protect(this.engine, gpa, size, prot), "uc_mem_protect");
   }
@@ -211,13 +208,13 @@ export class UnicornBackend implements Backend {
     return kept;
   }
 
-  /** Whether IC IVAU drops translations (the guest has had a writable and executable page). */
+  /** Whether IC IVAU drops translations (the guest has had code that may change in place). */
   get watchingCodeWrites(): boolean {
     return this.#watchCode;
   }
 
-  // The guest has (had) a page both writable and executable: watch for IC IVAU.
-  #writableCode(): void {
+  /** Code may change without a mapping change (AddressSpace): watch for IC IVAU from now on. */
+  codeMayChange(): void {
     if (this.slowStores || this.#watchCode) return;
     this.#watchCode = true;
     this.#vcpu?.watchCodeWrites();

@@ -3,7 +3,8 @@
 // both writable and executable.
 // (fixtures/c/mmap_exec.c is the guest-side proof: it rewrites an RWX page in place.)
 import assert from "node:assert/strict";
-import { Slab } from "../../memory/slab.ts";
+import { AddressSpace } from "../../memory/address_space.ts";
+import { batchMappings } from "../../memory/mapping_batch.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { enableFastStores, findSites, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
 import { RETURN, skipLoadExitChecks, TAIL, tailTarget } from "./exit_checks.ts";
@@ -79,25 +80,76 @@ Deno.test({
   },
 });
 
+/** A Unicorn backend behind an address space, as a run has them. */
+function guestMemory() {
+  const as = new AddressSpace();
+  const b = new UnicornBackend({ hostBase: as.slab.base, size: as.slab.size });
+  as.mapper = b;
+  b.createVcpu();
+  return { as, b };
+}
+const ANON = 0x22; // MAP_PRIVATE | MAP_ANONYMOUS
+
 Deno.test({
-  name: "unicorn backend: IC IVAU is watched from the first writable and executable page on",
+  name: "IC IVAU is watched from the first page that is writable and executable at once",
   ignore: library === undefined,
   fn() {
-    const slab = new Slab();
-    const b = new UnicornBackend({ hostBase: slab.base, size: slab.size });
+    const { as, b } = guestMemory();
     try {
       assert.equal(b.slowStores, "");
-      b.map(0x40_0000, 0x1000, PROT_READ | PROT_EXEC);
-      b.map(0x60_0000, 0x1000, PROT_READ | PROT_WRITE);
-      b.createVcpu();
-      assert.equal(b.watchingCodeWrites, false, "W^X mappings need no hook");
-      b.protect(0x60_0000, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
+      const code = as.mmap(0, 0x1000, PROT_READ | PROT_EXEC, ANON, undefined, 0);
+      const data = as.mmap(0, 0x1000, PROT_READ | PROT_WRITE, ANON, undefined, 0);
+      assert.ok(code > 0 && data > 0);
+      assert.equal(as.mprotect(code, 0x1000, PROT_READ | PROT_WRITE), 0);
+      assert.equal(as.mprotect(code, 0x1000, PROT_READ | PROT_EXEC), 0);
+      assert.equal(b.watchingCodeWrites, false, "W^X changes go through mprotect: no hook");
+      assert.equal(as.mprotect(data, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
       assert.equal(b.watchingCodeWrites, true, "an RWX page needs it");
     } finally {
       b.close();
     }
   },
 });
+
+Deno.test({
+  name: "IC IVAU is watched for a shared executable mapping, and for RWX mapped during exec",
+  ignore: library === undefined,
+  async fn() {
+    const path = await Deno.makeTempFile();
+    const file = await Deno.open(path, { read: true, write: true });
+    try {
+      await file.truncate(0x1000);
+      const shared = guestMemory();
+      const mapped = { hostFd: hostFdOf(path), size: 0x1000, name: path, writable: true };
+      const at = shared.as.mmap(0, 0x1000, PROT_READ | PROT_EXEC, 0x01, mapped, 0);
+      assert.ok(at > 0, `mmap: ${at}`);
+      assert.equal(shared.b.watchingCodeWrites, true, "a double-mapping JIT writes it elsewhere");
+      shared.b.close();
+
+      const exec = guestMemory();
+      batchMappings(exec.as, () => {
+        exec.as.mapFixed(0x7000_0000, 0x4000, PROT_READ | PROT_WRITE | PROT_EXEC, "[stack]");
+      });
+      assert.equal(exec.b.watchingCodeWrites, true, "an executable stack mapped inside a batch");
+      exec.b.close();
+    } finally {
+      file.close();
+      await Deno.remove(path);
+    }
+  },
+});
+
+/** The host fd number this process has open on `path`. */
+function hostFdOf(path: string): number {
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`) === path) return Number(e.name);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  throw new Error(`${path} is not open`);
+}
 
 Deno.test("exit checks: tailTarget finds the first tail jump and where it goes", () => {
   const code = new Uint8Array(64).fill(0x90);

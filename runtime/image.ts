@@ -113,8 +113,7 @@ function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
     throw new ElfError(`its dynamic loader ${path} is not a shared object`);
   }
   const span = spanOf(ld.elf);
-  const base = as.mmap(0, span, 0, 0x22, /* MAP_PRIVATE | MAP_ANONYMOUS */ undefined, 0);
+  const base = as.freeArea(span);
   if (base < 0) throw new ElfError(`no room for its dynamic loader ${path}`);
-  as.munmap(base, span);
   return loadElf(as, ld.elf, ld.bytes, base, sr === undefined ? host : sr.guestPath(host));
 }

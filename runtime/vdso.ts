@@ -6,12 +6,10 @@ import type { AddressSpace } from "./memory/address_space.ts";
 import { pageUp, PROT_EXEC, PROT_READ } from "./memory/vmas.ts";
 import { vdsoFlagsOffset, vdsoImage } from "../vdso/vdso_bytes.ts";
 
-const MAP_PRIVATE_ANONYMOUS = 0x22;
-
 /** Maps the vDSO image; returns its guest address (AT_SYSINFO_EHDR), or 0 when there is no room. */
 export function mapVdso(as: AddressSpace, monotonicCounter: boolean): number {
   const len = pageUp(vdsoImage.length);
-  const base = as.mmap(0, len, PROT_READ, MAP_PRIVATE_ANONYMOUS, undefined, 0);
+  const base = as.freeArea(len);
   if (base < 0) return 0;
   as.mapFixed(base, len, PROT_READ | PROT_EXEC, "[vdso]");
   as.slab.u8.set(vdsoImage, base);

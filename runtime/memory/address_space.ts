@@ -200,6 +200,11 @@ export class AddressSpace {
     return requested;
   }
 
+  /** Where an mmap of `len` bytes without a hint would go (top down), or -1 when nothing is free. */
+  freeArea(len: number): number {
+    return this.vmas.findFreeTopDown(pageUp(len), this.mmapTop, layout.mmapFloor);
+  }
+
   /** mmap(2) semantics. Returns the address or -errno. `file` is undefined for anonymous maps. */
   mmap(
     addr: number,
@@ -230,7 +235,7 @@ export class AddressSpace {
       if (
         hint >= layout.mmapFloor && hint + len <= this.mmapTop && this.vmas.isFree(hint, hint + len)
       ) start = hint;
-      else start = this.vmas.findFreeTopDown(len, this.mmapTop, layout.mmapFloor);
+      else start = this.freeArea(len);
       if (start < 0) return -E.ENOMEM;
     }
     const shared = type !== MAP_PRIVATE && file !== undefined;
@@ -320,7 +325,7 @@ export class AddressSpace {
       return oldAddr;
     }
     if (!(flags & MREMAP_MAYMOVE)) return -E.ENOMEM;
-    const dest = this.vmas.findFreeTopDown(newLen, this.mmapTop, layout.mmapFloor);
+    const dest = this.freeArea(newLen);
     if (dest < 0) return -E.ENOMEM;
     return this.#move(vma, oldAddr, oldLen, dest, newLen);
   }

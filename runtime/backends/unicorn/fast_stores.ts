@@ -17,7 +17,7 @@
 //
 // The patch is applied only when the surrounding machine code matches byte for byte, once.
 // ELFUSE_UNICORN_TUNING=0 leaves the library alone.
-import { findSites as findCode, writeCode } from "./code_patch.ts";
+import { findSites, writeCode } from "./code_patch.ts";
 
 /** The bytes around the NOTDIRTY `or` in Debian's libunicorn2t64 2.1.4-4 (amd64). */
 export const STORE_SITE = Uint8Array.from([
@@ -35,11 +35,6 @@ PATCHED_SITE.set(NOP7, OR_OFFSET);
 /** How far into the function the site may be (it is at +0x41c in 2.1.4-4). */
 const SCAN_BYTES = 0x800;
 
-/** Offsets in `code` where `site` (by default the store site) starts. */
-export function findSites(code: Uint8Array, site: Uint8Array = STORE_SITE): number[] {
-  return findCode(code, site);
-}
-
 /**
  * Returns "" when the stores of the loaded libunicorn are now fast, else why not. `fn` is its
  * tlb_set_page_with_attrs_aarch64 (null when not exported). Call it before the first uc_open: TLB
@@ -54,7 +49,7 @@ export function enableFastStores(fn: Deno.PointerValue): string {
   }
   if (fn === null) return "tlb_set_page_with_attrs_aarch64 not exported";
   const code = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(fn, SCAN_BYTES));
-  const hits = findSites(code);
+  const hits = findSites(code, STORE_SITE);
   if (hits.length === 0 && findSites(code, PATCHED_SITE).length === 1) return "";
   if (hits.length !== 1) return "unknown libunicorn build (store path not recognised)";
   const base = Number(Deno.UnsafePointer.value(fn));

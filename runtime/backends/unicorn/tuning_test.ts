@@ -6,22 +6,23 @@ import assert from "node:assert/strict";
 import { AddressSpace } from "../../memory/address_space.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
-import { enableFastStores, findSites, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
+import { enableFastStores, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
+import { findSites } from "./code_patch.ts";
 import { RETURN, skipLoadExitChecks, TAIL, tailTarget } from "./exit_checks.ts";
 import { openUnicorn } from "./ffi.ts";
 import { UnicornBackend } from "./backend.ts";
 
 Deno.test("fast stores: findSites reports every occurrence and nothing else", () => {
   const code = new Uint8Array(400).fill(0x90);
-  assert.deepEqual(findSites(code), []);
+  assert.deepEqual(findSites(code, STORE_SITE), []);
   code.set(STORE_SITE, 5);
   code.set(STORE_SITE, 300);
-  assert.deepEqual(findSites(code), [5, 300]);
+  assert.deepEqual(findSites(code, STORE_SITE), [5, 300]);
   code.set(PATCHED_SITE, 300);
-  assert.deepEqual(findSites(code), [5]);
+  assert.deepEqual(findSites(code, STORE_SITE), [5]);
   assert.deepEqual(findSites(code, PATCHED_SITE), [300]);
   // A site cut off by the end of the scanned bytes is not a site.
-  assert.deepEqual(findSites(code.subarray(0, 20)), []);
+  assert.deepEqual(findSites(code.subarray(0, 20), STORE_SITE), []);
 });
 
 /** The project's libunicorn (Debian sid 2.1.4-4), which the patch knows. */
@@ -44,7 +45,7 @@ Deno.test({
     assert.ok(fn !== null, "exported");
     assert.equal(enableFastStores(fn), "");
     const code = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(fn, 0x800));
-    assert.deepEqual(findSites(code), [], "no unpatched site is left");
+    assert.deepEqual(findSites(code, STORE_SITE), [], "no unpatched site is left");
     assert.equal(findSites(code, PATCHED_SITE).length, 1, "exactly one patched site");
     assert.equal(enableFastStores(fn), "");
     assert.equal(enableFastStores(null), "tlb_set_page_with_attrs_aarch64 not exported");

@@ -3,7 +3,7 @@
 // source (labels and .set constants), so the frame layout and HVC numbers live in one place.
 // Needs aarch64-linux-gnu-as, -nm and -objcopy (Debian: binutils-aarch64-linux-gnu).
 
-import { base64Lines, haveCrossBinutils, sha256Hex, tool } from "../tools/cross_build.ts";
+import { embeddedBytes, haveCrossBinutils, sha256Hex, tool } from "../tools/cross_build.ts";
 
 const here = new URL("./", import.meta.url).pathname;
 export const sourcePath = `${here}shim.S`;
@@ -37,13 +37,13 @@ export const shimSymbols = {
 ${symbols.map(([n, v]) => `  ${n}: 0x${v.toString(16)},`).join("\n")}
 } as const;
 
-const base64 = [
-${base64Lines(bytes)}
-].join("");
-
-/** The assembled shim: load it at a 2 KiB-aligned guest address and point VBAR_EL1 at it. */
-export const shimBytes: Uint8Array = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-`;
+${
+      embeddedBytes(
+        "shimBytes",
+        "The assembled shim: load it at a 2 KiB-aligned guest address and point VBAR_EL1 at it.",
+        bytes,
+      )
+    }`;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

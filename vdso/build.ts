@@ -1,7 +1,7 @@
 // `deno run -A vdso/build.ts`: assembles vdso/vdso.S, links it with vdso/vdso.lds into a shared
 // object and writes vdso/vdso_bytes.ts, the image elfuse maps into guests (runtime/vdso.ts).
 // Needs aarch64-linux-gnu-as, -ld, -nm and -strip (Debian: binutils-aarch64-linux-gnu).
-import { haveCrossBinutils, hexLines, sha256Hex, tool } from "../tools/cross_build.ts";
+import { embeddedBytes, haveCrossBinutils, sha256Hex, tool } from "../tools/cross_build.ts";
 
 const here = new URL("./", import.meta.url).pathname;
 export const outputPath = `${here}vdso_bytes.ts`;
@@ -46,17 +46,13 @@ export const vdsoSha256 = "${await sha256Hex(bytes)}";
 /** Offset of vdso.S's vdso_flags word; bit 0: CNTVCT_EL0 counts the host's CLOCK_MONOTONIC. */
 export const vdsoFlagsOffset = 0x${parseInt(flags[1], 16).toString(16)};
 
-// Hex, not base64: every run maps the vDSO, and the first atob() loads Deno's base64 code (1.5 ms).
-const hex = [
-${hexLines(bytes)}
-].join("");
-
-/** The vDSO, an ELF shared object linked at 0 with one read+execute PT_LOAD. */
-export const vdsoImage = new Uint8Array(hex.length / 2);
-for (let i = 0; i < vdsoImage.length; i++) {
-  vdsoImage[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-}
-`;
+${
+      embeddedBytes(
+        "vdsoImage",
+        "The vDSO, an ELF shared object linked at 0 with one read+execute PT_LOAD.",
+        bytes,
+      )
+    }`;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

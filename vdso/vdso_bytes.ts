@@ -7,7 +7,6 @@ export const vdsoSha256 = "aa26944365146302b93c15a8f5370f25f64e8d6ae616b0469b939
 /** Offset of vdso.S's vdso_flags word; bit 0: CNTVCT_EL0 counts the host's CLOCK_MONOTONIC. */
 export const vdsoFlagsOffset = 0x3f8;
 
-// Hex, not base64: every run maps the vDSO, and the first atob() loads Deno's base64 code (1.5 ms).
 const hex = [
   "7f454c460201010000000000000000000300b70001000000000000000000000040000000000000000005000000000000",
   "0000000040003800030040000d000c000100000005000000000000000000000000000000000000000000000000000000",
@@ -57,6 +56,4 @@ const hex = [
 
 /** The vDSO, an ELF shared object linked at 0 with one read+execute PT_LOAD. */
 export const vdsoImage = new Uint8Array(hex.length / 2);
-for (let i = 0; i < vdsoImage.length; i++) {
-  vdsoImage[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-}
+for (let i = 0; i < vdsoImage.length; i++) vdsoImage[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);

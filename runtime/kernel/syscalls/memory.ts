@@ -55,8 +55,18 @@ function msync(k: Kernel, a: Float64Array): number {
   return k.host(libc.msync(k.hostBase + addr, len, flags === 0 ? 4 : flags));
 }
 
+// On Unicorn, about 1000 memory regions abort the engine: past 900, after merging adjacent ones,
+// a change that could add regions fails (runtime/backends/unicorn/backend.ts).
+const regionLimit = "on Unicorn, ENOMEM once the mappings pass about 900 regions (Unicorn's limit)";
+
 export const memorySyscalls: SyscallDef[] = [
-  { name: "brk", handler: (k, a) => k.as.brk(a[0]), args: ["hex"], hexResult: true },
+  {
+    name: "brk",
+    handler: (k, a) => k.as.brk(a[0]),
+    args: ["hex"],
+    hexResult: true,
+    note: `${regionLimit}: the break stays`,
+  },
   {
     name: "mmap",
     handler: mmap,
@@ -64,13 +74,15 @@ export const memorySyscalls: SyscallDef[] = [
     hexResult: true,
     status: "partial",
     note:
-      "anonymous and regular-file mappings, private and shared, MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS",
+      "anonymous and regular-file mappings, private and shared, MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS; " +
+      regionLimit,
   },
   { name: "munmap", handler: (k, a) => k.as.munmap(a[0], a[1]), args: ["hex", "uint"] },
   {
     name: "mprotect",
     handler: (k, a) => k.as.mprotect(a[0], a[1], a[2] | 0),
     args: ["hex", "uint", "hex"],
+    note: regionLimit,
   },
   {
     name: "mremap",
@@ -78,7 +90,8 @@ export const memorySyscalls: SyscallDef[] = [
     args: ["hex", "uint", "uint", "hex", "hex"],
     hexResult: true,
     status: "partial",
-    note: "private and anonymous mappings; moving a shared file mapping returns EINVAL",
+    note: "private and anonymous mappings; moving a shared file mapping returns EINVAL; " +
+      regionLimit,
   },
   {
     name: "madvise",

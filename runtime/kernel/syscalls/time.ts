@@ -195,7 +195,14 @@ export const timeSyscalls: SyscallDef[] = [
     status: "partial",
     note: "validates like Linux, then EPERM: a guest may not set the host's clock",
   },
-  { name: "clock_gettime", handler: clockGettime, args: ["int", "outbuf"] },
+  {
+    name: "clock_gettime",
+    handler: clockGettime,
+    args: ["int", "outbuf"],
+    note:
+      "libcs call the vDSO first, which answers CLOCK_MONOTONIC itself on the Unicorn backend on Linux " +
+      "(docs/internals.md, vDSO)",
+  },
   { name: "clock_getres", handler: clockGetres, args: ["int", "outbuf"] },
   { name: "gettimeofday", handler: gettimeofday, args: ["outbuf", "outbuf"] },
   { name: "nanosleep", handler: nanosleep, args: ["ptr", "outbuf"] },

@@ -5,7 +5,7 @@
 // single-threaded programs, and aborts on ENOSYS.
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
+import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4;
@@ -14,13 +14,13 @@ const FUTEX_PRIVATE = 128, FUTEX_CLOCK_REALTIME = 256;
 const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;
 
 /** WAIT with nobody to wake it: EAGAIN if the word differs, else sleep out the timeout. */
-function wait(k: Kernel, uaddr: number, val: number, timeout: number, abs: boolean, clock: number) {
+function wait(k: Task, uaddr: number, val: number, timeout: number, abs: boolean, clock: number) {
   if (uaddr % 4 !== 0) return -E.EINVAL;
-  if (!k.canRead(uaddr, 4)) return -E.EFAULT;
-  if (k.view.getInt32(uaddr, true) !== (val | 0)) return -E.EAGAIN;
-  if (timeout !== 0 && !k.canRead(timeout, 16)) return -E.EFAULT;
+  if (!k.proc.canRead(uaddr, 4)) return -E.EFAULT;
+  if (k.proc.view.getInt32(uaddr, true) !== (val | 0)) return -E.EAGAIN;
+  if (timeout !== 0 && !k.proc.canRead(timeout, 16)) return -E.EFAULT;
   // Without a timeout this is a deadlock on Linux too: block until a signal ends the process.
-  const ts = timeout === 0 ? k.scratchTimespec(3600, 0) : k.hostBase + timeout;
+  const ts = timeout === 0 ? k.rt.scratchTimespec(3600, 0) : k.proc.hostBase + timeout;
   for (;;) {
     const r = libc.clock_nanosleep(clock, abs ? TIMER_ABSTIME : 0, ts, 0);
     if (timeout !== 0 && r === 0) return -E.ETIMEDOUT;
@@ -29,19 +29,19 @@ function wait(k: Kernel, uaddr: number, val: number, timeout: number, abs: boole
 }
 
 /** FUTEX_WAKE_OP's update of the second word (linux/futex.h encoding); 0 woken. */
-function wakeOp(k: Kernel, uaddr2: number, encoded: number): number {
-  if (!k.canWrite(uaddr2, 4)) return -E.EFAULT;
+function wakeOp(k: Task, uaddr2: number, encoded: number): number {
+  if (!k.proc.canWrite(uaddr2, 4)) return -E.EFAULT;
   const op = (encoded >>> 28) & 7, shift = (encoded >>> 31) & 1;
   let arg = (encoded << 8) >> 20; // sign-extended 12 bits
   if (shift) arg = 1 << (arg & 31);
-  const old = k.view.getInt32(uaddr2, true);
+  const old = k.proc.view.getInt32(uaddr2, true);
   const next = [arg, old + arg, old | arg, old & ~arg, old ^ arg][op];
   if (next === undefined) return -E.ENOSYS;
-  k.view.setInt32(uaddr2, next | 0, true);
+  k.proc.view.setInt32(uaddr2, next | 0, true);
   return 0;
 }
 
-function futex(k: Kernel, a: Float64Array): number {
+function futex(k: Task, a: Float64Array): number {
   const uaddr = a[0], op = a[1] | 0, val = a[2], uaddr2 = a[4], val3 = a[5];
   const cmd = op & ~(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
   const clock = op & FUTEX_CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
@@ -55,8 +55,8 @@ function futex(k: Kernel, a: Float64Array): number {
     case FUTEX_REQUEUE:
       return 0;
     case FUTEX_CMP_REQUEUE:
-      if (!k.canRead(uaddr, 4)) return -E.EFAULT;
-      return k.view.getInt32(uaddr, true) === (val3 | 0) ? 0 : -E.EAGAIN;
+      if (!k.proc.canRead(uaddr, 4)) return -E.EFAULT;
+      return k.proc.view.getInt32(uaddr, true) === (val3 | 0) ? 0 : -E.EAGAIN;
     case FUTEX_WAKE_OP:
       return wakeOp(k, uaddr2, val3 | 0);
     default:

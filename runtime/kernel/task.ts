@@ -1,0 +1,59 @@
+// A guest thread (gVisor's Task): what is its own — the thread id, the syscall arguments being
+// served, the signal mask and thread-directed pending signals, the alternate stack, the
+// clear_child_tid and robust-list addresses, its name, and the per-call records handlers leave
+// for each other. Everything shared lives on its Process; run-wide state on the Runtime.
+// Syscall handlers receive the calling Task.
+import { errno as hostErrno } from "../host/mod.ts";
+import { setHostErrno } from "../host/libc.ts";
+import type { Process } from "./process.ts";
+import type { Runtime } from "./runtime.ts";
+import { TaskSignals } from "./signals.ts";
+
+/** What pathAt() decided for the last path it resolved (paths.ts). */
+export interface PathResult {
+  /** The host dirfd the resolved path is relative to. */
+  atDir: number;
+  /** The part after /proc/self when the path names a file elfuse renders, else undefined. */
+  procRest: string | undefined;
+}
+
+export class Task {
+  readonly proc: Process;
+  readonly rt: Runtime;
+  /** The thread id; the thread-group leader's is the process's pid. */
+  tid: number;
+  /** x0..x5 of the syscall being served. */
+  readonly args = new Float64Array(6);
+  readonly signals = new TaskSignals();
+  /** clear_child_tid (set_tid_address, CLONE_CHILD_CLEARTID): zeroed and woken at thread exit. */
+  tidAddress = 0;
+  /** set_robust_list's head. */
+  robustList = 0;
+  /** The thread's name (PR_SET_NAME, /proc/.../comm); "" means the program's. */
+  name = "";
+  readonly path: PathResult = { atDir: -100, procRest: undefined };
+
+  constructor(proc: Process, tid: number) {
+    this.proc = proc;
+    this.rt = proc.rt;
+    this.tid = tid;
+  }
+
+  /** A host call's return value as a guest result: -errno on failure. */
+  host(r: number): number {
+    return r < 0 ? -hostErrno() : r;
+  }
+
+  /** The last host errno as a negative guest result. */
+  fail(): number {
+    return -hostErrno();
+  }
+
+  clearErrno(): void {
+    setHostErrno(0);
+  }
+
+  errnoNow(): number {
+    return hostErrno();
+  }
+}

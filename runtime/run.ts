@@ -1,7 +1,8 @@
 // Running one guest program from start to exit: load, set up the address space and vCPU, serve
 // syscalls until the guest exits or faults.
 import { type Backend, type Exit, Reg } from "./backends/backend.ts";
-import { deliverFault, deliverPending, takeHostSignals } from "./kernel/signal_delivery.ts";
+import { deliverFault, takeHostSignals } from "./kernel/signal_delivery.ts";
+import { preempted } from "./kernel/scheduler.ts";
 import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
@@ -167,6 +168,7 @@ export async function runKernel(
   if (!inline) {
     proc.router = new SignalRouter();
     proc.hostSignals = proc.router.flags;
+    proc.router.useInterrupt(vcpu.interruptCall());
     // A fork child arrives with its parent's dispositions and mask: mirror them on the host.
     proc.actions.forEach((a, sig) => {
       if (a.handler !== 0) proc.router!.disposition(sig, a.handler);
@@ -182,14 +184,14 @@ export async function runKernel(
       if (proc.exitStatus === undefined) continue;
     }
     if (inline && proc.inline!.moved) return { code: 0 }; // it goes on in its own process
-    const k = proc.current;
     if (exit.kind === "interrupted") {
-      takeHostSignals(k, -1, 0);
-      if (k.signals.wake) deliverPending(k);
+      takeHostSignals(proc);
+      preempted(proc);
       if (proc.exitStatus === undefined) continue;
     }
+    const k = proc.current;
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
-    const f = faultSignal(exit);
+    const f = faultSignal(exit, proc);
     if (f && proc.exitStatus === undefined && deliverFault(k, f.sig, f.code, f.address)) {
       continue;
     }
@@ -221,10 +223,16 @@ function installStdio(k: Process): void {
 }
 
 /** The signal, si_code and si_addr a fault raises (asm-generic/siginfo.h codes). */
-function faultSignal(exit: Exit): { sig: number; code: number; address: number } | undefined {
+function faultSignal(
+  exit: Exit,
+  proc: Process,
+): { sig: number; code: number; address: number } | undefined {
   switch (exit.kind) {
-    case "fault": // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
-      return { sig: 11, code: exit.mapped ? 2 : 1, address: exit.address };
+    case "fault": { // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
+      // PROT_NONE pages are mapped for the guest but not in the backend (address_space.ts).
+      const mapped = exit.mapped || proc.as.vmas.find(exit.address) !== undefined;
+      return { sig: 11, code: mapped ? 2 : 1, address: exit.address };
+    }
     case "undefined": // ILL_ILLOPC
       return { sig: 4, code: 1, address: exit.pc };
     case "breakpoint": // TRAP_BRKPT

@@ -13,7 +13,8 @@ import type { SignalRouter } from "../host/signal_router.ts";
 import type { InlineChild, InlineStart } from "./inline_fork.ts";
 import type { PidHolder } from "./pid_holder.ts";
 import type { Runtime } from "./runtime.ts";
-import { Task } from "./task.ts";
+import { Task, TaskState } from "./task.ts";
+import type { Outcome } from "./wait.ts";
 
 export interface ProcessInfo {
   /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
@@ -53,6 +54,14 @@ export class Process {
   readonly tasks: Task[] = [];
   /** The task whose registers are on the vCPU. */
   current!: Task;
+  /** Threads ready to run, in the order they became so (scheduler.ts). */
+  readonly runQueue: Task[] = [];
+  /** Parked threads (TaskState.Blocked), for the scheduler's one host wait. */
+  readonly blocked = new Set<Task>();
+  /** Where the search for a free thread id starts (syscalls/thread.ts). */
+  nextTid = 0;
+  /** Wait queues of futexes, by guest address (syscalls/futex.ts). */
+  readonly futexes = new Map<number, Task[]>();
   vcpu!: Vcpu;
   table: (SyscallHandler | undefined)[] = [];
   exitStatus: ExitStatus | undefined;
@@ -124,8 +133,27 @@ export class Process {
 
   /** Blocked in every thread: a process-directed signal stays pending (router.ts GuestSignals). */
   isBlocked(sig: number): boolean {
-    for (const t of this.tasks) if (!t.signals.isBlocked(sig)) return false;
+    for (const t of this.tasks) if (!t.blocks(sig)) return false;
     return this.tasks.length > 0;
+  }
+
+  /** Ends `t`'s wait with `outcome` and queues it to run; its syscall runs again. */
+  wake(t: Task, outcome: Outcome): void {
+    const w = t.wait;
+    if (w === undefined || t.state !== TaskState.Blocked) return;
+    w.outcome = outcome;
+    for (const addr of w.futex ?? []) {
+      const q = this.futexes.get(addr);
+      const i = q?.indexOf(t) ?? -1;
+      if (i >= 0) q!.splice(i, 1);
+      if (q?.length === 0) this.futexes.delete(addr);
+    }
+    t.wait = undefined;
+    w.onEnd?.();
+    if (w.done === undefined) t.ended = w; // its syscall runs again and finds the outcome
+    t.state = TaskState.Runnable;
+    this.blocked.delete(t);
+    this.runQueue.push(t);
   }
 
   /** The guest's dispositions or masks changed: keep the host-signal router in step. */

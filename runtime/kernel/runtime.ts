@@ -32,6 +32,19 @@ export class Runtime {
   /** For the vDSO of images built by execve (Backend.monotonicCounter). */
   monotonicCounter = false;
   #hostLimits: [number, number][] | undefined;
+  #pidMax = 0;
+
+  /** The host's highest pid (/proc/sys/kernel/pid_max; macOS: 99999): thread ids start above. */
+  pidMax(): number {
+    if (this.#pidMax === 0) {
+      try {
+        this.#pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim()) || 4194304;
+      } catch {
+        this.#pidMax = Deno.build.os === "darwin" ? 99999 : 4194304;
+      }
+    }
+    return this.#pidMax;
+  }
 
   /** Copies a JS string into scratch memory as a C string; returns its host address. */
   scratchString(s: string, offset: number = Slot.STRING): number {

@@ -32,6 +32,8 @@ export const Slot = {
   OFFSETS: 0x1_05e0,
   /** A byte read to wait for a pipe's EOF. */
   BYTE: 0x1_05f0,
+  /** One pollfd and a zero timespec (blocking.ts mayBlock). */
+  POLL_ONE: 0x1_0600,
   /** getcwd's buffer. */
   CWD: 0x1_1000,
   /** Runtime.scratchString's default (8 KiB). */
@@ -48,6 +50,8 @@ export const Slot = {
   SPAWN: 0x2_0000,
   /** Extended attribute values (up to XATTR_SIZE_MAX, 64 KiB). */
   XATTR_VALUE: 0x4_0000,
+  /** The scheduler's pollfd array when every thread waits (scheduler.ts idle). */
+  IDLE_POLL: 0x5_0000,
 } as const;
 
 /** Each slot's size, for the layout test (scratch_test.ts). */
@@ -65,6 +69,7 @@ export const slotSizes: Record<keyof typeof Slot, number> = {
   RLIMIT: 0x10,
   OFFSETS: 0x10,
   BYTE: 0x10,
+  POLL_ONE: 0x20,
   CWD: 0x1000,
   STRING: 0x2000,
   PATH_0: 0x2000,
@@ -74,4 +79,5 @@ export const slotSizes: Record<keyof typeof Slot, number> = {
   FPSIMD: 0x220,
   SPAWN: 0x2_0000,
   XATTR_VALUE: 0x1_0000,
+  IDLE_POLL: 0x8000,
 };

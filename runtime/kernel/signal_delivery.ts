@@ -6,24 +6,43 @@ import { libc } from "../host/libc.ts";
 import { hostIds } from "../host/credentials.ts";
 import type { Process } from "./process.ts";
 import { setupFrame } from "./signal_frame.ts";
-import { coreSignals, ignoredByDefault, type SigInfo, SIGKILL, stopSignals } from "./signals.ts";
+import {
+  coreSignals,
+  ignoredByDefault,
+  type SigAction,
+  type SigInfo,
+  SIGKILL,
+  stopSignals,
+} from "./signals.ts";
 import { Slot } from "./scratch.ts";
 import type { Task } from "./task.ts";
+import { Outcome } from "./wait.ts";
 
 const SIG_IGN = 1;
 export const SI_USER = 0, SI_TKILL = -6, SI_KERNEL = 0x80;
 
 /** Whether `sig` would be discarded on arrival: ignored, and not blocked by the thread. */
 function ignored(proc: Process, sig: number, t: Task | undefined): boolean {
-  if (t !== undefined ? t.signals.isBlocked(sig) : proc.isBlocked(sig)) return false;
+  if (t !== undefined ? t.blocks(sig) : proc.isBlocked(sig)) return false;
   const h = proc.actions[sig].handler;
   return h === SIG_IGN || (h === 0 && ignoredByDefault.has(sig));
 }
 
+/** A handler runs for `sig`, or its default action ends the process (what interrupts a wait). */
+function matters(proc: Process, sig: number): boolean {
+  const h = proc.actions[sig].handler;
+  return h > SIG_IGN || (h === 0 && !ignoredByDefault.has(sig) && !stopSignals.has(sig));
+}
+
+function inSet(set: [number, number] | undefined, sig: number): boolean {
+  if (set === undefined) return false;
+  return sig <= 32 ? (set[0] & (1 << (sig - 1))) !== 0 : (set[1] & (1 << (sig - 33))) !== 0;
+}
+
 /**
  * Sends `sig` to process `proc` (target undefined) or to one of its threads. Like Linux's
- * send_signal then complete_signal: it is queued, a thread that can take it is told to look, and a
- * fatal default action ends the process at once.
+ * send_signal then complete_signal: it is queued, a thread that can take it is told to look (and
+ * woken from a wait the signal interrupts), and a fatal default action ends the process at once.
  */
 export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: Task): void {
   if (sig === 0 || proc.exitStatus !== undefined) return;
@@ -33,12 +52,19 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
   }
   if (ignored(proc, sig, target)) return;
   (target?.signals.pending ?? proc.pending).enqueue(sig, info);
+  // A thread in rt_sigtimedwait for it takes it there.
+  for (const t of target !== undefined ? [target] : proc.tasks) {
+    if (inSet(t.wait?.sigset, sig)) {
+      proc.wake(t, Outcome.Ready);
+      return;
+    }
+  }
   // The thread that takes it: the target, or the current thread, or any that does not block it.
   let taker = target;
   if (taker === undefined) {
     const cur = proc.current;
-    taker = !cur.signals.isBlocked(sig) ? cur : proc.tasks.find((t) => !t.signals.isBlocked(sig));
-  } else if (taker.signals.isBlocked(sig)) taker = undefined;
+    taker = !cur.blocks(sig) ? cur : proc.tasks.find((t) => !t.blocks(sig));
+  } else if (taker.blocks(sig)) taker = undefined;
   if (taker === undefined) return; // blocked everywhere: it waits, pending
   const h = proc.actions[sig].handler;
   if (h === 0 && !ignoredByDefault.has(sig) && !stopSignals.has(sig)) {
@@ -48,6 +74,8 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
     return;
   }
   taker.signals.wake = true;
+  const w = taker.wait;
+  if (w !== undefined && !w.uninterruptible && matters(proc, sig)) proc.wake(taker, Outcome.Signal);
 }
 
 /** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
@@ -94,90 +122,60 @@ export function deliverPending(k: Task): void {
   }
 }
 
-/** Whether a pending signal would run a handler or end the process if delivered to `k` now. */
-export function signalWaiting(k: Task): boolean {
+/**
+ * Whether a pending signal would run a handler or end the process if delivered to `k` now, with
+ * `mask` blocked (default: the thread's mask).
+ */
+export function signalWaiting(k: Task, mask?: [number, number]): boolean {
   const s = k.signals, proc = k.proc;
+  const [mlo, mhi] = mask ?? [s.maskLo, s.maskHi];
   for (const queue of [s.pending, proc.pending]) {
-    let lo = (queue.lo & ~s.maskLo) >>> 0, hi = (queue.hi & ~s.maskHi) >>> 0;
+    let lo = (queue.lo & ~mlo) >>> 0, hi = (queue.hi & ~mhi) >>> 0;
     while (lo !== 0 || hi !== 0) {
       const sig = lo !== 0 ? 32 - Math.clz32(lo & -lo) : 64 - Math.clz32(hi & -hi);
       if (sig <= 32) lo = (lo & ~(1 << (sig - 1))) >>> 0;
       else hi = (hi & ~(1 << (sig - 33))) >>> 0;
-      const h = proc.actions[sig].handler;
-      if (h > SIG_IGN) return true;
-      if (h === 0 && !ignoredByDefault.has(sig) && !stopSignals.has(sig)) return true;
+      if (matters(proc, sig)) return true;
     }
   }
   return false;
 }
 
-/** Syscalls Linux restarts after a handler with SA_RESTART (they fail with -ERESTARTSYS). */
-const RESTARTABLE = new Set([
-  29, // ioctl
-  63,
-  64,
-  65,
-  66,
-  67,
-  68,
-  69,
-  70, // read, write, readv, writev, pread64, pwrite64, preadv, pwritev
-  25, // fcntl (F_SETLKW)
-  32, // flock
-  56, // openat (a FIFO)
-  95,
-  260, // waitid, wait4
-  71,
-  285, // sendfile, copy_file_range
-]);
-const SA_RESTART = 0x10000000;
-
-/**
- * Host signals arrived (signal_router.ts): queue them for the guest. Called after a syscall's
- * handler ran with result `r`; when the host call was interrupted (EINTR) and the handler that
- * will run has SA_RESTART, the syscall is set up to run again after it (x0 and pc put back) and
- * true is returned, so the caller must not write the result.
- */
-export function takeHostSignals(k: Task, nr: number, r: number): boolean {
-  const proc = k.proc;
+/** Host signals arrived (signal_router.ts): send them to the process. */
+export function takeHostSignals(proc: Process): void {
   const bits = proc.router?.take();
-  if (bits === undefined) return false;
+  if (bits === undefined) return;
   for (let sig = 1; sig <= 64; sig++) {
     const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
     if (on) {
       sendSignal(
         proc,
         sig,
-        sig === 17 ? childInfo(k) : { code: SI_KERNEL, pid: 0, uid: 0, value: 0n },
+        sig === 17 ? childInfo(proc) : { code: SI_KERNEL, pid: 0, uid: 0, value: 0n },
       );
     }
   }
-  if (r !== -4 /* EINTR */ || !RESTARTABLE.has(nr)) return false;
-  const s = k.signals;
-  for (let sig = 1; sig <= 64; sig++) {
-    const pending = s.pending.has(sig) || proc.pending.has(sig);
-    if (!pending || s.isBlocked(sig) || proc.actions[sig].handler <= SIG_IGN) continue;
-    if (!(proc.actions[sig].flags & SA_RESTART)) return false;
-    restartSyscall(k);
-    deliverPending(k);
-    return true;
-  }
-  return false;
 }
 
-/** Puts x0 and pc back so that the syscall being served runs again when the thread resumes. */
-export function restartSyscall(k: Task): void {
-  const v = k.proc.vcpu;
-  v.setResult(k.args[0]);
-  v.set(32, /* Reg.PC */ v.get(32) - 4); // back onto the svc
+/**
+ * The action delivering a signal to `k` now would run a handler for (the signal deliverPending
+ * would take), or undefined when none would.
+ */
+export function nextHandler(k: Task): SigAction | undefined {
+  const s = k.signals, proc = k.proc;
+  let sig = s.pending.firstUnblocked(s.maskLo, s.maskHi);
+  if (sig === 0) sig = proc.pending.firstUnblocked(s.maskLo, s.maskHi);
+  if (sig === 0) return undefined;
+  const action = proc.actions[sig];
+  return action.handler > SIG_IGN ? action : undefined;
 }
 
 /**
  * The siginfo of a SIGCHLD: the listener cannot see the host's, so look at the child that
  * changed state without reaping it (waitid with WNOWAIT), as the kernel would have filled it.
  */
-function childInfo(k: Task): SigInfo {
-  const s = k.rt.scratch, at = Slot.WAITID;
+function childInfo(proc: Process): SigInfo {
+  const s = proc.rt.scratch, at = Slot.WAITID;
   s.u8.fill(0, at, at + 128);
   // P_ALL, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT
   if (

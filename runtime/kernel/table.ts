@@ -16,6 +16,7 @@ import { pollSyscalls } from "./syscalls/poll.ts";
 import { signalSyscalls } from "./syscalls/signal.ts";
 import { systemSyscalls } from "./syscalls/system.ts";
 import { timeSyscalls } from "./syscalls/time.ts";
+import { threadSyscalls } from "./syscalls/thread.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -30,6 +31,7 @@ export const families: Record<string, SyscallDef[]> = {
   "identity, limits and system": systemSyscalls,
   signals: signalSyscalls,
   "programs and processes": [...execSyscalls, ...processSyscalls],
+  threads: threadSyscalls,
 };
 
 export interface TableRow {

@@ -8,6 +8,7 @@ import { RESULT_SET } from "../syscall_def.ts";
 import { sendSelf } from "../signal_delivery.ts";
 import { Reg } from "../../backends/backend.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { mayBlock, POLLIN, POLLOUT } from "../blocking.ts";
 
 const IOV_MAX = 1024;
 // read and write pass their buffer and length as BigInt: Deno's FFI takes 64-bit arguments on
@@ -26,6 +27,8 @@ function read(k: Task, a: Float64Array): number {
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
   if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  const wait = mayBlock(k, h, POLLIN);
+  if (wait !== 0) return wait;
   return k.host(Number(libc.read(h, BigInt(k.proc.hostBase + buf), BigInt(len))));
 }
 
@@ -43,6 +46,8 @@ function write(k: Task, a: Float64Array): number {
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
   if (!k.proc.canRead(buf, len)) return -E.EFAULT;
+  const wait = mayBlock(k, h, POLLOUT);
+  if (wait !== 0) return wait;
   return written(k, k.host(Number(libc.write(h, BigInt(k.proc.hostBase + buf), BigInt(len)))));
 }
 
@@ -103,6 +108,10 @@ function vector(kind: "readv" | "writev" | "preadv" | "pwritev") {
     const n = hostIovecs(k, a[1], a[2] | 0, toGuest);
     if (n < 0) return n;
     const iov = k.rt.scratch.address;
+    if (!positioned) {
+      const wait = mayBlock(k, h, toGuest ? POLLIN : POLLOUT);
+      if (wait !== 0) return wait;
+    }
     if (positioned) {
       // preadv/pwritev pass the offset split in two registers (pos_l, pos_h); on 64-bit pos_l holds it.
       const off = a[3];

@@ -17,6 +17,7 @@ import {
   takeHostSignals,
 } from "../signal_delivery.ts";
 import { hostIds } from "../../host/credentials.ts";
+import { deadlineIn, ERESTARTNOHAND, Outcome } from "../wait.ts";
 
 const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 |
   0x80000000;
@@ -139,28 +140,26 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
   return sendSelf(k, sig, code, value, k.proc.view.getInt32(info + 16, true));
 }
 
-/**
- * Blocks until a host signal arrives; queues it. A futex wait on the listener's flag (it
- * notifies after setting it), not a sleep the kick would end: a kick landing between the check
- * and the sleep would be lost.
- */
-function waitForHostSignal(k: Task): void {
-  while (k.proc.hostSignals[0] === 0) Atomics.wait(k.proc.hostSignals, 0, 0);
-  takeHostSignals(k, -1, 0);
-}
-
+/** rt_sigsuspend: wait, with `mask` blocked, for a signal that runs a handler (then EINTR). */
 function rtSigsuspend(k: Task, a: Float64Array): number {
   if (a[1] !== 8) return -E.EINVAL;
   if (!k.proc.canRead(a[0], 8)) return -E.EFAULT;
-  const s = k.signals;
+  const s = k.signals, view = k.proc.view;
+  const mask: [number, number] = [
+    (view.getUint32(a[0], true) & ~UNBLOCKABLE_LO) >>> 0,
+    view.getUint32(a[0] + 4, true),
+  ];
+  if (k.resumed() === undefined && !signalWaiting(k, mask)) {
+    const r = k.block({ mask });
+    k.proc.syncSignals();
+    return r;
+  }
+  // The handler runs with the temporary mask; its frame restores the thread's own (sigreturn).
   s.savedMask = [s.maskLo, s.maskHi];
-  s.maskLo = (k.proc.view.getUint32(a[0], true) & ~UNBLOCKABLE_LO) >>> 0;
-  s.maskHi = k.proc.view.getUint32(a[0] + 4, true);
-  k.proc.syncSignals();
-  // Sleep until a signal that is now unblocked is pending.
-  while (!signalWaiting(k)) waitForHostSignal(k);
+  [s.maskLo, s.maskHi] = mask;
   s.wake = true;
-  return -E.EINTR;
+  k.proc.syncSignals();
+  return -ERESTARTNOHAND;
 }
 
 function kill(k: Task, a: Float64Array): number {
@@ -175,7 +174,7 @@ function kill(k: Task, a: Float64Array): number {
   // Our own group includes us, and Linux makes the signal pending before kill returns: wait for
   // the listener to record it, so that unblocking it next runs the handler (kill(2)).
   if (r === 0 && sig !== 0 && (pid === 0 || -pid === libc.getpgid(0))) {
-    if (k.proc.router?.arrival(sig)) takeHostSignals(k, -1, 0);
+    if (k.proc.router?.arrival(sig)) takeHostSignals(k.proc);
   }
   return r;
 }
@@ -201,53 +200,53 @@ function rtSigpending(k: Task, a: Float64Array): number {
   return 0;
 }
 
+/** Takes the lowest pending signal of `set` (the thread's own first), or 0. */
+function takeFromSet(k: Task, lo: number, hi: number, info: number): number {
+  const view = k.proc.view;
+  for (const queue of [k.signals.pending, k.proc.pending]) {
+    const sig = queue.firstUnblocked(~lo >>> 0, ~hi >>> 0);
+    if (sig === 0) continue;
+    const si = queue.dequeue(sig) ?? { code: SI_USER, pid: 0, uid: 0, value: 0n };
+    if (info !== 0) {
+      k.proc.mem.fill(0, info, info + 128);
+      view.setInt32(info, sig, true);
+      view.setInt32(info + 8, si.code, true);
+      view.setInt32(info + 16, si.pid, true);
+      view.setUint32(info + 20, si.uid, true);
+      view.setBigUint64(info + 24, si.value, true);
+    }
+    return sig;
+  }
+  return 0;
+}
+
 function rtSigtimedwait(k: Task, a: Float64Array): number {
   const set = a[0], info = a[1], timeout = a[2];
   if (a[3] !== 8) return -E.EINVAL;
   if (!k.proc.canRead(set, 8)) return -E.EFAULT;
   if (info !== 0 && !k.proc.canWrite(info, 128)) return -E.EFAULT;
+  let ns = Infinity;
   if (timeout !== 0) {
     if (!k.proc.canRead(timeout, 16)) return -E.EFAULT;
     const sec = k.proc.readI64(timeout), nsec = k.proc.readI64(timeout + 8);
     if (sec < 0 || nsec < 0 || nsec >= 1e9) return -E.EINVAL;
+    ns = sec * 1e9 + nsec;
   }
-  const lo = k.proc.view.getUint32(set, true), hi = k.proc.view.getUint32(set + 4, true);
+  const lo = k.proc.view.getUint32(set, true) & ~UNBLOCKABLE_LO;
+  const hi = k.proc.view.getUint32(set + 4, true);
+  const sig = takeFromSet(k, lo, hi, info);
+  if (sig !== 0) return sig;
+  const w = k.resumed();
+  if (w?.outcome === Outcome.Timeout || ns === 0) return -E.EAGAIN;
+  // Another signal's handler runs (do_sigtimedwait returns -EINTR; it is not restarted).
+  if (w?.outcome === Outcome.Signal) return -E.EINTR;
+  // While it waits the set is unblocked, so a signal of the set sent to the process comes here.
   const s = k.signals;
-  for (let sig = 1; sig <= 64; sig++) {
-    const wanted = sig <= 32 ? (lo & (1 << (sig - 1))) !== 0 : (hi & (1 << (sig - 33))) !== 0;
-    const queue = s.pending.has(sig) ? s.pending : k.proc.pending;
-    if (!wanted || !queue.has(sig)) continue;
-    const si = queue.dequeue(sig) ?? { code: SI_USER, pid: 0, uid: 0, value: 0n };
-    if (info !== 0) {
-      k.proc.mem.fill(0, info, info + 128);
-      k.proc.view.setInt32(info, sig, true);
-      k.proc.view.setInt32(info + 8, si.code, true);
-      k.proc.view.setInt32(info + 16, si.pid, true);
-      k.proc.view.setUint32(info + 20, si.uid, true);
-      k.proc.view.setBigUint64(info + 24, si.value, true);
-    }
-    return sig;
-  }
-  // Nothing pending yet: wait for a host signal (routed ones only), up to the timeout.
-  const sec = timeout === 0
-    ? Infinity
-    : k.proc.readI64(timeout) + k.proc.readI64(timeout + 8) / 1e9;
-  const end = performance.now() + sec * 1000;
-  for (;;) {
-    const left = (end - performance.now()) / 1000;
-    if (left <= 0) return -E.EAGAIN;
-    if (k.proc.hostSignals[0] === 0) {
-      Atomics.wait(k.proc.hostSignals, 0, 0, Math.min(left, 3600) * 1000);
-    }
-    if (k.proc.hostSignals[0] !== 0) {
-      takeHostSignals(k, -1, 0);
-      for (let sig = 1; sig <= 64; sig++) {
-        const wanted = sig <= 32 ? (lo & (1 << (sig - 1))) !== 0 : (hi & (1 << (sig - 33))) !== 0;
-        if (wanted && (s.pending.has(sig) || k.proc.pending.has(sig))) return rtSigtimedwait(k, a);
-      }
-      if (s.wake) return -E.EINTR; // another signal with a handler interrupts the wait
-    }
-  }
+  return k.block({
+    sigset: [lo, hi],
+    mask: [(s.maskLo & ~lo) >>> 0, (s.maskHi & ~hi) >>> 0],
+    deadline: w?.deadline ?? deadlineIn(ns),
+  });
 }
 
 export const signalSyscalls: SyscallDef[] = [

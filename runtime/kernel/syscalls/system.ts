@@ -197,8 +197,9 @@ function prctl(k: Task, a: Float64Array): number {
 
 const SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5;
 
+/** `pid` names the caller: 0, its process, or one of its threads (the sched_* calls take tids). */
 function selfOnly(k: Task, pid: number): boolean {
-  return pid === 0 || pid === k.proc.pid;
+  return pid === 0 || pid === k.proc.pid || k.proc.tasks.some((t) => t.tid === pid);
 }
 
 function schedPriorityLimit(max: boolean) {
@@ -223,25 +224,7 @@ function getpriority(k: Task, a: Float64Array): number {
 }
 
 export const systemSyscalls: SyscallDef[] = [
-  { name: "exit", handler: exitGroup, args: ["int"], note: "ends the process (one thread)" },
   { name: "exit_group", handler: exitGroup, args: ["int"] },
-  {
-    name: "set_tid_address",
-    handler: (k, a) => {
-      k.tidAddress = a[0];
-      return k.proc.pid;
-    },
-    args: ["ptr"],
-  },
-  {
-    name: "set_robust_list",
-    handler: (k, a) => {
-      if (a[1] !== 24) return -E.EINVAL; // sizeof(struct robust_list_head)
-      k.robustList = a[0];
-      return 0;
-    },
-    args: ["ptr", "uint"],
-  },
   {
     name: "rseq",
     errno: "ENOSYS",
@@ -251,7 +234,6 @@ export const systemSyscalls: SyscallDef[] = [
   { name: "getpid", handler: (k) => k.proc.pid },
   // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
   { name: "getppid", handler: (k) => k.proc.ppid() },
-  { name: "gettid", handler: (k) => k.proc.pid },
   { name: "getuid", handler: () => hostIds().uid },
   { name: "geteuid", handler: () => hostIds().euid },
   { name: "getgid", handler: () => hostIds().gid },
@@ -344,7 +326,6 @@ export const systemSyscalls: SyscallDef[] = [
   { name: "umask", handler: (_k, a) => libc.umask((a[0] >>> 0) & 0o777), args: ["octal"] },
   { name: "getrandom", handler: getrandom, args: ["outbuf", "uint", "hex"] },
   { name: "sched_getaffinity", handler: schedGetaffinity, args: ["int", "uint", "outbuf"] },
-  { name: "sched_yield", handler: () => 0 },
   {
     name: "sched_setaffinity",
     handler: (k, a) => {
@@ -414,17 +395,6 @@ export const systemSyscalls: SyscallDef[] = [
     args: ["hex"],
     status: "partial",
     note: "PER_LINUX with its flag bits is recorded; other execution domains give EINVAL",
-  },
-  {
-    name: "get_robust_list",
-    handler: (k, a) => {
-      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
-      if (!k.proc.canWrite(a[1], 8) || !k.proc.canWrite(a[2], 8)) return -E.EFAULT;
-      k.proc.writeU64(a[1], k.robustList);
-      k.proc.writeU64(a[2], 24);
-      return 0;
-    },
-    args: ["int", "outbuf", "outbuf"],
   },
   {
     name: "setfsuid",

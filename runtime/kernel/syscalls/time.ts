@@ -6,6 +6,7 @@ import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { deadlineAt, deadlineIn, ERESTART_RESTARTBLOCK, msUntil, Outcome } from "../wait.ts";
 
 /** CLOCK_REALTIME..CLOCK_TAI as Linux numbers them (10, CLOCK_SGI_CYCLE, is gone). */
 function validClock(id: number): boolean {
@@ -52,12 +53,35 @@ function gettimeofday(k: Task, a: Float64Array): number {
   return 0;
 }
 
+/**
+ * A sleep on `clock` until the time at guest `req` (relative, or absolute with TIMER_ABSTIME): the
+ * thread parks until its deadline (wait.ts), so the process's other threads run meanwhile. A
+ * handler that interrupts it ends it with EINTR and, for a relative sleep, the time left in `rem`.
+ */
+function sleep(k: Task, clock: number, absolute: boolean, req: number, rem: number): number {
+  const w = k.resumed();
+  if (w?.outcome === Outcome.Timeout) return 0;
+  if (w?.outcome === Outcome.Signal) {
+    if (rem !== 0 && !absolute) {
+      const left = Math.round(msUntil(w.deadline) * 1e6);
+      k.proc.writeU64(rem, Math.floor(left / 1e9));
+      k.proc.writeU64(rem + 8, left % 1e9);
+    }
+    return -ERESTART_RESTARTBLOCK;
+  }
+  const sec = k.proc.readI64(req), nsec = k.proc.readI64(req + 8);
+  const deadline = absolute
+    ? deadlineAt(clock, sec, nsec, k.rt.scratch, Slot.TIMESPEC)
+    : deadlineIn(sec * 1e9 + nsec);
+  return k.block({ deadline });
+}
+
 function nanosleep(k: Task, a: Float64Array): number {
   const req = a[0], rem = a[1];
   if (!k.proc.canRead(req, 16)) return -E.EFAULT;
   if (!validTimespec(k, req)) return -E.EINVAL;
   if (rem !== 0 && !k.proc.canWrite(rem, 16)) return -E.EFAULT;
-  return k.host(libc.nanosleep(k.proc.hostBase + req, rem === 0 ? 0 : k.proc.hostBase + rem));
+  return sleep(k, 1, /* CLOCK_MONOTONIC */ false, req, rem);
 }
 
 function clockNanosleep(k: Task, a: Float64Array): number {
@@ -68,14 +92,7 @@ function clockNanosleep(k: Task, a: Float64Array): number {
   if (!k.proc.canRead(req, 16)) return -E.EFAULT;
   if (!validTimespec(k, req)) return -E.EINVAL;
   if (rem !== 0 && !k.proc.canWrite(rem, 16)) return -E.EFAULT;
-  // clock_nanosleep returns the error number instead of setting errno.
-  const r = libc.clock_nanosleep(
-    id,
-    flags & 1,
-    k.proc.hostBase + req,
-    rem === 0 ? 0 : k.proc.hostBase + rem,
-  );
-  return -r;
+  return sleep(k, id, (flags & 1) !== 0, req, rem);
 }
 
 function times(k: Task, a: Float64Array): number {

@@ -67,6 +67,7 @@ export function yieldCpu(k: Task): void {
  */
 export function preempted(proc: Process): void {
   const k = proc.current;
+  if (proc.blocked.size > 0) poll(proc, false);
   if (proc.runQueue.length > 0 && performance.now() - k.since >= SLICE_MS) yieldCpu(k);
   const cur = proc.current;
   if (cur.signals.wake && cur.ended === undefined) deliverPending(cur);
@@ -91,50 +92,62 @@ function switchTo(from: Task, next: Task): void {
  * the process ended meanwhile).
  */
 function idle(proc: Process): Task | undefined {
-  const s = proc.rt.scratch, view = s.view, base = Slot.IDLE_POLL;
-  const owners: (Task | undefined)[] = [];
   for (;;) {
-    if (proc.hostSignals[0] !== 0) takeHostSignals(proc);
     if (proc.exitStatus !== undefined) return undefined;
-    const now = performance.now();
-    let deadline = Infinity, shared = false, n = 0;
-    owners.length = 0;
-    const put = (fd: number, events: number, owner: Task | undefined) => {
-      if (n >= MAX_POLL) return;
-      view.setInt32(base + n * 8, fd, true);
-      view.setInt16(base + n * 8 + 4, events, true);
-      view.setInt16(base + n * 8 + 6, 0, true);
-      owners[n++] = owner;
-    };
-    const wakeFd = proc.router?.wakeFd ?? -1;
-    if (wakeFd >= 0) put(wakeFd, POLLIN, undefined);
-    const children = proc.router?.childSignals() ?? -1;
-    for (const t of [...proc.blocked]) {
-      const w = t.wait!;
-      if (w.deadline <= now) proc.wake(t, Outcome.Timeout);
-      else if (sharedWordChanged(proc, w)) proc.wake(t, Outcome.Ready);
-      else if (w.childCount !== undefined && children !== w.childCount) {
-        proc.wake(t, Outcome.Ready);
-      } else {
-        deadline = Math.min(deadline, w.deadline);
-        shared ||= w.shared !== undefined;
-        for (const f of w.fds ?? []) put(f.hostFd, f.events, t);
-      }
+    const next = proc.runQueue.shift();
+    if (next !== undefined) return next;
+    poll(proc, true);
+  }
+}
+
+/**
+ * Ends the waits of parked threads that can go on: deadlines passed, fds ready, futex words in
+ * shared memory changed, children that changed state, signals. With `wait`, first sleeps in one
+ * host ppoll until one of those can happen (or the signal listener's wake pipe is written);
+ * without, only looks (the current thread is computing: time slices call this).
+ */
+function poll(proc: Process, wait: boolean): void {
+  const s = proc.rt.scratch, view = s.view, base = Slot.IDLE_POLL;
+  if (proc.hostSignals[0] !== 0) takeHostSignals(proc);
+  const now = performance.now();
+  let deadline = Infinity, shared = false, n = 0;
+  const owners: (Task | undefined)[] = [];
+  const put = (fd: number, events: number, owner: Task | undefined) => {
+    if (n >= MAX_POLL) return;
+    view.setInt32(base + n * 8, fd, true);
+    view.setInt16(base + n * 8 + 4, events, true);
+    view.setInt16(base + n * 8 + 6, 0, true);
+    owners[n++] = owner;
+  };
+  const wakeFd = proc.router?.wakeFd ?? -1;
+  if (wakeFd >= 0) put(wakeFd, POLLIN, undefined);
+  const children = proc.router?.childSignals() ?? -1;
+  for (const t of [...proc.blocked]) {
+    const w = t.wait!;
+    if (w.deadline <= now) proc.wake(t, Outcome.Timeout);
+    else if (sharedWordChanged(proc, w)) proc.wake(t, Outcome.Ready);
+    else if (w.childCount !== undefined && children !== w.childCount) {
+      proc.wake(t, Outcome.Ready);
+    } else {
+      deadline = Math.min(deadline, w.deadline);
+      shared ||= w.shared !== undefined;
+      for (const f of w.fds ?? []) put(f.hostFd, f.events, t);
     }
-    if (proc.runQueue.length > 0) return proc.runQueue.shift();
-    let ms = msUntil(deadline);
-    if (shared) ms = Math.min(ms, SHARED_FUTEX_POLL_MS);
-    const ts = ms === Infinity
-      ? 0
-      : proc.rt.scratchTimespec(Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6));
-    const r = libc.ppoll(s.address + base, n, ts, 0);
-    if (r <= 0) continue; // a timeout, or EINTR (the listener's kick): look again
-    for (let i = 0; i < n; i++) {
-      if (view.getInt16(base + i * 8 + 6, true) === 0) continue;
-      const t = owners[i];
-      if (t === undefined) drain(proc, wakeFd);
-      else proc.wake(t, Outcome.Ready);
-    }
+  }
+  if (proc.runQueue.length > 0 || proc.exitStatus !== undefined) wait = false;
+  let ms = wait ? msUntil(deadline) : 0;
+  if (shared) ms = Math.min(ms, SHARED_FUTEX_POLL_MS);
+  const ts = ms === Infinity
+    ? 0
+    : proc.rt.scratchTimespec(Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6));
+  if (n === 0 && !wait) return;
+  const r = libc.ppoll(s.address + base, n, ts, 0);
+  if (r <= 0) return; // a timeout, or EINTR (the listener's kick): look again
+  for (let i = 0; i < n; i++) {
+    if (view.getInt16(base + i * 8 + 6, true) === 0) continue;
+    const t = owners[i];
+    if (t === undefined) drain(proc, wakeFd);
+    else proc.wake(t, Outcome.Ready);
   }
 }
 

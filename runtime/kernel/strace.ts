@@ -83,7 +83,8 @@ export function straceTracer(rows: TableRow[]): SyscallTracer {
         }`;
       } else res = row?.def?.hexResult ? hex(r) : String(r);
       if (k.proc.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
-      out(`${name}(${shown}) = ${res}`);
+      const who = k.proc.tasks.length > 1 ? `[${k.tid}] ` : "";
+      out(`${who}${name}(${shown}) = ${res}`);
     },
   };
 }

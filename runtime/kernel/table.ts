@@ -17,6 +17,7 @@ import { signalSyscalls } from "./syscalls/signal.ts";
 import { systemSyscalls } from "./syscalls/system.ts";
 import { timeSyscalls } from "./syscalls/time.ts";
 import { threadSyscalls } from "./syscalls/thread.ts";
+import { eventSyscalls } from "./syscalls/event.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -25,6 +26,7 @@ export const families: Record<string, SyscallDef[]> = {
   "metadata, names and directories": fileSyscalls,
   "extended attributes": xattrSyscalls,
   polling: pollSyscalls,
+  "event objects": eventSyscalls,
   memory: memorySyscalls,
   futex: futexSyscalls,
   time: timeSyscalls,

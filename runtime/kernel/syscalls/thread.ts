@@ -6,7 +6,7 @@ import { E } from "../errno.ts";
 import { libc } from "../../host/libc.ts";
 import type { Process } from "../process.ts";
 import { switchAway, yieldCpu } from "../scheduler.ts";
-import { SLICE_MS } from "../scheduler.ts";
+import { SLICE_MS } from "../wait.ts";
 import { RESULT_SET, type SyscallDef } from "../syscall_def.ts";
 import { Task, TaskState } from "../task.ts";
 import {

@@ -16,7 +16,7 @@ import { Reg } from "../backends/backend.ts";
 import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
-import { inherit, inherited, writeState } from "./fork.ts";
+import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
@@ -225,7 +225,12 @@ export function moveOut(
     return undefined;
   }
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
-  const ok = migrateToHolder(state.holder, [stateFd, ...hostFds, ...pipes.map((p) => p[1])]);
+  const ok = migrateToHolder(state.holder, [
+    stateFd,
+    ...hostFds,
+    ...pipes.map((p) => p[1]),
+    ...sharedFileFds(k),
+  ]);
   libc.close(stateFd);
   for (const [read, write] of pipes) {
     libc.close(write);

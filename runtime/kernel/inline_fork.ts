@@ -61,14 +61,11 @@ export interface InlineStart {
   childTid: number;
 }
 
-let enabled: boolean | undefined;
-let timer: KickTimer | undefined;
-
 /** In-process children need the kick timer and pid holders; ELFUSE_FORK=process turns them off. */
-function inlineForksEnabled(): boolean {
-  enabled ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
+function inlineForksEnabled(k: Task): boolean {
+  k.rt.inlineForks ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
     holdersAvailable();
-  return enabled;
+  return k.rt.inlineForks;
 }
 
 /**
@@ -79,7 +76,7 @@ export function forkInline(
   k: Task,
   flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vfork: boolean },
 ): number | undefined {
-  if (!inlineForksEnabled() || k.proc.inline !== undefined) return undefined;
+  if (!inlineForksEnabled(k) || k.proc.inline !== undefined) return undefined;
   if (k.proc.as.vmas.list.some((v) => v.shared)) return undefined;
   const holder = k.proc.nextHolder ?? startHolder(k.rt.scratch, spareCommand(k.rt.options.backend));
   k.proc.nextHolder = undefined;
@@ -152,7 +149,7 @@ export async function runInline(
   if (start.childTid !== 0 && child.canWrite(start.childTid, 4)) {
     child.view.setInt32(start.childTid, child.pid, true); // CLONE_CHILD_SETTID
   }
-  timer ??= new KickTimer();
+  const timer = parent.rt.kickTimer ??= new KickTimer();
   timer.start(KICK_PERIOD_MS);
   // Interrupts too, so that a child that computes without syscalls can be moved out (runKernel).
   parent.router?.slice(SLICE_MS);

@@ -89,6 +89,7 @@ function resolveTarget(
   // A shell execs the same few programs over and over: keep what was read, keyed by the file's
   // identity and version, so an unchanged file is neither read nor parsed again.
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${hostPath}`;
+  const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
   let bytes: Uint8Array;
@@ -125,7 +126,6 @@ function resolveTarget(
 }
 
 const PROGRAM_CACHE_SIZE = 8;
-const programCache = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Task, guest: string): string {

@@ -212,7 +212,7 @@ export const processSyscalls: SyscallDef[] = [
     args: ["hex", "ptr", "ptr", "hex", "ptr"],
     status: "partial",
     note:
-      "threads (CLONE_THREAD with CLONE_VM, FS, FILES, SIGHAND; SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID; at most 4096 per process, then EAGAIN) share their process's vCPU; new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK) run in-process first; threads without shared files or fs, processes sharing handlers or files, pidfds and namespaces give ENOSYS",
+      "threads (CLONE_THREAD with CLONE_VM, FS, FILES, SIGHAND; SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID; at most 4096 per process, then EAGAIN; on Unicorn their stacks' memory regions run out near 890) share their process's vCPU; new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK) run in-process first; threads without shared files or fs, processes sharing handlers or files, pidfds and namespaces give ENOSYS",
   },
   {
     name: "clone3",

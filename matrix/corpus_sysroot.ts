@@ -307,6 +307,25 @@ function definitions(): Def[] {
       steps: args("version"),
     },
     {
+      // A Go program's goroutines at work: chunking, hashing, encryption and file I/O.
+      name: "restic-backup-restore",
+      program: "/usr/bin/restic",
+      steps: [
+        ["init"],
+        ["backup", "data"],
+        ["restore", "latest", "--target", "out"],
+        ["ls", "latest"],
+        ["check"],
+        ["dump", "latest", "/data/f3.txt"],
+      ].map((a) => ({ args: ["-r", "repo", "-q", "--no-cache", ...a] })),
+      env: { RESTIC_PASSWORD: "elfuse" },
+      files: Array.from({ length: 12 }, (_, i) => ({
+        path: `data/f${i}.txt`,
+        content: `${i}\n` + words.repeat(1 + i * 3),
+      })),
+      timeout: 120,
+    },
+    {
       name: "python-subprocess",
       program: "/usr/bin/python3.11",
       steps: args("sp.py"),

@@ -25,6 +25,8 @@ export const SYSROOT_PACKAGES = [
   "jq",
   "file",
   "tzdata",
+  "curl",
+  "nodejs",
 ];
 
 interface Def {

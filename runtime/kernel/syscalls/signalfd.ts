@@ -32,19 +32,20 @@ const SIGCHLD = 17;
 const flagBuf = new BigUint64Array(2);
 const flagAddr = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(flagBuf)));
 
-/** A host fd pair that is readable while set: an eventfd (Linux) or a pipe (macOS). */
+/**
+ * A host fd pair that is readable while set: an eventfd (Linux) or a pipe (macOS). Blocking: the
+ * guest's fds share its open file description, and so its O_NONBLOCK (SFD_NONBLOCK, F_SETFL);
+ * elfuse reads it only while set, when a read cannot block.
+ */
 function newFlag(): [number, number] {
   if (onLinux) {
-    const fd = libc.eventfd(0, O_NONBLOCK | O_CLOEXEC);
+    const fd = libc.eventfd(0, O_CLOEXEC);
     return [fd, fd < 0 ? -1 : libc.fcntl(fd, F_DUPFD_CLOEXEC, 3)];
   }
   if (libc.pipe(flagAddr) < 0) return [-1, -1];
   const ends = new Int32Array(flagBuf.buffer, 0, 2);
   const r = ends[0], w = ends[1];
-  for (const fd of [r, w]) {
-    libc.fcntl(fd, 2, /* F_SETFD */ 1 /* FD_CLOEXEC */);
-    libc.fcntl(fd, 4, /* F_SETFL */ HOST_O_NONBLOCK);
-  }
+  for (const fd of [r, w]) libc.fcntl(fd, 2, /* F_SETFD */ 1 /* FD_CLOEXEC */);
   return [r, w];
 }
 
@@ -82,9 +83,7 @@ export class SignalFile implements Description {
     if (ready) {
       flagBuf[0] = 1n;
       libc.write(this.#flag[1], flagAddr, 8);
-    } else {
-      while (Number(libc.read(this.#flag[0], flagAddr, 16)) > 0);
-    }
+    } else libc.read(this.#flag[0], flagAddr, 8); // set: the 8 bytes written are there
   }
 
   /** Takes the lowest pending signal of its mask (the thread's own first), or undefined. */

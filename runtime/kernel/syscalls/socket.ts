@@ -154,6 +154,7 @@ function addrOutDone(k: Task, addr: number, lenp: number): void {
 function afterWait(k: Task): number {
   const w = k.resumed();
   if (w === undefined || w.outcome === Outcome.Ready) return 0;
+  if (w.outcome === Outcome.Timeout && w.fds === undefined) return 0; // a retry (MSG_WAITALL)
   // Timeout: the socket's SO_RCVTIMEO/SO_SNDTIMEO passed, and Linux answers EAGAIN.
   return w.outcome === Outcome.Signal ? -ERESTARTSYS : -E.EAGAIN;
 }
@@ -266,6 +267,9 @@ function pendingError(k: Task, h: number): number {
   return err === 0 ? 0 : -errnoToLinux(err);
 }
 
+/** How often a thread in a MSG_WAITALL receive looks again while only part has arrived. */
+const WAITALL_RETRY_MS = 1;
+
 /** How often a thread whose unix connect found the listener's backlog full tries again. */
 const CONNECT_RETRY_MS = 5;
 
@@ -368,6 +372,23 @@ function recvfrom(k: Task, a: Float64Array): number {
   if (w !== 0) return w;
   const r0 = addrOut(k, a[4], a[5]);
   if (r0 < 0) return r0;
+  if ((flags & (MSG.WAITALL | MSG.DONTWAIT)) === MSG.WAITALL && threaded(k)) {
+    // MSG_WAITALL without holding the host thread: while only part of `len` is queued, look
+    // again shortly (the socket is readable, so a poll would not wait for the rest).
+    const peek = Number(
+      libc.recvfrom(
+        e.hostFd,
+        k.proc.hostBase + buf,
+        len,
+        H.msgFlagsToHost(MSG.PEEK) | H.msgDontwait,
+        0,
+        0,
+      ),
+    );
+    if (peek > 0 && peek < len && (libc.fcntl(e.hostFd, F_GETFL, 0) & HOST_O_NONBLOCK) === 0) {
+      return k.block({ deadline: performance.now() + WAITALL_RETRY_MS });
+    }
+  }
   const r = k.host(
     Number(
       libc.recvfrom(e.hostFd, k.proc.hostBase + buf, len, hostFlags(k, flags), outAddr, outLen),
@@ -732,7 +753,8 @@ export const socketSyscalls: SyscallDef[] = [
     handler: recvfrom,
     args: ["fd", "outbuf", "uint", "hex", "ptr", "ptr"],
     status: "partial",
-    note: NOTE_BLOCK + "; with other threads MSG_WAITALL may return a partial count",
+    note: NOTE_BLOCK +
+      "; with other threads MSG_WAITALL looks again every millisecond until all has arrived",
   },
   {
     name: "setsockopt",

@@ -426,35 +426,8 @@ function definitions(): Def[] {
       compare: { mode: "normalised", normalisers: ["temp-names"] },
     }),
     bb("sleep", ["sleep", "0.2"]),
-    // --- network (loopback only, bounded loops) ----------------------------------------------
-    bb("httpd-wget-nc", ["sh", "net.sh"], {
-      files: [file("net.sh", netScript), file("www/index.html", "busybox page\n")],
-      timeout: 120,
-    }),
   ];
 }
-
-/**
- * busybox httpd serving a directory on 127.0.0.1, fetched with busybox wget (a page and a 404),
- * then a line through busybox nc from a client to a listener. Ports are picked at random and each
- * wait is a bounded loop, so the script ends by itself.
- */
-const netScript = `bb=$(readlink /proc/self/exe)
-port=$(( 20000 + RANDOM % 20000 ))
-"$bb" httpd -f -p 127.0.0.1:$port -h www &
-srv=$!
-i=0; until "$bb" wget -q -O - http://127.0.0.1:$port/index.html 2>/dev/null; do
-  i=$((i+1)); [ $i -gt 100 ] && echo "no httpd" && break; "$bb" sleep 0.1; done
-"$bb" wget -q -O - http://127.0.0.1:$port/missing 2>&1 | "$bb" head -1
-kill $srv; wait $srv 2>/dev/null
-nport=$((port + 1))
-"$bb" nc -l -p $nport > nc.out &
-nc=$!
-i=0; until echo "through nc" | "$bb" nc 127.0.0.1 $nport 2>/dev/null; do
-  i=$((i+1)); [ $i -gt 100 ] && echo "no nc listener" && break; "$bb" sleep 0.1; done
-wait $nc
-"$bb" cat nc.out
-`;
 
 /**
  * The busybox cases, for the busybox binary at `busybox` (normally `<repo>/` + BUSYBOX_PATH).

@@ -25,6 +25,9 @@ export const SYSROOT_PACKAGES = [
   "jq",
   "file",
   "tzdata",
+  "xz-utils",
+  "zstd",
+  "restic",
   "curl",
   "nodejs",
 ];
@@ -95,6 +98,53 @@ print(subprocess.call(["/usr/bin/false"]))
 print(subprocess.run("echo hi | tr a-z A-Z", shell=True, executable="/usr/bin/bash",
                      capture_output=True, text=True).stdout.strip())
 `;
+
+const pyThreads = `import concurrent.futures, queue, threading, time
+results, lock, q = [], threading.Lock(), queue.Queue()
+def worker(n):
+    s = sum(i * i for i in range(n))
+    with lock:
+        results.append(s)
+    q.put(n)
+ts = [threading.Thread(target=worker, args=(1000 * (i + 1),)) for i in range(6)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(sorted(results)[:2], len(results), sorted(q.get() for _ in range(6)))
+with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+    print(list(ex.map(lambda x: x * x, range(10))))
+ev = threading.Event()
+threading.Thread(target=lambda: (time.sleep(0.05), ev.set())).start()
+print("event", ev.wait(5))
+cond, box, got = threading.Condition(), [], []
+def producer():
+    for i in range(5):
+        with cond:
+            box.append(i)
+            cond.notify()
+p = threading.Thread(target=producer); p.start()
+while len(got) < 5:
+    with cond:
+        while not box:
+            cond.wait(1)
+        got.extend(box); box.clear()
+p.join()
+print("cond", got, "threads", threading.active_count())
+`;
+
+const pyPool = `import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(square, range(12)))
+        print(sorted(pool.imap_unordered(square, range(5))))
+`;
+
+/** About 300 KiB of text that compresses well, the same every run. */
+const compressible = Array.from(
+  { length: 6000 },
+  (_, i) => `${i} ${["alpha", "beta", "gamma", "delta"][i % 4]} ${(i * 2654435761) % 100000}`,
+).join("\n").repeat(4) + "\n";
 
 const sqliteScript = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, v REAL);
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10000)
@@ -276,6 +326,54 @@ function definitions(): Def[] {
         { path: "tree/b/c/empty", content: "" },
         { path: "tree/top.txt", content: "top\n" },
       ],
+    },
+    {
+      name: "python-threading",
+      program: "/usr/bin/python3.11",
+      steps: args("t.py"),
+      files: [{ path: "t.py", content: pyThreads }],
+    },
+    {
+      name: "python-multiprocessing",
+      program: "/usr/bin/python3.11",
+      steps: args("mp.py"),
+      files: [{ path: "mp.py", content: pyPool }],
+    },
+    {
+      name: "xz-threads",
+      program: "/usr/bin/xz",
+      steps: args("-T2", "--block-size=65536", "-c", "in.txt"),
+      files: [{ path: "in.txt", content: compressible }],
+    },
+    {
+      name: "zstd-threads",
+      program: "/usr/bin/zstd",
+      steps: args("-T2", "-q", "-c", "in.txt"),
+      files: [{ path: "in.txt", content: compressible }],
+    },
+    {
+      name: "restic-version",
+      program: "/usr/bin/restic",
+      steps: args("version"),
+    },
+    {
+      // A Go program's goroutines at work: chunking, hashing, encryption and file I/O.
+      name: "restic-backup-restore",
+      program: "/usr/bin/restic",
+      steps: [
+        ["init"],
+        ["backup", "data"],
+        ["restore", "latest", "--target", "out"],
+        ["ls", "latest"],
+        ["check"],
+        ["dump", "latest", "/data/f3.txt"],
+      ].map((a) => ({ args: ["-r", "repo", "-q", "--no-cache", ...a] })),
+      env: { RESTIC_PASSWORD: "elfuse" },
+      files: Array.from({ length: 12 }, (_, i) => ({
+        path: `data/f${i}.txt`,
+        content: `${i}\n` + words.repeat(1 + i * 3),
+      })),
+      timeout: 120,
     },
     {
       name: "python-subprocess",

@@ -73,9 +73,24 @@ async function resume(
     : await prepare(backendName);
   Deno.chdir(state.cwd);
   Deno.umask(state.umask);
+  // The shared mappings' host files come after the guest's fds and the pipes (fork.ts), at the
+  // parent's numbers when inherited.
+  const pipes = (state.vfork !== undefined ? 1 : 0) + (state.release !== undefined ? 1 : 0);
+  const shared = state.sharedFiles.map((parentFd, i) => ({
+    hostFd: spare ? spare.fds[state.fds.length + pipes + i] : parentFd,
+    base: 0,
+  }));
   for (const v of state.vmas) {
-    // The parent's pages, copy-on-write: a shared mapping becomes a private copy here.
-    as.mapHostFilePrivate(v.start, v.end - v.start, v.prot, v.name, fd, dataOffset + v.offset);
+    const len = v.end - v.start;
+    if (v.sharedFile !== undefined) {
+      // The parent's shared mapping: the same host file, shared, so writes on either side show.
+      const backing = shared[v.sharedFile.index];
+      backing.base = v.sharedFile.base;
+      as.mapHostFileShared(v.start, len, v.prot, v.name, backing);
+    } else {
+      // The parent's private pages, copy-on-write.
+      as.mapHostFilePrivate(v.start, len, v.prot, v.name, fd, dataOffset + v.offset);
+    }
   }
   libc.close(fd);
   as.brkStart = state.brkStart;

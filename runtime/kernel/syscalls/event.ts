@@ -12,7 +12,7 @@
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import { Slot } from "../scratch.ts";
-import { signalWaiting } from "../signal_delivery.ts";
+import { maskForHandler, signalWaiting, temporaryMask } from "../signal_delivery.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import type { Task } from "../task.ts";
 import { deadlineIn, Outcome } from "../wait.ts";
@@ -28,7 +28,6 @@ const GUEST_EVENT = 16;
 /** Events one epoll_pwait call takes from the host (the handler buffer holds this many). */
 const MAX_BATCH = Math.floor(0x1_0000 / 16);
 const POLLIN = 1;
-const UNBLOCKABLE_LO = (1 << 8) | (1 << 18); // SIGKILL, SIGSTOP
 const onLinux = Deno.build.os === "linux";
 
 function hostFd(k: Task, fd: number): number {
@@ -74,13 +73,8 @@ function epollWait(
   if (ep < 0) return -E.EBADF;
   if (max <= 0 || max > 0x7fffffff / GUEST_EVENT) return -E.EINVAL;
   if (!k.proc.canWrite(events, Math.min(max, MAX_BATCH) * GUEST_EVENT)) return -E.EFAULT;
-  let temp: [number, number] | undefined;
-  if (mask !== 0) {
-    if (maskSize !== 8) return -E.EINVAL;
-    if (!k.proc.canRead(mask, 8)) return -E.EFAULT;
-    const v = k.proc.view;
-    temp = [(v.getUint32(mask, true) & ~UNBLOCKABLE_LO) >>> 0, v.getUint32(mask + 4, true)];
-  }
+  const temp = temporaryMask(k, mask, maskSize);
+  if (typeof temp === "number") return temp;
   const w = k.resumed();
   const s = k.rt.scratch, at = Slot.BUFFER;
   const n = libc.epoll_wait(ep, s.address + at, Math.min(max, MAX_BATCH), 0);
@@ -93,13 +87,7 @@ function epollWait(
   }
   if (n > 0 || ns === 0 || w?.outcome === Outcome.Timeout) return n;
   if (w?.outcome === Outcome.Signal || signalWaiting(k, temp)) {
-    if (temp !== undefined) {
-      // The handler runs with the temporary mask; its frame restores the thread's own.
-      const sig = k.signals;
-      sig.savedMask = [sig.maskLo, sig.maskHi];
-      [sig.maskLo, sig.maskHi] = temp;
-      k.proc.syncSignals();
-    }
+    maskForHandler(k, temp);
     return -E.EINTR;
   }
   const deadline = w?.deadline ?? (ns === Infinity ? Infinity : deadlineIn(ns));

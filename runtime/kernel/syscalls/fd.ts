@@ -1,4 +1,5 @@
 // Opening, closing and duplicating descriptors; fcntl; pipes; terminal and fd ioctls.
+import { ERESTARTSYS, Outcome } from "../wait.ts";
 import { libc } from "../../host/libc.ts";
 import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
@@ -7,7 +8,6 @@ import { pathAt } from "../paths.ts";
 import { openRendered } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
-import { ERESTARTSYS, Outcome } from "../wait.ts";
 import { Slot } from "../scratch.ts";
 
 const O_CLOEXEC = 0o2000000;
@@ -107,6 +107,23 @@ function dup3(k: Task, a: Float64Array): number {
   return duplicate(k, old, (flags & O_CLOEXEC) !== 0, 0, nfd);
 }
 
+/** How often a thread waiting for a record lock or flock held elsewhere tries again. */
+const LOCK_RETRY_MS = 5;
+
+/**
+ * F_SETLKW / F_OFD_SETLKW with other threads in the process: the host's waiting call would stop
+ * them all, so the lock is tried without waiting and the thread parks a little before trying
+ * again (a host lock gives no fd to wait on). A handled signal ends the wait (EINTR or restart).
+ */
+function waitForLock(k: Task, hostFd: number, cmd: number, arg: number): number {
+  if (k.resumed()?.outcome === Outcome.Signal) return -ERESTARTSYS;
+  const r = libc.fcntl(hostFd, cmd === 7 ? 6 : 37, k.proc.hostBase + arg); // F_SETLK, F_OFD_SETLK
+  if (r >= 0) return r;
+  const err = k.fail();
+  if (err !== -E.EAGAIN && err !== -E.EACCES) return err;
+  return k.block({ deadline: performance.now() + LOCK_RETRY_MS });
+}
+
 function fcntl(k: Task, a: Float64Array): number {
   const fd = a[0] | 0, cmd = a[1] | 0, arg = a[2];
   const e = k.proc.fds.get(fd);
@@ -138,6 +155,9 @@ function fcntl(k: Task, a: Float64Array): number {
       // F_OFD_SETLKW. struct flock is laid out alike on every 64-bit Linux (32 bytes).
       const write = cmd === 5 || cmd === 36;
       if (!(write ? k.proc.canWrite(arg, 32) : k.proc.canRead(arg, 32))) return -E.EFAULT;
+      if ((cmd === 7 || cmd === 38) && k.proc.tasks.length > 1) {
+        return waitForLock(k, e.hostFd, cmd, arg);
+      }
       return k.host(libc.fcntl(e.hostFd, cmd, k.proc.hostBase + arg));
     }
     case 1025: // F_GETLEASE
@@ -174,8 +194,6 @@ function memfdCreate(k: Task, a: Float64Array): number {
 }
 
 const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-/** How often a thread waiting for a lock another process holds tries again (no fd to poll). */
-const FLOCK_RETRY_MS = 5;
 
 /**
  * flock: the host's lock on the host's open file description, which dups and fork children share
@@ -194,7 +212,7 @@ function flock(k: Task, a: Float64Array): number {
   if (libc.flock(e.hostFd, op | LOCK_NB) === 0) return 0;
   const r = k.fail();
   if (r !== -E.EAGAIN) return r;
-  return k.block({ deadline: performance.now() + FLOCK_RETRY_MS });
+  return k.block({ deadline: performance.now() + LOCK_RETRY_MS });
 }
 
 function pipe2(k: Task, a: Float64Array): number {

@@ -28,6 +28,8 @@ export const SYSROOT_PACKAGES = [
   "xz-utils",
   "zstd",
   "restic",
+  "curl",
+  "nodejs",
 ];
 
 interface Def {
@@ -161,6 +163,54 @@ print(s, string.format("%5.2f", math.pi), math.maxinteger)
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
 print(fib(24))
 `;
+
+/** socket, selectors and asyncio over 127.0.0.1 in one process (no fixed ports). */
+const pySockets = `import socket, selectors, asyncio
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+c = socket.create_connection(("127.0.0.1", srv.getsockname()[1]), timeout=10)
+s, _ = srv.accept()
+c.sendall(b"hello"); print("socket", s.recv(5))
+a, b = socket.socketpair(); a.send(b"pair"); print("socketpair", b.recv(4))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"udp", u.getsockname()); print("udp", u.recv(3))
+sel = selectors.DefaultSelector(); print("selector", type(sel).__name__)
+s.setblocking(False); sel.register(s, selectors.EVENT_READ, "srv")
+c.sendall(b"via selector")
+for key, ev in sel.select(timeout=10): print("ready", key.data, key.fileobj.recv(100))
+sel.close()
+async def handle(r, w):
+    w.write((await r.readline()).upper()); await w.drain(); w.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    r, w = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    w.write(b"asyncio line\\n"); await w.drain()
+    print("asyncio", await r.readline()); w.close(); server.close(); await server.wait_closed()
+asyncio.run(main())
+print("lo", socket.if_nametoindex("lo") > 0, "lo" in [n for _, n in socket.if_nameindex()])
+`;
+
+/** curl against python's http.server, both started by the script on 127.0.0.1 (bounded waits). */
+const curlScript = `set -u
+port=$(( 20000 + RANDOM % 20000 ))
+python3 -m http.server --bind 127.0.0.1 $port >/dev/null 2>&1 &
+srv=$!
+for i in $(seq 1 150); do curl -s -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.2; done
+curl -s http://127.0.0.1:$port/page.txt
+curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:$port/missing
+kill $srv; wait $srv 2>/dev/null
+echo done
+`;
+
+/** An http server and client in one node process. */
+const nodeHttp = `const http = require("http");
+const srv = http.createServer((req, res) => res.end("node says " + req.url));
+srv.listen(0, "127.0.0.1", () => {
+  http.get({ host: "127.0.0.1", port: srv.address().port, path: "/hi" }, (res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => { console.log(res.statusCode, body); srv.close(); });
+  });
+});`;
 
 const words = "the quick brown fox jumps over the lazy dog\n".repeat(50) + "alpha beta gamma\n";
 const numbers = Array.from({ length: 300 }, (_, i) => `${(i * 7919) % 1000} item${i}`).join("\n") +
@@ -332,6 +382,29 @@ function definitions(): Def[] {
       files: [{ path: "sp.py", content: pySubprocess }],
       needsExec: true,
       expect: { exit: 0, stdout: "0 ['1', '2', '3']\n0 ['c', 'b', 'a']\n1\nHI\n" },
+    },
+    {
+      name: "python-sockets",
+      program: "/usr/bin/python3.11",
+      steps: args("net.py"),
+      files: [{ path: "net.py", content: pySockets }],
+      timeout: 120,
+    },
+    {
+      name: "curl-http-server",
+      program: "/usr/bin/bash",
+      steps: args("curl.sh"),
+      files: [{ path: "curl.sh", content: curlScript }, { path: "page.txt", content: "a page\n" }],
+      needsExec: true,
+      timeout: 180,
+      expect: { exit: 0, stdout: "a page\n404\ndone\n" },
+    },
+    {
+      name: "node-http",
+      program: "/usr/bin/node",
+      steps: args("-e", nodeHttp),
+      timeout: 180,
+      expect: { exit: 0, stdout: "200 node says /hi\n" },
     },
     {
       name: "sqlite-10k",

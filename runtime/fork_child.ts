@@ -108,9 +108,19 @@ async function resume(
     proc.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
   }
   if (state.release !== undefined) proc.releaseFd = spare ? spare.fds[extra++] : state.release;
-  // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
-  state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
-    proc.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
+  // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order. Emulated
+  // descriptions are rebuilt here, each with host fds of its own that stand for it.
+  const files = state.files.length === 0
+    ? []
+    : (await import("./kernel/descriptions.ts")).restoreDescriptions(state.files);
+  state.fds.forEach(([guest, hostFd, cloexec, path, fi], i) => {
+    let h = spare ? spare.fds[i] : hostFd;
+    const file = fi >= 0 ? files[fi] : undefined;
+    if (file !== undefined) {
+      libc.close(h);
+      h = file.standIn();
+    }
+    proc.fds.set(guest, { hostFd: h, cloexec, path, file });
   });
   inherit(k, state);
   const vcpu = backend.createVcpu();

@@ -225,7 +225,7 @@ function installStdio(k: Process): void {
   const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
   for (let fd = 0; fd < 3; fd++) {
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd] });
+    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd], file: undefined });
   }
 }
 

@@ -6,6 +6,7 @@
 // dup2 actions, so they share open file descriptions exactly as Linux's fork does.
 import type { ProcessInfo } from "./process.ts";
 import type { Task } from "./task.ts";
+import type { Description, DescriptionState } from "./fdtable.ts";
 import { Slot } from "./scratch.ts";
 import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
@@ -68,6 +69,22 @@ export function inherit(k: Task, from: Inherited): void {
   k.proc.noNewPrivs = from.noNewPrivs;
 }
 
+/** The fd table as a fork child rebuilds it: entries, and each emulated description once. */
+function savedFds(k: Task): Pick<ForkState, "fds" | "files"> {
+  const files: DescriptionState[] = [];
+  const index = new Map<Description, number>();
+  const fds = k.proc.fds.open().map((fd): ForkState["fds"][number] => {
+    const e = k.proc.fds.get(fd)!;
+    let i = -1;
+    if (e.file !== undefined) {
+      i = index.get(e.file) ?? files.push(e.file.save()) - 1;
+      index.set(e.file, i);
+    }
+    return [fd, e.hostFd, e.cloexec, e.path, i];
+  });
+  return { fds, files };
+}
+
 /** Everything a fork child needs besides memory contents and fds. */
 export interface ForkState extends Inherited {
   regs: string; // base64 of saveGeneral + saveFpsimd
@@ -81,7 +98,10 @@ export interface ForkState extends Inherited {
   sharedFiles: number[];
   brkStart: number;
   brkEnd: number;
-  fds: [number, number, boolean, string][];
+  /** [guest fd, host fd, cloexec, path, index in `files` or -1]. */
+  fds: [number, number, boolean, string, number][];
+  /** The emulated descriptions the fds refer to (fdtable.ts), each once. */
+  files: DescriptionState[];
   parentPid: number;
   childTid: number;
   clearTid: boolean;
@@ -171,10 +191,7 @@ export function writeState(
     brkStart: k.proc.as.brkStart,
     brkEnd: k.proc.as.brkEnd,
     ...inherited(k),
-    fds: k.proc.fds.open().map((fd) => {
-      const e = k.proc.fds.get(fd)!;
-      return [fd, e.hostFd, e.cloexec, e.path];
-    }),
+    ...savedFds(k),
     parentPid: k.proc.pid,
     childTid: flags.childTid,
     clearTid: flags.clearTid,

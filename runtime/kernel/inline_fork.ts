@@ -16,6 +16,7 @@ import { Reg } from "../backends/backend.ts";
 import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
+import { dupEntry } from "./fdtable.ts";
 import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
@@ -115,7 +116,7 @@ function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
   for (const fd of p.fds.open()) {
     const e = p.fds.get(fd)!;
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
+    if (dup >= 0) c.fds.set(fd, dupEntry(e, dup, e.cloexec));
   }
   inherit(child, inherited(k));
   return child;
@@ -188,7 +189,7 @@ export function waitUntilClosed(k: Task, fd: number): void {
 }
 
 export function closeFds(proc: Process): void {
-  for (const fd of proc.fds.open()) libc.close(proc.fds.take(fd)!.hostFd);
+  for (const fd of proc.fds.open()) proc.fds.close(fd);
 }
 
 /**

@@ -54,6 +54,7 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
   }
   if (ignored(proc, sig, target)) return;
   (target?.signals.pending ?? proc.pending).enqueue(sig, info);
+  pendingChanged(proc);
   // A thread in rt_sigtimedwait for it takes it there.
   for (const t of target !== undefined ? [target] : proc.tasks) {
     if (inSet(t.wait?.sigset, sig)) {
@@ -78,6 +79,15 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
   taker.signals.wake = true;
   const w = taker.wait;
   if (w !== undefined && !w.uninterruptible && matters(proc, sig)) proc.wake(taker, Outcome.Signal);
+}
+
+/**
+ * A signal became pending or stopped being so: emulated descriptions that report pending signals
+ * (signalfd) update their readiness. Nothing to do, and one load, when the process has none.
+ */
+export function pendingChanged(proc: Process): void {
+  if (proc.fds.emulated === 0) return;
+  for (const e of proc.fds.entries) e?.file?.signalsChanged?.(proc);
 }
 
 /** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
@@ -105,6 +115,7 @@ export function deliverPending(k: Task): void {
     if (sig === 0) break;
     const action = proc.actions[sig];
     const info = queue.dequeue(sig)!;
+    pendingChanged(proc);
     if (action.handler > SIG_IGN) {
       if (!setupFrame(k, sig, info)) proc.killedBy(11, true); // no room for the frame: SIGSEGV
       proc.syncSignals(); // the handler runs with sa_mask blocked

@@ -1,9 +1,12 @@
-// epoll and eventfd. On a Linux host an epoll set is the host's own epoll fd: the guest's fds are
+// epoll, eventfd, timerfd and inotify. On a Linux host an epoll set is the host's own epoll fd: the guest's fds are
 // host fds underneath (fdtable.ts), each dup its own, so registrations, EPOLLONESHOT, edge
 // triggering and the lifetime rules (an fd leaves the set when its last duplicate closes) are the
 // host kernel's, and the set is inherited by fork and kept by exec as on Linux. Only the event
 // record differs: aarch64's struct epoll_event is 16 bytes (u32 events, padding, u64 data),
-// x86_64's is packed into 12. An eventfd is the host's eventfd. macOS has neither (ENOSYS there).
+// x86_64's is packed into 12. An eventfd, a timerfd and an inotify instance are the host's own
+// too: their records (u64 counters, struct itimerspec, struct inotify_event) and flag values are
+// the same on every 64-bit Linux, so reads are plain host reads (io.ts, with mayBlock). macOS
+// has none of them (ENOSYS there, docs/internals.md).
 // A wait that would block parks the thread on the epoll fd itself, which the host reports
 // readable when events are ready, so the process's other threads run meanwhile.
 import { libc } from "../../host/libc.ts";
@@ -14,6 +17,7 @@ import type { SyscallDef } from "../syscall_def.ts";
 import type { Task } from "../task.ts";
 import { deadlineIn, Outcome } from "../wait.ts";
 import { install } from "./fd.ts";
+import { pathAt } from "../paths.ts";
 
 const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 const EFD_SEMAPHORE = 1;
@@ -117,6 +121,55 @@ function eventfd2(k: Task, a: Float64Array): number {
   return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:[eventfd]");
 }
 
+const TFD_FLAGS = O_CLOEXEC | O_NONBLOCK, ITIMERSPEC = 32;
+
+function timerfdCreate(k: Task, a: Float64Array): number {
+  const clock = a[0] | 0, flags = a[1] | 0;
+  if ((flags & ~TFD_FLAGS) !== 0) return -E.EINVAL;
+  const h = libc.timerfd_create(clock, (flags & O_NONBLOCK) | O_CLOEXEC);
+  if (h < 0) return k.fail();
+  return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:[timerfd]");
+}
+
+function timerfdSettime(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]), value = a[2], old = a[3];
+  if (h < 0) return -E.EBADF;
+  if (!k.proc.canRead(value, ITIMERSPEC)) return -E.EFAULT;
+  if (old !== 0 && !k.proc.canWrite(old, ITIMERSPEC)) return -E.EFAULT;
+  const base = k.proc.hostBase;
+  return k.host(libc.timerfd_settime(h, a[1] | 0, base + value, old === 0 ? 0 : base + old));
+}
+
+function timerfdGettime(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  if (!k.proc.canWrite(a[1], ITIMERSPEC)) return -E.EFAULT;
+  return k.host(libc.timerfd_gettime(h, k.proc.hostBase + a[1]));
+}
+
+function inotifyInit1(k: Task, a: Float64Array): number {
+  const flags = a[0] | 0;
+  if ((flags & ~(O_CLOEXEC | O_NONBLOCK)) !== 0) return -E.EINVAL;
+  const h = libc.inotify_init1((flags & O_NONBLOCK) | O_CLOEXEC);
+  if (h < 0) return k.fail();
+  return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:inotify");
+}
+
+function inotifyAddWatch(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const IN_DONT_FOLLOW = 0x02000000;
+  const p = pathAt(k, -100, a[1], 0, false, ((a[2] >>> 0) & IN_DONT_FOLLOW) === 0);
+  if (p < 0) return p;
+  return k.host(libc.inotify_add_watch(h, p, a[2] >>> 0));
+}
+
+function inotifyRmWatch(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  return k.host(libc.inotify_rm_watch(h, a[1] | 0));
+}
+
 /** macOS has no epoll or eventfd (a kqueue emulation is open work): ENOSYS there. */
 const linuxOnly = (h: (k: Task, a: Float64Array) => number) => (k: Task, a: Float64Array) =>
   onLinux ? h(k, a) : -E.ENOSYS;
@@ -155,6 +208,48 @@ export const eventSyscalls: SyscallDef[] = [
     name: "eventfd2",
     handler: linuxOnly(eventfd2),
     args: ["uint", "hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "timerfd_create",
+    handler: linuxOnly(timerfdCreate),
+    args: ["int", "hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "timerfd_settime",
+    handler: linuxOnly(timerfdSettime),
+    args: ["fd", "hex", "ptr", "ptr"],
+    status: "partial",
+    note: NOTE + "; TFD_TIMER_ABSTIME and TFD_TIMER_CANCEL_ON_SET as the host's",
+  },
+  {
+    name: "timerfd_gettime",
+    handler: linuxOnly(timerfdGettime),
+    args: ["fd", "ptr"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "inotify_init1",
+    handler: linuxOnly(inotifyInit1),
+    args: ["hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "inotify_add_watch",
+    handler: linuxOnly(inotifyAddWatch),
+    args: ["fd", "path", "hex"],
+    status: "partial",
+    note: NOTE + "; the path is resolved as every guest path is (--sysroot)",
+  },
+  {
+    name: "inotify_rm_watch",
+    handler: linuxOnly(inotifyRmWatch),
+    args: ["fd", "int"],
     status: "partial",
     note: NOTE,
   },

@@ -233,7 +233,7 @@ function commitExec(k: Task): void {
   endOtherThreads(k);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;
-    if (e.cloexec) libc.close(k.proc.fds.take(fd)!.hostFd);
+    if (e.cloexec) k.proc.fds.close(fd);
   }
   for (const a of k.proc.actions) {
     if (a.handler > 1) {

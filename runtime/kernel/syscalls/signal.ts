@@ -10,6 +10,7 @@ import { ignoredByDefault, SIGKILL, SIGSTOP } from "../signals.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import {
   maskForHandler,
+  pendingChanged,
   sendSelf,
   sendSignal,
   SI_TKILL,
@@ -55,6 +56,7 @@ function rtSigaction(k: Task, a: Float64Array): number {
     if (cur.handler === SIG_IGN || (cur.handler === 0 && ignoredByDefault.has(sig))) {
       k.proc.pending.discard(sig);
       for (const t of k.proc.tasks) t.signals.pending.discard(sig);
+      pendingChanged(k.proc);
     }
   }
   return 0;
@@ -201,6 +203,7 @@ function takeFromSet(k: Task, lo: number, hi: number, info: number): number {
     const sig = queue.firstUnblocked(~lo >>> 0, ~hi >>> 0);
     if (sig === 0) continue;
     const si = queue.dequeue(sig) ?? { code: SI_USER, pid: 0, uid: 0, value: 0n };
+    pendingChanged(k.proc);
     if (info !== 0) {
       k.proc.mem.fill(0, info, info + 128);
       view.setInt32(info, sig, true);

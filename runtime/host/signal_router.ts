@@ -28,6 +28,7 @@ const routable: Record<number, Deno.Signal> = {
   24: "SIGXCPU",
   25: "SIGXFSZ",
   26: "SIGVTALRM",
+  27: "SIGPROF",
   28: "SIGWINCH",
   29: "SIGIO",
   30: "SIGPWR",
@@ -53,9 +54,16 @@ export function installKick(): void {
 const SIG_DFL = 0, SIG_IGN = 1;
 
 /** Indexes into the shared words (bit (n-1)%32 of a pair: [lo for 1-32, hi for 33-64]). */
-export const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7, CHILD_COUNT = 9, KICKS = 10;
+export const ANY = 0,
+  PENDING = 1,
+  LISTENING = 3,
+  KILL = 5,
+  STOP = 7,
+  CHILD_COUNT = 9,
+  KICKS = 10,
+  ALARM = 11;
 /** Default actions the listener carries out itself (signal(7)). */
-const TERMINATE = new Set([1, 2, 3, 10, 12, 14, 15, 24, 25, 26, 29, 30]);
+const TERMINATE = new Set([1, 2, 3, 10, 12, 14, 15, 24, 25, 26, 27, 29, 30]);
 const STOPS = new Set([20, 21, 22]);
 
 /** The guest's view of one signal that the router needs: its handler and whether it is blocked. */
@@ -69,7 +77,7 @@ export class SignalRouter {
    * Shared with the listener: [0] any pending; [1,2] pending; [3,4] listening (acknowledged);
    * [5,6] signals the listener itself ends the process with (default action, not blocked);
    * [7,8] signals it stops the process for (default stop action, not blocked); [9] how many
-   * SIGCHLDs the listener has seen; [10] how many kicks it has sent.
+   * SIGCHLDs the listener has seen; [10] how many kicks it has sent; [11] the alarm rang.
    */
   readonly flags = new Int32Array(new SharedArrayBuffer(48));
   #kicksSeen = 0;
@@ -79,6 +87,8 @@ export class SignalRouter {
   wakeFd = -1;
   #interrupt: NativeCall | undefined;
   #slice = 0;
+  /** When the listener's alarm rings (performance.now() time); Infinity when it is not set. */
+  #alarmAt = Infinity;
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
@@ -118,6 +128,25 @@ export class SignalRouter {
     if (ms === this.#slice || (ms > 0 && this.#interrupt === undefined)) return;
     this.#slice = ms;
     this.#start().postMessage({ slice: ms });
+  }
+
+  /**
+   * Makes the listener ring in `ms` as a signal would (kick, wake pipe, vCPU interrupt) with the
+   * ALARM word set: POSIX timers are due (kernel/posix_timers.ts). An alarm already set to ring
+   * sooner stays (the timers re-arm when it rings), so re-arming a timer costs no message.
+   */
+  alarm(ms: number): void {
+    const at = performance.now() + ms;
+    if (ms === Infinity || at >= this.#alarmAt) return;
+    this.#alarmAt = at;
+    this.#start().postMessage({ alarm: ms });
+  }
+
+  /** True (once) when the alarm rang since the last call. */
+  rang(): boolean {
+    if (Atomics.exchange(this.flags, ALARM, 0) === 0) return false;
+    this.#alarmAt = Infinity;
+    return true;
   }
 
   /** Routes SIGCHLD (whatever the guest's disposition), so that a child's exit wakes a wait. */

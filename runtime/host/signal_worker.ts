@@ -18,7 +18,8 @@ type Message =
   | { setup: Setup }
   | { listen: string }
   | { interrupt: NativeCall | null }
-  | { slice: number };
+  | { slice: number }
+  | { alarm: number };
 
 let flags: Int32Array;
 let setup: Setup;
@@ -31,18 +32,37 @@ const symbols = {
 } as const;
 let libc: Deno.DynamicLibrary<typeof symbols>;
 // Indexes into the shared words, as in signal_router.ts.
-const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7, CHILD_COUNT = 9, KICKS = 10;
+const ANY = 0,
+  PENDING = 1,
+  LISTENING = 3,
+  KILL = 5,
+  STOP = 7,
+  CHILD_COUNT = 9,
+  KICKS = 10,
+  ALARM = 11;
 const SYS_tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
 const listening = new Set<string>();
 /** Interrupts the vCPU (Vcpu.interruptCall), when the backend offers a safe way. */
 let interrupt: (() => void) | undefined;
 let sliceTimer: number | undefined;
+let alarmTimer: number | undefined;
+/** setTimeout's longest delay; a longer alarm rings early and the timers set it again. */
+const LONGEST_DELAY = 0x7fffffff;
 const ONE = new Uint8Array([1]);
 
 /** Tells the main thread: the scheduler's wait wakes, and a computing guest is interrupted. */
 function alert(): void {
   libc.symbols.write(setup.wake, ONE, 1n);
   interrupt?.();
+}
+
+/** Tells the main thread something arrived: any blocking host call it is in fails with EINTR. */
+function announce(): void {
+  Atomics.store(flags, ANY, 1);
+  Atomics.notify(flags, ANY);
+  Atomics.add(flags, KICKS, 1);
+  libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
+  alert();
 }
 
 function useInterrupt(call: NativeCall | null): void {
@@ -75,6 +95,15 @@ self.onmessage = (e: MessageEvent<Message>) => {
     sliceTimer = m.slice > 0 ? setInterval(() => interrupt?.(), m.slice) : undefined;
     return;
   }
+  if ("alarm" in m) {
+    if (alarmTimer !== undefined) clearTimeout(alarmTimer);
+    alarmTimer = setTimeout(() => {
+      alarmTimer = undefined;
+      Atomics.store(flags, ALARM, 1);
+      announce();
+    }, Math.min(m.alarm, LONGEST_DELAY));
+    return;
+  }
   const name = m.listen as Deno.Signal;
   if (listening.has(name)) return;
   listening.add(name);
@@ -93,15 +122,12 @@ self.onmessage = (e: MessageEvent<Message>) => {
       return;
     }
     Atomics.or(flags, PENDING + w, bit);
-    Atomics.store(flags, ANY, 1);
-    Atomics.notify(flags, ANY);
+    Atomics.store(flags, ANY, 1); // before the count: whoever sees the count sees the signal
     if (n === 17) {
       Atomics.add(flags, CHILD_COUNT, 1);
       Atomics.notify(flags, CHILD_COUNT);
     }
-    Atomics.add(flags, KICKS, 1);
-    libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
-    alert();
+    announce();
   });
   const n = signalNumbers[name];
   Atomics.or(flags, LISTENING + (n <= 32 ? 0 : 1), 1 << ((n - 1) % 32));

@@ -109,16 +109,22 @@ function unknown(k: Task, nr: number): number {
 }
 
 /**
- * A handler's host call failed with EINTR. A kick whose signal was already taken is no news for
- * the guest: the call runs again. Otherwise a signal interrupted it before the listener
+ * A handler's host call failed with EINTR. A kick whose signal was already taken, or whose news
+ * wakes no handler in this thread, is no news for the guest: the call runs again. Otherwise a signal interrupted it before the listener
  * recorded it: wait for that (signal_router.ts settle) so its handler runs first, as on Linux;
  * the syscall then ends as Linux's ERESTARTSYS does when it is one Linux restarts.
  */
 function interrupted(k: Task, nr: number): number {
-  const router = k.proc.router, h = k.proc.table[nr];
+  const proc = k.proc, router = proc.router, h = proc.table[nr];
   if (router === undefined || h === undefined) return -E.EINTR;
   let r = -E.EINTR;
-  while (r === -E.EINTR && !k.signals.wake && router.staleKick()) r = h(k, k.args);
+  for (;;) {
+    // What the kick announced may interrupt nothing (a blocked signal, a timer sending none).
+    if (proc.hostSignals[0] !== 0) takeHostSignals(proc);
+    if (r !== -E.EINTR || k.signals.wake || proc.exitStatus !== undefined) break;
+    if (!router.staleKick()) break;
+    r = h(k, k.args);
+  }
   if (r === -E.EINTR) router.settle();
   return r === -E.EINTR && RESTARTABLE.has(nr) ? -ERESTARTSYS : r;
 }

@@ -12,6 +12,7 @@ import { defaultActions, PendingSignals, type SigAction } from "./signals.ts";
 import type { SignalRouter } from "../host/signal_router.ts";
 import type { InlineChild, InlineStart } from "./inline_fork.ts";
 import type { PidHolder } from "./pid_holder.ts";
+import type { PosixTimers } from "./posix_timers.ts";
 import type { Runtime } from "./runtime.ts";
 import { Task, TaskState } from "./task.ts";
 import type { Outcome } from "./wait.ts";
@@ -96,6 +97,8 @@ export class Process {
   inlineStart: InlineStart | undefined;
   /** Routes host signals to guest handlers (set by runKernel). */
   router: SignalRouter | undefined;
+  /** POSIX timers (timer_create), made at the first; a fork child starts without any. */
+  timers: PosixTimers | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
   hostSignals: Int32Array = new Int32Array(new SharedArrayBuffer(4));
 

@@ -22,8 +22,8 @@ export const Slot = {
   HOLDER_FDS: 0x1_0520,
   /** A fork spare's socketpair (fork.ts). */
   SPARE_FDS: 0x1_0540,
-  /** timer_create's id. */
-  TIMER_ID: 0x1_0580,
+  /** The timespec POSIX timers read their clocks into (syscalls/timer.ts). */
+  TIMER_CLOCK: 0x1_0580,
   /** A host timespec (Runtime.scratchTimespec), then a zero one. */
   TIMESPEC: 0x1_0590,
   /** getrlimit's struct rlimit. */
@@ -74,7 +74,7 @@ export const slotSizes: Record<keyof typeof Slot, number> = {
   PIPE: 0x10,
   HOLDER_FDS: 0x20,
   SPARE_FDS: 0x10,
-  TIMER_ID: 0x10,
+  TIMER_CLOCK: 0x10,
   TIMESPEC: 0x20,
   RLIMIT: 0x10,
   OFFSETS: 0x10,

@@ -5,6 +5,7 @@
 import { libc } from "../host/libc.ts";
 import { hostIds } from "../host/credentials.ts";
 import type { Process } from "./process.ts";
+import type { PosixTimer } from "./posix_timers.ts";
 import { setupFrame } from "./signal_frame.ts";
 import {
   coreSignals,
@@ -158,6 +159,7 @@ export function signalWaiting(k: Task, mask?: [number, number]): boolean {
 export function takeHostSignals(proc: Process): void {
   const bits = proc.router?.take();
   if (bits === undefined) return;
+  if (proc.router!.rang()) fireTimers(proc);
   for (let sig = 1; sig <= 64; sig++) {
     const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
     if (on) {
@@ -168,6 +170,42 @@ export function takeHostSignals(proc: Process): void {
       );
     }
   }
+}
+
+/** Where a POSIX timer's signal is queued: the thread SIGEV_THREAD_ID names while it lives. */
+function timerTarget(proc: Process, t: PosixTimer): Task | undefined {
+  return t.tid === 0 ? undefined : proc.tasks.find((task) => task.tid === t.tid);
+}
+
+/** The signal a POSIX timer queued last is still pending (not yet delivered). */
+export function timerSignalQueued(proc: Process, t: PosixTimer): boolean {
+  if (t.info === undefined) return false;
+  return (timerTarget(proc, t)?.signals.pending ?? proc.pending).queue[t.signo].includes(t.info);
+}
+
+/**
+ * A timer was re-armed or deleted: its signal still pending is dropped, as Linux 6.13 and later
+ * drop it (kernel/signal.c posixtimer_deliver_signal ignores a signal of an older arming).
+ */
+export function dropTimerSignal(proc: Process, t: PosixTimer): void {
+  if (t.info === undefined) return;
+  if ((timerTarget(proc, t)?.signals.pending ?? proc.pending).remove(t.signo, t.info)) {
+    pendingChanged(proc);
+  }
+  t.info = undefined;
+}
+
+/**
+ * POSIX timers that are due queue their signals, and the listener's alarm is set for the next
+ * expiry.
+ */
+export function fireTimers(proc: Process): void {
+  const timers = proc.timers;
+  if (timers === undefined) return;
+  for (const t of timers.expire((t) => timerSignalQueued(proc, t))) {
+    sendSignal(proc, t.signo, t.info!, timerTarget(proc, t));
+  }
+  proc.router?.alarm(timers.nextAlarm());
 }
 
 /**

@@ -95,6 +95,15 @@ export class PendingSignals {
     return info;
   }
 
+  /** Drops one queued instance (a POSIX timer's, when the timer changes); false if not queued. */
+  remove(sig: number, info: SigInfo): boolean {
+    const q = this.queue[sig], i = q.indexOf(info);
+    if (i < 0) return false;
+    q.splice(i, 1);
+    if (q.length === 0) this.set(sig, false);
+    return true;
+  }
+
   /** Drops every instance of `sig`. */
   discard(sig: number): void {
     this.queue[sig].length = 0;

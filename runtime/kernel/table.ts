@@ -16,6 +16,7 @@ import { pollSyscalls } from "./syscalls/poll.ts";
 import { signalSyscalls } from "./syscalls/signal.ts";
 import { systemSyscalls } from "./syscalls/system.ts";
 import { timeSyscalls } from "./syscalls/time.ts";
+import { timerSyscalls } from "./syscalls/timer.ts";
 import { threadSyscalls } from "./syscalls/thread.ts";
 import { eventSyscalls } from "./syscalls/event.ts";
 import { signalfdSyscalls } from "./syscalls/signalfd.ts";
@@ -33,6 +34,7 @@ export const families: Record<string, SyscallDef[]> = {
   memory: memorySyscalls,
   futex: futexSyscalls,
   time: timeSyscalls,
+  "POSIX timers": timerSyscalls,
   "identity, limits and system": systemSyscalls,
   signals: signalSyscalls,
   "programs and processes": [...execSyscalls, ...processSyscalls],

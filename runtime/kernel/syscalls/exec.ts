@@ -227,7 +227,7 @@ function exec(
 
 /**
  * What execve resets (execve(2)): the other threads (the caller becomes the only one, with the
- * thread-group id), close-on-exec fds, caught signals, the alternate stack, memory.
+ * thread-group id), close-on-exec fds, caught signals, the alternate stack, POSIX timers, memory.
  */
 function commitExec(k: Task): void {
   endOtherThreads(k);
@@ -243,6 +243,7 @@ function commitExec(k: Task): void {
   }
   k.signals.altStack = { sp: 0, flags: 2, size: 0 };
   k.proc.syncSignals();
+  k.proc.timers?.clear();
   k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;
   k.robustList = 0;

@@ -1,7 +1,6 @@
 // Clocks and sleeps. Linux clock ids and struct timespec/timeval are the same on every 64-bit
 // Linux, so the host fills guest memory directly after a permission check.
 import { Slot } from "../scratch.ts";
-import { hostTimer } from "../../host/timers.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
@@ -126,83 +125,7 @@ function setitimer(k: Task, a: Float64Array): number {
   );
 }
 
-// POSIX timers are the host kernel's own (host/timers.ts); the timer's signal reaches the guest
-// through the signal router.
-const SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
-
-function timerCreate(k: Task, a: Float64Array): number {
-  const clock = a[0] | 0, sev = a[1], idOut = a[2];
-  if (!validClock(clock)) return -E.EINVAL;
-  if (!k.proc.canWrite(idOut, 4)) return -E.EFAULT;
-  if (sev !== 0) {
-    if (!k.proc.canRead(sev, 64)) return -E.EFAULT;
-    const notify = k.proc.view.getInt32(sev + 12, true);
-    // SIGEV_THREAD_ID names a guest thread the host does not know.
-    if (notify !== SIGEV_SIGNAL && notify !== SIGEV_NONE) {
-      return notify === SIGEV_THREAD_ID ? -E.EINVAL : -E.EINVAL;
-    }
-  }
-  const s = k.rt.scratch;
-  const r = hostTimer(
-    "create",
-    clock,
-    sev === 0 ? 0 : k.proc.hostBase + sev,
-    s.address + Slot.TIMER_ID,
-  );
-  if (r < 0) return k.fail();
-  k.proc.view.setInt32(idOut, s.view.getInt32(Slot.TIMER_ID, true), true);
-  return 0;
-}
-
 export const timeSyscalls: SyscallDef[] = [
-  {
-    name: "timer_create",
-    handler: timerCreate,
-    args: ["int", "ptr", "outbuf"],
-    status: "partial",
-    note: "SIGEV_SIGNAL and SIGEV_NONE on the host's timers; SIGEV_THREAD_ID gives EINVAL",
-  },
-  {
-    name: "timer_settime",
-    handler: (k, a) => {
-      if (!k.proc.canRead(a[2], 32)) return -E.EFAULT;
-      if (a[3] !== 0 && !k.proc.canWrite(a[3], 32)) return -E.EFAULT;
-      const r = hostTimer(
-        "settime",
-        a[0] | 0,
-        a[1] | 0,
-        k.proc.hostBase + a[2],
-        a[3] === 0 ? 0 : k.proc.hostBase + a[3],
-      );
-      return r < 0 ? k.fail() : r;
-    },
-    args: ["int", "hex", "ptr", "outbuf"],
-  },
-  {
-    name: "timer_gettime",
-    handler: (k, a) => {
-      if (!k.proc.canWrite(a[1], 32)) return -E.EFAULT;
-      const r = hostTimer("gettime", a[0] | 0, k.proc.hostBase + a[1]);
-      return r < 0 ? k.fail() : r;
-    },
-    args: ["int", "outbuf"],
-  },
-  {
-    name: "timer_getoverrun",
-    handler: (k, a) => {
-      const r = hostTimer("getoverrun", a[0] | 0);
-      return r < 0 ? k.fail() : r;
-    },
-    args: ["int"],
-  },
-  {
-    name: "timer_delete",
-    handler: (k, a) => {
-      const r = hostTimer("delete", a[0] | 0);
-      return r < 0 ? k.fail() : r;
-    },
-    args: ["int"],
-  },
   { name: "setitimer", handler: setitimer, args: ["int", "ptr", "outbuf"] },
   {
     name: "getitimer",

@@ -1,5 +1,5 @@
 // elfuse command line: `elfuse [options] [--] program [args...]`.
-import { ElfuseError } from "./runtime/errors.ts";
+import { ElfuseError, printable } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
 
@@ -211,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
     return exitLike("code" in status ? status : { signal: status.signal });
   } catch (e) {
     if (e instanceof ElfuseError) {
-      console.error(`elfuse: ${e.message}`);
+      console.error(`elfuse: ${printable(e.message)}`);
       return e.exitCode;
     }
     console.error(

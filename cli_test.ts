@@ -93,6 +93,69 @@ Deno.test("programs that cannot run give one line and the shell's exit code", as
   }
 });
 
+Deno.test("only a regular file with an execute bit runs, as execve(2) requires (EACCES: 126)", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // Bounded by --timeout: reading a device or opening a FIFO used to never end.
+    const run = (...args: string[]) => elfuse("--timeout", "10", ...args);
+    for (const dev of ["/dev/zero", "/dev/urandom"]) {
+      const r = await run(dev);
+      assert.equal(r.code, 126, `${dev}: ${r.stderr}`);
+      oneLineError(r, /not a regular file/);
+    }
+    new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).outputSync();
+    let r = await run(`${dir}/fifo`);
+    assert.equal(r.code, 126, r.stderr);
+    oneLineError(r, /fifo: permission denied: not a regular file/);
+    const hello = Deno.readFileSync(new URL("./fixtures/build/hello", import.meta.url));
+    Deno.writeFileSync(`${dir}/noexec`, hello, { mode: 0o644 });
+    r = await run(`${dir}/noexec`);
+    assert.equal(r.code, 126, r.stderr);
+    oneLineError(r, /noexec: permission denied/);
+    assert.equal(r.stdout, "");
+    // The loader a program names is held to the same rule.
+    for (const interp of ["/dev/zero", `${dir}/fifo`, `${dir}/noexec`]) {
+      const b = makeElf({
+        type: 3,
+        segs: [
+          { offset: 0, vaddr: 0, filesz: 0x300, memsz: 0x300 },
+          { type: 3, offset: 0x200, vaddr: 0x200, filesz: interp.length + 1, memsz: 0 },
+        ],
+      });
+      b.set(new TextEncoder().encode(interp), 0x200);
+      Deno.writeFileSync(`${dir}/dyn`, b, { mode: 0o755 });
+      r = await run(`${dir}/dyn`);
+      assert.equal(r.code, 126, `${interp}: ${r.stderr}`);
+      oneLineError(r, /dyn: its dynamic loader .*: permission denied/);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("guest data in an error message cannot add lines: control characters are escaped", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    let r = await elfuse(`${dir}/two\nlines`);
+    assert.equal(r.code, 127);
+    oneLineError(r, /two\\nlines: no such file/);
+    const b = makeElf({
+      type: 3,
+      segs: [
+        { offset: 0, vaddr: 0, filesz: 0x300, memsz: 0x300 },
+        { type: 3, offset: 0x200, vaddr: 0x200, filesz: 32, memsz: 0 },
+      ],
+    });
+    b.set(new TextEncoder().encode("/lib/ld\nsecond line\x1b[0m"), 0x200);
+    Deno.writeFileSync(`${dir}/dyn`, b, { mode: 0o755 });
+    r = await elfuse(`${dir}/dyn`);
+    assert.equal(r.code, 127);
+    oneLineError(r, /dynamic loader \/lib\/ld\\nsecond line\\x1b\[0m is not on this host/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("--sysroot: a bad directory is a usage error; without one a dynamic program says why", async () => {
   const dir = Deno.makeTempDirSync();
   try {

@@ -4,7 +4,7 @@ import { type Backend, type Exit, Reg } from "./backends/backend.ts";
 import { deliverFault, deliverPending, takeHostSignals } from "./kernel/syscalls/signal.ts";
 import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
-import { ElfuseError } from "./errors.ts";
+import { ElfuseError, printable } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
 import { errnoNames } from "./kernel/errno.ts";
@@ -40,7 +40,7 @@ export interface RunOptions {
 export type { ExitStatus };
 
 export function note(msg: string): void {
-  const b = new TextEncoder().encode(`elfuse: ${msg}\n`);
+  const b = new TextEncoder().encode(`elfuse: ${printable(msg)}\n`);
   libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))), b.length);
 }
 

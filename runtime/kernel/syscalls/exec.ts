@@ -7,6 +7,7 @@ import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
+import { programFileProblem } from "../../program.ts";
 import { E } from "../errno.ts";
 import { type Kernel, RESULT_SET } from "../kernel.ts";
 import { atDir, pathAt } from "../paths.ts";
@@ -159,14 +160,14 @@ function exec(
   if (typeof envp === "number") return envp;
   const target = resolveTarget(k, hostPath, guestPath, argv, 0);
   if (typeof target === "number") return target;
-  if (target.elf.interpreter !== undefined && k.info.sysroot === undefined) {
-    // Without a sysroot the interpreter would be the host's own loader: not runnable here.
-    const interp = target.elf.interpreter;
-    try {
-      Deno.statSync(interp);
-    } catch {
-      return -E.ENOENT;
-    }
+  const interp = target.elf.interpreter;
+  if (interp !== undefined) {
+    // Linux opens the loader before the point of no return (load_elf_binary's open_exec), so a
+    // missing or unrunnable one (a device, a FIFO, no execute bit) fails the execve itself.
+    const host = k.info.sysroot === undefined ? interp : k.info.sysroot.hostPath(interp);
+    if (typeof host === "number") return host;
+    const problem = programFileProblem(host);
+    if (problem !== undefined) return -E[problem.errno];
   }
 
   // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a

@@ -41,6 +41,16 @@ Deno.test("bad options are usage errors (exit 2)", async () => {
   }
 });
 
+Deno.test("--timeout beyond what one timer holds (2^31-1 ms) waits, without a warning", async () => {
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  for (const seconds of ["2147484", "1e9"]) {
+    const r = await elfuse("--timeout", seconds, hello);
+    assert.equal(r.stderr, "", `--timeout ${seconds}`);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "hello, world\n");
+  }
+});
+
 Deno.test("--help documents every option the parser accepts", async () => {
   const r = await elfuse("--help");
   assert.equal(r.code, 0);

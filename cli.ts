@@ -214,6 +214,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`elfuse: ${printable(e.message)}`);
       return e.exitCode;
     }
+    if (e instanceof Deno.errors.NotCapable) {
+      // Deno's message names the flag: "Requires env access, run again with the --allow-env flag".
+      const flag = /--allow-[a-z-]+/.exec(e.message)?.[0] ?? "-A";
+      console.error(`elfuse: needs Deno's ${flag} permission (run it as deno run -A cli.ts)`);
+      return 1;
+    }
     console.error(
       `elfuse: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
     );

@@ -51,6 +51,22 @@ Deno.test("--timeout beyond what one timer holds (2^31-1 ms) waits, without a wa
   }
 });
 
+Deno.test("run without Deno's permissions, elfuse names the missing one in one line", async () => {
+  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  for (const granted of [[], ["--allow-env"], ["--allow-env", "--allow-read"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...granted, cli, hello],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const r = { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    assert.equal(r.code, 1, `${granted.join(" ")}: ${r.stderr}`);
+    oneLineError(r, /needs Deno's --allow-[a-z]+ permission .*deno run -A/);
+  }
+});
+
 Deno.test("--help documents every option the parser accepts", async () => {
   const r = await elfuse("--help");
   assert.equal(r.code, 0);

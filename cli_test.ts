@@ -67,6 +67,32 @@ Deno.test("run without Deno's permissions, elfuse names the missing one in one l
   }
 });
 
+Deno.test("a standard fd the caller closed stays closed for the guest: EBADF, as on Linux", async () => {
+  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  const busybox = new URL("./.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+  const elfuse = `'${Deno.execPath()}' run -A '${cli}' '${busybox}'`;
+  const sh = async (script: string) => {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", script],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  let r = await sh(`${elfuse} echo hi >&-`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /echo: write error: Bad file descriptor/);
+  r = await sh(`${elfuse} cat <&-`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /cat: read error: Bad file descriptor/);
+  // Redirected to /dev/null, the same fds work.
+  r = await sh(`${elfuse} echo hi >/dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+  r = await sh(`${elfuse} cat </dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+});
+
 Deno.test("--help documents every option the parser accepts", async () => {
   const r = await elfuse("--help");
   assert.equal(r.code, 0);

@@ -13,7 +13,7 @@
 // in the frame the shim saved (x0-x30, SP_EL0, ELR = PC, SPSR = PSTATE). Register access is then
 // plain memory access to slab bytes, so a syscall costs two exits and no register FFI calls.
 import type { Access, Backend, Exit, SlabInfo, SyscallHandler, Vcpu } from "../backend.ts";
-import { Reg } from "../backend.ts";
+import { Reg, registerArg } from "../backend.ts";
 import { layout } from "../../memory/address_space.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { shimBytes, shimSymbols as S } from "../../../shim/shim_bytes.ts";
@@ -292,7 +292,10 @@ export class HvfVcpu implements Vcpu {
   }
 
   syscallArgs(args: Float64Array): number {
-    for (let i = 0; i < 6; i++) args[i] = this.#num(FRAME + i * 8);
+    for (let i = 0; i < 6; i++) {
+      const at = FRAME + i * 8;
+      args[i] = registerArg(this.#mem.getInt32(at + 4, true), this.#mem.getUint32(at, true));
+    }
     return this.#mem.getUint32(FRAME + 64, true);
   }
 

@@ -85,6 +85,11 @@ Deno.test("the judge: one-line refusals and guest results pass; elfuse's own fai
     ],
   );
   assert.deepEqual(kinds(run({ timedOut: true, ms: 9000 })), ["hang"]);
+  const unicornAbort = "deno: ../qemu/exec.c:1000: phys_section_add: Assertion `x' failed.\n";
+  assert.deepEqual(kinds(run({ signal: "SIGABRT", stderr: unicornAbort })), ["host crash"]);
+  const guestAssert =
+    "Inconsistency detected by ld.so: rtld.c: 1291: rtld_setup_main_map: Assertion `x' failed!\n";
+  assert.deepEqual(kinds(run({ code: 127, stderr: guestAssert })), []);
   assert.deepEqual(kinds(run({ strays: [123] })), ["stray process"]);
   assert.equal(
     multiLineError(run({ code: 126, stderr: "elfuse: /lib/ld\nsecond line: no such file\n" }))

@@ -20,10 +20,14 @@ export interface Failure {
   detail: string;
 }
 
-/** Lines only a crash of Deno, V8 or libunicorn prints (never elfuse's own one-line errors). */
+/**
+ * Lines only a crash of Deno, V8 or libunicorn prints (never elfuse's own one-line errors). A
+ * failed C assertion in the host process starts with its name, deno; the guest's own (glibc's
+ * "Inconsistency detected by ld.so: ... Assertion ... failed!") is the guest's business.
+ */
 const CRASH_MARKERS: RegExp[] = [
   /panicked at/,
-  /Assertion .* failed/,
+  /^deno: .*Assertion .* failed/m,
   /Fatal (JavaScript|error|process out of memory)/,
   /Check failed:/,
   /Segmentation fault/,

@@ -98,6 +98,11 @@ export interface Backend {
   protect(gpa: number, size: number, prot: number): void;
   /** Guest code in [gpa, gpa+size) changed behind the CPU's back: drop translated code. */
   invalidateCode(gpa: number, size: number): void;
+  /**
+   * Guest ranges [start, end) the backend keeps for its own pages (the hvf shim window): the
+   * address space never maps there, and the guest gets ENOMEM (mmap) or EINVAL (mremap).
+   */
+  readonly reserved?: readonly (readonly [number, number])[];
   createVcpu(): Vcpu;
   close(): void;
 }

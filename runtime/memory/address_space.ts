@@ -34,6 +34,11 @@ export interface PageMapper {
    * translated code whose bytes did not change.
    */
   readonly keepsTranslations?: boolean;
+  /**
+   * Guest ranges [start, end) the backend keeps for itself (hvf: its shim window): the guest can
+   * never map there, as if they lay beyond TASK_SIZE (MAP_FIXED: ENOMEM; mremap: EINVAL).
+   */
+  readonly reserved?: readonly (readonly [number, number])[];
 }
 
 /** Where things go in the guest (64 GiB slab). Chosen to look like Linux on arm64. */
@@ -181,7 +186,9 @@ export class AddressSpace {
     if (requested < this.brkStart || requested > this.slab.size) return this.brkEnd;
     const oldTop = pageUp(this.brkEnd), newTop = pageUp(requested);
     if (newTop > oldTop) {
-      if (!this.vmas.isFree(oldTop, newTop) || !this.#room()) return this.brkEnd;
+      if (!this.vmas.isFree(oldTop, newTop) || this.#reserved(oldTop, newTop) || !this.#room()) {
+        return this.brkEnd;
+      }
       this.#add({
         start: oldTop,
         end: newTop,
@@ -198,6 +205,14 @@ export class AddressSpace {
     }
     this.brkEnd = requested;
     return requested;
+  }
+
+  /** Whether [start, end) touches a range the backend reserves (PageMapper.reserved). */
+  #reserved(start: number, end: number): boolean {
+    const r = this.mapper?.reserved;
+    if (r === undefined) return false;
+    for (const [s, e] of r) if (start < e && end > s) return true;
+    return false;
   }
 
   /** Where an mmap of `len` bytes without a hint would go (top down), or -1 when nothing is free. */
@@ -226,6 +241,7 @@ export class AddressSpace {
     if (fixed) {
       if (addr % PAGE_SIZE !== 0) return -E.EINVAL;
       if (addr + len > this.slab.size || addr < layout.mmapFloor) return -E.ENOMEM;
+      if (this.#reserved(addr, addr + len)) return -E.ENOMEM;
       if (
         (flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && !this.vmas.isFree(addr, addr + len)
       ) return -E.EEXIST;
@@ -233,7 +249,8 @@ export class AddressSpace {
     } else {
       const hint = pageDown(addr);
       if (
-        hint >= layout.mmapFloor && hint + len <= this.mmapTop && this.vmas.isFree(hint, hint + len)
+        hint >= layout.mmapFloor && hint + len <= this.mmapTop &&
+        this.vmas.isFree(hint, hint + len) && !this.#reserved(hint, hint + len)
       ) start = hint;
       else start = this.freeArea(len);
       if (start < 0) return -E.ENOMEM;
@@ -312,6 +329,7 @@ export class AddressSpace {
     if (!this.#room()) return -E.ENOMEM;
     if (flags & MREMAP_FIXED) {
       if (newAddr % PAGE_SIZE !== 0 || newAddr + newLen > this.slab.size) return -E.EINVAL;
+      if (this.#reserved(newAddr, newAddr + newLen)) return -E.EINVAL;
       if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) return -E.EINVAL;
       return this.#move(vma, oldAddr, oldLen, newAddr, newLen);
     }
@@ -320,7 +338,10 @@ export class AddressSpace {
       return oldAddr;
     }
     const tail = oldAddr + oldLen;
-    if (tail + (newLen - oldLen) <= this.slab.size && this.vmas.isFree(tail, oldAddr + newLen)) {
+    if (
+      tail + (newLen - oldLen) <= this.slab.size && this.vmas.isFree(tail, oldAddr + newLen) &&
+      !this.#reserved(tail, oldAddr + newLen)
+    ) {
       this.#add({ ...vma, start: tail, end: oldAddr + newLen });
       return oldAddr;
     }

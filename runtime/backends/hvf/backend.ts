@@ -110,6 +110,8 @@ export class HvfBackend implements Backend {
   #vcpu: HvfVcpu | undefined;
   /** The host rewrote guest code: the shim must IC IALLUIS before its next ERET. */
   icachePending = false;
+  /** The shim window is never the guest's: the address space refuses mappings there. */
+  readonly reserved = [[INFRA_BASE, INFRA_BASE + INFRA_SIZE]] as const;
 
   constructor(api: HvApi, slab: SlabInfo) {
     this.api = api;

@@ -2,12 +2,12 @@
 // when asked for, and it wraps the dispatcher instead of slowing the plain path.
 import { libc } from "../host/libc.ts";
 import { errnoNames } from "./errno.ts";
-import type { Kernel } from "./kernel.ts";
+import type { Task } from "./task.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
-import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
+import type { SyscallTracer } from "./dispatch.ts";
 
 const enc = new TextEncoder();
 
@@ -26,19 +26,19 @@ function quote(bytes: Uint8Array, max: number): string {
 
 const hex = (v: number) => (v < 0 ? "-0x" + (-v).toString(16) : "0x" + v.toString(16));
 
-function formatArg(k: Kernel, kind: ArgKind, v: number, next: number): string {
+function formatArg(k: Task, kind: ArgKind, v: number, next: number): string {
   switch (kind) {
     case "fd":
       return String(v | 0);
     case "dirfd":
       return (v | 0) === AT_FDCWD ? "AT_FDCWD" : String(v | 0);
     case "path": {
-      const s = k.strlen(v);
-      return s < 0 ? hex(v) : quote(k.mem.subarray(v, v + s), 256);
+      const s = k.proc.strlen(v);
+      return s < 0 ? hex(v) : quote(k.proc.mem.subarray(v, v + s), 256);
     }
     case "inbuf":
-      return k.canRead(v, Math.min(next, 32))
-        ? quote(k.mem.subarray(v, v + Math.max(0, Math.min(next, 4096))), 32)
+      return k.proc.canRead(v, Math.min(next, 32))
+        ? quote(k.proc.mem.subarray(v, v + Math.max(0, Math.min(next, 4096))), 32)
         : hex(v);
     case "outbuf":
     case "ptr":
@@ -57,8 +57,8 @@ function formatArg(k: Kernel, kind: ArgKind, v: number, next: number): string {
   }
 }
 
-/** Returns a syscall entry point that traces every call, then runs the plain dispatcher. */
-export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
+/** A tracer for the syscall entry (dispatch.ts) that prints every call once it has returned. */
+export function straceTracer(rows: TableRow[]): SyscallTracer {
   const byNr = new Map(rows.map((r) => [r.nr, r]));
   const out = (line: string) => {
     const b = enc.encode(line + "\n");
@@ -66,24 +66,25 @@ export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
     const buf = new Uint8Array(b);
     libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))), buf.length);
   };
-  return () => {
-    const a = k.args;
-    const nr = k.vcpu.syscallArgs(a);
-    const row = byNr.get(nr);
-    const name = row?.name ?? `syscall_${nr}`;
-    const kinds = row?.def?.args ?? [];
-    const shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
-    const h = k.table[nr];
-    let r = h !== undefined ? h(k, a) : k.unknown(nr);
-    if (r === -4 /* EINTR */) r = k.interrupted(nr);
-    const restarted = k.hostSignals[0] !== 0 && takeHostSignals(k, nr, r);
-    if (!restarted && r === r) k.vcpu.setResult(r);
-    if (!restarted && k.signals.wake) deliverPending(k);
-    let res: string;
-    if (r < 0 && r > -4096) {
-      res = `-1 ${errnoNames[-r] ?? "E?"}${row?.status === "missing" ? " (not implemented)" : ""}`;
-    } else res = row?.def?.hexResult ? hex(r) : String(r);
-    if (k.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
-    out(`${name}(${shown}) = ${res}`);
+  let shown = "";
+  return {
+    enter(k, nr) {
+      const a = k.args;
+      const kinds = byNr.get(nr)?.def?.args ?? [];
+      shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
+    },
+    leave(k, nr, r) {
+      const row = byNr.get(nr);
+      const name = row?.name ?? `syscall_${nr}`;
+      let res: string;
+      if (r < 0 && r > -4096) {
+        res = `-1 ${errnoNames[-r] ?? "E?"}${
+          row?.status === "missing" ? " (not implemented)" : ""
+        }`;
+      } else res = row?.def?.hexResult ? hex(r) : String(r);
+      if (k.proc.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
+      const who = k.proc.tasks.length > 1 ? `[${k.tid}] ` : "";
+      out(`${who}${name}(${shown}) = ${res}`);
+    },
   };
 }

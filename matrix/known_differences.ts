@@ -51,6 +51,17 @@ export const knownDifferences: KnownDifference[] = [
     reason: "qemu-user implements neither set_robust_list nor get_robust_list (ENOSYS)",
   },
   {
+    case: "fixture/exec_loader",
+    reference: "qemu-user",
+    reason: "under binfmt_misc the execve has succeeded before qemu-user looks for PT_INTERP, " +
+      "so a missing or unrunnable loader ends the new process (exit 255) instead of failing execve",
+  },
+  {
+    case: "fixture/sysroot_paths",
+    reference: "qemu-user",
+    reason: "qemu-aarch64 -L falls back to the host's file when the sysroot lacks it (/etc/passwd)",
+  },
+  {
     case: "fixture/ioctl",
     reference: "qemu-user",
     reason: "qemu-user answers an unknown ioctl on a pipe with ENOSYS, not ENOTTY",

@@ -69,13 +69,21 @@ function inSysroot(
   let s = k.proc.string(addr) as string;
   const abs = s.startsWith("/");
   if (!abs) {
+    // Relative paths follow the same rules: from the working directory or dirfd as the guest
+    // sees it ("../etc/passwd" from /tmp is /etc/passwd, the sysroot's).
     const base = baseDir(k, fd);
-    if (base === undefined || !sr.contains(base)) return k.proc.hostBase + addr;
+    if (base === undefined) return k.proc.hostBase + addr;
     s = `${sr.guestPath(base)}/${s}`;
   }
-  const host = sr.hostPath(s, follow, !abs);
+  const host = sr.hostPath(s, follow);
   if (typeof host === "number") return host;
   k.path.atDir = HOST_AT_FDCWD;
+  // The walk may have arrived in /proc or /dev (a symlink to /proc/self/fd/N): the guest's view.
+  if (under(host, "/proc") || under(host, "/dev")) {
+    const special = procPath(k, devView(host));
+    if (typeof special === "number") return special;
+    if (special !== undefined) return k.rt.scratchString(special, PATH_SLOTS[slot]);
+  }
   if (abs && host === s) return k.proc.hostBase + addr;
   return k.rt.scratchString(host, PATH_SLOTS[slot]);
 }
@@ -110,6 +118,11 @@ const devLinks: Record<string, string> = {
   "/dev/stderr": "/proc/self/fd/2",
 };
 
+/** A canonical path with /dev/fd and /dev/std* as the /proc/self/fd paths they stand for. */
+function devView(c: string): string {
+  return devLinks[c] ?? (under(c, "/dev/fd") ? `/proc/self${c.slice(4)}` : c);
+}
+
 /** A path that names nothing (ENOENT), for a guest fd number that is not open. */
 const CLOSED_FD = "/nonexistent/elfuse-closed-fd";
 
@@ -143,7 +156,7 @@ function procView(
   }
   const c = canonical(k, guest);
   if (!under(c, "/proc") && !under(c, "/dev")) return undefined;
-  const mapped = devLinks[c] ?? (under(c, "/dev/fd") ? `/proc/self${c.slice(4)}` : c);
+  const mapped = devView(c);
   const special = procPath(k, mapped);
   if (special === undefined) return abs ? undefined : c; // the host resolves it as the guest does
   if (typeof special === "string") k.path.shown = mapped;

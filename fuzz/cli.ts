@@ -89,6 +89,13 @@ export async function runFuzz(
 ): Promise<FuzzReport> {
   const t0 = performance.now();
   const sb = openSandbox();
+  // Ctrl-C or a kill: the runs' processes and the temporary directory go too.
+  const stop = () => {
+    sb.close();
+    Deno.exit(130);
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
   try {
     if (sb.unprivileged) progress("fuzz: started as root: guests run as nobody");
     const elf = o.elfMutants > 0
@@ -103,6 +110,7 @@ export async function runFuzz(
       : none;
     return { elf, syscalls, extremes, ms: performance.now() - t0 };
   } finally {
+    for (const s of signals) Deno.removeSignalListener(s, stop);
     sb.close();
   }
 }

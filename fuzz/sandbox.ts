@@ -71,6 +71,7 @@ export function openSandbox(): Sandbox {
   Deno.mkdirSync(denoDir);
   if (unprivileged) Deno.chownSync(dir, NOBODY, NOBODY), Deno.chownSync(denoDir, NOBODY, NOBODY);
   let runs = 0;
+  const live = new Set<string>();
   return {
     dir,
     unprivileged,
@@ -80,8 +81,10 @@ export function openSandbox(): Sandbox {
       if (unprivileged) Deno.chownSync(w, NOBODY, NOBODY);
       return w;
     },
-    run: (opts) => runOne(opts, { setpriv: unprivileged ? setpriv : undefined, setsid, denoDir }),
+    run: (opts) =>
+      runOne(opts, { setpriv: unprivileged ? setpriv : undefined, setsid, denoDir, live }),
     close() {
+      for (const marker of live) killMarked(marker); // a run cut short (Ctrl-C)
       Deno.removeSync(dir, { recursive: true });
     },
   };
@@ -89,9 +92,10 @@ export function openSandbox(): Sandbox {
 
 async function runOne(
   opts: RunOptions,
-  tools: { setpriv?: string; setsid?: string; denoDir: string },
+  tools: { setpriv?: string; setsid?: string; denoDir: string; live: Set<string> },
 ): Promise<RunResult> {
   const marker = `${crypto.randomUUID()}`;
+  tools.live.add(marker);
   const argv = [Deno.execPath(), "run", "-A", CLI, ...opts.elfuseArgs];
   if (tools.setsid) argv.unshift(tools.setsid); // a session of its own: kill(0) stays inside
   if (tools.setpriv) {
@@ -146,6 +150,7 @@ async function runOne(
     await new Promise((ok) => setTimeout(ok, 20));
   }
   if (strays.length > 0) killMarked(marker);
+  tools.live.delete(marker);
   const dec = new TextDecoder();
   return {
     code: out.signal === null ? out.code : undefined,

@@ -62,6 +62,18 @@ export const knownDifferences: KnownDifference[] = [
     reason: "qemu-aarch64 -L falls back to the host's file when the sysroot lacks it (/etc/passwd)",
   },
   {
+    case: "fixture/thread_proc",
+    reference: "qemu-user",
+    reason: "qemu-user shows the host's /proc/self/status (its own threads counted) and a " +
+      "/proc/self/stat without num_threads",
+  },
+  {
+    case: "fixture/thread_locks",
+    reference: "qemu-user",
+    reason: "qemu-user has no set_robust_list, so a robust mutex whose owner thread exited " +
+      "stays locked instead of giving EOWNERDEAD",
+  },
+  {
     case: "fixture/ioctl",
     reference: "qemu-user",
     reason: "qemu-user answers an unknown ioctl on a pipe with ENOSYS, not ENOTTY",

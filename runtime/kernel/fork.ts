@@ -103,8 +103,9 @@ export interface ForkFlags {
   /**
    * The state is taken in the middle of a syscall that must run again in the new process (an
    * in-process child moving out, kernel/inline_fork.ts): x0 is kept and pc put back on the svc.
+   * "as-is": the child was stopped between instructions (an interrupt): registers stay as they are.
    */
-  restart?: boolean;
+  restart?: boolean | "as-is";
 }
 
 function b64(bytes: Uint8Array): string {
@@ -126,9 +127,11 @@ export function writeState(
   const regs = new DataView(new ArrayBuffer(REGS_BYTES));
   k.proc.vcpu.saveGeneral(regs, 0);
   k.proc.vcpu.saveFpsimd(regs, 34 * 8);
-  if (flags.restart) {
+  if (flags.restart === true) {
     regs.setBigUint64(32 * 8, regs.getBigUint64(32 * 8, true) - 4n, true); // back onto the svc
-  } else regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  } else if (flags.restart === undefined || flags.restart === false) {
+    regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  }
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
   let offset = 0;
   const vmas = k.proc.as.vmas.list.map((v) => {

@@ -19,6 +19,7 @@ import { Snapshot } from "../memory/snapshot.ts";
 import { inherit, inherited, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
+import { SLICE_MS } from "./wait.ts";
 import { Slot } from "./scratch.ts";
 import type { Task } from "./task.ts";
 import {
@@ -153,12 +154,15 @@ export async function runInline(
   }
   timer ??= new KickTimer();
   timer.start(KICK_PERIOD_MS);
+  // Interrupts too, so that a child that computes without syscalls can be moved out (runKernel).
+  parent.router?.slice(SLICE_MS);
   state.startedAt = performance.now();
   let status: ExitStatus;
   try {
     status = await run(child);
   } finally {
     timer.stop();
+    parent.router?.slice(parent.tasks.length > 1 ? SLICE_MS : 0);
   }
   if (!state.moved) {
     closeFds(child);
@@ -194,7 +198,11 @@ export function closeFds(proc: Process): void {
  * The child moves to its own process (its holder) and will run this syscall again there.
  * Returns RESULT_SET (the registers are left alone), or undefined when it cannot move.
  */
-export function moveOut(k: Task, release = false): number | undefined {
+export function moveOut(
+  k: Task,
+  release = false,
+  between = false,
+): number | undefined {
   const state = k.proc.inline!;
   const pipe = (): [number, number] | undefined => {
     const s = k.rt.scratch;
@@ -209,7 +217,7 @@ export function moveOut(k: Task, release = false): number | undefined {
     clearTid: k.tidAddress !== 0,
     vforkFd: vfork?.[1],
     releaseFd: released?.[1],
-    restart: true,
+    restart: between ? "as-is" : true,
   });
   const pipes = [vfork, released].filter((p) => p !== undefined);
   if (stateFd < 0) {

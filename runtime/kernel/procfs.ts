@@ -19,15 +19,22 @@ function maps(k: Task): string {
   return out;
 }
 
+/** A thread's name: its own (PR_SET_NAME), else the program's, 15 bytes at most. */
 function comm(k: Task): string {
   return k.name || k.proc.info.exePath.split("/").pop()!.slice(0, 15);
 }
 
-function stat(k: Task): string {
+/** The file's subject: the process (its leader's view, tid the pid) or one of its threads. */
+interface Subject {
+  k: Task;
+  tid: number;
+}
+
+function stat({ k, tid }: Subject): string {
   const vsize = k.proc.as.vmas.list.reduce((s, v) => s + (v.end - v.start), 0);
   // Fields 1..52 of proc(5); times and counters the guest cannot be told apart from 0.
   const f: (string | number)[] = [
-    k.proc.pid,
+    tid,
     `(${comm(k)})`,
     "R",
     k.proc.ppid(),
@@ -35,53 +42,68 @@ function stat(k: Task): string {
     libc.getsid(0),
   ];
   while (f.length < 52) f.push(0);
-  f[19] = 1; // num_threads
+  f[19] = k.proc.tasks.length; // num_threads
   f[22] = vsize;
   f[27] = k.proc.info.stackStart ?? 0; // startstack
   f[17] = 20; // priority
   return f.join(" ") + "\n";
 }
 
-function status(k: Task): string {
+function status({ k, tid }: Subject): string {
   const { uid, euid, gid, egid } = hostIds();
   return [
     `Name:\t${comm(k)}`,
     "State:\tR (running)",
     `Tgid:\t${k.proc.pid}`,
-    `Pid:\t${k.proc.pid}`,
+    `Pid:\t${tid}`,
     `PPid:\t${k.proc.ppid()}`,
     `Uid:\t${uid}\t${euid}\t${euid}\t${euid}`,
     `Gid:\t${gid}\t${egid}\t${egid}\t${egid}`,
-    "Threads:\t1",
+    `Threads:\t${k.proc.tasks.length}`,
     "",
   ].join("\n");
 }
 
 const nulJoined = (list: string[]) => list.map((s) => s + "\0").join("");
 
-/** The files elfuse renders, by the path after /proc/self. */
-const files: Record<string, (k: Task) => string | Uint8Array> = {
-  "/cmdline": (k) => nulJoined(k.proc.info.argv),
-  "/environ": (k) => nulJoined(k.proc.info.envp),
-  "/comm": (k) => comm(k) + "\n",
-  "/maps": maps,
+/** The files elfuse renders, by the path after /proc/self (or /proc/self/task/TID). */
+const files: Record<string, (s: Subject) => string | Uint8Array> = {
+  "/cmdline": ({ k }) => nulJoined(k.proc.info.argv),
+  "/environ": ({ k }) => nulJoined(k.proc.info.envp),
+  "/comm": ({ k }) => comm(k) + "\n",
+  "/maps": ({ k }) => maps(k),
   "/stat": stat,
   "/status": status,
-  "/auxv": (k) =>
+  "/auxv": ({ k }) =>
     k.proc.mem.slice(
       k.proc.info.auxvAddress ?? 0,
       (k.proc.info.auxvAddress ?? 0) + (k.proc.info.auxvLength ?? 0),
     ),
 };
+/** The per-thread files of /proc/self/task/TID. */
+const TASK_FILE = /^\/task\/(\d+)(\/(?:comm|stat|status))$/;
 
 /** True when /proc/self`rest` is one of the rendered files. */
 export function isRendered(rest: string): boolean {
-  return rest in files;
+  return rest in files || TASK_FILE.test(rest);
+}
+
+/** The subject and file of /proc/self`rest`: a thread's file, or the process's (its leader's). */
+function subject(k: Task, rest: string): [Subject, string] | undefined {
+  const m = TASK_FILE.exec(rest);
+  if (m === null) {
+    const leader = k.proc.tasks.find((t) => t.tid === k.proc.pid) ?? k;
+    return [{ k: leader, tid: k.proc.pid }, rest];
+  }
+  const t = k.proc.tasks.find((t) => t.tid === Number(m[1]));
+  return t === undefined ? undefined : [{ k: t, tid: t.tid }, m[2]];
 }
 
 /** Renders /proc/self`rest` into a new host memfd positioned at 0; returns the fd or -errno. */
 export function openRendered(k: Task, rest: string): number {
-  const content = files[rest](k);
+  const found = subject(k, rest);
+  if (found === undefined) return -2; // ENOENT: no such thread (any more)
+  const content = files[found[1]](found[0]);
   const bytes = typeof content === "string" ? enc.encode(content) : content;
   const name = k.rt.scratchString("elfuse-proc");
   const fd = libc.memfd_create(name, 1 /* MFD_CLOEXEC */);

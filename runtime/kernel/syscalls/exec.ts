@@ -10,7 +10,7 @@ import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
 import { E } from "../errno.ts";
-import type { Task } from "../task.ts";
+import { type Task, TaskState } from "../task.ts";
 import { RESULT_SET } from "../syscall_def.ts";
 import { pathAt } from "../paths.ts";
 import type { SyscallDef } from "../syscall_def.ts";
@@ -227,8 +227,12 @@ function exec(
   return RESULT_SET;
 }
 
-/** What execve resets (execve(2)): close-on-exec fds, caught signals, the alternate stack, memory. */
+/**
+ * What execve resets (execve(2)): the other threads (the caller becomes the only one, with the
+ * thread-group id), close-on-exec fds, caught signals, the alternate stack, memory.
+ */
 function commitExec(k: Task): void {
+  endOtherThreads(k);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;
     if (e.cloexec) libc.close(k.proc.fds.take(fd)!.hostFd);
@@ -250,6 +254,26 @@ function commitExec(k: Task): void {
   }
   // An in-process vfork child: from here on its parent no longer waits for it (vfork(2)).
   if (k.proc.inline !== undefined) k.proc.inline.vfork = false;
+}
+
+/** de_thread: every other thread of the process ends at once; the caller takes the leader's tid. */
+function endOtherThreads(k: Task): void {
+  const p = k.proc;
+  if (p.tasks.length === 1 && k.tid === p.pid) return;
+  for (const t of p.tasks) {
+    if (t === k) continue;
+    t.state = TaskState.Exited;
+    t.wait?.onEnd?.();
+    if (t.context !== undefined) p.vcpu.freeContext(t.context);
+    t.context = undefined;
+  }
+  p.tasks.length = 0;
+  p.tasks.push(k);
+  p.runQueue.length = 0;
+  p.blocked.clear();
+  p.futexes.clear();
+  k.tid = p.pid;
+  p.router?.slice(0);
 }
 
 export const execSyscalls: SyscallDef[] = [

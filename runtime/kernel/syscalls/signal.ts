@@ -249,6 +249,26 @@ function rtSigtimedwait(k: Task, a: Float64Array): number {
   });
 }
 
+/** rt_tgsigqueueinfo: a signal with the caller's siginfo to one thread of this process. */
+function rtTgsigqueueinfo(k: Task, a: Float64Array): number {
+  const tgid = a[0] | 0, tid = a[1] | 0, sig = a[2] | 0, info = a[3];
+  if (sig < 0 || sig > 64 || tid <= 0 || tgid <= 0) return -E.EINVAL;
+  if (!k.proc.canRead(info, 128)) return -E.EFAULT;
+  if (tgid !== k.proc.pid) return -E.ESRCH; // another process's threads are not reachable
+  const t = k.proc.tasks.find((t) => t.tid === tid);
+  if (t === undefined) return -E.ESRCH;
+  const v = k.proc.view;
+  if (sig !== 0) {
+    sendSignal(k.proc, sig, {
+      code: v.getInt32(info + 8, true),
+      pid: v.getInt32(info + 16, true),
+      uid: v.getUint32(info + 20, true),
+      value: v.getBigUint64(info + 24, true),
+    }, t);
+  }
+  return 0;
+}
+
 export const signalSyscalls: SyscallDef[] = [
   {
     name: "kill",
@@ -256,21 +276,28 @@ export const signalSyscalls: SyscallDef[] = [
     args: ["int", "signal"],
     status: "partial",
     note:
-      "to itself: blocked signals become pending, default actions are taken, caught signals give ENOSYS until delivery exists; other pids are host processes",
+      "guest pids are host pids: other processes and groups are signalled by the host; -1 (every process) reaches only the guest itself",
   },
   {
     name: "tkill",
     handler: (k, a) => tgkill(k, -1, a[0] | 0, a[1] | 0),
     args: ["int", "signal"],
     status: "partial",
-    note: "as kill, for the one thread",
+    note: "a thread of this process; other processes' threads give ESRCH",
   },
   {
     name: "tgkill",
     handler: (k, a) => tgkill(k, a[0] | 0, a[1] | 0, a[2] | 0),
     args: ["int", "int", "signal"],
     status: "partial",
-    note: "as kill, for the one thread",
+    note: "as tkill",
+  },
+  {
+    name: "rt_tgsigqueueinfo",
+    handler: rtTgsigqueueinfo,
+    args: ["int", "int", "signal", "ptr"],
+    status: "partial",
+    note: "as tkill, with the caller's siginfo",
   },
   { name: "rt_sigpending", handler: rtSigpending, args: ["outbuf", "uint"] },
   {
@@ -281,46 +308,23 @@ export const signalSyscalls: SyscallDef[] = [
       return RESULT_SET;
     },
   },
-  {
-    name: "rt_sigsuspend",
-    handler: rtSigsuspend,
-    args: ["ptr", "uint"],
-    status: "partial",
-    note: "wakes for signals the process sent itself; host signals and other processes come later",
-  },
+  { name: "rt_sigsuspend", handler: rtSigsuspend, args: ["ptr", "uint"] },
   {
     name: "rt_sigqueueinfo",
     handler: rtSigqueueinfo,
     args: ["int", "signal", "ptr"],
     status: "partial",
-    note: "to itself only (other processes: ESRCH/EPERM)",
+    note: "other processes get the siginfo through the host (user-space codes only, as Linux)",
   },
-  {
-    name: "rt_sigtimedwait",
-    handler: rtSigtimedwait,
-    args: ["ptr", "outbuf", "ptr", "uint"],
-    status: "partial",
-    note: "takes signals this process sent itself; host signals are not routed to the guest yet",
-  },
+  { name: "rt_sigtimedwait", handler: rtSigtimedwait, args: ["ptr", "outbuf", "ptr", "uint"] },
   {
     name: "rt_sigaction",
     handler: rtSigaction,
     args: ["signal", "ptr", "ptr", "uint"],
     status: "partial",
-    note: "dispositions are recorded and reported; signal delivery is not implemented yet",
+    note:
+      "stop signals are taken as ignored (no job control yet), so SA_NOCLDSTOP has nothing to suppress",
   },
-  {
-    name: "rt_sigprocmask",
-    handler: rtSigprocmask,
-    args: ["int", "ptr", "ptr", "uint"],
-    status: "partial",
-    note: "the mask is recorded and reported; nothing is delivered yet",
-  },
-  {
-    name: "sigaltstack",
-    handler: sigaltstack,
-    args: ["ptr", "ptr"],
-    status: "partial",
-    note: "recorded; used once delivery exists",
-  },
+  { name: "rt_sigprocmask", handler: rtSigprocmask, args: ["int", "ptr", "ptr", "uint"] },
+  { name: "sigaltstack", handler: sigaltstack, args: ["ptr", "ptr"] },
 ];

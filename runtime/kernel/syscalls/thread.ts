@@ -3,9 +3,10 @@
 // on the process's vCPU (scheduler.ts).
 import { Reg } from "../../backends/backend.ts";
 import { E } from "../errno.ts";
+import { libc } from "../../host/libc.ts";
 import type { Process } from "../process.ts";
 import { switchAway, yieldCpu } from "../scheduler.ts";
-import { SLICE_MS } from "../scheduler.ts";
+import { SLICE_MS } from "../wait.ts";
 import { RESULT_SET, type SyscallDef } from "../syscall_def.ts";
 import { Task, TaskState } from "../task.ts";
 import {
@@ -183,6 +184,45 @@ function schedYield(k: Task): number {
   return RESULT_SET;
 }
 
+const MEMBARRIER_CMD_QUERY = 0, MEMBARRIER_CMD_GLOBAL = 1;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED = 8, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 16;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE = 32;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64;
+/** The commands offered (MEMBARRIER_CMD_QUERY's answer). */
+const MEMBARRIER_CMDS = MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
+  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+
+/**
+ * membarrier(2). A process's threads share one vCPU and change places only through the kernel,
+ * so every thread of it has passed a full barrier (and a context synchronisation) by the time
+ * any other runs: the private commands only need Linux's registration rules. MEMBARRIER_CMD_GLOBAL
+ * is about other processes, which run in parallel as host processes: the host's answers for them.
+ */
+function membarrier(k: Task, a: Float64Array): number {
+  const cmd = a[0] | 0, flags = a[1] | 0;
+  if (flags !== 0) return -E.EINVAL;
+  const p = k.proc;
+  switch (cmd) {
+    case MEMBARRIER_CMD_QUERY:
+      return MEMBARRIER_CMDS;
+    case MEMBARRIER_CMD_GLOBAL: {
+      const nr = Deno.build.arch === "x86_64" ? 324n : 283n; // membarrier
+      const r = Number(libc.syscall6(nr, BigInt(cmd), 0n, 0n, 0n, 0n, 0n));
+      return r < 0 ? 0 : r; // a host without it: nothing else runs this process's memory
+    }
+    case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+    case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+      p.membarrierRegistered |= cmd;
+      return 0;
+    case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+    case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+      // Linux: EPERM unless the process registered for the command first.
+      return (p.membarrierRegistered & (cmd << 1)) !== 0 ? 0 : -E.EPERM;
+  }
+  return -E.EINVAL;
+}
+
 /** The thread `tid` of `k`'s process (0: `k` itself), or undefined. */
 export function threadOf(k: Task, tid: number): Task | undefined {
   return tid === 0 ? k : k.proc.tasks.find((t) => t.tid === tid);
@@ -227,4 +267,5 @@ export const threadSyscalls: SyscallDef[] = [
     args: ["int", "outbuf", "outbuf"],
   },
   { name: "sched_yield", handler: schedYield },
+  { name: "membarrier", handler: membarrier, args: ["int", "hex", "int"] },
 ];

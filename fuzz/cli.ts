@@ -22,6 +22,8 @@ import {
 
 export interface FuzzOptions {
   seed: number;
+  /** Extreme values each argument gets alone in the extremes walk (of 15). */
+  extremesPerArg: number;
   /** Mutants per base program (four bases). */
   elfMutants: number;
   /** Random syscalls in all (chunks of CALLS_PER_CHUNK). */
@@ -36,6 +38,7 @@ export const CALLS_PER_CHUNK = 200;
 /** The fixed-seed run ./dev test makes (fuzz/fuzz_test.ts). */
 export const QUICK: FuzzOptions = {
   seed: 1,
+  extremesPerArg: 5,
   elfMutants: 6,
   syscalls: 2_000,
   extremes: true,
@@ -44,6 +47,7 @@ export const QUICK: FuzzOptions = {
 
 /** The long run: the size of the campaign the issue reported. */
 export const LONG: Omit<FuzzOptions, "seed"> = {
+  extremesPerArg: 15,
   elfMutants: 350,
   syscalls: 50_000,
   extremes: true,
@@ -64,11 +68,12 @@ export function syscallCampaign(o: FuzzOptions, mode: FuzzMode): SyscallCampaign
       seed: o.seed,
       firstChunk: 0,
       chunks: 512,
-      callsPerChunk: CALLS_PER_CHUNK,
-      chunksPerRun: 50,
+      callsPerChunk: 8, // planned syscalls per child
+      chunksPerRun: 80,
       stallMs: 500,
       fork: "inline",
       implementedOnly: true,
+      extremesPerArg: o.extremesPerArg,
     }
     : {
       mode,
@@ -208,6 +213,7 @@ export async function main(args: string[]): Promise<number> {
     const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
     const o: FuzzOptions = {
       seed: num(values.seed, base.seed),
+      extremesPerArg: base.extremesPerArg,
       elfMutants: num(values.elf, base.elfMutants),
       syscalls: num(values.syscalls, base.syscalls),
       extremes: !values["no-extremes"] && base.extremes,

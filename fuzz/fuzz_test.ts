@@ -18,10 +18,12 @@ Deno.test({
     const text = summary(r, QUICK);
     console.log(text);
     assert.ok(r.elf.mutants >= 20, text);
-    assert.ok(r.syscalls.calls >= QUICK.syscalls, text);
-    // Every implemented syscall, every argument, every extreme value.
+    // A child that dies before its first call skips that call: nearly all are made.
+    assert.ok(r.syscalls.calls >= QUICK.syscalls * 0.95, text);
+    // Every implemented syscall (clone and clone3 are the random campaign's) with all its
+    // arguments at each of the 15 extreme values, and each argument alone at the first 5.
     const implemented = syscallPlan().filter((e) => e.implemented).length;
-    assert.ok(r.extremes.calls >= implemented * 15, text);
+    assert.ok(r.extremes.calls >= (implemented - 2) * 15, text);
     assert.deepEqual([...r.elf.findings, ...r.syscalls.findings, ...r.extremes.findings], [], text);
   },
 });

@@ -122,11 +122,10 @@ const weights: Record<string, number> = {
 };
 /**
  * In the extremes walk these get only the variants with every argument extreme at once: each of
- * their other variants starts a process (clone: a fork child moving out of its parent costs a
- * Deno start-up) or ends one (the rest), and those variants already give every argument every
+ * their other variants ends the process, and those variants already give every argument every
  * extreme value (rt_sigreturn reads none: its frame is on the stack).
  */
-const allArgsOnly = new Set(["clone", "exit", "exit_group", "rt_sigreturn"]);
+const allArgsOnly = new Set(["exit", "exit_group", "rt_sigreturn"]);
 const IMPLEMENTED_WEIGHT = 8;
 const MISSING_WEIGHT = 1;
 

@@ -54,7 +54,9 @@ export const knownDifferences: KnownDifference[] = [
     case: "fixture/exec_loader",
     reference: "qemu-user",
     reason: "under binfmt_misc the execve has succeeded before qemu-user looks for PT_INTERP, " +
-      "so a missing or unrunnable loader ends the new process (exit 255) instead of failing execve",
+      "so a missing or unrunnable loader ends the new process (exit 255) instead of failing " +
+      "execve; without binfmt_misc the reference is not run (needsExec), hence intermittent",
+    intermittent: true,
   },
   {
     case: "fixture/sysroot_paths",

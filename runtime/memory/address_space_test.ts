@@ -52,3 +52,34 @@ Deno.test("brk stops short of a reserved range", () => {
   assert.equal(as.brk(RESERVED - 4096), RESERVED - 4096);
   assert.equal(as.brk(RESERVED + 4096), RESERVED - 4096, "the old break: no room");
 });
+
+/** This process's resident memory in bytes (Linux). */
+function rss(): number {
+  return Number(Deno.readTextFileSync("/proc/self/statm").split(" ")[1]) * 4096;
+}
+
+Deno.test({
+  name: "mremap moves a mostly untouched mapping without committing its size (found by the fuzzer)",
+  ignore: Deno.build.os !== "linux",
+  fn() {
+    const as = new AddressSpace();
+    const len = 1 << 30;
+    const a = as.mmap(0, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, undefined, 0);
+    as.slab.u8[a] = 1;
+    as.slab.u8[a + len - 1] = 2;
+    // A neighbour right after it, so that growing must move it.
+    assert.equal(
+      as.mmap(a + len, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, undefined, 0),
+      a + len,
+    );
+    const before = rss();
+    const b = as.mremap(a, len, len + 4096, MREMAP_MAYMOVE, 0);
+    assert.ok(b > 0 && b !== a, String(b));
+    assert.equal(as.slab.u8[b], 1);
+    assert.equal(as.slab.u8[b + len - 1], 2);
+    assert.equal(as.slab.u8[b + len / 2], 0);
+    const grown = rss() - before;
+    assert.ok(grown < 64 << 20, `the move committed ${grown >> 20} MiB for two touched pages`);
+    as.munmap(b, len + 4096);
+  },
+});

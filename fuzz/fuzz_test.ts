@@ -54,6 +54,7 @@ const run = (over: Partial<RunResult>): RunResult => ({
   stderr: "",
   timedOut: false,
   strays: [],
+  peakBytes: 0,
   ms: 10,
   ...over,
 });
@@ -93,6 +94,7 @@ Deno.test("the judge: one-line refusals and guest results pass; elfuse's own fai
     "Inconsistency detected by ld.so: rtld.c: 1291: rtld_setup_main_map: Assertion `x' failed!\n";
   assert.deepEqual(kinds(run({ code: 127, stderr: guestAssert })), []);
   assert.deepEqual(kinds(run({ strays: [123] })), ["stray process"]);
+  assert.deepEqual(kinds(run({ signal: "SIGKILL", peakBytes: 2 ** 40 })), ["memory"]);
   assert.equal(
     multiLineError(run({ code: 126, stderr: "elfuse: /lib/ld\nsecond line: no such file\n" }))
       ?.kind,

@@ -1,7 +1,7 @@
 // What counts as a finding: elfuse may refuse bad input with one line and a proper exit status,
 // or run the guest, whatever the guest then does. An internal error, a stack trace, a crash of the
 // host process, a hang or a process left behind is a failure.
-import type { RunResult } from "./sandbox.ts";
+import { MEMORY_CAP, type RunResult } from "./sandbox.ts";
 
 export type FailureKind =
   | "internal error"
@@ -10,6 +10,8 @@ export type FailureKind =
   | "host signal"
   | "hang"
   | "stray process"
+  /** The run's processes held more than the sandbox allows (MEMORY_CAP) and were ended. */
+  | "memory"
   | "multi-line error"
   /** The fuzzer's own guest could not go on (its set-up failed): no verdict on elfuse. */
   | "fuzzer gave up";
@@ -62,6 +64,12 @@ export function commonFailures(r: RunResult): Failure[] {
     if (hit) found.push({ kind: "host crash", detail: lineAround(r.stderr, hit.index) });
   }
   if (r.timedOut) found.push({ kind: "hang", detail: `no end after ${Math.round(r.ms)} ms` });
+  if (r.peakBytes > MEMORY_CAP) {
+    found.push({
+      kind: "memory",
+      detail: `held ${Math.round(r.peakBytes / 2 ** 20)} MiB resident`,
+    });
+  }
   if (r.strays.length > 0) {
     found.push({ kind: "stray process", detail: `pids ${r.strays.join(", ")} outlived the run` });
   }

@@ -44,6 +44,8 @@ export interface RunResult {
   timedOut: boolean;
   /** Host processes of this run still alive after it ended (they have been killed). */
   strays: number[];
+  /** The most resident memory its processes were seen to hold together (sampled). */
+  peakBytes: number;
   ms: number;
 }
 
@@ -135,12 +137,28 @@ async function runOne(
       // already gone
     }
   }, opts.timeoutMs);
+  // A run may not take the machine's memory (a 2 GiB mremap once committed 4 GiB per call and
+  // the machine ran out): past MEMORY_CAP resident in its processes, it is ended and reported.
+  let peak = 0;
+  const watch = setInterval(() => {
+    const used = residentBytes(marker, child.pid);
+    peak = Math.max(peak, used);
+    if (used > MEMORY_CAP) {
+      killMarked(marker);
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }, 250);
   const writer = child.stdin.getWriter();
   writer.write(opts.stdin ?? new Uint8Array(0)).catch(() => {}).finally(() => {
     writer.close().catch(() => {});
   });
   const out = await child.output();
   clearTimeout(timer);
+  clearInterval(watch);
   const ms = performance.now() - t0;
   // Pid holders and spares see their pipes close when elfuse ends; give them a moment.
   let strays: number[] = [];
@@ -159,8 +177,26 @@ async function runOne(
     stderr: dec.decode(out.stderr),
     timedOut,
     strays: timedOut ? [] : strays,
+    peakBytes: peak,
     ms,
   };
+}
+
+/** The most a run's processes may hold resident together: a quarter of RAM, at most 4 GiB. */
+export const MEMORY_CAP = Math.min(4 * 2 ** 30, Deno.systemMemoryInfo().total / 4);
+
+/** Resident bytes of the run's processes (the first elfuse, and every one carrying the marker). */
+function residentBytes(marker: string, pid: number): number {
+  const pids = new Set([pid, ...processesWith("environ", `${MARKER_KEY}=${marker}`)]);
+  let total = 0;
+  for (const p of pids) {
+    try {
+      total += Number(Deno.readTextFileSync(`/proc/${p}/statm`).split(" ")[1]) * 4096;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 function killMarked(marker: string): void {

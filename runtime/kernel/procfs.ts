@@ -111,9 +111,16 @@ export function openRendered(k: Task, rest: string): number {
   const copy = new Uint8Array(bytes); // a stable buffer for the host write
   const addr = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(copy)));
   if (copy.length > 0) libc.write(fd, addr, copy.length);
-  libc.lseek(fd, 0, 0);
-  return fd;
+  // The guest gets it read-only, as a /proc file is: a write, ftruncate or fallocate on the
+  // memfd would otherwise grow host memory (a fuzzed fallocate of 2^52 bytes did, until the
+  // host ran out). Reopened through its /proc link; the read-write fd goes.
+  const path = k.rt.scratchString(`/proc/self/fd/${fd}`);
+  const ro = libc.openat(-100, path, 0 /* O_RDONLY */ | O_CLOEXEC, 0);
+  libc.close(fd);
+  return ro < 0 ? k.fail() : ro;
 }
+
+const O_CLOEXEC = 0o2000000;
 
 /** An fd's path that names a directory of guest fds: /proc/self/fd, /proc/PID/fdinfo, ... */
 const FD_DIR = /^\/proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/(fd|fdinfo)$/;

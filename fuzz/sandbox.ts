@@ -137,13 +137,18 @@ async function runOne(
       // already gone
     }
   }, opts.timeoutMs);
-  // A run may not take the machine's memory (a 2 GiB mremap once committed 4 GiB per call and
-  // the machine ran out): past MEMORY_CAP resident in its processes, it is ended and reported.
+  // A run may not take the machine's memory (a 2 GiB mremap once committed 4 GiB per call, and a
+  // fallocate grew a memfd until the machine ran out): past MEMORY_CAP resident in its processes,
+  // or with the host's available memory low, it is ended and reported.
   let peak = 0;
   const watch = setInterval(() => {
     const used = residentBytes(marker, child.pid);
     peak = Math.max(peak, used);
-    if (used > MEMORY_CAP) {
+    // Memory a run takes without holding it resident (a memfd's pages) shows only as the host's
+    // available memory going down: below 15 % of RAM, the run is ended too.
+    const low = Deno.systemMemoryInfo().available < RAM * 0.15;
+    if (low) peak = Math.max(peak, MEMORY_CAP + 1);
+    if (used > MEMORY_CAP || low) {
       killMarked(marker);
       try {
         child.kill("SIGKILL");
@@ -183,7 +188,8 @@ async function runOne(
 }
 
 /** The most a run's processes may hold resident together: a quarter of RAM, at most 4 GiB. */
-export const MEMORY_CAP = Math.min(4 * 2 ** 30, Deno.systemMemoryInfo().total / 4);
+const RAM = Deno.systemMemoryInfo().total;
+export const MEMORY_CAP = Math.min(4 * 2 ** 30, RAM / 4);
 
 /** Resident bytes of the run's processes (the first elfuse, and every one carrying the marker). */
 function residentBytes(marker: string, pid: number): number {

@@ -117,6 +117,11 @@ Deno.test("the syscall plan keeps pids, memory ranges, sizes and the fuzzer's ow
   assert.equal(kinds.get("close_range"), "iFi---");
   assert.equal(kinds.get("brk"), "B-----");
   for (const e of syscallPlan()) assert.ok(e.kinds.length === 6, e.name);
+  // No garbage socket address ever leaves the sandbox.
+  for (const name of ["connect", "sendto", "sendmsg", "bind", "listen"]) {
+    const e = syscallPlan().find((x) => x.name === name)!;
+    assert.ok(e.offLimits && e.weight === 0, name);
+  }
 });
 
 Deno.test({

@@ -126,6 +126,21 @@ const weights: Record<string, number> = {
  * extreme value (rt_sigreturn reads none: its frame is on the stack).
  */
 const allArgsOnly = new Set(["exit", "exit_group", "rt_sigreturn"]);
+/**
+ * Never issued: a socket address from garbage could reach a real host or another engineer's
+ * service on this machine (connect, sendto to a random address and port), or open a port here
+ * (bind, listen, accept). The socket calls that take no address are fuzzed.
+ */
+const OFF_LIMITS = new Set([
+  "bind",
+  "listen",
+  "accept",
+  "accept4",
+  "connect",
+  "sendto",
+  "sendmsg",
+  "sendmmsg",
+]);
 const IMPLEMENTED_WEIGHT = 8;
 const MISSING_WEIGHT = 1;
 
@@ -137,6 +152,8 @@ export interface PlanEntry {
   implemented: boolean;
   /** The extremes walk sets all arguments at once only (see allArgsOnly). */
   allArgsOnly: boolean;
+  /** Never issued (OFF_LIMITS): weight 0, and left out of the extremes walk. */
+  offLimits: boolean;
 }
 
 /** Every aarch64 syscall number with its weight and argument kinds. */
@@ -150,8 +167,19 @@ export function syscallPlan(): PlanEntry[] {
     const table = row?.def?.args?.map((a) => fromTable[a]);
     const kinds = [...(overrides[name] ?? table ?? ["i", "i", "i", "i", "i", "i"])];
     while (kinds.length < 6) kinds.push(table || overrides[name] ? "-" : "i");
-    const weight = weights[name] ?? (implemented ? IMPLEMENTED_WEIGHT : MISSING_WEIGHT);
-    out.push({ nr, name, weight, kinds, implemented, allArgsOnly: allArgsOnly.has(name) });
+    const offLimits = OFF_LIMITS.has(name);
+    const weight = offLimits
+      ? 0
+      : weights[name] ?? (implemented ? IMPLEMENTED_WEIGHT : MISSING_WEIGHT);
+    out.push({
+      nr,
+      name,
+      weight,
+      kinds,
+      implemented,
+      allArgsOnly: allArgsOnly.has(name),
+      offLimits,
+    });
   }
   return out.sort((a, b) => a.nr - b.nr);
 }

@@ -63,7 +63,9 @@ const RANDOM_ONLY = new Set(["clone", "clone3"]);
 function planFor(c: Pick<SyscallCampaign, "mode" | "implementedOnly">): PlanEntry[] {
   const plan = syscallPlan();
   if (c.mode !== "extremes") return plan;
-  return plan.filter((e) => (e.implemented || !c.implementedOnly) && !RANDOM_ONLY.has(e.name));
+  return plan.filter((e) =>
+    (e.implemented || !c.implementedOnly) && !RANDOM_ONLY.has(e.name) && !e.offLimits
+  );
 }
 
 /** Runs the guest once over `chunks` chunks from `first`, or replays listed calls of one chunk. */

@@ -229,7 +229,7 @@ function installStdio(k: Process): void {
   for (let fd = 0; fd < 3; fd++) {
     if (closedByCaller(fd)) continue;
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd] });
+    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd], file: undefined });
   }
 }
 

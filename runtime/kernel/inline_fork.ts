@@ -16,7 +16,8 @@ import { Reg } from "../backends/backend.ts";
 import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
-import { inherit, inherited, writeState } from "./fork.ts";
+import { dupEntry } from "./fdtable.ts";
+import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
@@ -61,14 +62,11 @@ export interface InlineStart {
   childTid: number;
 }
 
-let enabled: boolean | undefined;
-let timer: KickTimer | undefined;
-
 /** In-process children need the kick timer and pid holders; ELFUSE_FORK=process turns them off. */
-function inlineForksEnabled(): boolean {
-  enabled ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
+function inlineForksEnabled(k: Task): boolean {
+  k.rt.inlineForks ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
     holdersAvailable();
-  return enabled;
+  return k.rt.inlineForks;
 }
 
 /**
@@ -79,7 +77,7 @@ export function forkInline(
   k: Task,
   flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vfork: boolean },
 ): number | undefined {
-  if (!inlineForksEnabled() || k.proc.inline !== undefined) return undefined;
+  if (!inlineForksEnabled(k) || k.proc.inline !== undefined) return undefined;
   if (k.proc.as.vmas.list.some((v) => v.shared)) return undefined;
   const holder = k.proc.nextHolder ?? startHolder(k.rt.scratch, spareCommand(k.rt.options.backend));
   k.proc.nextHolder = undefined;
@@ -118,7 +116,7 @@ function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
   for (const fd of p.fds.open()) {
     const e = p.fds.get(fd)!;
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
+    if (dup >= 0) c.fds.set(fd, dupEntry(e, dup, e.cloexec));
   }
   inherit(child, inherited(k));
   return child;
@@ -152,7 +150,7 @@ export async function runInline(
   if (start.childTid !== 0 && child.canWrite(start.childTid, 4)) {
     child.view.setInt32(start.childTid, child.pid, true); // CLONE_CHILD_SETTID
   }
-  timer ??= new KickTimer();
+  const timer = parent.rt.kickTimer ??= new KickTimer();
   timer.start(KICK_PERIOD_MS);
   // Interrupts too, so that a child that computes without syscalls can be moved out (runKernel).
   parent.router?.slice(SLICE_MS);
@@ -191,7 +189,7 @@ export function waitUntilClosed(k: Task, fd: number): void {
 }
 
 export function closeFds(proc: Process): void {
-  for (const fd of proc.fds.open()) libc.close(proc.fds.take(fd)!.hostFd);
+  for (const fd of proc.fds.open()) proc.fds.close(fd);
 }
 
 /**
@@ -225,7 +223,12 @@ export function moveOut(
     return undefined;
   }
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
-  const ok = migrateToHolder(state.holder, [stateFd, ...hostFds, ...pipes.map((p) => p[1])]);
+  const ok = migrateToHolder(state.holder, [
+    stateFd,
+    ...hostFds,
+    ...pipes.map((p) => p[1]),
+    ...sharedFileFds(k),
+  ]);
   libc.close(stateFd);
   for (const [read, write] of pipes) {
     libc.close(write);

@@ -308,7 +308,9 @@ function isOwn(k: Task, who: string): boolean {
 
 // /proc/self (and /proc/<own pid>, /proc/thread-self, /proc/self/task/TID) paths that must not
 // show the elfuse host process itself; `s` is canonical.
-function procPath(k: Task, s: string): string | number | undefined {
+function procPath(k: Task, path: string): string | number | undefined {
+  // /proc/net is a link to self/net: the guest's own view (procfs.ts renders it).
+  const s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
   const m = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?(\/.*)?$/.exec(s);
   if (m === null) return undefined;
   const rest = m[3] ?? "";

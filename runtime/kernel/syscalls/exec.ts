@@ -90,6 +90,7 @@ function resolveTarget(
   // A shell execs the same few programs over and over: keep what was read, keyed by the file's
   // identity and version, so an unchanged file is neither read nor parsed again.
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${hostPath}`;
+  const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
   let bytes: Uint8Array;
@@ -126,7 +127,6 @@ function resolveTarget(
 }
 
 const PROGRAM_CACHE_SIZE = 8;
-const programCache = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Task, guest: string): string {
@@ -235,7 +235,7 @@ function commitExec(k: Task): void {
   endOtherThreads(k);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;
-    if (e.cloexec) libc.close(k.proc.fds.take(fd)!.hostFd);
+    if (e.cloexec) k.proc.fds.close(fd);
   }
   for (const a of k.proc.actions) {
     if (a.handler > 1) {

@@ -48,18 +48,22 @@ function allocTid(proc: Process): number {
   return -1;
 }
 
+/** What clone and clone3 were asked for (clone's registers, or struct clone_args). */
+export interface CloneArgs {
+  flags: number;
+  /** The new stack pointer (0: the caller's). */
+  sp: number;
+  parentTid: number;
+  tls: number;
+  childTid: number;
+}
+
 /**
  * clone with CLONE_THREAD: a new thread of this process, starting where the caller's clone
  * returns, with x0 = 0, its own stack and TLS. The caller goes on; the new thread waits its turn.
  */
-export function cloneThread(
-  k: Task,
-  flags: number,
-  newSp: number,
-  parentTid: number,
-  tls: number,
-  childTid: number,
-): number {
+export function cloneThread(k: Task, c: CloneArgs): number {
+  const { flags, sp: newSp, parentTid, tls, childTid } = c;
   const proc = k.proc;
   const needed = CLONE_VM | CLONE_SIGHAND;
   if ((flags & needed) !== needed) return -E.EINVAL; // copy_process: THREAD needs SIGHAND needs VM
@@ -97,8 +101,8 @@ export function cloneThread(
   return tid;
 }
 
-/** clone3's struct clone_args (linux/sched.h), version 0 (64 bytes) and up. */
-export function clone3Args(k: Task, addr: number, size: number) {
+/** clone3's struct clone_args (linux/sched.h), version 0 (64 bytes) and up; or -errno. */
+export function clone3Args(k: Task, addr: number, size: number): CloneArgs | number {
   const p = k.proc;
   if (size < 64 || size > 4096) return -E.EINVAL;
   if (!p.canRead(addr, size)) return -E.EFAULT;
@@ -112,7 +116,6 @@ export function clone3Args(k: Task, addr: number, size: number) {
   if ((stack === 0) !== (stackSize === 0)) return -E.EINVAL;
   return {
     flags: flags | exitSignal,
-    pidfd: u(8),
     childTid: u(16),
     parentTid: u(24),
     sp: stack === 0 ? 0 : stack + stackSize,

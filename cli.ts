@@ -1,5 +1,5 @@
 // elfuse command line: `elfuse [options] [--] program [args...]`.
-import { ElfuseError } from "./runtime/errors.ts";
+import { ElfuseError, printable } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
 
@@ -211,8 +211,14 @@ export async function main(argv: string[]): Promise<number> {
     return exitLike("code" in status ? status : { signal: status.signal });
   } catch (e) {
     if (e instanceof ElfuseError) {
-      console.error(`elfuse: ${e.message}`);
+      console.error(`elfuse: ${printable(e.message)}`);
       return e.exitCode;
+    }
+    if (e instanceof Deno.errors.NotCapable) {
+      // Deno's message names the flag: "Requires env access, run again with the --allow-env flag".
+      const flag = /--allow-[a-z-]+/.exec(e.message)?.[0] ?? "-A";
+      console.error(`elfuse: needs Deno's ${flag} permission (run it as deno run -A cli.ts)`);
+      return 1;
     }
     console.error(
       `elfuse: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,

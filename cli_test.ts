@@ -41,6 +41,58 @@ Deno.test("bad options are usage errors (exit 2)", async () => {
   }
 });
 
+Deno.test("--timeout beyond what one timer holds (2^31-1 ms) waits, without a warning", async () => {
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  for (const seconds of ["2147484", "1e9"]) {
+    const r = await elfuse("--timeout", seconds, hello);
+    assert.equal(r.stderr, "", `--timeout ${seconds}`);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "hello, world\n");
+  }
+});
+
+Deno.test("run without Deno's permissions, elfuse names the missing one in one line", async () => {
+  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  for (const granted of [[], ["--allow-env"], ["--allow-env", "--allow-read"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...granted, cli, hello],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const r = { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    assert.equal(r.code, 1, `${granted.join(" ")}: ${r.stderr}`);
+    oneLineError(r, /needs Deno's --allow-[a-z]+ permission .*deno run -A/);
+  }
+});
+
+Deno.test("a standard fd the caller closed stays closed for the guest: EBADF, as on Linux", async () => {
+  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  const busybox = new URL("./.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+  const elfuse = `'${Deno.execPath()}' run -A '${cli}' '${busybox}'`;
+  const sh = async (script: string) => {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", script],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  let r = await sh(`${elfuse} echo hi >&-`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /echo: write error: Bad file descriptor/);
+  r = await sh(`${elfuse} cat <&-`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /cat: read error: Bad file descriptor/);
+  // Redirected to /dev/null, the same fds work.
+  r = await sh(`${elfuse} echo hi >/dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+  r = await sh(`${elfuse} cat </dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+});
+
 Deno.test("--help documents every option the parser accepts", async () => {
   const r = await elfuse("--help");
   assert.equal(r.code, 0);
@@ -88,6 +140,69 @@ Deno.test("programs that cannot run give one line and the shell's exit code", as
     r = await elfuse(dir);
     assert.equal(r.code, 126);
     oneLineError(r, /is a directory/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("only a regular file with an execute bit runs, as execve(2) requires (EACCES: 126)", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // Bounded by --timeout: reading a device or opening a FIFO used to never end.
+    const run = (...args: string[]) => elfuse("--timeout", "10", ...args);
+    for (const dev of ["/dev/zero", "/dev/urandom"]) {
+      const r = await run(dev);
+      assert.equal(r.code, 126, `${dev}: ${r.stderr}`);
+      oneLineError(r, /not a regular file/);
+    }
+    new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).outputSync();
+    let r = await run(`${dir}/fifo`);
+    assert.equal(r.code, 126, r.stderr);
+    oneLineError(r, /fifo: permission denied: not a regular file/);
+    const hello = Deno.readFileSync(new URL("./fixtures/build/hello", import.meta.url));
+    Deno.writeFileSync(`${dir}/noexec`, hello, { mode: 0o644 });
+    r = await run(`${dir}/noexec`);
+    assert.equal(r.code, 126, r.stderr);
+    oneLineError(r, /noexec: permission denied/);
+    assert.equal(r.stdout, "");
+    // The loader a program names is held to the same rule.
+    for (const interp of ["/dev/zero", `${dir}/fifo`, `${dir}/noexec`]) {
+      const b = makeElf({
+        type: 3,
+        segs: [
+          { offset: 0, vaddr: 0, filesz: 0x300, memsz: 0x300 },
+          { type: 3, offset: 0x200, vaddr: 0x200, filesz: interp.length + 1, memsz: 0 },
+        ],
+      });
+      b.set(new TextEncoder().encode(interp), 0x200);
+      Deno.writeFileSync(`${dir}/dyn`, b, { mode: 0o755 });
+      r = await run(`${dir}/dyn`);
+      assert.equal(r.code, 126, `${interp}: ${r.stderr}`);
+      oneLineError(r, /dyn: its dynamic loader .*: permission denied/);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("guest data in an error message cannot add lines: control characters are escaped", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    let r = await elfuse(`${dir}/two\nlines`);
+    assert.equal(r.code, 127);
+    oneLineError(r, /two\\nlines: no such file/);
+    const b = makeElf({
+      type: 3,
+      segs: [
+        { offset: 0, vaddr: 0, filesz: 0x300, memsz: 0x300 },
+        { type: 3, offset: 0x200, vaddr: 0x200, filesz: 32, memsz: 0 },
+      ],
+    });
+    b.set(new TextEncoder().encode("/lib/ld\nsecond line\x1b[0m"), 0x200);
+    Deno.writeFileSync(`${dir}/dyn`, b, { mode: 0o755 });
+    r = await elfuse(`${dir}/dyn`);
+    assert.equal(r.code, 127);
+    oneLineError(r, /dynamic loader \/lib\/ld\\nsecond line\\x1b\[0m is not on this host/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -11,7 +11,7 @@ import { type ForkState, inherit } from "./kernel/fork.ts";
 import { newProcess } from "./kernel/process.ts";
 import { Runtime } from "./kernel/runtime.ts";
 import { AddressSpace } from "./memory/address_space.ts";
-import { runKernel } from "./run.ts";
+import { note, runKernel } from "./run.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 
 function readState(fd: number): { state: ForkState; dataOffset: number } {
@@ -62,6 +62,25 @@ async function prepare(name: BackendName): Promise<{ as: AddressSpace; backend: 
   return { as, backend };
 }
 
+/**
+ * Makes the parent's working directory this process's. A child started for this fork inherited
+ * it already; a spare started earlier moves there, which fails if the guest has since taken away
+ * its own search permission on it (on Linux a fork keeps the directory whatever its mode): the
+ * child then stays where the spare was, and -v says so.
+ */
+function enterCwd(cwd: string, verbose: boolean): void {
+  try {
+    if (Deno.cwd() === cwd) return;
+  } catch {
+    // ours was removed: move
+  }
+  try {
+    Deno.chdir(cwd);
+  } catch (e) {
+    if (verbose) note(`fork child cannot enter ${cwd} (${(e as Error).name}): it stays elsewhere`);
+  }
+}
+
 async function resume(
   fd: number,
   spare: { fds: number[]; prepared: { as: AddressSpace; backend: Backend } } | undefined,
@@ -71,7 +90,7 @@ async function resume(
   const { as, backend } = spare?.prepared.backend.name === state.run.backend
     ? spare.prepared
     : await prepare(backendName);
-  Deno.chdir(state.cwd);
+  enterCwd(state.cwd, state.run.verbose === true);
   Deno.umask(state.umask);
   // The shared mappings' host files come after the guest's fds and the pipes (fork.ts), at the
   // parent's numbers when inherited.

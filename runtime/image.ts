@@ -106,8 +106,9 @@ function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
   try {
     ld = readProgram(host, path);
   } catch (e) {
-    if (e instanceof ElfuseError && e.exitCode === 127) throw missing();
-    throw e;
+    if (!(e instanceof ElfuseError)) throw e;
+    if (e.exitCode === 127) throw missing();
+    throw new ElfuseError(`${shown}: its dynamic loader ${e.message}`, e.exitCode);
   }
   if (ld.elf.type !== ET_DYN || ld.elf.interpreter !== undefined) {
     throw new ElfError(`its dynamic loader ${path} is not a shared object`);

@@ -3,6 +3,7 @@
 import { isAbsolute, join, resolve } from "./path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
+import { libc } from "./host/libc.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
 
 export interface Program {
@@ -29,32 +30,72 @@ export function findProgram(
     return typeof h === "number" ? p : h;
   };
   if (name.includes("/")) return isAbsolute(name) ? host(name) : resolve(cwd, name);
+  // As a shell searches: the first executable regular file wins; one that is not executable is
+  // remembered, so that "permission denied" (126) beats "not found" (127).
+  let unrunnable: string | undefined;
   for (const dir of (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
     const p = host(resolve(cwd, join(dir || ".", name)));
-    try {
-      const st = Deno.statSync(p);
-      if (st.isFile) return p;
-    } catch {
-      // not in this directory
-    }
+    const problem = programFileProblem(p);
+    if (problem === undefined) return p;
+    if (problem.errno === "EACCES") unrunnable ??= p;
   }
+  if (unrunnable !== undefined) return unrunnable;
   throw new ElfuseError(`${name}: command not found`, 127);
+}
+
+/** Why execve(2) would refuse to open a file as a program, before reading a byte of it. */
+export interface FileProblem {
+  errno: "ENOENT" | "ENOTDIR" | "EACCES" | "ELOOP" | "ENAMETOOLONG";
+  why: string;
+}
+
+const AT_FDCWD = -100, X_OK = 1, AT_EACCESS = 0x200;
+const enc = new TextEncoder();
+
+/**
+ * Linux's do_open_execat() opens only a regular file (EACCES otherwise: a device such as
+ * /dev/zero, a FIFO, a socket, a directory) that the caller may execute (MAY_EXEC, which also
+ * fails on a noexec mount); root needs an execute bit too. Checked on the path, before it is
+ * opened: opening a FIFO would block, and reading a device may never end.
+ */
+export function programFileProblem(hostPath: string): FileProblem | undefined {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(hostPath);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { errno: "ENOENT", why: "no such file" };
+    if (e instanceof Deno.errors.NotADirectory) return { errno: "ENOTDIR", why: "not a directory" };
+    if (e instanceof Deno.errors.FilesystemLoop) return { errno: "ELOOP", why: "too many links" };
+    if ((e as { code?: string }).code === "ENAMETOOLONG") {
+      return { errno: "ENAMETOOLONG", why: "file name too long" };
+    }
+    return { errno: "EACCES", why: "permission denied" };
+  }
+  if (st.isDirectory) return { errno: "EACCES", why: "is a directory" };
+  if (!st.isFile) return { errno: "EACCES", why: "permission denied: not a regular file" };
+  const path = enc.encode(`${hostPath}\0`);
+  const addr = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(path)));
+  if (libc.faccessat(AT_FDCWD, addr, X_OK, AT_EACCESS) !== 0) {
+    return { errno: "EACCES", why: "permission denied" };
+  }
+  return undefined;
 }
 
 /** Reads and validates an aarch64 ELF program. */
 export function readProgram(hostPath: string, shown: string): Program {
+  const problem = programFileProblem(hostPath);
+  if (problem !== undefined) {
+    // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
+    throw new ElfuseError(`${shown}: ${problem.why}`, problem.errno === "ENOENT" ? 127 : 126);
+  }
   let bytes: Uint8Array;
   try {
-    const st = Deno.statSync(hostPath);
-    if (st.isDirectory) throw new ElfuseError(`${shown}: is a directory`, 126);
     bytes = Deno.readFileSync(hostPath);
   } catch (e) {
-    if (e instanceof ElfuseError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new ElfuseError(`${shown}: no such file`, 127);
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new ElfuseError(`${shown}: permission denied`, 126);
-    }
-    throw new ElfuseError(`${shown}: ${(e as Error).message}`, 126);
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (e as Error).message;
+    throw new ElfuseError(`${shown}: ${why}`, 126);
   }
   let elf: ElfImage;
   try {

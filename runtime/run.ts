@@ -5,7 +5,7 @@ import { deliverFault, takeHostSignals } from "./kernel/signal_delivery.ts";
 import { preempted } from "./kernel/scheduler.ts";
 import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
-import { ElfuseError } from "./errors.ts";
+import { ElfuseError, printable } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, newProcess, type Process } from "./kernel/process.ts";
 import { Runtime } from "./kernel/runtime.ts";
@@ -43,7 +43,7 @@ export interface RunOptions {
 export type { ExitStatus };
 
 export function note(msg: string): void {
-  const b = new TextEncoder().encode(`elfuse: ${msg}\n`);
+  const b = new TextEncoder().encode(`elfuse: ${printable(msg)}\n`);
   libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))), b.length);
 }
 
@@ -220,12 +220,35 @@ const tables = (() => {
   };
 })();
 
-/** Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. */
+/**
+ * Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. One
+ * the caller closed (`>&-`) stays closed for the guest, as on Linux (EBADF).
+ */
 function installStdio(k: Process): void {
   const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
   for (let fd = 0; fd < 3; fd++) {
+    if (closedByCaller(fd)) continue;
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
     if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd], file: undefined });
+  }
+}
+
+const F_GETFL = 3, O_ACCMODE = 3, O_RDWR = 2;
+
+/**
+ * Deno's Rust runtime never lets the process start with fd 0, 1 or 2 closed: before main it opens
+ * /dev/null O_RDWR on each closed one (Rust std's sanitize_standard_fds), so a closed stdout looks
+ * like /dev/null. A caller's own redirection to /dev/null opens it for reading (stdin) or writing
+ * (stdout, stderr), so a read-write /dev/null on a standard fd is taken for a closed one (`<>` on
+ * /dev/null is the one spelling that looks the same).
+ */
+function closedByCaller(fd: number): boolean {
+  if ((libc.fcntl(fd, F_GETFL, 0) & O_ACCMODE) !== O_RDWR) return false;
+  try {
+    const st = Deno.statSync(`/dev/fd/${fd}`), nul = Deno.statSync("/dev/null");
+    return st.isCharDevice === true && st.rdev === nul.rdev && st.ino === nul.ino;
+  } catch {
+    return false;
   }
 }
 

@@ -16,9 +16,23 @@ const libc = Deno.dlopen(isLinux ? "libc.so.6" : "/usr/lib/libSystem.B.dylib", {
 });
 const SIGKILL = 9;
 
+/** The longest delay one timer takes: longer ones fire at once, with a TimeoutOverflowWarning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `then` once `ms` have passed, in as many timers as that takes. */
+function after(ms: number, then: () => void): void {
+  const deadline = Date.now() + ms;
+  const wait = () => {
+    const left = deadline - Date.now();
+    if (left <= 0) then();
+    else setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+  };
+  wait();
+}
+
 self.onmessage = (e: MessageEvent<{ seconds: number; marker?: string }>) => {
   const { seconds, marker } = e.data;
-  setTimeout(() => {
+  after(seconds * 1000, () => {
     if (isLinux && marker !== undefined) {
       // Twice: a process may fork while the first sweep runs.
       for (let sweep = 0; sweep < 2; sweep++) {
@@ -31,5 +45,5 @@ self.onmessage = (e: MessageEvent<{ seconds: number; marker?: string }>) => {
     const msg = new TextEncoder().encode(`elfuse: timed out after ${seconds} s\n`);
     libc.symbols.write(2, msg, msg.length);
     libc.symbols._exit(124); // the exit status timeout(1) uses
-  }, seconds * 1000);
+  });
 };

@@ -54,8 +54,25 @@ export interface VcpuContext {
 /** Called for every guest SVC while the vCPU runs; it reads the arguments and sets the result. */
 export type SyscallHandler = () => void;
 
+/**
+ * A 64-bit register, given as its signed high and unsigned low halves, as a Number for a syscall
+ * argument: exact below 2^53; beyond that, still a safe integer exact in its low 32 bits and its
+ * sign, with a magnitude of at least 2^52. The kernel reads an `int` or `unsigned int` argument as the low 32
+ * bits of its register, and `a | 0` and `a >>> 0` give exactly those; the nearest double would not
+ * (0x7fffffffffffffff rounds to 2^63, whose low bits are 0: kill(0), not kill(-1)).
+ */
+export function registerArg(hi: number, lo: number): number {
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 4294967296 + lo;
+  // The high half, keeping its low 19 bits, moved to [2^20, 1.5 * 2^20) or its negative less one.
+  const low = hi & 0x7ffff;
+  return (hi < 0 ? -0x100001 - low : 0x100000 + low) * 4294967296 + lo;
+}
+
 export interface Vcpu {
-  /** Reads x0..x5 (as signed 64-bit values, exact below 2^53) into args; returns x8. */
+  /**
+   * Reads x0..x5 into args (signed 64-bit values, exact below 2^53, exact in their low 32 bits
+   * always: registerArg); returns x8.
+   */
   syscallArgs(args: Float64Array): number;
   /** Writes x0 (a signed value: negative errnos and addresses below 2^53 are exact). */
   setResult(x0: number): void;
@@ -113,6 +130,11 @@ export interface Backend {
   protect(gpa: number, size: number, prot: number): void;
   /** Guest code in [gpa, gpa+size) changed behind the CPU's back: drop translated code. */
   invalidateCode(gpa: number, size: number): void;
+  /**
+   * Guest ranges [start, end) the backend keeps for its own pages (the hvf shim window): the
+   * address space never maps there, and the guest gets ENOMEM (mmap) or EINVAL (mremap).
+   */
+  readonly reserved?: readonly (readonly [number, number])[];
   createVcpu(): Vcpu;
   close(): void;
 }

@@ -1,8 +1,18 @@
 // Places an ELF program's PT_LOAD segments in the guest address space, as Linux's load_elf_binary
 // does: ET_EXEC at its link addresses, ET_DYN at a base, bss zero-filled, permissions from p_flags.
-import type { AddressSpace } from "../memory/address_space.ts";
+import { type AddressSpace, layout } from "../memory/address_space.ts";
 import { pageDown, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "../memory/vmas.ts";
-import { ElfError, type ElfImage, ET_DYN, PF_R, PF_W, PF_X, PT_LOAD, PT_PHDR } from "./parse.ts";
+import {
+  ElfError,
+  type ElfImage,
+  ET_DYN,
+  PF_R,
+  PF_W,
+  PF_X,
+  type ProgramHeader,
+  PT_LOAD,
+  PT_PHDR,
+} from "./parse.ts";
 
 export interface LoadedImage {
   /** Added to every p_vaddr (0 for ET_EXEC). */
@@ -27,24 +37,84 @@ export function spanOf(elf: ElfImage): number {
   return high - low;
 }
 
-/** Maps the image's segments; `base` is where an ET_DYN image's lowest segment goes. */
+/** Bytes Linux would charge against its overcommit check for one PT_LOAD (mm/util.c). */
+function accountedBytes(ph: ProgramHeader): number {
+  const end = pageUp(ph.vaddr + ph.memsz);
+  // A private writable mapping is accounted whole; zero-fill pages past the file's come from
+  // vm_brk_flags(), which is accounted whatever the protection.
+  return ph.flags & PF_W ? end - pageDown(ph.vaddr) : end - pageUp(ph.vaddr + ph.filesz);
+}
+
+/**
+ * The most one mapping may ask for: Linux's default heuristic overcommit (OVERCOMMIT_GUESS,
+ * mm/util.c __vm_enough_memory) refuses a single request for more pages than RAM plus swap, and
+ * that is what qemu-user's host mmap meets. The slab itself reserves nothing (MAP_NORESERVE), so
+ * without this check a huge bss would be accepted and then cost seconds in Unicorn's page-by-page
+ * work on a region that large.
+ */
+export function hostCommitLimit(): number {
+  try {
+    if (Deno.readTextFileSync("/proc/sys/vm/overcommit_memory").trim() === "1") return Infinity;
+  } catch {
+    // not Linux: the same heuristic
+  }
+  const m = Deno.systemMemoryInfo();
+  return m.total + m.swapTotal;
+}
+
+/**
+ * Refuses an image that cannot be placed, before any memory is touched: every segment must lie
+ * between the lowest mmap address and the gap below the stack, and none may need more memory
+ * than the host could ever commit (`commit`, computed only for segments over 1 GiB).
+ */
+function checkFits(
+  elf: ElfImage,
+  loads: ProgramHeader[],
+  bias: number,
+  top: number,
+  commit: number | undefined,
+): void {
+  for (const ph of loads) {
+    const i = elf.phdrs.indexOf(ph);
+    const start = pageDown(ph.vaddr + bias), end = pageUp(ph.vaddr + ph.memsz + bias);
+    if (start < layout.mmapFloor || end > top) {
+      throw new ElfError(
+        `segment ${i} at 0x${start.toString(16)}-0x${end.toString(16)} does not fit the guest ` +
+          `address space (0x${layout.mmapFloor.toString(16)}-0x${
+            top.toString(16)
+          }, below the stack)`,
+      );
+    }
+    const bytes = accountedBytes(ph);
+    if (bytes <= 2 ** 30) continue;
+    commit ??= hostCommitLimit();
+    if (bytes > commit) {
+      throw new ElfError(
+        `segment ${i} needs ${gib(bytes)} GiB, more memory than this host has ` +
+          `(RAM and swap: ${gib(commit)} GiB)`,
+      );
+    }
+  }
+}
+
+const gib = (n: number) => (n / 2 ** 30).toFixed(1);
+
+/**
+ * Maps the image's segments; `base` is where an ET_DYN image's lowest segment goes. `limits`
+ * overrides the host's commit limit (tests).
+ */
 export function loadElf(
   as: AddressSpace,
   elf: ElfImage,
   file: Uint8Array,
   base: number,
   name: string,
+  limits: { commit?: number } = {},
 ): LoadedImage {
   const loads = elf.phdrs.filter((p) => p.type === PT_LOAD).sort((a, b) => a.vaddr - b.vaddr);
   const bias = elf.type === ET_DYN ? base - pageDown(loads[0].vaddr) : 0;
-  const low = pageDown(loads[0].vaddr + bias);
   const last = loads[loads.length - 1];
-  const high = pageUp(last.vaddr + last.memsz + bias);
-  if (low < 0x10000 || high > as.size) {
-    throw new ElfError(
-      `segments at 0x${low.toString(16)}-0x${high.toString(16)} do not fit the guest address space`,
-    );
-  }
+  checkFits(elf, loads, bias, as.mmapTop, limits.commit);
   let prevEnd = 0, prevProt = 0;
   for (const ph of loads) {
     const prot = protOf(ph.flags);

@@ -115,13 +115,16 @@ export function parseElf(file: Uint8Array): ElfImage {
     };
     phdrs.push(ph);
     if (ph.type === PT_LOAD) {
-      if (ph.offset + ph.filesz > file.length) {
-        throw new ElfError(`segment ${i} lies past the end of the file (truncated?)`);
-      }
       if (ph.filesz > ph.memsz) {
         throw new ElfError(`segment ${i} has a file size larger than its memory size`);
       }
       if (ph.memsz > 2 ** 40) throw new ElfError(`segment ${i} has an absurd size`);
+      // A segment with no file bytes (bss only) is zero pages: Linux's elf_load() maps nothing
+      // from the file then, so its p_offset is never used and may be anything.
+      if (ph.filesz === 0) continue;
+      if (ph.offset + ph.filesz > file.length) {
+        throw new ElfError(`segment ${i} lies past the end of the file (truncated?)`);
+      }
       if (ph.vaddr % 4096 !== ph.offset % 4096) {
         throw new ElfError(`segment ${i} is not page-congruent with its file offset`);
       }

@@ -75,3 +75,13 @@ Deno.test("the machine is reported for the caller to judge", () => {
   b[4] = 1;
   rejects(b, /32-bit ELF/);
 });
+
+Deno.test("a bss-only segment (p_filesz 0) may give any p_offset, as Linux's elf_load ignores it", () => {
+  const elf = parseElf(makeElf({
+    segs: [
+      { offset: 0, vaddr: 0x400000, filesz: 0x200, memsz: 0x200, flags: 5 },
+      { offset: 0x7fff_0123, vaddr: 0x402000, filesz: 0, memsz: 0x3000, flags: 6 },
+    ],
+  }));
+  assert.equal(elf.phdrs[1].memsz, 0x3000);
+});

@@ -10,9 +10,24 @@ export interface Seg {
   flags?: number;
 }
 
-/** A minimal ELF64 file: header, program headers, then `size` bytes in total. */
+/** aarch64 code that ends the program with exit status 42 (movz x0, #42; movz x8, #93; svc #0). */
+export const EXIT42_CODE = new Uint8Array(
+  new Uint32Array([0xd2800540, 0xd2800ba8, 0xd4000001]).buffer,
+);
+
+/**
+ * A minimal ELF64 file: header, program headers, then `size` bytes in total. With `code`, those
+ * bytes are placed at file offset 0x100, where the default segment puts the default entry.
+ */
 export function makeElf(
-  opts: { machine?: number; type?: number; segs?: Seg[]; size?: number; entry?: number } = {},
+  opts: {
+    machine?: number;
+    type?: number;
+    segs?: Seg[];
+    size?: number;
+    entry?: number;
+    code?: Uint8Array;
+  } = {},
 ): Uint8Array {
   const segs = opts.segs ??
     [{ offset: 0, vaddr: 0x400000, filesz: 0x200, memsz: 0x1000, flags: 5 }];
@@ -39,5 +54,6 @@ export function makeElf(
     v.setBigUint64(o + 40, BigInt(s.memsz), true);
     v.setBigUint64(o + 48, 0x1000n, true);
   });
+  if (opts.code) b.set(opts.code, 0x100);
   return b;
 }

@@ -216,13 +216,81 @@ function lazySymbols(defs: Record<string, Deno.ForeignFunction>): Record<string,
       get() {
         const one = Deno.dlopen(path, { [name]: def });
         keep.push(one);
-        const fn = one.symbols[name];
+        const fn = withCConversions(one.symbols[name] as AnyFn, def.parameters);
         Object.defineProperty(lib, name, { value: fn, enumerable: true });
         return fn;
       },
     });
   }
   return lib;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...args: any[]) => any;
+
+/** How a narrow integer parameter takes a Number (index: the parameter type's code below). */
+const PASS = 0, I32 = 1, U32 = 2, I16 = 3, U16 = 4, I8 = 5, U8 = 6;
+const narrowTypes: Record<string, number> = {
+  i32: I32,
+  u32: U32,
+  i16: I16,
+  u16: U16,
+  i8: I8,
+  u8: U8,
+};
+
+/**
+ * C's conversion of a value to a narrow integer parameter: modulo 2^bits, as a C caller's cast
+ * does (and NaN as 0). Deno's FFI throws a TypeError instead for a Number out of the type's range
+ * (getpriority's id_t who given -1: "Invalid FFI u32 type"), which would end elfuse with an
+ * internal error on a guest's garbage argument. 64-bit parameters need nothing: a Number out of
+ * their range saturates (measured), and callers pass BigInts there too.
+ */
+function convert(kind: number, v: number): number {
+  switch (kind) {
+    case I32:
+      return v | 0;
+    case U32:
+      return v >>> 0;
+    case I16:
+      return (v << 16) >> 16;
+    case U16:
+      return v & 0xffff;
+    case I8:
+      return (v << 24) >> 24;
+    case U8:
+      return v & 0xff;
+  }
+  return v;
+}
+
+/**
+ * `fn` with convert() applied to its narrow integer parameters, or `fn` itself when it has none.
+ * One fixed-arity wrapper per parameter count, so calls allocate nothing; convert() is a single
+ * function, so V8 inlines it at every call site.
+ */
+function withCConversions(fn: AnyFn, parameters: readonly Deno.NativeType[]): AnyFn {
+  const k = parameters.map((p) => narrowTypes[p as string] ?? PASS);
+  if (k.every((x) => x === PASS)) return fn;
+  const [k0, k1, k2, k3, k4, k5, k6] = k;
+  const c = convert;
+  switch (k.length) {
+    case 1:
+      return (a) => fn(c(k0, a));
+    case 2:
+      return (a, b) => fn(c(k0, a), c(k1, b));
+    case 3:
+      return (a, b, d) => fn(c(k0, a), c(k1, b), c(k2, d));
+    case 4:
+      return (a, b, d, e) => fn(c(k0, a), c(k1, b), c(k2, d), c(k3, e));
+    case 5:
+      return (a, b, d, e, f) => fn(c(k0, a), c(k1, b), c(k2, d), c(k3, e), c(k4, f));
+    case 6:
+      return (a, b, d, e, f, g) => fn(c(k0, a), c(k1, b), c(k2, d), c(k3, e), c(k4, f), c(k5, g));
+    default:
+      return (a, b, d, e, f, g, h) =>
+        fn(c(k0, a), c(k1, b), c(k2, d), c(k3, e), c(k4, f), c(k5, g), c(k6, h));
+  }
 }
 
 function open() {

@@ -4,6 +4,7 @@
 import type { Sysroot } from "../sysroot/resolve.ts";
 import type { Task } from "./task.ts";
 import { E } from "./errno.ts";
+import type { FdEntry } from "./fdtable.ts";
 import { isRendered } from "./procfs.ts";
 import { Slot } from "./scratch.ts";
 
@@ -30,23 +31,26 @@ export function pathAt(
 ): number {
   const res = k.path;
   res.procRest = undefined;
+  res.shown = undefined;
   const len = k.proc.strlen(addr);
   if (len < 0) return len;
   if (len === 0 && !emptyOk) return -E.ENOENT;
   const fd = dirfd | 0;
-  if (fd === AT_FDCWD || k.proc.mem[addr] === 0x2f /* '/' */) res.atDir = HOST_AT_FDCWD;
+  const abs = k.proc.mem[addr] === 0x2f; /* '/' */
+  let entry: FdEntry | undefined;
+  if (fd === AT_FDCWD || abs) res.atDir = HOST_AT_FDCWD;
   else {
-    const e = k.proc.fds.get(fd);
-    if (e === undefined) return -E.EBADF;
-    res.atDir = e.hostFd;
+    entry = k.proc.fds.get(fd);
+    if (entry === undefined) return -E.EBADF;
+    res.atDir = entry.hostFd;
   }
-  const second = k.proc.mem[addr + 1];
-  if (
-    k.proc.mem[addr] === 0x2f && len >= 6 && (second === 0x70 /* p */ || second === 0x64 /* d */)
-  ) {
-    const s = k.proc.string(addr) as string;
-    const special = procPath(k, s);
-    if (special !== undefined) return k.rt.scratchString(special, PATH_SLOTS[slot]);
+  if (len > 0) {
+    const special = procView(k, abs, entry, addr, len);
+    if (typeof special === "number") return special;
+    if (special !== undefined) {
+      res.atDir = HOST_AT_FDCWD;
+      return k.rt.scratchString(special, PATH_SLOTS[slot]);
+    }
   }
   const sr = k.proc.info.sysroot;
   if (sr !== undefined && len > 0) return inSysroot(k, sr, fd, addr, slot, follow);
@@ -65,13 +69,21 @@ function inSysroot(
   let s = k.proc.string(addr) as string;
   const abs = s.startsWith("/");
   if (!abs) {
+    // Relative paths follow the same rules: from the working directory or dirfd as the guest
+    // sees it ("../etc/passwd" from /tmp is /etc/passwd, the sysroot's).
     const base = baseDir(k, fd);
-    if (base === undefined || !sr.contains(base)) return k.proc.hostBase + addr;
+    if (base === undefined) return k.proc.hostBase + addr;
     s = `${sr.guestPath(base)}/${s}`;
   }
-  const host = sr.hostPath(s, follow, !abs);
+  const host = sr.hostPath(s, follow);
   if (typeof host === "number") return host;
   k.path.atDir = HOST_AT_FDCWD;
+  // The walk may have arrived in /proc or /dev (a symlink to /proc/self/fd/N): the guest's view.
+  if (under(host, "/proc") || under(host, "/dev")) {
+    const special = procPath(k, devView(host));
+    if (typeof special === "number") return special;
+    if (special !== undefined) return k.rt.scratchString(special, PATH_SLOTS[slot]);
+  }
   if (abs && host === s) return k.proc.hostBase + addr;
   return k.rt.scratchString(host, PATH_SLOTS[slot]);
 }
@@ -98,30 +110,240 @@ export function path(k: Task, addr: number): number {
   return pathAt(k, AT_FDCWD, addr);
 }
 
-/** /dev/fd/N and /dev/std{in,out,err}: on Linux links into /proc/self/fd (guest fd numbers). */
-const devFd: Record<string, string> = {
+/** /dev/fd and /dev/std{in,out,err}: on Linux links into /proc/self/fd (guest fd numbers). */
+const devLinks: Record<string, string> = {
+  "/dev/fd": "/proc/self/fd",
   "/dev/stdin": "/proc/self/fd/0",
   "/dev/stdout": "/proc/self/fd/1",
   "/dev/stderr": "/proc/self/fd/2",
 };
 
-// /proc/self (and /proc/<own pid>) paths that must not show the elfuse host process itself.
-function procPath(k: Task, path: string): string | undefined {
-  let s = path.startsWith("/dev/fd/") ? `/proc/self/fd/${path.slice(8)}` : devFd[path] ?? path;
-  if (s.startsWith("/proc/net/")) s = `/proc/self${s.slice(5)}`; // /proc/net links to self/net
-  const m = /^\/proc\/(self|thread-self|\d+)(\/.*)?$/.exec(s);
+/** A canonical path with /dev/fd and /dev/std* as the /proc/self/fd paths they stand for. */
+function devView(c: string): string {
+  return devLinks[c] ?? (under(c, "/dev/fd") ? `/proc/self${c.slice(4)}` : c);
+}
+
+/** A path that names nothing (ENOENT), for a guest fd number that is not open. */
+const CLOSED_FD = "/nonexistent/elfuse-closed-fd";
+
+/**
+ * The guest's view of /proc and /dev/fd: its own /proc/self must show the guest, never the elfuse
+ * host process (its Deno fds, its memory). Every spelling that may lead there is made canonical
+ * first (".", "..", repeated and trailing slashes, /dev/fd, a relative path from a directory in
+ * /proc, or one that climbs out of its directory), so "/proc/self/./fd", "/tmp/../proc/self/fd"
+ * and "fd" from /proc/self are /proc/self/fd. Returns the host path to use, -errno, or undefined
+ * for an ordinary path (most calls: they only pay for a scan of the bytes, and allocate nothing).
+ */
+function procView(
+  k: Task,
+  abs: boolean,
+  entry: FdEntry | undefined,
+  addr: number,
+  len: number,
+): string | number | undefined {
+  const mem = k.proc.mem;
+  let guest: string;
+  if (abs) {
+    const second = mem[addr + 1];
+    const plain = isCanonical(mem, addr, len);
+    if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */) return undefined;
+    guest = k.proc.string(addr) as string;
+    if (plain && !under(guest, "/proc") && !under(guest, "/dev")) return undefined;
+  } else {
+    const base = relativeBase(k, entry, addr, len);
+    if (base === undefined) return undefined;
+    guest = `${base}/${k.proc.string(addr)}`;
+  }
+  const c = canonical(k, guest);
+  if (!under(c, "/proc") && !under(c, "/dev")) return undefined;
+  const mapped = devView(c);
+  const special = procPath(k, mapped);
+  if (special === undefined) return abs ? undefined : c; // the host resolves it as the guest does
+  if (typeof special === "string") k.path.shown = mapped;
+  return special;
+}
+
+/** `p` is `dir` or below it. */
+function under(p: string, dir: string): boolean {
+  return p.startsWith(dir) && (p.length === dir.length || p.charCodeAt(dir.length) === 0x2f);
+}
+
+/** No "//", "/./", "/../", nor a trailing "/", "/." or "/.." in the guest string. */
+function isCanonical(mem: Uint8Array, addr: number, len: number): boolean {
+  const end = addr + len; // mem[end] is the NUL
+  for (let i = addr; i < end; i++) {
+    if (mem[i] !== 0x2f) continue;
+    const a = mem[i + 1];
+    if (a === 0x2f || (a === 0 && i > addr)) return false;
+    if (a !== 0x2e) continue;
+    const b = mem[i + 2];
+    if (b === 0x2f || b === 0 || (b === 0x2e && (mem[i + 3] === 0x2f || mem[i + 3] === 0))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** A ".." component in the relative guest string. */
+function climbs(mem: Uint8Array, addr: number, len: number): boolean {
+  const end = addr + len;
+  for (let i = addr; i < end - 1; i++) {
+    if (mem[i] === 0x2e && mem[i + 1] === 0x2e && (i === addr || mem[i - 1] === 0x2f)) {
+      const next = mem[i + 2];
+      if (next === 0x2f || next === 0) return true;
+    }
+  }
+  return false;
+}
+
+/** The relative guest string starts with "proc" or "dev" (from "/", that is /proc or /dev). */
+function namesProcOrDev(mem: Uint8Array, addr: number): boolean {
+  return (mem[addr] === 0x70 && mem[addr + 1] === 0x72 && mem[addr + 2] === 0x6f &&
+    mem[addr + 3] === 0x63) ||
+    (mem[addr] === 0x64 && mem[addr + 1] === 0x65 && mem[addr + 2] === 0x76);
+}
+
+/**
+ * The directory a relative path starts from, when it may lead into /proc or /dev: a working
+ * directory or dirfd there, or "/" with "proc..." or "dev...", or a path with "..". Otherwise
+ * undefined, without a host call (the working directory's kind is cached on the process).
+ */
+function relativeBase(
+  k: Task,
+  entry: FdEntry | undefined,
+  addr: number,
+  len: number,
+): string | undefined {
+  const mem = k.proc.mem;
+  if (entry === undefined) {
+    const kind = k.proc.cwdKind ??= cwdKind();
+    if (kind === 0 && !climbs(mem, addr, len)) return undefined;
+    if (kind === 1 && !climbs(mem, addr, len) && !namesProcOrDev(mem, addr)) return undefined;
+    try {
+      return Deno.cwd();
+    } catch {
+      return undefined;
+    }
+  }
+  // A directory fd opened in /proc or /dev keeps its canonical guest path (k.path.shown).
+  if (under(entry.path, "/proc") || under(entry.path, "/dev")) return entry.path;
+  if (!climbs(mem, addr, len) && !namesProcOrDev(mem, addr)) return undefined;
+  try {
+    return Deno.readLinkSync(`/proc/self/fd/${entry.hostFd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** 0: the working directory is elsewhere; 1: it is "/"; 2: it is in /proc or /dev. */
+function cwdKind(): number {
+  let cwd: string;
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    return 0;
+  }
+  return cwd === "/" ? 1 : under(cwd, "/proc") || under(cwd, "/dev") ? 2 : 0;
+}
+
+const MAX_LINKS = 40; // Linux's MAXSYMLINKS
+
+/**
+ * `path` with ".", ".." and repeated slashes resolved lexically, except that this process's own
+ * links in /proc are followed when more components come after them, as the host kernel would:
+ * /proc/self/cwd, /proc/self/root, /proc/self/fd/N (a directory), and /dev/fd.
+ */
+function canonical(k: Task, path: string): string {
+  const out: string[] = [];
+  const todo = path.split("/").reverse(); // a stack: next component last
+  let links = 0;
+  while (todo.length) {
+    const c = todo.pop()!;
+    if (c === "" || c === ".") continue;
+    if (c === "..") {
+      out.pop();
+      continue;
+    }
+    out.push(c);
+    if (!todo.some((t) => t !== "" && t !== ".") || links >= MAX_LINKS) continue;
+    const target = ownLink(k, out);
+    if (target === undefined) continue;
+    links++;
+    out.length = 0;
+    todo.push(...target.split("/").reverse());
+  }
+  return "/" + out.join("/");
+}
+
+/** Where one of this process's /proc or /dev links leads (a host path), if `parts` is one. */
+function ownLink(k: Task, parts: string[]): string | undefined {
+  if (parts.length === 2 && parts[0] === "dev" && parts[1] === "fd") return "/proc/self/fd";
+  if (parts[0] !== "proc" || !isOwn(k, parts[1])) return undefined;
+  let i = 2;
+  if (parts[i] === "task" && parts.length >= 4) i += 2;
+  if (parts.length === i + 1 && parts[i] === "cwd") {
+    try {
+      return Deno.cwd();
+    } catch {
+      return CLOSED_FD;
+    }
+  }
+  if (parts.length === i + 1 && parts[i] === "root") return "/";
+  if (parts.length === i + 2 && parts[i] === "fd" && /^\d+$/.test(parts[i + 1])) {
+    const e = k.proc.fds.get(Number(parts[i + 1]));
+    if (e === undefined) return CLOSED_FD;
+    try {
+      const target = Deno.readLinkSync(`/proc/self/fd/${e.hostFd}`);
+      return target.startsWith("/") ? target : CLOSED_FD; // pipe:[...] has no components
+    } catch {
+      return CLOSED_FD;
+    }
+  }
+  return undefined;
+}
+
+function isOwn(k: Task, who: string): boolean {
+  return who === "self" || who === "thread-self" || Number(who) === k.proc.pid;
+}
+
+// /proc/self (and /proc/<own pid>, /proc/thread-self, /proc/self/task/TID) paths that must not
+// show the elfuse host process itself; `s` is canonical.
+function procPath(k: Task, path: string): string | number | undefined {
+  // /proc/net is a link to self/net: the guest's own view (procfs.ts renders it).
+  const s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
+  const m = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?(\/.*)?$/.exec(s);
   if (m === null) return undefined;
-  if (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.proc.pid) return undefined;
-  const rest = m[2] ?? "";
+  const rest = m[3] ?? "";
+  if (!isOwn(k, m[1])) return otherProcess(Number(m[1]), rest);
   if (rest === "/exe") return k.proc.info.hostExePath;
-  if (isRendered(rest)) {
-    k.path.procRest = rest;
+  if (isRendered((m[2] ?? "") + rest)) {
+    k.path.procRest = (m[2] ?? "") + rest;
     return "/proc/self/comm"; // stat-able stand-in; openat serves the rendered content
   }
-  const fd = /^\/fd\/(\d+)$/.exec(rest);
+  const fd = /^\/(fd|fdinfo)\/(\d+)(\/.*)?$/.exec(rest);
   if (fd !== null) {
-    const e = k.proc.fds.get(Number(fd[1]));
-    return e === undefined ? "/nonexistent/elfuse-closed-fd" : `/proc/self/fd/${e.hostFd}`;
+    const e = k.proc.fds.get(Number(fd[2]));
+    return e === undefined ? CLOSED_FD : `/proc/self/${fd[1]}/${e.hostFd}${fd[3] ?? ""}`;
+  }
+  // The directories themselves: getdents64 lists the guest's fds (procfs.ts listFds).
+  if (rest === "/fd" || rest === "/fdinfo") return `/proc/self${rest}`;
+  return undefined;
+}
+
+/**
+ * /proc/PID/fd of another process. The fds of another elfuse (a guest's child in a process of
+ * its own) or of a pid holder are elfuse's, not the guest's, and elfuse cannot show that guest's
+ * own table from here: EACCES, as Linux answers for a process one may not inspect.
+ */
+function otherProcess(pid: number, rest: string): number | undefined {
+  if (!/^\/(fd|fdinfo)(\/|$)/.test(rest)) return undefined;
+  try {
+    const exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+    if (exe === Deno.execPath()) return -E.EACCES;
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    if (cmdline.includes("elfuse-pid-holder")) return -E.EACCES;
+  } catch {
+    // gone, or not ours to read: the host answers
   }
   return undefined;
 }

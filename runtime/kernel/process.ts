@@ -77,6 +77,11 @@ export class Process {
   personality = 0;
   pdeathsig = 0;
   noNewPrivs = 0;
+  /**
+   * Where the working directory is, for paths.ts: 0 elsewhere, 1 "/", 2 in /proc or /dev;
+   * undefined until asked (chdir and fchdir reset it).
+   */
+  cwdKind: number | undefined;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
   /** Children reaped, less any SIGCHLDs the host merged (see reaped). */

@@ -29,6 +29,11 @@ export interface PathResult {
   atDir: number;
   /** The part after /proc/self when the path names a file elfuse renders, else undefined. */
   procRest: string | undefined;
+  /**
+   * The canonical guest path when the path led into this process's /proc or /dev/fd view (which
+   * elfuse rewrites); openat records it as the fd's path, so a directory fd there is known.
+   */
+  shown: string | undefined;
 }
 
 export class Task {
@@ -45,7 +50,7 @@ export class Task {
   robustList = 0;
   /** The thread's name (PR_SET_NAME, /proc/.../comm); "" means the program's. */
   name = "";
-  readonly path: PathResult = { atDir: -100, procRest: undefined };
+  readonly path: PathResult = { atDir: -100, procRest: undefined, shown: undefined };
   /** The syscall being served (set by the dispatcher). */
   nr = -1;
   state: TaskState = TaskState.Running;

@@ -49,9 +49,9 @@ Deno.test("sysroot: /tmp and /dev are the host's; other paths fall through when 
   assert.equal(sr.hostPath("/dev/null"), "/dev/null");
   assert.equal(sr.hostPath("/home/user/project/a.txt"), "/home/user/project/a.txt");
   assert.equal(sr.hostPath("/srv/data"), `${r}/srv/data`); // present in the root: the root's
-  // Relative to a directory inside the root: stays inside whatever the first component.
-  assert.equal(sr.hostPath("/srv/data/new-file", true, true), `${r}/srv/data/new-file`);
-  assert.equal(sr.hostPath("/usr/../tmp/y", true, true), "/tmp/y");
+  // A new file in a directory the root has: the root's.
+  assert.equal(sr.hostPath("/srv/data/new-file"), `${r}/srv/data/new-file`);
+  assert.equal(sr.hostPath("/usr/../tmp/y"), "/tmp/y");
   Deno.removeSync(r, { recursive: true });
 });
 
@@ -65,4 +65,48 @@ Deno.test("sysroot: guest paths strip the prefix; bad roots are refused", () => 
   assert.throws(() => new Sysroot(`${r}/etc/hostname`), /not a directory/);
   assert.throws(() => new Sysroot(`${r}/nope`), /no such directory/);
   Deno.removeSync(r, { recursive: true });
+});
+
+Deno.test("sysroot: every spelling is made canonical before the rules: no route to the host's /etc", () => {
+  const r = fakeRoot();
+  const sr = new Sysroot(r);
+  const host = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "elfuse-host-" }));
+  try {
+    const want = `${r}/etc/hostname`;
+    for (
+      const p of [
+        "/../../etc/hostname",
+        "/./etc/hostname",
+        "//etc//hostname",
+        "/tmp/../etc/hostname",
+        "/dev/../etc/hostname",
+        "/proc/../etc/hostname",
+        "/sys/../etc/hostname",
+        "/root/../etc/hostname",
+        `${host}/../../../../etc/hostname`,
+        "/proc/self/root/etc/hostname",
+        `/proc/self/cwd/${"../".repeat(20)}etc/hostname`,
+      ]
+    ) assert.equal(sr.hostPath(p), want, p);
+    // Symlinks the guest made in a host directory: their targets are guest paths again.
+    Deno.symlinkSync("/etc/hostname", `${host}/abs`);
+    Deno.symlinkSync("../../../../../../etc/hostname", `${host}/rel`);
+    Deno.symlinkSync("/", `${host}/root`);
+    Deno.symlinkSync("/proc/self/root", `${host}/procroot`);
+    assert.equal(sr.hostPath(`${host}/abs`), want);
+    assert.equal(sr.hostPath(`${host}/abs`, false), `${host}/abs`, "lstat sees the link itself");
+    assert.equal(sr.hostPath(`${host}/rel`), want);
+    assert.equal(sr.hostPath(`${host}/root/etc/hostname`), want);
+    assert.equal(sr.hostPath(`${host}/procroot/etc/hostname`), want);
+    // A link in the sysroot that climbs out reaches what the rules say: /tmp is the host's.
+    Deno.symlinkSync("../../tmp/elfuse-x", `${r}/usr/lib/tmplink`);
+    assert.equal(sr.hostPath("/usr/lib/tmplink"), "/tmp/elfuse-x");
+    // The host's own files stay reachable where the rules allow.
+    Deno.writeTextFileSync(`${host}/file`, "");
+    assert.equal(sr.hostPath(`${host}/file`), `${host}/file`);
+    assert.equal(sr.hostPath(`/etc/../${host}/./file`), `${host}/file`);
+  } finally {
+    Deno.removeSync(host, { recursive: true });
+    Deno.removeSync(r, { recursive: true });
+  }
 });

@@ -22,7 +22,7 @@ import type {
   Vcpu,
   VcpuContext,
 } from "../backend.ts";
-import { Reg } from "../backend.ts";
+import { Reg, registerArg } from "../backend.ts";
 import { layout } from "../../memory/address_space.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { shimBytes, shimSymbols as S } from "../../../shim/shim_bytes.ts";
@@ -119,6 +119,8 @@ export class HvfBackend implements Backend {
   #vcpu: HvfVcpu | undefined;
   /** The host rewrote guest code: the shim must IC IALLUIS before its next ERET. */
   icachePending = false;
+  /** The shim window is never the guest's: the address space refuses mappings there. */
+  readonly reserved = [[INFRA_BASE, INFRA_BASE + INFRA_SIZE]] as const;
 
   constructor(api: HvApi, slab: SlabInfo) {
     this.api = api;
@@ -301,7 +303,10 @@ export class HvfVcpu implements Vcpu {
   }
 
   syscallArgs(args: Float64Array): number {
-    for (let i = 0; i < 6; i++) args[i] = this.#num(FRAME + i * 8);
+    for (let i = 0; i < 6; i++) {
+      const at = FRAME + i * 8;
+      args[i] = registerArg(this.#mem.getInt32(at + 4, true), this.#mem.getUint32(at, true));
+    }
     return this.#mem.getUint32(FRAME + 64, true);
   }
 

@@ -177,6 +177,9 @@ export class SimHv implements HvApi {
   }
 
   #regRead(e: Deno.PointerObject, id: number, off = VALUE): bigint {
+    // Unicorn writes only 4 bytes for the 32-bit registers (FPSR, FPCR, NZCV): the rest of the
+    // slot must not keep what an earlier read left there (a q register's bytes, say).
+    this.#dv.setBigUint64(off, 0n, true);
     this.#check(this.#lib.uc_reg_read(e, id, this.#addr(off)), "uc_reg_read");
     return this.#dv.getBigUint64(off, true);
   }

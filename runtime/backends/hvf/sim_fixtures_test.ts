@@ -1,7 +1,7 @@
 // The hvf-sim lane: a handful of fixtures through the real shim, page tables and run loop on the
 // Unicorn simulator, each chosen for a path of the hvf backend (the full catalog runs with
-// ELFUSE_TEST_BACKEND=hvf-sim deno test -A fixtures_test.ts). Skipped when the fixtures are not
-// built or libunicorn is older than 2.1.4.
+// `deno task test-hvf-sim`). Skipped when the fixtures are not built or libunicorn is older than
+// 2.1.4.
 import assert from "node:assert/strict";
 import { fixtures } from "../../../fixtures/catalog.ts";
 import { openUnicorn } from "../unicorn/ffi.ts";
@@ -19,6 +19,8 @@ const lane: Record<string, string> = {
   sigaction: "signal frames: saveGeneral/loadGeneral and FP/SIMD through the frame",
   static_pie: "a static PIE loaded high (2/3 of the address space)",
   libc_malloc: "malloc arenas: brk and mmap growth, 2 MiB blocks and splits",
+  sig_regs: "x9-x28, q0-q31, NZCV, FPCR and FPSR's flags through signal frames",
+  mmap_anon: "MAP_FIXED into the shim window: ENOMEM (Backend.reserved), not a crash",
 };
 
 function available(): string | undefined {

@@ -12,7 +12,7 @@ import type {
   Vcpu,
   VcpuContext,
 } from "../backend.ts";
-import { Reg } from "../backend.ts";
+import { Reg, registerArg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 import { enableFastStores } from "./fast_stores.ts";
@@ -402,7 +402,7 @@ class UnicornVcpu implements Vcpu {
     this.#lib.uc_reg_read_batch(this.#engine, this.#batchIds, this.#batchPtrs, 7);
     const u = this.#u32, s = this.#i32;
     const o = BATCH_VALUES >> 2;
-    for (let i = 0; i < 6; i++) args[i] = s[o + 2 * i + 1] * 4294967296 + u[o + 2 * i];
+    for (let i = 0; i < 6; i++) args[i] = registerArg(s[o + 2 * i + 1], u[o + 2 * i]);
     return u[o + 12];
   }
 

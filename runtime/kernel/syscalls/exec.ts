@@ -8,6 +8,7 @@ import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
+import { programFileProblem } from "../../program.ts";
 import { E } from "../errno.ts";
 import { type Task, TaskState } from "../task.ts";
 import { RESULT_SET } from "../syscall_def.ts";
@@ -168,14 +169,15 @@ function exec(
   if (typeof envp === "number") return envp;
   const target = resolveTarget(k, hostPath, guestPath, argv, 0);
   if (typeof target === "number") return target;
-  if (target.elf.interpreter !== undefined && k.proc.info.sysroot === undefined) {
-    // Without a sysroot the interpreter would be the host's own loader: not runnable here.
-    const interp = target.elf.interpreter;
-    try {
-      Deno.statSync(interp);
-    } catch {
-      return -E.ENOENT;
-    }
+  const interp = target.elf.interpreter;
+  if (interp !== undefined) {
+    // Linux opens the loader before the point of no return (load_elf_binary's open_exec), so a
+    // missing or unrunnable one (a device, a FIFO, no execute bit) fails the execve itself.
+    const sysroot = k.proc.info.sysroot;
+    const host = sysroot === undefined ? interp : sysroot.hostPath(interp);
+    if (typeof host === "number") return host;
+    const problem = programFileProblem(host);
+    if (problem !== undefined) return -E[problem.errno];
   }
 
   // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a

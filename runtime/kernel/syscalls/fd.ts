@@ -53,7 +53,10 @@ function openat(k: Task, a: Float64Array): number {
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();
-  return install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
+  // A /proc or /dev/fd path is recorded canonical: relative paths from it and getdents64 on it
+  // then see the guest's view (paths.ts procView, procfs.ts listFds).
+  const shown = k.path.shown ?? (k.proc.string(a[1]) as string);
+  return install(k, h, (flags & O_CLOEXEC) !== 0, shown);
 }
 
 function close(k: Task, a: Float64Array): number {

@@ -7,6 +7,7 @@ import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { path, pathAt, shownPath } from "../paths.ts";
+import { isFdDir, listFds } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -123,11 +124,13 @@ function statfsInto(k: Task, out: number, call: (o: number) => number): number {
 }
 
 function getdents64(k: Task, a: Float64Array): number {
-  const h = hostFd(k, a[0]);
-  if (h < 0) return -E.EBADF;
+  const e = k.proc.fds.get(a[0] | 0);
+  if (e === undefined) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2] >>> 0, 0x7ffff000);
   if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
-  return k.host(Number(libc.getdents64(h, k.proc.hostBase + buf, len)));
+  // The host's /proc/self/fd would list elfuse's own fds: the guest sees its table.
+  if (isFdDir(k, e.path)) return listFds(k, e.hostFd, e.path, buf, len);
+  return k.host(Number(libc.getdents64(e.hostFd, k.proc.hostBase + buf, len)));
 }
 
 function getcwd(k: Task, a: Float64Array): number {
@@ -267,11 +270,19 @@ export const fileSyscalls: SyscallDef[] = [
   },
   { name: "getdents64", handler: getdents64, args: ["fd", "outbuf", "uint"] },
   { name: "getcwd", handler: getcwd, args: ["outbuf", "uint"] },
-  { name: "chdir", handler: withPath((_k, p) => libc.chdir(p)), args: ["path"] },
+  {
+    name: "chdir",
+    handler: withPath((k, p) => {
+      k.proc.cwdKind = undefined; // paths.ts looks again where it is
+      return libc.chdir(p);
+    }),
+    args: ["path"],
+  },
   {
     name: "fchdir",
     handler: (k, a) => {
       const h = hostFd(k, a[0]);
+      k.proc.cwdKind = undefined;
       return h < 0 ? -E.EBADF : k.host(libc.fchdir(h));
     },
     args: ["fd"],

@@ -54,6 +54,7 @@ export type {
   NormaliserName,
   Observed,
   Outcome,
+  Reproduction,
   Runner,
   RunnerInfo,
   RunResult,
@@ -77,7 +78,14 @@ export {
   type SpawnSpec,
   spawnTimed,
 } from "./runners.ts";
-export { type BinfmtReport, ensureAarch64 } from "./binfmt.ts";
+export {
+  type ExecFollowing,
+  execFollowing,
+  type ExecNeeds,
+  execProblem,
+  readExecFollowing,
+} from "./binfmt.ts";
+export { type ReproduceOptions, reproduction } from "./reproduce.ts";
 export { type Corpus, loadCorpus, selectCases } from "./corpus.ts";
 export { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
 export { fixtureCases, type FixtureCorpus } from "./corpus_fixtures.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { renderHtml } from "./report_html.ts";
 import { renderJson } from "./report_json.ts";
+import { renderJunit, xmlEscape } from "./report_junit.ts";
 import { formatTable, ratioText, renderText } from "./report_text.ts";
 import { runMatrix } from "./run.ts";
 import { FakeRunner, testCase } from "./testing.ts";
@@ -24,7 +25,32 @@ async function sample(): Promise<MatrixResult> {
     subject,
     reference,
     notes: ["a note"],
-  });
+  }).then((r) => ({ ...r, environment: ENV }));
+}
+
+const ENV = {
+  elfuse: "0.1.0, commit 0123456789ab",
+  deno: "2.9.6",
+  libunicorn: "2.1.4 (/lib/libunicorn.so.2)",
+  qemu: "qemu-aarch64 version 7.2.22",
+  host: "linux/x86_64",
+  binfmt: "no binfmt_misc entry for aarch64 programs: qemu-user cannot follow an execve",
+};
+
+/** The opening tags of an XML text, checked for nesting; throws at the first one out of place. */
+function checkNesting(xml: string): string[] {
+  const open: string[] = [];
+  const seen: string[] = [];
+  for (const m of xml.matchAll(/<(\/?)([\w:-]+)[^>]*?(\/?)>/g)) {
+    const [, closing, name, selfClosing] = m;
+    if (!closing) seen.push(name);
+    if (closing) {
+      const top = open.pop();
+      if (top !== name) throw new Error(`</${name}> closes <${top}>`);
+    } else if (!selfClosing) open.push(name);
+  }
+  if (open.length) throw new Error(`unclosed: ${open.join(", ")}`);
+  return seen;
 }
 
 Deno.test("text: table, failure details, and the summary line last", async () => {
@@ -81,6 +107,27 @@ Deno.test("json: every result, with streams summarised", async () => {
   assert.equal(j.outcomes[1].subject.stdout.bytes, 16);
   assert.match(j.outcomes[1].subject.stdout.sha256, /^[0-9a-f]{64}$/);
   assert.equal(j.outcomes[2].subject, undefined);
+  assert.deepEqual(j.environment, ENV);
+  assert.equal(j.outcomes[1].reproduce.matrix, "deno task matrix --filter '^t/bad$' --keep");
+});
+
+Deno.test("junit: one suite per group, failures and skips with their reasons", async () => {
+  const xml = renderJunit(await sample());
+  assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites /);
+  const tags = checkNesting(xml.replace(/^<\?xml[^>]*>/, ""));
+  assert.equal(tags.filter((t) => t === "testcase").length, 3);
+  assert.match(
+    xml,
+    /<testsuites name="elfuse matrix: 1 passed, 1 failed, 1 skipped" tests="3" failures="1" errors="0" skipped="1"/,
+  );
+  assert.match(xml, /<testsuite name="matrix.test" tests="3" failures="1" errors="0" skipped="1"/);
+  assert.match(xml, /<testcase classname="matrix.test" name="t\/good" time="0.040"\/>/);
+  assert.match(xml, /<failure message="stdout differs from line 2[^"]*" type="fail">/);
+  assert.match(xml, /line &#60;2&#62;/, "output is escaped");
+  assert.match(xml, /<skipped message="not built: run `deno task fixtures`"\/>/);
+  assert.match(xml, /<property name="libunicorn" value="2.1.4 \(\/lib\/libunicorn.so.2\)"\/>/);
+  assert.throws(() => checkNesting("<a><b></a></b>"), /closes/);
+  assert.equal(xmlEscape("a\x1b[1m<&>\"'\tb"), "a\\x1b[1m&#60;&#38;&#62;&#34;&#39;\tb");
 });
 
 Deno.test("text: past the failure limit, failing cases are only named", async () => {

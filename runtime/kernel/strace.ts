@@ -1,10 +1,14 @@
-// --strace: one line per syscall on stderr, `name(args) = result`, like strace(1). Only loaded
-// when asked for, and it wraps the dispatcher instead of slowing the plain path.
+// --strace: one line per syscall on stderr (or --strace-file's file), `name(args) = result`, like
+// strace(1), with `[pid N]` in front once the guest has more than one process. Only loaded when
+// asked for, and it wraps the dispatcher instead of slowing the plain path. Flag and enumeration
+// arguments are decoded by the tables of strace_decode.ts.
+import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import { errnoNames } from "./errno.ts";
 import type { Kernel } from "./kernel.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
+import { decode, decoderFor } from "./strace_decode.ts";
 import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
@@ -26,7 +30,16 @@ function quote(bytes: Uint8Array, max: number): string {
 
 const hex = (v: number) => (v < 0 ? "-0x" + (-v).toString(16) : "0x" + v.toString(16));
 
-function formatArg(k: Kernel, kind: ArgKind, v: number, next: number): string {
+function formatArg(
+  k: Kernel,
+  syscall: string,
+  index: number,
+  kind: ArgKind,
+  v: number,
+  next: number,
+): string {
+  const decoder = decoderFor(syscall, index, kind);
+  if (decoder !== undefined) return decode(decoder, v);
   switch (kind) {
     case "fd":
       return String(v | 0);
@@ -57,33 +70,75 @@ function formatArg(k: Kernel, kind: ArgKind, v: number, next: number): string {
   }
 }
 
+/** This host process runs a guest fork child (cli.ts --fork-child, --fork-spare). */
+const forkChildProcess = Deno.args[0] === "--fork-child" || Deno.args[0] === "--fork-spare";
+
+/**
+ * True when more than one guest process or thread may be writing trace lines: this process has
+ * children it has not reaped, or is itself a fork child (in-process or in a host process of its
+ * own). Lines then start with `[pid N]`, as strace -f's do. Threads do not exist yet; when they
+ * do, the kernel's thread count belongs here too.
+ */
+export function moreThanOneTask(k: Kernel): boolean {
+  return k.children.size > 0 || k.parentPid !== undefined || forkChildProcess;
+}
+
+/** The `[pid N] ` in front of a trace line, or "" while the guest is one process. */
+export function tracePrefix(k: Kernel): string {
+  return moreThanOneTask(k) ? `[pid ${k.pid}] ` : "";
+}
+
+/**
+ * Where trace lines go: host fd 2 (straight, so they interleave with the guest's own stderr in
+ * order), or the file --strace-file named (cli.ts truncates it and passes it to every process of
+ * the run as ELFUSE_STRACE_FILE; each appends whole lines).
+ */
+function traceSink(): (line: string) => void {
+  const path = Deno.env.get("ELFUSE_STRACE_FILE");
+  if (path) {
+    const file = Deno.openSync(path, { append: true, create: true });
+    return (line) => file.writeSync(enc.encode(line + "\n"));
+  }
+  return (line) => {
+    const buf = enc.encode(line + "\n");
+    libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))), buf.length);
+  };
+}
+
+let sink: ((line: string) => void) | undefined;
+
+/** A 64-bit register value as the signed number a syscall returns. */
+function signed(v: bigint): number {
+  return Number(BigInt.asIntN(64, v));
+}
+
 /** Returns a syscall entry point that traces every call, then runs the plain dispatcher. */
 export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
   const byNr = new Map(rows.map((r) => [r.nr, r]));
-  const out = (line: string) => {
-    const b = enc.encode(line + "\n");
-    // Straight to host fd 2 so lines interleave with the guest's own output in order.
-    const buf = new Uint8Array(b);
-    libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))), buf.length);
-  };
+  // One sink per process: in-process fork children share their parent's.
+  const out = sink ??= traceSink();
   return () => {
     const a = k.args;
     const nr = k.vcpu.syscallArgs(a);
     const row = byNr.get(nr);
     const name = row?.name ?? `syscall_${nr}`;
     const kinds = row?.def?.args ?? [];
-    const shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
+    const shown = kinds.map((kind, i) => formatArg(k, name, i, kind, a[i], a[i + 1])).join(", ");
     const h = k.table[nr];
     let r = h !== undefined ? h(k, a) : k.unknown(nr);
     if (r === -4 /* EINTR */) r = k.interrupted(nr);
+    // NaN (RESULT_SET): the handler wrote x0 itself (execve, lseek past 2^53): show that.
+    const result = r === r ? r : signed(k.vcpu.getBig(Reg.X0));
     const restarted = k.hostSignals[0] !== 0 && takeHostSignals(k, nr, r);
     if (!restarted && r === r) k.vcpu.setResult(r);
     if (!restarted && k.signals.wake) deliverPending(k);
     let res: string;
-    if (r < 0 && r > -4096) {
-      res = `-1 ${errnoNames[-r] ?? "E?"}${row?.status === "missing" ? " (not implemented)" : ""}`;
-    } else res = row?.def?.hexResult ? hex(r) : String(r);
+    if (result < 0 && result > -4096) {
+      res = `-1 ${errnoNames[-result] ?? "E?"}${
+        row?.status === "missing" ? " (not implemented)" : ""
+      }`;
+    } else res = row?.def?.hexResult ? hex(result) : String(result);
     if (k.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
-    out(`${name}(${shown}) = ${res}`);
+    out(`${tracePrefix(k)}${name}(${shown}) = ${res}`);
   };
 }

@@ -1,8 +1,8 @@
 /**
- * The elfuse matrix: runs a corpus of aarch64 programs (the fixtures of fixtures/catalog.ts and
- * over a hundred busybox applet cases) on elfuse and on a reference runner (qemu-user, or the host
- * itself on aarch64 Linux), compares the results case by case, and reports them as text, JSON or
- * one self-contained HTML page. `deno task matrix` is its command line (matrix/cli.ts); this
+ * The elfuse matrix: runs a corpus of aarch64 programs (the fixtures of fixtures/catalog.ts, over a
+ * hundred busybox applet cases, busybox sh scripts and Debian programs from a sysroot) on elfuse
+ * and on a reference runner (qemu-user, or the host itself on aarch64 Linux), compares the results
+ * case by case, and reports them as text, JSON, JUnit XML or one self-contained HTML page. `deno task matrix` is its command line (matrix/cli.ts); this
  * module is its API, for tools and tests that want to run or judge cases themselves.
  *
  * @example Run the quick busybox cases on qemu-user against itself and print the report
@@ -110,3 +110,5 @@ export { countOutcomes, exitCode, summaryLine } from "./summary.ts";
 export { type DetailOptions, renderText } from "./report_text.ts";
 export { renderHtml } from "./report_html.ts";
 export { renderJson, toJson } from "./report_json.ts";
+export { renderJunit } from "./report_junit.ts";
+export { collectEnvironment, type Environment } from "./environment.ts";

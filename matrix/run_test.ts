@@ -352,3 +352,19 @@ Deno.test("a case that may exec is not judged against a run during which binfmt_
   assert.match(r.outcomes[1].judgedAlone!, /judged on elfuse alone: binfmt_misc changed/);
   assert.equal(r.outcomes[2].judgedAlone, undefined, "a case that does not exec is unaffected");
 });
+
+Deno.test("a reference bug entry does not apply when the reference runs against itself", async () => {
+  const buggy = () =>
+    new FakeRunner(
+      "qemu-user",
+      () => ({ stdout: "1 passed, 1 failed\n", status: { kind: "exit", code: 1 } }),
+    );
+  const r = await runMatrix({
+    cases: [testCase("t/bug", { compare: { mode: "self-check" } })],
+    subject: buggy(),
+    reference: buggy(),
+    known: [{ case: "t/bug", reference: "qemu-user", judgeAlone: true, reason: "its bug" }],
+  });
+  assert.equal(r.outcomes[0].verdict, "known");
+  assert.equal(r.outcomes[0].judgedAlone, undefined);
+});

@@ -4,7 +4,7 @@
  * @module
  */
 import { type RunOptions, runProgram } from "./runtime/run.ts";
-import type { ExitStatus } from "./runtime/kernel/kernel.ts";
+import type { ExitStatus } from "./runtime/kernel/process.ts";
 
 export type { ExitStatus, RunOptions };
 export { ElfuseError } from "./runtime/errors.ts";

@@ -8,7 +8,8 @@ import { Reg } from "./backends/backend.ts";
 import { exitLike } from "./host/exit.ts";
 import { libc } from "./host/libc.ts";
 import { type ForkState, inherit } from "./kernel/fork.ts";
-import { Kernel } from "./kernel/kernel.ts";
+import { newProcess } from "./kernel/process.ts";
+import { Runtime } from "./kernel/runtime.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { runKernel } from "./run.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
@@ -80,34 +81,35 @@ async function resume(
   as.brkStart = state.brkStart;
   as.brkEnd = state.brkEnd;
   const { sysroot, ...info } = state.info;
-  const k = new Kernel(as, {
+  const k = newProcess(new Runtime(), as, {
     ...info,
     sysroot: sysroot === undefined ? undefined : new Sysroot(sysroot),
   });
+  const proc = k.proc;
   // vfork: the last fd passed is the pipe the parent waits on (kernel/syscalls/process.ts).
   // After the guest's fds: vfork's pipe, then the release pipe (inline_fork.ts), when present.
   let extra = state.fds.length;
   if (state.vfork !== undefined) {
-    k.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
+    proc.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
   }
-  if (state.release !== undefined) k.releaseFd = spare ? spare.fds[extra++] : state.release;
+  if (state.release !== undefined) proc.releaseFd = spare ? spare.fds[extra++] : state.release;
   // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
   state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
-    k.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
+    proc.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
   });
   inherit(k, state);
   const vcpu = backend.createVcpu();
-  k.vcpu = vcpu;
+  proc.vcpu = vcpu;
   const regsBytes = Uint8Array.from(atob(state.regs), (c) => c.charCodeAt(0));
   const regs = new DataView(regsBytes.buffer);
   vcpu.loadGeneral(regs, 0);
   vcpu.loadFpsimd(regs, 34 * 8);
   vcpu.setBig(Reg.TPIDR_EL0, BigInt(state.tpidr));
-  if (state.childTid !== 0 && k.canWrite(state.childTid, 4)) {
-    k.view.setInt32(state.childTid, k.pid, true);
+  if (state.childTid !== 0 && proc.canWrite(state.childTid, 4)) {
+    proc.view.setInt32(state.childTid, proc.pid, true);
   }
   if (state.clearTid) k.tidAddress = state.childTid;
-  const status = await runKernel(k, backend, {
+  const status = await runKernel(proc, backend, {
     program: info.exePath,
     ...state.run,
     backend: state.run.backend as BackendName,

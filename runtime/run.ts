@@ -1,12 +1,15 @@
 // Running one guest program from start to exit: load, set up the address space and vCPU, serve
 // syscalls until the guest exits or faults.
 import { type Backend, type Exit, Reg } from "./backends/backend.ts";
-import { deliverFault, deliverPending, takeHostSignals } from "./kernel/syscalls/signal.ts";
+import { deliverFault, takeHostSignals } from "./kernel/signal_delivery.ts";
+import { preempted } from "./kernel/scheduler.ts";
 import { SignalRouter } from "./host/signal_router.ts";
 import { type BackendName, createBackend, defaultBackend } from "./backends/select.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
-import { type ExitStatus, Kernel } from "./kernel/kernel.ts";
+import { type ExitStatus, newProcess, type Process } from "./kernel/process.ts";
+import { Runtime } from "./kernel/runtime.ts";
+import { syscallEntry } from "./kernel/dispatch.ts";
 import { errnoNames } from "./kernel/errno.ts";
 import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
 import { handlerTable, tableRows } from "./kernel/table.ts";
@@ -105,7 +108,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     monotonicCounter: backend.monotonicCounter === true,
     sysroot,
   });
-  const kernel = new Kernel(as, {
+  const leader = newProcess(new Runtime(), as, {
     exePath: sysroot?.guestPath(hostPath) ?? hostPath,
     hostExePath: hostPath,
     argv,
@@ -115,9 +118,10 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     stackStart: image.sp,
     sysroot,
   });
-  installStdio(kernel);
+  const proc = leader.proc;
+  installStdio(proc);
   const vcpu = backend.createVcpu();
-  kernel.vcpu = vcpu;
+  proc.vcpu = vcpu;
   vcpu.set(Reg.SP, image.sp);
   vcpu.set(Reg.PC, image.entry);
   if (opts.verbose) {
@@ -131,7 +135,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
         `starting at 0x${image.entry.toString(16)}`,
     );
   }
-  const status = await runKernel(kernel, backend, opts);
+  const status = await runKernel(proc, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   backend.close();
   return status;
@@ -142,66 +146,66 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
  * into signal frames. Shared by a fresh run and by a fork child resuming its parent's image.
  */
 export async function runKernel(
-  kernel: Kernel,
+  proc: Process,
   backend: Backend,
   opts: RunOptions,
 ): Promise<ExitStatus> {
-  const inline = kernel.inline !== undefined;
-  kernel.hwcap = backend.hwcap;
-  kernel.hwcap2 = backend.hwcap2;
-  kernel.monotonicCounter = backend.monotonicCounter === true;
-  kernel.verbose = opts.verbose === true;
-  kernel.note = note;
-  kernel.runOptions = {
+  const inline = proc.inline !== undefined;
+  const rt = proc.rt;
+  rt.hwcap = backend.hwcap;
+  rt.hwcap2 = backend.hwcap2;
+  rt.monotonicCounter = backend.monotonicCounter === true;
+  rt.verbose = opts.verbose === true;
+  rt.note = note;
+  rt.options = {
     backend: backend.name as BackendName,
     strace: opts.strace,
     verbose: opts.verbose,
   };
   const rows = tables.rows;
-  kernel.table = inline ? tables.inline : tables.base;
-  if (kernel.releaseFd >= 0) kernel.table = releasingTable(kernel, kernel.table);
+  proc.table = inline ? tables.inline : tables.base;
+  if (proc.releaseFd >= 0) proc.table = releasingTable(proc, proc.table);
   if (opts.verbose) {
     const seen = new Set<number>();
-    kernel.onUnknown = (nr) => {
+    rt.onUnknown = (nr) => {
       if (seen.has(nr)) return;
       seen.add(nr);
       note(`syscall ${aarch64SyscallNames[nr] ?? nr} (${nr}) is not implemented: returning ENOSYS`);
     };
   }
-  const vcpu = kernel.vcpu;
+  const vcpu = proc.vcpu;
   // An in-process child leaves host signals to its waiting parent (kernel/inline_fork.ts).
   if (!inline) {
-    kernel.router = new SignalRouter();
-    kernel.hostSignals = kernel.router.flags;
+    proc.router = new SignalRouter();
+    proc.hostSignals = proc.router.flags;
+    proc.router.useInterrupt(vcpu.interruptCall());
     // A fork child arrives with its parent's dispositions and mask: mirror them on the host.
-    kernel.signals.actions.forEach((a, sig) => {
-      if (a.handler !== 0) kernel.router!.disposition(sig, a.handler);
+    proc.actions.forEach((a, sig) => {
+      if (a.handler !== 0) proc.router!.disposition(sig, a.handler);
     });
-    kernel.syncSignals();
+    proc.syncSignals();
   }
-  let entry = kernel.onSyscall;
-  if (opts.strace) {
-    const { tracingEntry } = await import("./kernel/strace.ts");
-    entry = tracingEntry(kernel, rows);
-  }
+  const tracer = opts.strace ? (await import("./kernel/strace.ts")).straceTracer(rows) : undefined;
+  const entry = syscallEntry(proc, tracer);
   for (;;) {
     const exit = vcpu.run(entry, 0);
-    if (kernel.inlineStart !== undefined) {
-      await runInline(kernel, (child) => runKernel(child, backend, opts));
-      if (kernel.exitStatus === undefined) continue;
+    if (proc.inlineStart !== undefined) {
+      await runInline(proc, (child) => runKernel(child, backend, opts));
+      if (proc.exitStatus === undefined) continue;
     }
-    if (inline && kernel.inline!.moved) return { code: 0 }; // it goes on in its own process
+    if (inline && proc.inline!.moved) return { code: 0 }; // it goes on in its own process
     if (exit.kind === "interrupted") {
-      takeHostSignals(kernel, -1, 0);
-      if (kernel.signals.wake) deliverPending(kernel);
-      if (kernel.exitStatus === undefined) continue;
+      takeHostSignals(proc);
+      preempted(proc);
+      if (proc.exitStatus === undefined) continue;
     }
+    const k = proc.current;
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
-    const f = faultSignal(exit);
-    if (f && kernel.exitStatus === undefined && deliverFault(kernel, f.sig, f.code, f.address)) {
+    const f = faultSignal(exit, proc);
+    if (f && proc.exitStatus === undefined && deliverFault(k, f.sig, f.code, f.address)) {
       continue;
     }
-    return statusOf(exit, kernel, opts.verbose === true);
+    return statusOf(exit, proc, opts.verbose === true);
   }
 }
 
@@ -220,7 +224,7 @@ const tables = (() => {
 })();
 
 /** Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. */
-function installStdio(k: Kernel): void {
+function installStdio(k: Process): void {
   const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
   for (let fd = 0; fd < 3; fd++) {
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
@@ -229,10 +233,16 @@ function installStdio(k: Kernel): void {
 }
 
 /** The signal, si_code and si_addr a fault raises (asm-generic/siginfo.h codes). */
-function faultSignal(exit: Exit): { sig: number; code: number; address: number } | undefined {
+function faultSignal(
+  exit: Exit,
+  proc: Process,
+): { sig: number; code: number; address: number } | undefined {
   switch (exit.kind) {
-    case "fault": // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
-      return { sig: 11, code: exit.mapped ? 2 : 1, address: exit.address };
+    case "fault": { // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
+      // PROT_NONE pages are mapped for the guest but not in the backend (address_space.ts).
+      const mapped = exit.mapped || proc.as.vmas.find(exit.address) !== undefined;
+      return { sig: 11, code: mapped ? 2 : 1, address: exit.address };
+    }
     case "undefined": // ILL_ILLOPC
       return { sig: 4, code: 1, address: exit.pc };
     case "breakpoint": // TRAP_BRKPT
@@ -242,8 +252,8 @@ function faultSignal(exit: Exit): { sig: number; code: number; address: number }
 }
 
 function statusOf(
-  exit: ReturnType<Kernel["vcpu"]["run"]>,
-  k: Kernel,
+  exit: Exit,
+  k: Process,
   verbose: boolean,
 ): ExitStatus {
   switch (exit.kind) {

@@ -25,12 +25,31 @@ export type Exit =
   | { kind: "undefined"; pc: number }
   | { kind: "timeout" }
   /**
-   * The run was cut short from outside (Hypervisor.framework's hv_vcpus_exit, which stops at an
-   * instruction boundary with all registers in place); the kernel looks for host signals and
-   * runs on. Unicorn never reports it: see host/signal_router.ts.
+   * The run was cut short from outside (Vcpu.interruptCall: Hypervisor.framework's
+   * hv_vcpus_exit, Unicorn's uc_emu_stop) at an instruction boundary with all registers in place;
+   * the kernel looks for host signals and time slices, and runs on.
    */
   | { kind: "interrupted" }
   | { kind: "internal"; error: unknown };
+
+/**
+ * A native function another thread can call to make a running vCPU's run() return
+ * `{ kind: "interrupted" }` at an instruction boundary, with every register in place (the signal
+ * listener calls it for a signal the guest must see now, and for time slices between threads).
+ * Integer and pointer arguments only, passed as declared.
+ */
+export interface NativeCall {
+  library: string;
+  symbol: string;
+  parameters: ("usize" | "u32" | "i32")[];
+  args: (number | bigint)[];
+}
+
+/** One thread's whole register state, saved while another thread of its process runs. */
+export interface VcpuContext {
+  /** Backend-owned storage; only the vCPU that made it reads it. */
+  readonly data: unknown;
+}
 
 /** Called for every guest SVC while the vCPU runs; it reads the arguments and sets the result. */
 export type SyscallHandler = () => void;
@@ -61,6 +80,19 @@ export interface Vcpu {
   run(onSyscall: SyscallHandler, deadline: number): Exit;
   /** From inside a syscall handler: stop after this syscall returns. */
   stop(): void;
+  /** Storage for a thread's whole register state (general, FP/SIMD, FPSR/FPCR, TPIDR_EL0). */
+  newContext(): VcpuContext;
+  /** Copies the vCPU's registers into `ctx` (also inside a syscall handler). */
+  saveContext(ctx: VcpuContext): void;
+  /**
+   * Makes `ctx` the vCPU's registers. Inside a syscall handler the vCPU goes on from the loaded pc
+   * when the handler returns: this is how threads are switched.
+   */
+  loadContext(ctx: VcpuContext): void;
+  /** Releases a context no thread needs any more. */
+  freeContext(ctx: VcpuContext): void;
+  /** How another thread interrupts run() (NativeCall), or undefined where that is not safe. */
+  interruptCall(): NativeCall | undefined;
 }
 
 export interface Backend {

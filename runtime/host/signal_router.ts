@@ -1,13 +1,14 @@
 // Host signals to the guest. A signal the guest catches must reach its handler even while the main
 // thread runs guest code or sits in a blocking host call, and Deno only hands signals to listeners
 // on an event loop. So a Worker listens (signal_worker.ts), and for each signal it sets a bit in
-// shared memory and sends the main thread a "kick" signal whose handler does nothing and does not
-// restart system calls, so a blocking host read, wait4 or nanosleep returns EINTR. The signal is
-// then delivered when that syscall returns, or at the next syscall of a guest that is computing:
-// interrupting the vCPU from another thread (uc_emu_stop) was measured to leave registers a
-// translation block had not yet written back, so guest code is never stopped asynchronously. Signals the guest leaves at their default or ignores are
-// left to the host (a default SIGINT ends elfuse with SIGINT, exactly as it should end the guest).
+// shared memory, sends the main thread a "kick" signal whose handler does nothing and does not
+// restart system calls (so a blocking host read, wait4 or nanosleep returns EINTR), writes a wake
+// pipe the scheduler's idle wait polls, and interrupts the vCPU when the backend says how
+// (Vcpu.interruptCall): a guest that is computing takes the signal at once. Signals the guest
+// leaves at their default or ignores are left to the host (a default SIGINT ends elfuse with
+// SIGINT, exactly as it should end the guest).
 import { libc, Scratch } from "./libc.ts";
+import type { NativeCall } from "../backends/backend.ts";
 
 /** Host signals that can be routed (Deno refuses listeners for SIGKILL, SIGSTOP, SIGSEGV...). */
 const routable: Record<number, Deno.Signal> = {
@@ -74,10 +75,20 @@ export class SignalRouter {
   #kicksSeen = 0;
   #worker: Worker | undefined;
   readonly #listening = new Set<number>();
+  /** Read end of the listener's wake pipe (-1 until it starts): the scheduler's idle wait polls it. */
+  wakeFd = -1;
+  #interrupt: NativeCall | undefined;
+  #slice = 0;
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
     installKick();
+    // O_CLOEXEC | O_NONBLOCK: host-only, never inherited, never blocks the listener or the drain.
+    const s = new Scratch(4096);
+    const flags = Deno.build.os === "darwin" ? 0 : 0o2000000 | 0o4000;
+    if (libc.pipe2(s.address, flags) !== 0) throw new Error("signal listener: pipe2 failed");
+    this.wakeFd = s.view.getInt32(0, true);
+    const wake = s.view.getInt32(4, true);
     const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
     w.postMessage({
       setup: {
@@ -85,10 +96,33 @@ export class SignalRouter {
         pid: libc.getpid(),
         mainTid: libc.gettid(),
         kick: KICK,
+        wake,
       },
     });
+    if (this.#interrupt !== undefined) w.postMessage({ interrupt: this.#interrupt });
     this.#worker = w;
     return w;
+  }
+
+  /**
+   * How the listener interrupts the vCPU (Vcpu.interruptCall): for a signal the guest must see
+   * while it computes, and for time slices.
+   */
+  useInterrupt(call: NativeCall | undefined): void {
+    this.#interrupt = call;
+    this.#worker?.postMessage({ interrupt: call ?? null });
+  }
+
+  /** Interrupts the vCPU every `ms` (0: stop), so that threads take turns (scheduler.ts). */
+  slice(ms: number): void {
+    if (ms === this.#slice || (ms > 0 && this.#interrupt === undefined)) return;
+    this.#slice = ms;
+    this.#start().postMessage({ slice: ms });
+  }
+
+  /** Routes SIGCHLD (whatever the guest's disposition), so that a child's exit wakes a wait. */
+  watchChildren(): void {
+    this.#route(17);
   }
 
   /**
@@ -109,10 +143,10 @@ export class SignalRouter {
    * even while the guest is computing.
    */
   sync(g: GuestSignals): void {
-    for (const key of Object.keys(routable)) {
-      const sig = Number(key);
-      if (g.isBlocked(sig) && g.actions[sig].handler === SIG_DFL) this.#route(sig);
-    }
+    const blocked = Object.keys(routable).map(Number).filter((sig) =>
+      g.isBlocked(sig) && g.actions[sig].handler === SIG_DFL
+    );
+    this.#route(...blocked);
     if (this.#worker === undefined) return;
     const words = [0, 0, 0, 0];
     for (const sig of this.#listening) {
@@ -127,24 +161,37 @@ export class SignalRouter {
     Atomics.store(this.flags, STOP + 1, words[3]);
   }
 
-  /** Starts listening for `sig` and waits until the listener has it (no signal slips past). */
-  #route(sig: number): void {
-    if (this.#listening.has(sig)) return;
-    this.#listening.add(sig);
-    this.#start().postMessage({ listen: routable[sig] });
-    const i = LISTENING + (sig <= 32 ? 0 : 1), bit = 1 << ((sig - 1) % 32);
+  /**
+   * Starts listening for `sigs` and waits until the listener has them all (no signal slips past):
+   * one round trip for any number of them (glibc blocks every signal around clone, which routes
+   * all the blocked ones at once).
+   */
+  #route(...sigs: number[]): void {
+    const fresh = sigs.filter((sig) => !this.#listening.has(sig));
+    if (fresh.length === 0) return;
+    const w = this.#start();
+    for (const sig of fresh) {
+      this.#listening.add(sig);
+      w.postMessage({ listen: routable[sig] });
+    }
+    const want = [0, 0];
+    for (const sig of fresh) want[sig <= 32 ? 0 : 1] |= 1 << ((sig - 1) % 32);
     const deadline = performance.now() + 5000;
-    for (;;) {
-      const v = Atomics.load(this.flags, i);
-      if ((v & bit) !== 0 || performance.now() > deadline) break;
-      Atomics.wait(this.flags, i, v, 100);
+    for (let i = 0; i < 2; i++) {
+      for (;;) {
+        const v = Atomics.load(this.flags, LISTENING + i);
+        if ((v & want[i]) === want[i] || performance.now() > deadline) break;
+        Atomics.wait(this.flags, LISTENING + i, v, 100);
+      }
     }
     // Deno's handler restarts interrupted calls (SA_RESTART); when the signal lands on this
     // thread a blocking read must fail with EINTR instead, so the guest sees it in time.
     const s = new Scratch(4096);
-    if (libc.sigaction(sig, 0, s.address) === 0) {
-      s.view.setInt32(136, s.view.getInt32(136, true) & ~0x10000000, true);
-      libc.sigaction(sig, s.address, 0);
+    for (const sig of fresh) {
+      if (libc.sigaction(sig, 0, s.address) === 0) {
+        s.view.setInt32(136, s.view.getInt32(136, true) & ~0x10000000, true);
+        libc.sigaction(sig, s.address, 0);
+      }
     }
   }
 

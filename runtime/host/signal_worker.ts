@@ -1,20 +1,30 @@
 // The host-signal listener thread (see signal_router.ts). Deno delivers signals to listeners on an
 // event loop, and the main thread's loop is blocked in guest code, so this Worker's loop listens:
-// it records the signal in shared memory and kicks the main thread out of any blocking host call.
+// it records the signal in shared memory, kicks the main thread out of any blocking host call,
+// writes the scheduler's wake pipe, and interrupts the vCPU if the guest is computing. It also
+// keeps time slices: while the main thread asks for them it interrupts the vCPU periodically.
 /// <reference lib="deno.worker" />
+import type { NativeCall } from "../backends/backend.ts";
 
 interface Setup {
   shared: SharedArrayBuffer;
   pid: number;
   mainTid: number;
   kick: number;
+  /** Write end of the scheduler's wake pipe (non-blocking). */
+  wake: number;
 }
-type Message = { setup: Setup } | { listen: string };
+type Message =
+  | { setup: Setup }
+  | { listen: string }
+  | { interrupt: NativeCall | null }
+  | { slice: number };
 
 let flags: Int32Array;
 let setup: Setup;
 const symbols = {
   syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   signal: { parameters: ["i32", "usize"], result: "usize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
@@ -24,13 +34,45 @@ let libc: Deno.DynamicLibrary<typeof symbols>;
 const ANY = 0, PENDING = 1, LISTENING = 3, KILL = 5, STOP = 7, CHILD_COUNT = 9, KICKS = 10;
 const SYS_tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
 const listening = new Set<string>();
+/** Interrupts the vCPU (Vcpu.interruptCall), when the backend offers a safe way. */
+let interrupt: (() => void) | undefined;
+let sliceTimer: number | undefined;
+const ONE = new Uint8Array([1]);
+
+/** Tells the main thread: the scheduler's wait wakes, and a computing guest is interrupted. */
+function alert(): void {
+  libc.symbols.write(setup.wake, ONE, 1n);
+  interrupt?.();
+}
+
+function useInterrupt(call: NativeCall | null): void {
+  if (call === null) {
+    interrupt = undefined;
+    return;
+  }
+  const lib = Deno.dlopen(call.library, {
+    [call.symbol]: { parameters: call.parameters, result: "i32" },
+  } as Record<string, Deno.ForeignFunction>);
+  const fn = lib.symbols[call.symbol] as (...args: (number | bigint)[]) => number;
+  const args = call.args.map((a, i) => (call.parameters[i] === "usize" ? BigInt(a) : Number(a)));
+  interrupt = () => void fn(...args);
+}
 
 self.onmessage = (e: MessageEvent<Message>) => {
   const m = e.data;
   if ("setup" in m) {
     setup = m.setup;
     flags = new Int32Array(setup.shared);
-    libc = Deno.dlopen("libc.so.6", symbols);
+    libc = Deno.dlopen(Deno.build.os === "darwin" ? "libSystem.B.dylib" : "libc.so.6", symbols);
+    return;
+  }
+  if ("interrupt" in m) {
+    useInterrupt(m.interrupt);
+    return;
+  }
+  if ("slice" in m) {
+    if (sliceTimer !== undefined) clearInterval(sliceTimer);
+    sliceTimer = m.slice > 0 ? setInterval(() => interrupt?.(), m.slice) : undefined;
     return;
   }
   const name = m.listen as Deno.Signal;
@@ -59,6 +101,7 @@ self.onmessage = (e: MessageEvent<Message>) => {
     }
     Atomics.add(flags, KICKS, 1);
     libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
+    alert();
   });
   const n = signalNumbers[name];
   Atomics.or(flags, LISTENING + (n <= 32 ? 0 : 1), 1 << ((n - 1) % 32));

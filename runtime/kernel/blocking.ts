@@ -1,13 +1,29 @@
-// The one place where the guest waits for host fds or time. Every blocking wait of the poll
-// family goes through waitFds(), so that a thread scheduler can take it over (wait for all
-// blocked threads in one host poll) without touching the syscall handlers.
+// Host calls that may block on an fd (read, write and their vector forms on pipes, terminals and
+// sockets). A process with one thread makes them directly: the host call blocks, and the signal
+// listener's kick interrupts it (host/signal_router.ts). With other threads, a call that would
+// block must not hold the host thread they all run on, so the fd is polled first and the thread
+// parks until it is ready (wait.ts), then makes its call.
 import { libc } from "../host/libc.ts";
-import type { Kernel } from "./kernel.ts";
+import { Slot } from "./scratch.ts";
+import type { Task } from "./task.ts";
+import { ERESTARTSYS, Outcome } from "./wait.ts";
+
+export const POLLIN = 1, POLLOUT = 4;
 
 /**
- * Waits on `n` host pollfds at host address `fds` until one is ready or `timeout` (host address
- * of a timespec, 0 for none) passes. Returns the ready count or -errno.
+ * Before a host call on `hostFd` that may block for `events`: 0 to go ahead, or the result the
+ * handler returns (the thread parks until the fd is ready; -ERESTARTSYS when a signal ended the
+ * wait, so the call restarts or fails with EINTR as Linux's would).
  */
-export function waitFds(k: Kernel, fds: number, n: number, timeout: number): number {
-  return k.host(libc.ppoll(fds, n, timeout, 0));
+export function mayBlock(k: Task, hostFd: number, events: number): number {
+  if (k.proc.tasks.length === 1) return 0;
+  if (k.resumed()?.outcome === Outcome.Signal) return -ERESTARTSYS;
+  const s = k.rt.scratch, at = Slot.POLL_ONE;
+  s.view.setInt32(at, hostFd, true);
+  s.view.setInt16(at + 4, events, true);
+  s.view.setInt16(at + 6, 0, true);
+  s.view.setBigInt64(at + 8, 0n, true);
+  s.view.setBigInt64(at + 16, 0n, true);
+  if (libc.ppoll(s.address + at, 1, s.address + at + 8, 0) !== 0) return 0; // ready, or an error
+  return k.block({ fds: [{ hostFd, events }] });
 }

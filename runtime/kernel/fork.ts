@@ -4,7 +4,9 @@
 // offsets. The child maps those pages MAP_PRIVATE (copy-on-write, no second copy) and resumes
 // where the parent was, with x0 = 0. Host fds are inherited at the same numbers by posix_spawn
 // dup2 actions, so they share open file descriptions exactly as Linux's fork does.
-import type { Kernel, ProcessInfo } from "./kernel.ts";
+import type { ProcessInfo } from "./process.ts";
+import type { Task } from "./task.ts";
+import { Slot } from "./scratch.ts";
 import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import type { Vma } from "../memory/vmas.ts";
@@ -35,35 +37,35 @@ export interface Inherited {
 }
 
 /** `k`'s inheritable state, copied. */
-export function inherited(k: Kernel): Inherited {
+export function inherited(k: Task): Inherited {
   return {
-    actions: k.signals.actions.map((a) => ({ ...a })),
+    actions: k.proc.actions.map((a) => ({ ...a })),
     maskLo: k.signals.maskLo,
     maskHi: k.signals.maskHi,
     altStack: { ...k.signals.altStack },
-    rlimits: k.rlimits.map(([s, h]) => [s === Infinity ? -1 : s, h === Infinity ? -1 : h]),
+    rlimits: k.proc.rlimits.map(([s, h]) => [s === Infinity ? -1 : s, h === Infinity ? -1 : h]),
     name: k.name,
-    dumpable: k.dumpable,
-    keepCaps: k.keepCaps,
-    personality: k.personality,
-    noNewPrivs: k.noNewPrivs,
+    dumpable: k.proc.dumpable,
+    keepCaps: k.proc.keepCaps,
+    personality: k.proc.personality,
+    noNewPrivs: k.proc.noNewPrivs,
   };
 }
 
 /** Gives a new child's kernel `from` (as inherited() took it). */
-export function inherit(k: Kernel, from: Inherited): void {
-  from.actions.forEach((a, i) => Object.assign(k.signals.actions[i], a));
+export function inherit(k: Task, from: Inherited): void {
+  from.actions.forEach((a, i) => Object.assign(k.proc.actions[i], a));
   k.signals.maskLo = from.maskLo;
   k.signals.maskHi = from.maskHi;
   k.signals.altStack = { ...from.altStack };
   const lim = (v: number) => (v < 0 ? Infinity : v);
-  from.rlimits.forEach(([s, h], i) => (k.rlimits[i] = [lim(s), lim(h)]));
-  k.fds.limit = k.rlimits[7][0];
+  from.rlimits.forEach(([s, h], i) => (k.proc.rlimits[i] = [lim(s), lim(h)]));
+  k.proc.fds.limit = k.proc.rlimits[7][0];
   k.name = from.name;
-  k.dumpable = from.dumpable;
-  k.keepCaps = from.keepCaps;
-  k.personality = from.personality;
-  k.noNewPrivs = from.noNewPrivs;
+  k.proc.dumpable = from.dumpable;
+  k.proc.keepCaps = from.keepCaps;
+  k.proc.personality = from.personality;
+  k.proc.noNewPrivs = from.noNewPrivs;
 }
 
 /** Everything a fork child needs besides memory contents and fds. */
@@ -115,43 +117,43 @@ function b64(bytes: Uint8Array): string {
 
 /** Writes the parent's state to a new memfd; returns its host fd or -errno. */
 export function writeState(
-  k: Kernel,
+  k: Task,
   flags: ForkFlags,
 ): number {
-  const name = k.scratchString("elfuse-fork");
+  const name = k.rt.scratchString("elfuse-fork");
   const fd = libc.memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return k.fail();
   const regs = new DataView(new ArrayBuffer(REGS_BYTES));
-  k.vcpu.saveGeneral(regs, 0);
-  k.vcpu.saveFpsimd(regs, 34 * 8);
+  k.proc.vcpu.saveGeneral(regs, 0);
+  k.proc.vcpu.saveFpsimd(regs, 34 * 8);
   if (flags.restart) {
     regs.setBigUint64(32 * 8, regs.getBigUint64(32 * 8, true) - 4n, true); // back onto the svc
   } else regs.setBigUint64(0, 0n, true); // the child's fork returns 0
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
   let offset = 0;
-  const vmas = k.as.vmas.list.map((v) => {
+  const vmas = k.proc.as.vmas.list.map((v) => {
     const entry = { ...v, offset };
     offset += v.end - v.start;
     return entry;
   });
   const state: ForkState = {
     regs: b64(new Uint8Array(regs.buffer)),
-    tpidr: String(flags.tls !== undefined ? BigInt(flags.tls) : k.vcpu.getBig(Reg.TPIDR_EL0)),
+    tpidr: String(flags.tls !== undefined ? BigInt(flags.tls) : k.proc.vcpu.getBig(Reg.TPIDR_EL0)),
     vmas,
-    brkStart: k.as.brkStart,
-    brkEnd: k.as.brkEnd,
+    brkStart: k.proc.as.brkStart,
+    brkEnd: k.proc.as.brkEnd,
     ...inherited(k),
-    fds: k.fds.open().map((fd) => {
-      const e = k.fds.get(fd)!;
+    fds: k.proc.fds.open().map((fd) => {
+      const e = k.proc.fds.get(fd)!;
       return [fd, e.hostFd, e.cloexec, e.path];
     }),
-    parentPid: k.pid,
+    parentPid: k.proc.pid,
     childTid: flags.childTid,
     clearTid: flags.clearTid,
     vfork: flags.vforkFd,
     release: flags.releaseFd,
-    info: { ...k.info, sysroot: k.info.sysroot?.root },
-    run: k.runOptions,
+    info: { ...k.proc.info, sysroot: k.proc.info.sysroot?.root },
+    run: k.rt.options,
     cwd: Deno.cwd(),
     umask: Deno.umask(),
   };
@@ -169,13 +171,13 @@ export function writeState(
   // which is sized first so that the child's mappings never reach past its end (SIGBUS).
   let failed = libc.ftruncate(fd, BigInt(headerPages + offset)) !== 0;
   for (const v of vmas) {
-    k.as.dataRuns(v.start, v.end, (start, len) => {
+    k.proc.as.dataRuns(v.start, v.end, (start, len) => {
       let done = 0;
       while (!failed && done < len) {
         const n = Number(
           libc.pwrite(
             fd,
-            BigInt(k.hostBase + start + done),
+            BigInt(k.proc.hostBase + start + done),
             BigInt(len - done),
             BigInt(headerPages + v.offset + start - v.start + done),
           ),
@@ -193,9 +195,9 @@ export function writeState(
 }
 
 /** Starts this elfuse with internal `args`, inheriting exactly `keep` (same fd numbers). */
-function spawnSelf(k: Kernel, args: string[], keep: number[]): number {
+function spawnSelf(k: Task, args: string[], keep: number[]): number {
   const fds = keep.map((fd): [number, number] => [fd, fd]);
-  return spawnHost(k.scratch, Deno.execPath(), selfCommand(args), fds);
+  return spawnHost(k.rt.scratch, Slot.SPAWN, Deno.execPath(), selfCommand(args), fds);
 }
 
 /**
@@ -203,28 +205,29 @@ function spawnSelf(k: Kernel, args: string[], keep: number[]): number {
  * backend, and waits on a socket for a fork's state and fds (fork_child.ts). A fork that finds
  * one pays only for the state transfer; the next spare is started right after.
  */
-function startSpare(k: Kernel): void {
-  const s = k.scratch;
+function startSpare(k: Task): void {
+  const s = k.rt.scratch;
   // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC
-  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x9500) < 0) return;
-  const mine = s.view.getInt32(0x9500, true), theirs = s.view.getInt32(0x9504, true);
+  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + Slot.SPARE_FDS) < 0) return;
+  const mine = s.view.getInt32(Slot.SPARE_FDS, true);
+  const theirs = s.view.getInt32(Slot.SPARE_FDS + 4, true);
   // In the parent's process group, like the child it becomes; a group kill that ends an idle
   // spare only costs the next fork its head start (sendFds fails, posix_spawn is used).
-  const pid = spawnSelf(k, ["--fork-spare", String(theirs), k.runOptions.backend], [theirs]);
+  const pid = spawnSelf(k, ["--fork-spare", String(theirs), k.rt.options.backend], [theirs]);
   libc.close(theirs);
   if (pid < 0) libc.close(mine);
-  else k.spare = { pid, sock: mine };
+  else k.proc.spare = { pid, sock: mine };
 }
 
 /** Starts the child process; returns its pid or -errno. */
-export function spawnChild(k: Kernel, flags: ForkFlags): number {
+export function spawnChild(k: Task, flags: ForkFlags): number {
   const stateFd = writeState(k, flags);
   if (stateFd < 0) return stateFd;
-  const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);
+  const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
   if (flags.vforkFd !== undefined) hostFds.push(flags.vforkFd);
   let pid: number;
-  const spare = k.spare;
-  k.spare = undefined;
+  const spare = k.proc.spare;
+  k.proc.spare = undefined;
   if (
     spare !== undefined && hostFds.length < MAX_FDS &&
     sendFds(spare.sock, [stateFd, ...hostFds]) === 0

@@ -17,7 +17,10 @@ import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
 import { inherit, inherited, writeState } from "./fork.ts";
-import { type ExitStatus, Kernel, RESULT_SET } from "./kernel.ts";
+import { type ExitStatus, newProcess, type Process } from "./process.ts";
+import { RESULT_SET } from "./syscall_def.ts";
+import { Slot } from "./scratch.ts";
+import type { Task } from "./task.ts";
 import {
   finishHolder,
   holdersAvailable,
@@ -50,7 +53,8 @@ export interface InlineChild {
 
 /** Set on the parent by clone; the run loop starts the child (runInline). */
 export interface InlineStart {
-  child: Kernel;
+  /** The child's only thread. */
+  child: Task;
   regs: DataView;
   tpidr: bigint;
   childTid: number;
@@ -71,33 +75,34 @@ function inlineForksEnabled(): boolean {
  * host process (shared mappings, which a snapshot cannot give back; no holder).
  */
 export function forkInline(
-  k: Kernel,
+  k: Task,
   flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vfork: boolean },
 ): number | undefined {
-  if (!inlineForksEnabled() || k.inline !== undefined) return undefined;
-  if (k.as.vmas.list.some((v) => v.shared)) return undefined;
-  const holder = k.nextHolder ?? startHolder(k.scratch, spareCommand(k.runOptions.backend));
-  k.nextHolder = undefined;
+  if (!inlineForksEnabled() || k.proc.inline !== undefined) return undefined;
+  if (k.proc.as.vmas.list.some((v) => v.shared)) return undefined;
+  const holder = k.proc.nextHolder ?? startHolder(k.rt.scratch, spareCommand(k.rt.options.backend));
+  k.proc.nextHolder = undefined;
   if (holder === undefined) return undefined;
-  const child = childKernel(k, holder, flags.vfork);
+  const child = childProcess(k, holder, flags.vfork);
   if (flags.clearTid) child.tidAddress = flags.childTid;
   const regs = new DataView(new ArrayBuffer(REGS_BYTES));
-  k.vcpu.saveGeneral(regs, 0);
-  k.vcpu.saveFpsimd(regs, 34 * 8);
+  k.proc.vcpu.saveGeneral(regs, 0);
+  k.proc.vcpu.saveFpsimd(regs, 34 * 8);
   regs.setBigUint64(0, 0n, true); // the child's fork returns 0
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
-  const tpidr = flags.tls !== undefined ? BigInt(flags.tls) : k.vcpu.getBig(Reg.TPIDR_EL0);
-  k.inlineStart = { child, regs, tpidr, childTid: flags.childTid };
-  k.vcpu.stop(); // the run loop starts the child once this syscall has returned
+  const tpidr = flags.tls !== undefined ? BigInt(flags.tls) : k.proc.vcpu.getBig(Reg.TPIDR_EL0);
+  k.proc.inlineStart = { child, regs, tpidr, childTid: flags.childTid };
+  k.proc.vcpu.stop(); // the run loop starts the child once this syscall has returned
   // Ready for the next fork; its /bin/sh starts up on another core while the child runs.
-  k.nextHolder = startHolder(k.scratch, spareCommand(k.runOptions.backend));
+  k.proc.nextHolder = startHolder(k.rt.scratch, spareCommand(k.rt.options.backend));
   return holder.pid;
 }
 
-/** The child's kernel: the parent's fds (host dups), signal state, limits and identity. */
-function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
-  const c = new Kernel(p.as, { ...p.info }, p.scratch);
-  c.pid = holder.pid;
+/** The child: the parent's fds (host dups), signal state, limits and identity. */
+function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
+  const p = k.proc;
+  const child = newProcess(k.rt, p.as, { ...p.info }, holder.pid);
+  const c = child.proc;
   c.parentPid = p.pid;
   c.inline = {
     holder,
@@ -114,8 +119,8 @@ function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
     if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
   }
-  inherit(c, inherited(p));
-  return c;
+  inherit(child, inherited(k));
+  return child;
 }
 
 /**
@@ -123,12 +128,12 @@ function childKernel(p: Kernel, holder: PidHolder, vfork: boolean): Kernel {
  * back its memory, registers, working directory and umask. `run` is the run loop.
  */
 export async function runInline(
-  parent: Kernel,
-  run: (child: Kernel) => Promise<ExitStatus>,
+  parent: Process,
+  run: (child: Process) => Promise<ExitStatus>,
 ): Promise<void> {
   const start = parent.inlineStart!;
   parent.inlineStart = undefined;
-  const { child } = start;
+  const child = start.child.proc;
   const state = child.inline!;
   const v = parent.vcpu;
   // The parent as it is now: its fork has returned the pid (and it may be in a signal handler).
@@ -170,31 +175,31 @@ export async function runInline(
   // vfork: the parent sleeps until the child's execve or exit closes the pipe's write end; a
   // release pipe: until the child's first syscall in its own process has returned.
   for (const fd of state.waits) {
-    waitUntilClosed(parent, fd);
+    waitUntilClosed(parent.current, fd);
     libc.close(fd);
   }
 }
 
 /** Blocks until every write end of the pipe `fd` reads from is closed (EOF), through EINTR. */
-export function waitUntilClosed(k: Kernel, fd: number): void {
-  const at = BigInt(k.scratch.address + 0x5400);
+export function waitUntilClosed(k: Task, fd: number): void {
+  const at = BigInt(k.rt.scratch.address + Slot.BYTE);
   while (Number(libc.read(fd, at, 1n)) < 0 && k.errnoNow() === 4);
 }
 
-export function closeFds(k: Kernel): void {
-  for (const fd of k.fds.open()) libc.close(k.fds.take(fd)!.hostFd);
+export function closeFds(proc: Process): void {
+  for (const fd of proc.fds.open()) libc.close(proc.fds.take(fd)!.hostFd);
 }
 
 /**
  * The child moves to its own process (its holder) and will run this syscall again there.
  * Returns RESULT_SET (the registers are left alone), or undefined when it cannot move.
  */
-export function moveOut(k: Kernel, release = false): number | undefined {
-  const state = k.inline!;
+export function moveOut(k: Task, release = false): number | undefined {
+  const state = k.proc.inline!;
   const pipe = (): [number, number] | undefined => {
-    const s = k.scratch;
-    if (libc.pipe2(s.address + 0x5400, 0o2000000 /* O_CLOEXEC */) !== 0) return undefined;
-    return [s.view.getInt32(0x5400, true), s.view.getInt32(0x5404, true)];
+    const s = k.rt.scratch;
+    if (libc.pipe2(s.address + Slot.PIPE, 0o2000000 /* O_CLOEXEC */) !== 0) return undefined;
+    return [s.view.getInt32(Slot.PIPE, true), s.view.getInt32(Slot.PIPE + 4, true)];
   };
   const vfork = state.vfork ? pipe() : undefined;
   const released = release ? pipe() : undefined;
@@ -211,19 +216,19 @@ export function moveOut(k: Kernel, release = false): number | undefined {
     for (const p of pipes) p.forEach((fd) => libc.close(fd));
     return undefined;
   }
-  const hostFds = k.fds.open().map((g) => k.fds.get(g)!.hostFd);
+  const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
   const ok = migrateToHolder(state.holder, [stateFd, ...hostFds, ...pipes.map((p) => p[1])]);
   libc.close(stateFd);
   for (const [read, write] of pipes) {
     libc.close(write);
     state.waits.push(read);
   }
-  closeFds(k);
+  closeFds(k.proc);
   state.moved = true;
   if (!ok) {
     // The holder is gone (killed): so is the child, as far as anyone can see.
-    if (k.verbose) k.note(`fork child ${k.pid} could not move to its own process`);
+    if (k.rt.verbose) k.rt.note(`fork child ${k.proc.pid} could not move to its own process`);
   }
-  k.vcpu.stop();
+  k.proc.vcpu.stop();
   return RESULT_SET;
 }

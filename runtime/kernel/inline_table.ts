@@ -2,7 +2,10 @@
 // a process of its own first, and the checks every one of its syscalls makes (a signal that
 // killed its holder, the time it has kept its parent waiting, a host call that blocked).
 import { libc } from "../host/libc.ts";
-import { type Kernel, RESULT_SET } from "./kernel.ts";
+import type { Task } from "./task.ts";
+import { RESULT_SET } from "./syscall_def.ts";
+import { Slot } from "./scratch.ts";
+import type { Process } from "./process.ts";
 import { closeFds, type InlineChild, moveOut } from "./inline_fork.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
@@ -75,7 +78,7 @@ export function inlineTable(
     // killed the child's holder, the child is dead too, even if it never blocks.
     const ending = name === "exit" || name === "exit_group";
     const h: SyscallHandler = (k, a) => {
-      const st = k.inline!;
+      const st = k.proc.inline!;
       if (st.parentSignals[0] !== 0 && signalNews(st) && holderGone(k)) return endKilled(k);
       // Its parent has waited long enough: the child goes on in a process of its own.
       if (
@@ -96,7 +99,9 @@ export function inlineTable(
     }
     return (k, a) => {
       const r = h(k, a);
-      return r === EINTR && k.inline !== undefined && !k.inline.moved ? moveOut(k) ?? r : r;
+      return r === EINTR && k.proc.inline !== undefined && !k.proc.inline.moved
+        ? moveOut(k) ?? r
+        : r;
     };
   });
 }
@@ -114,22 +119,22 @@ function signalNews(state: InlineChild): boolean {
 }
 
 /** The holder has ended (killed by a signal sent to it or its group): waitid without reaping. */
-function holderGone(k: Kernel): boolean {
-  const s = k.scratch;
-  s.u8.fill(0, 0x8f00, 0x8f80);
+function holderGone(k: Task): boolean {
+  const s = k.rt.scratch, at = Slot.HOLDER_WAITID;
+  s.u8.fill(0, at, at + 128);
   // P_PID, WEXITED | WNOHANG | WNOWAIT; si_pid at 16 is set only when it has changed state.
-  const r = libc.waitid(1, k.inline!.holder.pid, s.address + 0x8f00, 4 | 1 | 0x01000000);
-  return r === 0 && s.view.getInt32(0x8f00 + 16, true) !== 0;
+  const r = libc.waitid(1, k.proc.inline!.holder.pid, s.address + at, 4 | 1 | 0x01000000);
+  return r === 0 && s.view.getInt32(at + 16, true) !== 0;
 }
 
 /** The child's holder was killed: the child ends here; the parent reaps the holder's status. */
-function endKilled(k: Kernel): number {
-  const state = k.inline!;
-  closeFds(k);
+function endKilled(k: Task): number {
+  const state = k.proc.inline!;
+  closeFds(k.proc);
   libc.close(state.holder.command);
   libc.close(state.holder.sock);
   state.moved = true; // nothing more to tell the holder
-  k.vcpu.stop();
+  k.proc.vcpu.stop();
   return RESULT_SET;
 }
 
@@ -138,7 +143,7 @@ function endKilled(k: Kernel): number {
  * its parent sees that syscall's effect (a new process group, say) when it goes on.
  */
 export function releasingTable(
-  k: Kernel,
+  k: Process,
   base: (SyscallHandler | undefined)[],
 ): (SyscallHandler | undefined)[] {
   const release = () => {

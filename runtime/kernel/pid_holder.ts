@@ -6,7 +6,8 @@
 import { libc, type Scratch } from "../host/libc.ts";
 import { sendFds } from "../host/fd_passing.ts";
 import { selfCommand, spawnHost } from "../host/spawn.ts";
-import type { ExitStatus } from "./kernel.ts";
+import type { ExitStatus } from "./process.ts";
+import { Slot } from "./scratch.ts";
 
 /** fd 3: commands ("x CODE", "k SIGNAL", "m" to become a fork spare on fd 4). */
 const SCRIPT = [
@@ -45,21 +46,24 @@ export function holdersAvailable(): boolean {
  */
 export function startHolder(s: Scratch, spare: string[]): PidHolder | undefined {
   // pipe2 and socketpair with O_CLOEXEC / SOCK_CLOEXEC: only the dup2 actions below reach it.
-  if (libc.pipe2(s.address + 0x8a00, 0o2000000) !== 0) return undefined;
-  const read = s.view.getInt32(0x8a00, true), command = s.view.getInt32(0x8a04, true);
-  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + 0x8a08) !== 0) {
+  const at = Slot.HOLDER_FDS;
+  if (libc.pipe2(s.address + at, 0o2000000) !== 0) return undefined;
+  const read = s.view.getInt32(at, true), command = s.view.getInt32(at + 4, true);
+  if (libc.socketpair(1, 1 | 0o2000000, 0, s.address + at + 8) !== 0) {
     libc.close(read);
     libc.close(command);
     return undefined;
   }
-  const sock = s.view.getInt32(0x8a08, true), theirs = s.view.getInt32(0x8a0c, true);
+  const sock = s.view.getInt32(at + 8, true), theirs = s.view.getInt32(at + 12, true);
   // Above any number a dup2 onto 3 or 4 could clobber.
   const r = libc.fcntl(read, 1030, /* F_DUPFD_CLOEXEC */ 10);
   const t = libc.fcntl(theirs, 1030, 10);
   libc.close(read);
   libc.close(theirs);
   const argv = [SHELL, "-c", SCRIPT, "elfuse-pid-holder", ...spare];
-  const pid = r < 0 || t < 0 ? -1 : spawnHost(s, SHELL, argv, [[r, 3], [t, 4]], true, 5);
+  const pid = r < 0 || t < 0
+    ? -1
+    : spawnHost(s, Slot.SPAWN, SHELL, argv, [[r, 3], [t, 4]], true, 5);
   if (r >= 0) libc.close(r);
   if (t >= 0) libc.close(t);
   if (pid <= 0) {

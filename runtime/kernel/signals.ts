@@ -1,6 +1,6 @@
-// Signal state of one guest process: dispositions and the blocked mask. Delivery (frames,
-// sigreturn) arrives with processes; until then the state is recorded faithfully so that
-// rt_sigaction/rt_sigprocmask round-trip as on Linux.
+// Signal state, split as Linux splits it: dispositions and process-directed pending signals are
+// shared by a process's threads (Process.actions, Process.pending); the mask, the alternate stack
+// and signals sent to one thread are per thread (TaskSignals). Delivery is signals/delivery.ts.
 
 export const SIGNAL_COUNT = 64;
 export const SIGKILL = 9;
@@ -70,22 +70,11 @@ export interface SigAction {
   maskHi: number;
 }
 
-export class SignalState {
-  readonly actions: SigAction[] = Array.from(
-    { length: SIGNAL_COUNT + 1 },
-    () => ({ handler: 0, flags: 0, restorer: 0, maskLo: 0, maskHi: 0 }),
-  );
-  /** Blocked signals: bit (n-1) for signal n, split in two 32-bit halves. */
-  maskLo = 0;
-  maskHi = 0;
-  altStack = { sp: 0, flags: 2, /* SS_DISABLE */ size: 0 };
-  /** Set when a pending signal may have become deliverable: checked after every syscall. */
-  wake = false;
-  /** The mask a signal frame must restore instead of the current one (rt_sigsuspend). */
-  savedMask: [number, number] | undefined;
-  /** Pending signals (blocked when sent), with the siginfo each was sent with. */
-  pendingLo = 0;
-  pendingHi = 0;
+/** Signals pending on a thread or on a whole process, with the siginfo each was sent with. */
+export class PendingSignals {
+  /** Bit (n-1) for signal n, split in two 32-bit halves. */
+  lo = 0;
+  hi = 0;
   /**
    * What each pending signal was sent with. Standard signals are pending at most once; real-time
    * signals (32 and up) queue every instance, in order, as Linux queues them.
@@ -94,38 +83,74 @@ export class SignalState {
 
   /** Marks `sig` pending with `info`; a standard signal already pending is not queued again. */
   enqueue(sig: number, info: SigInfo): void {
-    if (sig < 32 && this.isPending(sig)) return;
+    if (sig < 32 && this.has(sig)) return;
     this.queue[sig].push(info);
-    this.setPending(sig, true);
-    this.wake = true;
+    this.set(sig, true);
   }
 
   /** Takes the oldest instance of a pending signal. */
   dequeue(sig: number): SigInfo | undefined {
     const info = this.queue[sig].shift();
-    if (this.queue[sig].length === 0) this.setPending(sig, false);
+    if (this.queue[sig].length === 0) this.set(sig, false);
     return info;
   }
+
+  /** Drops every instance of `sig`. */
+  discard(sig: number): void {
+    this.queue[sig].length = 0;
+    this.set(sig, false);
+  }
+
+  has(sig: number): boolean {
+    return sig <= 32 ? (this.lo & (1 << (sig - 1))) !== 0 : (this.hi & (1 << (sig - 33))) !== 0;
+  }
+
+  /** The lowest pending signal outside the mask, or 0. */
+  firstUnblocked(maskLo: number, maskHi: number): number {
+    const lo = (this.lo & ~maskLo) >>> 0, hi = (this.hi & ~maskHi) >>> 0;
+    if (lo !== 0) return 32 - Math.clz32(lo & -lo);
+    if (hi !== 0) return 64 - Math.clz32(hi & -hi);
+    return 0;
+  }
+
+  set(sig: number, on: boolean): void {
+    if (sig <= 32) {
+      const b = 1 << (sig - 1);
+      this.lo = (on ? this.lo | b : this.lo & ~b) >>> 0;
+    } else {
+      const b = 1 << (sig - 33);
+      this.hi = (on ? this.hi | b : this.hi & ~b) >>> 0;
+    }
+  }
+}
+
+/** A fresh table of dispositions, every signal at SIG_DFL. */
+export function defaultActions(): SigAction[] {
+  return Array.from(
+    { length: SIGNAL_COUNT + 1 },
+    () => ({ handler: 0, flags: 0, restorer: 0, maskLo: 0, maskHi: 0 }),
+  );
+}
+
+/** SS_DISABLE: no alternate signal stack. */
+export const SS_DISABLE = 2;
+
+/** The signal state of one thread: its mask, its own pending signals and its alternate stack. */
+export class TaskSignals {
+  /** Blocked signals: bit (n-1) for signal n, split in two 32-bit halves. */
+  maskLo = 0;
+  maskHi = 0;
+  altStack = { sp: 0, flags: SS_DISABLE, size: 0 };
+  /** Set when a pending signal may have become deliverable: checked after every syscall. */
+  wake = false;
+  /** The mask a signal frame must restore instead of the current one (rt_sigsuspend, ppoll). */
+  savedMask: [number, number] | undefined;
+  /** Signals sent to this thread (tkill, tgkill, faults). */
+  readonly pending = new PendingSignals();
 
   isBlocked(sig: number): boolean {
     return sig <= 32
       ? (this.maskLo & (1 << (sig - 1))) !== 0
       : (this.maskHi & (1 << (sig - 33))) !== 0;
-  }
-
-  isPending(sig: number): boolean {
-    return sig <= 32
-      ? (this.pendingLo & (1 << (sig - 1))) !== 0
-      : (this.pendingHi & (1 << (sig - 33))) !== 0;
-  }
-
-  setPending(sig: number, on: boolean): void {
-    if (sig <= 32) {
-      const b = 1 << (sig - 1);
-      this.pendingLo = (on ? this.pendingLo | b : this.pendingLo & ~b) >>> 0;
-    } else {
-      const b = 1 << (sig - 33);
-      this.pendingHi = (on ? this.pendingHi | b : this.pendingHi & ~b) >>> 0;
-    }
   }
 }

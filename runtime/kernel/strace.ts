@@ -1,17 +1,17 @@
 // --strace: one line per syscall on stderr (or --strace-file's file), `name(args) = result`, like
-// strace(1), with `[pid N]` in front once the guest has more than one process. Only loaded when
-// asked for, and it wraps the dispatcher instead of slowing the plain path. Flag and enumeration
-// arguments are decoded by the tables of strace_decode.ts.
+// strace(1), with `[pid N]` (or `[tid N]` for a thread) in front once the guest has more than one
+// process or thread. Only loaded when asked for, and it wraps the dispatcher instead of slowing
+// the plain path. Flag and enumeration arguments are decoded by the tables of strace_decode.ts.
 import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import { errnoNames } from "./errno.ts";
-import type { Kernel } from "./kernel.ts";
+import type { Task } from "./task.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
 import { decode, decoderFor } from "./strace_decode.ts";
-import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
+import type { SyscallTracer } from "./dispatch.ts";
 
 const enc = new TextEncoder();
 
@@ -31,7 +31,7 @@ function quote(bytes: Uint8Array, max: number): string {
 const hex = (v: number) => (v < 0 ? "-0x" + (-v).toString(16) : "0x" + v.toString(16));
 
 function formatArg(
-  k: Kernel,
+  k: Task,
   syscall: string,
   index: number,
   kind: ArgKind,
@@ -46,12 +46,12 @@ function formatArg(
     case "dirfd":
       return (v | 0) === AT_FDCWD ? "AT_FDCWD" : String(v | 0);
     case "path": {
-      const s = k.strlen(v);
-      return s < 0 ? hex(v) : quote(k.mem.subarray(v, v + s), 256);
+      const s = k.proc.strlen(v);
+      return s < 0 ? hex(v) : quote(k.proc.mem.subarray(v, v + s), 256);
     }
     case "inbuf":
-      return k.canRead(v, Math.min(next, 32))
-        ? quote(k.mem.subarray(v, v + Math.max(0, Math.min(next, 4096))), 32)
+      return k.proc.canRead(v, Math.min(next, 32))
+        ? quote(k.proc.mem.subarray(v, v + Math.max(0, Math.min(next, 4096))), 32)
         : hex(v);
     case "outbuf":
     case "ptr":
@@ -75,17 +75,19 @@ const forkChildProcess = Deno.args[0] === "--fork-child" || Deno.args[0] === "--
 
 /**
  * True when more than one guest process or thread may be writing trace lines: this process has
- * children it has not reaped, or is itself a fork child (in-process or in a host process of its
- * own). Lines then start with `[pid N]`, as strace -f's do. Threads do not exist yet; when they
- * do, the kernel's thread count belongs here too.
+ * several threads or children it has not reaped, or is itself a fork child (in-process or in a
+ * host process of its own). Lines then start with a prefix, as strace -f's do.
  */
-export function moreThanOneTask(k: Kernel): boolean {
-  return k.children.size > 0 || k.parentPid !== undefined || forkChildProcess;
+export function moreThanOneTask(k: Task): boolean {
+  const p = k.proc;
+  return p.tasks.length > 1 || p.children.size > 0 || p.parentPid !== undefined ||
+    forkChildProcess;
 }
 
-/** The `[pid N] ` in front of a trace line, or "" while the guest is one process. */
-export function tracePrefix(k: Kernel): string {
-  return moreThanOneTask(k) ? `[pid ${k.pid}] ` : "";
+/** `[pid N] ` (`[tid N] ` for one of several threads) in front of a line, or "" while alone. */
+export function tracePrefix(k: Task): string {
+  if (!moreThanOneTask(k)) return "";
+  return k.proc.tasks.length > 1 ? `[tid ${k.tid}] ` : `[pid ${k.proc.pid}] `;
 }
 
 /**
@@ -107,38 +109,33 @@ function traceSink(): (line: string) => void {
 
 let sink: ((line: string) => void) | undefined;
 
-/** A 64-bit register value as the signed number a syscall returns. */
-function signed(v: bigint): number {
-  return Number(BigInt.asIntN(64, v));
-}
-
-/** Returns a syscall entry point that traces every call, then runs the plain dispatcher. */
-export function tracingEntry(k: Kernel, rows: TableRow[]): () => void {
+/** A tracer for the syscall entry (dispatch.ts) that prints every call once it has returned. */
+export function straceTracer(rows: TableRow[]): SyscallTracer {
   const byNr = new Map(rows.map((r) => [r.nr, r]));
-  // One sink per process: in-process fork children share their parent's.
+  // One sink per host process: in-process fork children share their parent's.
   const out = sink ??= traceSink();
-  return () => {
-    const a = k.args;
-    const nr = k.vcpu.syscallArgs(a);
-    const row = byNr.get(nr);
-    const name = row?.name ?? `syscall_${nr}`;
-    const kinds = row?.def?.args ?? [];
-    const shown = kinds.map((kind, i) => formatArg(k, name, i, kind, a[i], a[i + 1])).join(", ");
-    const h = k.table[nr];
-    let r = h !== undefined ? h(k, a) : k.unknown(nr);
-    if (r === -4 /* EINTR */) r = k.interrupted(nr);
-    // NaN (RESULT_SET): the handler wrote x0 itself (execve, lseek past 2^53): show that.
-    const result = r === r ? r : signed(k.vcpu.getBig(Reg.X0));
-    const restarted = k.hostSignals[0] !== 0 && takeHostSignals(k, nr, r);
-    if (!restarted && r === r) k.vcpu.setResult(r);
-    if (!restarted && k.signals.wake) deliverPending(k);
-    let res: string;
-    if (result < 0 && result > -4096) {
-      res = `-1 ${errnoNames[-result] ?? "E?"}${
-        row?.status === "missing" ? " (not implemented)" : ""
-      }`;
-    } else res = row?.def?.hexResult ? hex(result) : String(result);
-    if (k.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
-    out(`${tracePrefix(k)}${name}(${shown}) = ${res}`);
+  let shown = "";
+  return {
+    enter(k, nr) {
+      const a = k.args;
+      const row = byNr.get(nr);
+      const name = row?.name ?? `syscall_${nr}`;
+      const kinds = row?.def?.args ?? [];
+      shown = kinds.map((kind, i) => formatArg(k, name, i, kind, a[i], a[i + 1])).join(", ");
+    },
+    leave(k, nr, r) {
+      const row = byNr.get(nr);
+      const name = row?.name ?? `syscall_${nr}`;
+      // NaN (RESULT_SET): the handler wrote x0 itself (execve, lseek past 2^53): show that.
+      if (r !== r) r = Number(BigInt.asIntN(64, k.proc.vcpu.getBig(Reg.X0)));
+      let res: string;
+      if (r < 0 && r > -4096) {
+        res = `-1 ${errnoNames[-r] ?? "E?"}${
+          row?.status === "missing" ? " (not implemented)" : ""
+        }`;
+      } else res = row?.def?.hexResult ? hex(r) : String(r);
+      if (k.proc.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
+      out(`${tracePrefix(k)}${name}(${shown}) = ${res}`);
+    },
   };
 }

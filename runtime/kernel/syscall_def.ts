@@ -1,8 +1,14 @@
 // The shape of one row of the declarative syscall table.
-import type { Kernel } from "./kernel.ts";
+import type { Task } from "./task.ts";
 
-/** A syscall handler: reads its arguments from `a` (x0..x5), returns the result or -errno. */
-export type SyscallHandler = (k: Kernel, a: Float64Array) => number;
+/**
+ * A syscall handler: serves the calling thread `k`, reads its arguments from `a` (x0..x5), returns
+ * the result or -errno (or one of the codes in dispatch.ts: a restart, or the task parked).
+ */
+export type SyscallHandler = (k: Task, a: Float64Array) => number;
+
+/** Returned by a handler that wrote a full 64-bit x0 itself (lseek offsets beyond 2^53). */
+export const RESULT_SET = NaN;
 
 /** How --strace prints an argument. */
 export type ArgKind =

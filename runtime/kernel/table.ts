@@ -16,6 +16,8 @@ import { pollSyscalls } from "./syscalls/poll.ts";
 import { signalSyscalls } from "./syscalls/signal.ts";
 import { systemSyscalls } from "./syscalls/system.ts";
 import { timeSyscalls } from "./syscalls/time.ts";
+import { threadSyscalls } from "./syscalls/thread.ts";
+import { eventSyscalls } from "./syscalls/event.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -24,12 +26,14 @@ export const families: Record<string, SyscallDef[]> = {
   "metadata, names and directories": fileSyscalls,
   "extended attributes": xattrSyscalls,
   polling: pollSyscalls,
+  "event objects": eventSyscalls,
   memory: memorySyscalls,
   futex: futexSyscalls,
   time: timeSyscalls,
   "identity, limits and system": systemSyscalls,
   signals: signalSyscalls,
   "programs and processes": [...execSyscalls, ...processSyscalls],
+  threads: threadSyscalls,
 };
 
 export interface TableRow {

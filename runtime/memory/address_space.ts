@@ -9,6 +9,7 @@ import {
   pageDown,
   pageUp,
   PROT_EXEC,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   type Vma,
@@ -153,6 +154,7 @@ export class AddressSpace {
   /** Gives [start, start+len) fresh zero host pages and tells the backend (they are new pages). */
   replacePages(start: number, len: number, prot: number): void {
     this.slab.zero(start, len);
+    if (prot === PROT_NONE) return; // never given to the backend (see #add)
     this.mapper?.unmap(start, len);
     this.mapper?.map(start, len, prot);
   }
@@ -161,7 +163,11 @@ export class AddressSpace {
     this.#changing();
     const { start, end, prot } = vma; // insert() may merge vma with its neighbours
     this.vmas.insert(vma);
-    this.mapper?.map(start, end - start, prot);
+    // PROT_NONE pages are not given to the backend: an access faults either way, and the kernel
+    // knows from the VMA that it was a permission fault. Thread stacks are mapped PROT_NONE and
+    // then made writable (glibc allocatestack.c): on Unicorn a protect of a mapped region is paid
+    // page by page (memory_unmap flushes each page's TLB entry), a first map is not.
+    if (prot !== PROT_NONE) this.mapper?.map(start, end - start, prot);
     if ((prot & PROT_EXEC) && (vma.shared || (prot & PROT_WRITE))) this.mapper?.codeMayChange?.();
   }
 
@@ -170,7 +176,7 @@ export class AddressSpace {
     this.#changing();
     for (const piece of this.vmas.remove(start, end)) {
       const len = piece.end - piece.start;
-      this.mapper?.unmap(piece.start, len);
+      if (piece.prot !== PROT_NONE) this.mapper?.unmap(piece.start, len);
       if (piece.prot & PROT_EXEC) this.mapper?.invalidateCode(piece.start, len);
       this.slab.zero(piece.start, len);
     }
@@ -271,8 +277,21 @@ export class AddressSpace {
     if (!this.#room()) return -E.ENOMEM;
     const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
     if (this.vmas.allows(addr, len, 0)) this.#changing();
+    const before = this.vmas.list.filter((v) => v.end > addr && v.start < addr + len)
+      .map((v) => ({
+        start: Math.max(v.start, addr),
+        end: Math.min(v.end, addr + len),
+        prot: v.prot,
+      }));
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
-    this.mapper?.protect(addr, len, prot);
+    for (const piece of before) {
+      // PROT_NONE pages are not the backend's (see #add): going to or from it maps or unmaps.
+      const n = piece.end - piece.start;
+      if (piece.prot === prot) continue;
+      if (prot === PROT_NONE) this.mapper?.unmap(piece.start, n);
+      else if (piece.prot === PROT_NONE) this.mapper?.map(piece.start, n, prot);
+      else this.mapper?.protect(piece.start, n, prot);
+    }
     if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);
     if ((prot & PROT_EXEC) && ((prot & PROT_WRITE) || this.#anyShared(addr, addr + len))) {
       this.mapper?.codeMayChange?.();
@@ -380,7 +399,9 @@ export class AddressSpace {
         ) continue;
         const from = Math.max(v.start, addr), n = Math.min(v.end, addr + len) - from;
         this.slab.zero(from, n);
-        // Fresh host pages: a backend that pins host pages (Hypervisor.framework) must re-map.
+        // Fresh host pages: a backend that pins host pages (Hypervisor.framework) must re-map;
+        // one that reads through the slab's host addresses (Unicorn) already sees them.
+        if (v.prot === PROT_NONE || this.mapper?.keepsTranslations) continue;
         this.mapper?.unmap(from, n);
         this.mapper?.map(from, n, v.prot);
       }

@@ -5,7 +5,7 @@
 // tells it only the net change at the end, and drops translations only where code bytes changed.
 import { libc } from "../host/libc.ts";
 import type { AddressSpace, PageMapper } from "./address_space.ts";
-import { PROT_EXEC } from "./vmas.ts";
+import { PROT_EXEC, PROT_NONE } from "./vmas.ts";
 
 interface Span {
   start: number;
@@ -40,7 +40,9 @@ export function batchMappings<T>(as: AddressSpace, change: () => T): T {
   } finally {
     as.mapper = real;
     const after: Span[] = as.vmas.list.map(({ start, end, prot }) => ({ start, end, prot }));
-    applyNetChange(real, before, after);
+    // PROT_NONE pages are not the backend's (address_space.ts #add).
+    const given = (spans: Span[]) => spans.filter((v) => v.prot !== PROT_NONE);
+    applyNetChange(real, given(before), given(after));
     // Keep translations only for code that is still there, byte for byte.
     const mem = as.slab.u8;
     for (const c of code) {

@@ -3,6 +3,7 @@
 // Pure bookkeeping: mirroring changes into the CPU backend is the address space's job.
 
 export const PAGE_SIZE = 4096;
+export const PROT_NONE = 0;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const PROT_EXEC = 4;

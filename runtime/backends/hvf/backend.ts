@@ -12,7 +12,16 @@
 // vCPU state: between runs the vCPU is always parked in the shim, with the guest's EL0 registers
 // in the frame the shim saved (x0-x30, SP_EL0, ELR = PC, SPSR = PSTATE). Register access is then
 // plain memory access to slab bytes, so a syscall costs two exits and no register FFI calls.
-import type { Access, Backend, Exit, SlabInfo, SyscallHandler, Vcpu } from "../backend.ts";
+import type {
+  Access,
+  Backend,
+  Exit,
+  NativeCall,
+  SlabInfo,
+  SyscallHandler,
+  Vcpu,
+  VcpuContext,
+} from "../backend.ts";
 import { Reg } from "../backend.ts";
 import { layout } from "../../memory/address_space.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
@@ -414,6 +423,33 @@ export class HvfVcpu implements Vcpu {
 
   stop(): void {
     this.#stopRequested = true;
+  }
+
+  // Contexts through the register accessors: a switch costs about 70 hv_* calls, which only
+  // matters at thread switches (a syscall that blocks, a yield, a time slice).
+  newContext(): VcpuContext {
+    return { data: { regs: new DataView(new ArrayBuffer(34 * 8 + 520)), tpidr: 0n } };
+  }
+
+  saveContext(ctx: VcpuContext): void {
+    const c = ctx.data as { regs: DataView; tpidr: bigint };
+    this.saveGeneral(c.regs, 0);
+    this.saveFpsimd(c.regs, 34 * 8);
+    c.tpidr = this.getBig(Reg.TPIDR_EL0);
+  }
+
+  loadContext(ctx: VcpuContext): void {
+    const c = ctx.data as { regs: DataView; tpidr: bigint };
+    this.loadGeneral(c.regs, 0);
+    this.loadFpsimd(c.regs, 34 * 8);
+    this.setBig(Reg.TPIDR_EL0, c.tpidr);
+  }
+
+  freeContext(_ctx: VcpuContext): void {}
+
+  /** hv_vcpus_exit is precise: the vCPU stops at an instruction boundary, registers in place. */
+  interruptCall(): NativeCall | undefined {
+    return this.#api.vcpusExitCall(this.id);
   }
 
   // ---- running ----

@@ -70,6 +70,7 @@ class FakeHv implements HvApi {
     return HV_SUCCESS;
   }
   vcpusExit = () => HV_SUCCESS;
+  vcpusExitCall = () => undefined;
   getReg = (_v: bigint, r: number) => this.regs.get(r) ?? 0n;
   setReg(_v: bigint, r: number, value: bigint): number {
     this.regs.set(r, value);

@@ -11,6 +11,7 @@
 // - hv_vcpu_set_simd_fp_reg takes a 16-byte vector by value in q0, which Deno cannot pass, so it
 //   is not bound (the shim would have to restore Q registers from memory instead).
 import type { HvApi } from "./hv_api.ts";
+import type { NativeCall } from "../backend.ts";
 import { HvError } from "./hv_api.ts";
 import { EXIT_STRUCT_SIZE, HV_SUCCESS } from "./constants.ts";
 
@@ -54,6 +55,8 @@ export class RealHv implements HvApi {
   readonly #lib: HvLib;
   readonly #u64 = new BigUint64Array(1);
   readonly #u64b = new BigUint64Array(1);
+  /** vCPU id arrays handed to interrupt calls (kept alive: the native side reads them). */
+  readonly #exitIds: BigUint64Array[] = [];
   readonly #u32 = new Uint32Array(1);
   #config: Deno.PointerValue = null;
 
@@ -122,6 +125,19 @@ export class RealHv implements HvApi {
 
   vcpusExit(vcpu: bigint): number {
     return this.#lib.hv_vcpus_exit(new BigUint64Array([vcpu]), 1);
+  }
+
+  vcpusExitCall(vcpu: bigint): NativeCall {
+    // hv_vcpus_exit(const hv_vcpu_t *vcpus, uint32_t count): the id array must outlive the call.
+    const ids = new BigUint64Array([vcpu]);
+    this.#exitIds.push(ids);
+    const p = Deno.UnsafePointer.value(Deno.UnsafePointer.of(ids));
+    return {
+      library: HYPERVISOR_PATH,
+      symbol: "hv_vcpus_exit",
+      parameters: ["usize", "u32"],
+      args: [p, 1],
+    };
   }
 
   getReg(vcpu: bigint, reg: number): bigint {

@@ -4,6 +4,7 @@
 // framework (ffi.ts) or the Unicorn simulator (sim.ts). Results are hv_return_t codes, as in C;
 // register getters throw HvError instead of returning one, because they are never expected to fail.
 import { hvName } from "./constants.ts";
+import type { NativeCall } from "../backend.ts";
 
 export class HvError extends Error {
   constructor(readonly call: string, readonly code: number) {
@@ -47,6 +48,8 @@ export interface HvApi {
   vcpuRun(vcpu: bigint): number;
   /** hv_vcpus_exit for one vCPU (any thread). */
   vcpusExit(vcpu: bigint): number;
+  /** The same, as a native call another thread makes (Vcpu.interruptCall); undefined if unsafe. */
+  vcpusExitCall(vcpu: bigint): NativeCall | undefined;
 
   getReg(vcpu: bigint, reg: number): bigint;
   setReg(vcpu: bigint, reg: number, value: bigint): number;

@@ -14,6 +14,7 @@
 //   read from a uc_context snapshot at offsets found once by a calibration run.
 // - SCR_EL3.RW and HCR_EL2.RW are set before the MMU is enabled, or QEMU walks the tables in the
 //   AArch32 format.
+import type { NativeCall } from "../backend.ts";
 import {
   EC,
   EXIT_PA_OFFSET,
@@ -454,6 +455,14 @@ export class SimHv implements HvApi {
   vcpusExit(_vcpu: bigint): number {
     if (this.#engine) this.#lib.uc_emu_stop(this.#engine);
     return HV_SUCCESS;
+  }
+
+  /**
+   * Not offered yet: a stop from another thread would need the unicorn backend's repair of a
+   * store exclusive cut after its store (unicorn/backend.ts), done on the simulated EL0 state.
+   */
+  vcpusExitCall(_vcpu: bigint): NativeCall | undefined {
+    return undefined;
   }
 
   #fillExit(reason: number, syndrome: number, va: number, pa: number): void {

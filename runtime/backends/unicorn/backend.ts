@@ -2,7 +2,16 @@
 // are Unicorn addresses, each guest range mapped with uc_mem_map_ptr over the slab (zero copy).
 // Syscalls are served inside a synchronous UC_HOOK_INTR callback, the fastest measured path
 // (~0.22 µs per call; reference/unicorn-deno-facts.md §4b).
-import type { Access, Backend, Exit, SlabInfo, SyscallHandler, Vcpu } from "../backend.ts";
+import type {
+  Access,
+  Backend,
+  Exit,
+  NativeCall,
+  SlabInfo,
+  SyscallHandler,
+  Vcpu,
+  VcpuContext,
+} from "../backend.ts";
 import { Reg } from "../backend.ts";
 import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
@@ -49,10 +58,13 @@ function ucReg(reg: Reg): number {
 // Scratch layout: [0, 64) one register value; [64, 128) 7 batch values; [128, 160) batch reg ids;
 // [160, 224) batch value pointers; [224, 232) uc_engine* out-param; [232, 240) hook handle;
 // [240, 256) uc_mem_regions' array pointer and count;
-// [256, 528) 34 frame values; [528, 664) their reg ids; [664, 936) their value pointers.
+// [256, 528) 34 frame values; [528, 664) their reg ids; [664, 936) their value pointers;
+// [936, 940) one register id and [944, 952) a pointer to VALUE, for a one-register batch write;
+// [952, 960) uc_context_alloc's out-param; [960, 976) bytes uc_mem_read copies out.
 const VALUE = 0, BATCH_VALUES = 64, BATCH_IDS = 128, BATCH_PTRS = 160, ENGINE = 224, HOOK = 232;
 const REGIONS = 240, REGION_COUNT = 248; // uc_mem_regions out-params
 const FRAME_VALUES = 256, FRAME_IDS = 528, FRAME_PTRS = 664, FRAME_REGS = 34;
+const ONE_ID = 936, ONE_PTR = 944, CONTEXT_OUT = 952, MEM_READ = 960;
 
 export class UnicornBackend implements Backend {
   readonly name = "unicorn";
@@ -68,6 +80,8 @@ export class UnicornBackend implements Backend {
   readonly description: string;
   /** "unicorn X.Y.Z (path)": the library, for messages about it. */
   readonly library: string;
+  /** The loaded libunicorn's path (for the signal listener's interrupt call). */
+  readonly libraryPath: string;
   readonly version: { major: number; minor: number; patch: number };
   readonly lib: uc.UnicornLib;
   /** Stores use the TLB fast path (fast_stores.ts); else why they take Unicorn's slow path. */
@@ -89,6 +103,7 @@ export class UnicornBackend implements Backend {
   constructor(slab: SlabInfo) {
     const { lib, path } = uc.openUnicorn();
     this.lib = lib;
+    this.libraryPath = path;
     this.slowStores = enableFastStores(lib.tlb_set_page_with_attrs_aarch64);
     this.exitChecks = skipLoadExitChecks(lib);
     this.#slab = slab;
@@ -249,6 +264,8 @@ class UnicornVcpu implements Vcpu {
   readonly #batchPtrs: bigint;
   readonly #frameIds: bigint;
   readonly #framePtrs: bigint;
+  readonly #oneId: bigint;
+  readonly #onePtr: bigint;
   #onSyscall: SyscallHandler = () => {};
   #exit: Exit = { kind: "stopped" };
   #stopRequested = false;
@@ -281,6 +298,9 @@ class UnicornVcpu implements Vcpu {
     });
     this.#frameIds = BigInt(s.address + FRAME_IDS);
     this.#framePtrs = BigInt(s.address + FRAME_PTRS);
+    s.view.setBigUint64(ONE_PTR, BigInt(s.address + VALUE), true);
+    this.#oneId = BigInt(s.address + ONE_ID);
+    this.#onePtr = BigInt(s.address + ONE_PTR);
     const ids = [0, 1, 2, 3, 4, 5, 8];
     for (let i = 0; i < ids.length; i++) {
       s.view.setInt32(BATCH_IDS + i * 4, uc.UC_ARM64_REG_X0 + ids[i], true);
@@ -405,7 +425,24 @@ class UnicornVcpu implements Vcpu {
 
   set(reg: Reg, value: number): void {
     this.#put(value);
-    this.#lib.uc_reg_write(this.#engine, ucReg(reg), this.#valueAddr);
+    this.#write(reg);
+  }
+
+  /**
+   * Writes VALUE to `reg`. The pc goes through uc_reg_write_batch: a plain uc_reg_write of the pc
+   * also sets Unicorn's skip_sync_pc_on_exit (uc.c), which nothing clears until the next exit taken
+   * at a check, and with it set such an exit leaves the pc where the translation block started
+   * instead of at the instruction (cpu_loop_exit without cpu_restore_state, tcg-runtime.c): an
+   * interrupt or fault after a signal delivery would resume or report the wrong pc.
+   */
+  #write(reg: Reg): void {
+    const id = ucReg(reg);
+    if (reg !== Reg.PC) {
+      this.#lib.uc_reg_write(this.#engine, id, this.#valueAddr);
+      return;
+    }
+    this.#i32[ONE_ID >> 2] = id;
+    this.#lib.uc_reg_write_batch(this.#engine, this.#oneId, this.#onePtr, 1);
   }
 
   getBig(reg: Reg): bigint {
@@ -415,7 +452,7 @@ class UnicornVcpu implements Vcpu {
 
   setBig(reg: Reg, value: bigint): void {
     this.#b.scratch.view.setBigUint64(VALUE, BigInt.asUintN(64, value), true);
-    this.#lib.uc_reg_write(this.#engine, ucReg(reg), this.#valueAddr);
+    this.#write(reg);
   }
 
   saveGeneral(out: DataView, off: number): void {
@@ -472,6 +509,81 @@ class UnicornVcpu implements Vcpu {
     this.#lib.uc_emu_stop(this.#engine);
   }
 
+  // A context is Unicorn's uc_context: a copy of QEMU's CPUARMState up to cpu_watchpoint
+  // (unicorn_aarch64.c cpu_context_size), so every register, FPSR/FPCR, TPIDR_EL0 and the exclusive
+  // monitor. Restoring it inside the SVC hook is a memcpy: the CPU loop looks the next block up
+  // from the restored pc (cpu_handle_exception leaves no state behind for an intercepted SVC).
+  newContext(): VcpuContext {
+    const s = this.#b.scratch;
+    const err = this.#lib.uc_context_alloc(this.#engine, s.address + CONTEXT_OUT);
+    if (err !== 0) throw new Error(`uc_context_alloc: ${uc.ucError(this.#lib, err)}`);
+    return { data: Deno.UnsafePointer.create(s.view.getBigUint64(CONTEXT_OUT, true))! };
+  }
+
+  saveContext(ctx: VcpuContext): void {
+    this.#lib.uc_context_save(this.#engine, ctx.data as Deno.PointerObject);
+  }
+
+  loadContext(ctx: VcpuContext): void {
+    this.#lib.uc_context_restore(this.#engine, ctx.data as Deno.PointerObject);
+  }
+
+  freeContext(ctx: VcpuContext): void {
+    this.#lib.uc_context_free(ctx.data as Deno.PointerObject);
+  }
+
+  /**
+   * uc_emu_stop from another thread raises QEMU's exit request, taken at the next check: a block's
+   * start, or after a guest store (Unicorn checks after every load and store; exit_checks.ts drops
+   * the checks after loads). Every check leaves through cpu_loop_exit_restore, so the pc is the
+   * instruction the check belongs to and all registers are written back. Re-running a plain store
+   * writes the same bytes again; a load would not be safe to re-run (`ldr x0, [x0]`), which is why
+   * this needs the checks after loads gone. The one store that is not safe to re-run is a store
+   * exclusive (see #completeExclusiveStore).
+   */
+  interruptCall(): NativeCall | undefined {
+    if (this.#b.exitChecks !== "") return undefined;
+    return {
+      library: this.#b.libraryPath,
+      symbol: "uc_emu_stop",
+      parameters: ["usize"],
+      args: [Deno.UnsafePointer.value(this.#engine)],
+    };
+  }
+
+  /**
+   * After an interrupt whose pc is a store exclusive: without parallel TCG a store exclusive is a
+   * load, a compare with the monitor's value and a store (tcg-op.c's nonatomic cmpxchg), then the
+   * status register is written. An exit at the check after that store leaves the status unwritten
+   * with the store done; running it again would compare the new value with the old one, fail, and
+   * make the guest's LL/SC loop apply its update twice. Memory that already holds exactly what the
+   * instruction stores means it ran (only this vCPU could have written there since its load
+   * exclusive): finish it as a success. Otherwise it did not store, and runs again as it would
+   * have. STXP of two 64-bit registers goes through a helper without a check, so it is never cut.
+   */
+  #completeExclusiveStore(): void {
+    const lib = this.#lib, s = this.#b.scratch;
+    const pc = this.getBig(Reg.PC);
+    if (lib.uc_mem_read(this.#engine, pc, s.address + MEM_READ, 4) !== 0) return;
+    const insn = s.view.getUint32(MEM_READ, true);
+    const single = (insn & 0x3fe00000) === 0x08000000; // STXR/STLXR, B/H/W/X (Arm ARM C4.1.94)
+    const pair32 = (insn & 0xffe00000) === 0x88200000; // STXP/STLXP Wt, Wt2
+    if (!single && !pair32) return;
+    const rt = insn & 31, rt2 = (insn >>> 10) & 31, rn = (insn >>> 5) & 31, rs = (insn >>> 16) & 31;
+    const x = (r: number) => (r === 31 ? 0n : this.getBig(r as Reg)); // Rt 31 is xzr
+    const bytes = pair32 ? 8 : 1 << (insn >>> 30);
+    const mask = (1n << BigInt(bytes * 8)) - 1n;
+    const stored = pair32
+      ? (x(rt) & 0xffff_ffffn) | ((x(rt2) & 0xffff_ffffn) << 32n)
+      : x(rt) & mask;
+    const addr = rn === 31 ? this.getBig(Reg.SP) : this.getBig(rn as Reg);
+    if (lib.uc_mem_read(this.#engine, addr, s.address + MEM_READ, bytes) !== 0) return;
+    const now = s.view.getBigUint64(MEM_READ, true) & mask;
+    if (now !== stored) return;
+    this.set(rs as Reg, 0); // Ws = 0: the store succeeded
+    this.setBig(Reg.PC, pc + 4n);
+  }
+
   run(onSyscall: SyscallHandler, deadline: number): Exit {
     this.#onSyscall = onSyscall;
     for (;;) {
@@ -490,8 +602,13 @@ class UnicornVcpu implements Vcpu {
         return { kind: "internal", error: new Error(uc.ucError(this.#lib, err)) };
       }
       if (this.#stopRequested) return this.#exit;
-      // uc_emu_start returned without a stop request: its timeout expired.
+      // uc_emu_start returned without a stop request: its timeout expired, or another thread
+      // interrupted it (interruptCall).
       if (deadline > 0 && Date.now() >= deadline) return { kind: "timeout" };
+      if (this.interruptCall() !== undefined) {
+        this.#completeExclusiveStore();
+        return { kind: "interrupted" };
+      }
     }
   }
 }

@@ -62,6 +62,8 @@ const symbols = {
   uc_context_save: { parameters: ["pointer", "pointer"], result: "i32" },
   uc_context_size: { parameters: ["pointer"], result: "usize" },
   uc_context_free: { parameters: ["pointer"], result: "i32" },
+  uc_context_restore: { parameters: ["pointer", "pointer"], result: "i32" },
+  uc_mem_read: { parameters: ["pointer", "u64", "usize", "usize"], result: "i32" },
   uc_mem_map_ptr: { parameters: ["pointer", "u64", "usize", "u32", "usize"], result: "i32" },
   uc_mem_unmap: { parameters: ["pointer", "u64", "usize"], result: "i32" },
   uc_mem_protect: { parameters: ["pointer", "u64", "usize", "u32"], result: "i32" },

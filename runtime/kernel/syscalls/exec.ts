@@ -1,6 +1,7 @@
 // execve and execveat: the new program replaces the image in this same host process, as on
 // Linux. Everything that can fail is checked before the old image is torn down; after that
 // point the exec cannot fail back to the caller.
+import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
@@ -8,8 +9,9 @@ import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.t
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { E } from "../errno.ts";
-import { type Kernel, RESULT_SET } from "../kernel.ts";
-import { atDir, pathAt } from "../paths.ts";
+import type { Task } from "../task.ts";
+import { RESULT_SET } from "../syscall_def.ts";
+import { pathAt } from "../paths.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const ARG_MAX = 2 * 1024 * 1024; // Linux: a quarter of the 8 MiB stack limit
@@ -20,14 +22,14 @@ const X_OK = 1;
 const dec = new TextDecoder();
 
 /** Reads a NULL-terminated array of guest string pointers; -errno on a bad pointer or E2BIG. */
-function stringArray(k: Kernel, addr: number, total: { bytes: number }): string[] | number {
+function stringArray(k: Task, addr: number, total: { bytes: number }): string[] | number {
   const out: string[] = [];
   if (addr === 0) return out; // Linux treats a NULL argv/envp as empty
   for (let i = 0; i < MAX_ARGS; i++) {
-    if (!k.canRead(addr + i * 8, 8)) return -E.EFAULT;
-    const p = k.readU64(addr + i * 8);
+    if (!k.proc.canRead(addr + i * 8, 8)) return -E.EFAULT;
+    const p = k.proc.readU64(addr + i * 8);
     if (p === 0) return out;
-    const s = k.string(p, ARG_MAX);
+    const s = k.proc.string(p, ARG_MAX);
     if (typeof s === "number") return s === -E.ENAMETOOLONG ? -E.E2BIG : s;
     total.bytes += s.length + 1 + 8;
     if (total.bytes > ARG_MAX) return -E.E2BIG;
@@ -37,13 +39,13 @@ function stringArray(k: Kernel, addr: number, total: { bytes: number }): string[
 }
 
 /** The host path pathAt() chose, as a string. */
-function hostPathOf(k: Kernel, hostAddr: number): string {
-  if (hostAddr >= k.hostBase && hostAddr < k.hostBase + k.mem.length) {
-    const a = hostAddr - k.hostBase;
-    return dec.decode(k.mem.subarray(a, k.mem.indexOf(0, a)));
+function hostPathOf(k: Task, hostAddr: number): string {
+  if (hostAddr >= k.proc.hostBase && hostAddr < k.proc.hostBase + k.proc.mem.length) {
+    const a = hostAddr - k.proc.hostBase;
+    return dec.decode(k.proc.mem.subarray(a, k.proc.mem.indexOf(0, a)));
   }
-  const off = hostAddr - k.scratch.address;
-  return dec.decode(k.scratch.u8.subarray(off, k.scratch.u8.indexOf(0, off)));
+  const off = hostAddr - k.rt.scratch.address;
+  return dec.decode(k.rt.scratch.u8.subarray(off, k.rt.scratch.u8.indexOf(0, off)));
 }
 
 interface Target {
@@ -56,7 +58,7 @@ interface Target {
 
 /** Follows #! lines (binfmt_script) to an aarch64 ELF; -errno when it cannot run. */
 function resolveTarget(
-  k: Kernel,
+  k: Task,
   hostPath: string,
   guestPath: string,
   argv: string[],
@@ -74,7 +76,14 @@ function resolveTarget(
       : -E.ENOENT;
   }
   if (!st.isFile) return -E.EACCES;
-  if (libc.faccessat(-100, k.scratchString(hostPath, 0xc000), X_OK, 0x200 /* AT_EACCESS */) !== 0) {
+  if (
+    libc.faccessat(
+      -100,
+      k.rt.scratchString(hostPath, Slot.EXEC_PATH),
+      X_OK,
+      0x200, /* AT_EACCESS */
+    ) !== 0
+  ) {
     return -E.EACCES;
   }
   // A shell execs the same few programs over and over: keep what was read, keyed by the file's
@@ -119,8 +128,8 @@ const PROGRAM_CACHE_SIZE = 8;
 const programCache = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
-function pathFor(k: Kernel, guest: string): string {
-  const sysroot = k.info.sysroot;
+function pathFor(k: Task, guest: string): string {
+  const sysroot = k.proc.info.sysroot;
   if (sysroot !== undefined && guest.startsWith("/")) {
     const h = sysroot.hostPath(guest);
     if (typeof h === "string") return h;
@@ -129,7 +138,7 @@ function pathFor(k: Kernel, guest: string): string {
 }
 
 function exec(
-  k: Kernel,
+  k: Task,
   dirfd: number,
   pathAddr: number,
   argvAddr: number,
@@ -137,11 +146,11 @@ function exec(
   flags: number,
 ): number {
   if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) !== 0) return -E.EINVAL;
-  const guestPath = k.string(pathAddr);
+  const guestPath = k.proc.string(pathAddr);
   if (typeof guestPath === "number") return guestPath;
   let hostPath: string;
   if (guestPath === "" && (flags & AT_EMPTY_PATH)) {
-    const e = k.fds.get(dirfd | 0);
+    const e = k.proc.fds.get(dirfd | 0);
     if (e === undefined) return -E.EBADF;
     hostPath = `/proc/self/fd/${e.hostFd}`;
   } else {
@@ -150,7 +159,7 @@ function exec(
     const h = hostPathOf(k, p);
     hostPath = h.startsWith("/")
       ? h
-      : resolve(atDir === -100 ? Deno.cwd() : `/proc/self/fd/${atDir}`, h);
+      : resolve(k.path.atDir === -100 ? Deno.cwd() : `/proc/self/fd/${k.path.atDir}`, h);
   }
   const total = { bytes: 0 };
   const argv = stringArray(k, argvAddr, total);
@@ -159,7 +168,7 @@ function exec(
   if (typeof envp === "number") return envp;
   const target = resolveTarget(k, hostPath, guestPath, argv, 0);
   if (typeof target === "number") return target;
-  if (target.elf.interpreter !== undefined && k.info.sysroot === undefined) {
+  if (target.elf.interpreter !== undefined && k.proc.info.sysroot === undefined) {
     // Without a sysroot the interpreter would be the host's own loader: not runnable here.
     const interp = target.elf.interpreter;
     try {
@@ -172,18 +181,18 @@ function exec(
   // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a
   // shell and its applets) keeps the backend's translated code (memory/mapping_batch.ts).
   let image: ReturnType<typeof buildImage> | undefined, failure: unknown;
-  batchMappings(k.as, () => {
+  batchMappings(k.proc.as, () => {
     commitExec(k);
     try {
-      image = buildImage(k.as, {
+      image = buildImage(k.proc.as, {
         program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
         shownName: target.guestPath,
         argv: target.argv,
         envp,
-        hwcap: k.hwcap,
-        hwcap2: k.hwcap2,
-        monotonicCounter: k.monotonicCounter,
-        sysroot: k.info.sysroot,
+        hwcap: k.rt.hwcap,
+        hwcap2: k.rt.hwcap2,
+        monotonicCounter: k.rt.monotonicCounter,
+        sysroot: k.proc.info.sysroot,
       });
     } catch (e) {
       failure = e;
@@ -191,11 +200,11 @@ function exec(
   });
   if (image === undefined) {
     // Linux kills the process when exec fails after the old image is gone.
-    if (k.verbose) k.note(`execve ${target.guestPath}: ${(failure as Error).message}`);
-    k.killedBy(11, false);
+    if (k.rt.verbose) k.rt.note(`execve ${target.guestPath}: ${(failure as Error).message}`);
+    k.proc.killedBy(11, false);
     return RESULT_SET;
   }
-  Object.assign(k.info, {
+  Object.assign(k.proc.info, {
     exePath: target.hostPath,
     hostExePath: target.hostPath,
     argv: target.argv,
@@ -205,39 +214,40 @@ function exec(
     stackStart: image.sp,
   });
   k.name = target.guestPath.split("/").pop()!.slice(0, 15);
-  const v = k.vcpu, g = k.scratch.view;
-  k.scratch.u8.fill(0, 0x7000, 0x7000 + 34 * 8 + 528);
-  g.setBigUint64(0x7000 + 31 * 8, BigInt(image.sp), true);
-  g.setBigUint64(0x7000 + 32 * 8, BigInt(image.entry), true);
-  v.loadGeneral(g, 0x7000);
-  v.loadFpsimd(g, 0x7000 + 34 * 8);
+  const v = k.proc.vcpu, g = k.rt.scratch.view;
+  k.rt.scratch.u8.fill(0, Slot.REGS, Slot.REGS + 34 * 8);
+  k.rt.scratch.u8.fill(0, Slot.FPSIMD, Slot.FPSIMD + 528);
+  g.setBigUint64(Slot.REGS + 31 * 8, BigInt(image.sp), true);
+  g.setBigUint64(Slot.REGS + 32 * 8, BigInt(image.entry), true);
+  v.loadGeneral(g, Slot.REGS);
+  v.loadFpsimd(g, Slot.FPSIMD);
   v.set(Reg.TPIDR_EL0, 0);
   return RESULT_SET;
 }
 
 /** What execve resets (execve(2)): close-on-exec fds, caught signals, the alternate stack, memory. */
-function commitExec(k: Kernel): void {
-  for (const fd of k.fds.open()) {
-    const e = k.fds.get(fd)!;
-    if (e.cloexec) libc.close(k.fds.take(fd)!.hostFd);
+function commitExec(k: Task): void {
+  for (const fd of k.proc.fds.open()) {
+    const e = k.proc.fds.get(fd)!;
+    if (e.cloexec) libc.close(k.proc.fds.take(fd)!.hostFd);
   }
-  for (const a of k.signals.actions) {
+  for (const a of k.proc.actions) {
     if (a.handler > 1) {
       a.handler = 0;
       a.flags = 0;
     }
   }
   k.signals.altStack = { sp: 0, flags: 2, size: 0 };
-  k.syncSignals();
-  k.as.munmap(0, k.as.size);
+  k.proc.syncSignals();
+  k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;
   k.robustList = 0;
-  if (k.vforkWriteFd >= 0) {
-    libc.close(k.vforkWriteFd); // lets a vfork parent go on
-    k.vforkWriteFd = -1;
+  if (k.proc.vforkWriteFd >= 0) {
+    libc.close(k.proc.vforkWriteFd); // lets a vfork parent go on
+    k.proc.vforkWriteFd = -1;
   }
   // An in-process vfork child: from here on its parent no longer waits for it (vfork(2)).
-  if (k.inline !== undefined) k.inline.vfork = false;
+  if (k.proc.inline !== undefined) k.proc.inline.vfork = false;
 }
 
 export const execSyscalls: SyscallDef[] = [

@@ -2,8 +2,8 @@
 import { libc } from "../../host/libc.ts";
 import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
-import { atDir, pathAt, procRest } from "../paths.ts";
+import type { Task } from "../task.ts";
+import { pathAt } from "../paths.ts";
 import { openRendered } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
@@ -14,42 +14,42 @@ const FD_CLOEXEC = 1;
 
 /** Installs a new host fd at the lowest free guest fd >= min; closes it on failure. */
 export function install(
-  k: Kernel,
+  k: Task,
   hostFd: number,
   cloexec: boolean,
   path: string,
   min = 0,
 ): number {
-  const fd = k.fds.lowestFree(min);
+  const fd = k.proc.fds.lowestFree(min);
   if (fd < 0) {
     libc.close(hostFd);
     return -E.EMFILE;
   }
-  k.fds.set(fd, { hostFd, cloexec, path });
+  k.proc.fds.set(fd, { hostFd, cloexec, path });
   return fd;
 }
 
 // aarch64 open flags that decide whether a symlink in the last component is followed.
 const O_CREAT_EXCL = 0o300, O_NOFOLLOW = 0o100000;
 
-function openat(k: Kernel, a: Float64Array): number {
+function openat(k: Task, a: Float64Array): number {
   const flags = a[2] >>> 0;
   const follow = (flags & O_NOFOLLOW) === 0 && (flags & O_CREAT_EXCL) !== O_CREAT_EXCL;
   const p = pathAt(k, a[0], a[1], 0, false, follow);
   if (p < 0) return p;
-  if (procRest !== undefined) {
+  if (k.path.procRest !== undefined) {
     if ((flags & 3) !== 0) return -E.EACCES; // rendered /proc files are read-only
-    const h = openRendered(k, procRest);
-    return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.string(a[1]) as string);
+    const h = openRendered(k, k.path.procRest);
+    return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
   }
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
-  const h = libc.openat(atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
+  const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();
-  return install(k, h, (flags & O_CLOEXEC) !== 0, k.string(a[1]) as string);
+  return install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
 }
 
-function close(k: Kernel, a: Float64Array): number {
-  const e = k.fds.take(a[0] | 0);
+function close(k: Task, a: Float64Array): number {
+  const e = k.proc.fds.take(a[0] | 0);
   if (e === undefined) return -E.EBADF;
   // Linux closes the fd even when close reports an error (EINTR/EIO): keep the same.
   return libc.close(e.hostFd) < 0 ? k.fail() : 0;
@@ -57,58 +57,58 @@ function close(k: Kernel, a: Float64Array): number {
 
 const CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
 
-function closeRange(k: Kernel, a: Float64Array): number {
+function closeRange(k: Task, a: Float64Array): number {
   const first = a[0] >>> 0, last = a[1] >>> 0, flags = a[2] >>> 0;
   if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) !== 0 || first > last) {
     return -E.EINVAL;
   }
-  const top = Math.min(last, k.fds.entries.length - 1);
+  const top = Math.min(last, k.proc.fds.entries.length - 1);
   for (let fd = first; fd <= top; fd++) {
-    const e = k.fds.get(fd);
+    const e = k.proc.fds.get(fd);
     if (e === undefined) continue;
     if (flags & CLOSE_RANGE_CLOEXEC) e.cloexec = true;
-    else libc.close(k.fds.take(fd)!.hostFd);
+    else libc.close(k.proc.fds.take(fd)!.hostFd);
   }
   return 0;
 }
 
 /** Duplicates guest fd `old` to the lowest free fd >= min (or exactly `at`). */
-function duplicate(k: Kernel, old: number, cloexec: boolean, min: number, at = -1): number {
-  const e = k.fds.get(old);
+function duplicate(k: Task, old: number, cloexec: boolean, min: number, at = -1): number {
+  const e = k.proc.fds.get(old);
   if (e === undefined) return -E.EBADF;
   const h = libc.fcntl(e.hostFd, F_DUPFD_CLOEXEC, 0);
   if (h < 0) return k.fail();
   if (at < 0) return install(k, h, cloexec, e.path, min);
-  if (at >= k.fds.limit) {
+  if (at >= k.proc.fds.limit) {
     libc.close(h);
     return -E.EBADF;
   }
-  const prev = k.fds.take(at);
+  const prev = k.proc.fds.take(at);
   if (prev !== undefined) libc.close(prev.hostFd);
-  k.fds.set(at, { hostFd: h, cloexec, path: e.path });
+  k.proc.fds.set(at, { hostFd: h, cloexec, path: e.path });
   return at;
 }
 
-function dup(k: Kernel, a: Float64Array): number {
+function dup(k: Task, a: Float64Array): number {
   return duplicate(k, a[0] | 0, false, 0);
 }
 
-function dup3(k: Kernel, a: Float64Array): number {
+function dup3(k: Task, a: Float64Array): number {
   const old = a[0] | 0, nfd = a[1] | 0, flags = a[2] >>> 0;
-  if ((flags & ~O_CLOEXEC) !== 0 || old === nfd) return k.fds.get(old) ? -E.EINVAL : -E.EBADF;
+  if ((flags & ~O_CLOEXEC) !== 0 || old === nfd) return k.proc.fds.get(old) ? -E.EINVAL : -E.EBADF;
   if (nfd < 0) return -E.EBADF;
   return duplicate(k, old, (flags & O_CLOEXEC) !== 0, 0, nfd);
 }
 
-function fcntl(k: Kernel, a: Float64Array): number {
+function fcntl(k: Task, a: Float64Array): number {
   const fd = a[0] | 0, cmd = a[1] | 0, arg = a[2];
-  const e = k.fds.get(fd);
+  const e = k.proc.fds.get(fd);
   if (e === undefined) return -E.EBADF;
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
       const min = arg | 0;
-      if (min < 0 || min >= k.fds.limit) return -E.EINVAL;
+      if (min < 0 || min >= k.proc.fds.limit) return -E.EINVAL;
       return duplicate(k, fd, cmd === F_DUPFD_CLOEXEC, min);
     }
     case F_GETFD:
@@ -130,8 +130,8 @@ function fcntl(k: Kernel, a: Float64Array): number {
     case 38: {
       // F_OFD_SETLKW. struct flock is laid out alike on every 64-bit Linux (32 bytes).
       const write = cmd === 5 || cmd === 36;
-      if (!(write ? k.canWrite(arg, 32) : k.canRead(arg, 32))) return -E.EFAULT;
-      return k.host(libc.fcntl(e.hostFd, cmd, k.hostBase + arg));
+      if (!(write ? k.proc.canWrite(arg, 32) : k.proc.canRead(arg, 32))) return -E.EFAULT;
+      return k.host(libc.fcntl(e.hostFd, cmd, k.proc.hostBase + arg));
     }
     case 1025: // F_GETLEASE
     case 1033: // F_GET_SEALS
@@ -145,14 +145,14 @@ function fcntl(k: Kernel, a: Float64Array): number {
   return -E.EINVAL;
 }
 
-function pipe2(k: Kernel, a: Float64Array): number {
+function pipe2(k: Task, a: Float64Array): number {
   const addr = a[0], flags = a[1] >>> 0;
   const O_NONBLOCK = 0o4000;
   if ((flags & ~(O_CLOEXEC | O_NONBLOCK | 0o200000 /* O_DIRECT (aarch64) */)) !== 0) {
     return -E.EINVAL;
   }
-  if (!k.canWrite(addr, 8)) return -E.EFAULT;
-  const s = k.scratch;
+  if (!k.proc.canWrite(addr, 8)) return -E.EFAULT;
+  const s = k.rt.scratch;
   if (libc.pipe2(s.address, openFlagsToHost(flags) | O_CLOEXEC) < 0) return k.fail();
   const r = s.view.getInt32(0, true), w = s.view.getInt32(4, true);
   const cloexec = (flags & O_CLOEXEC) !== 0;
@@ -163,11 +163,11 @@ function pipe2(k: Kernel, a: Float64Array): number {
   }
   const wfd = install(k, w, cloexec, "pipe:");
   if (wfd < 0) {
-    libc.close(k.fds.take(rfd)!.hostFd);
+    libc.close(k.proc.fds.take(rfd)!.hostFd);
     return wfd;
   }
-  k.view.setInt32(addr, rfd, true);
-  k.view.setInt32(addr + 4, wfd, true);
+  k.proc.view.setInt32(addr, rfd, true);
+  k.proc.view.setInt32(addr + 4, wfd, true);
   return 0;
 }
 
@@ -191,8 +191,8 @@ const passthrough: Record<number, { size: number; write: boolean }> = {
   [TIOCGSID]: { size: 4, write: true },
 };
 
-function ioctl(k: Kernel, a: Float64Array): number {
-  const e = k.fds.get(a[0] | 0);
+function ioctl(k: Task, a: Float64Array): number {
+  const e = k.proc.fds.get(a[0] | 0);
   if (e === undefined) return -E.EBADF;
   const req = a[1] >>> 0, arg = a[2];
   if (req === FIOCLEX || req === FIONCLEX) {
@@ -202,9 +202,9 @@ function ioctl(k: Kernel, a: Float64Array): number {
   if (req === TIOCSCTTY) return -E.EPERM;
   const p = passthrough[req];
   if (p === undefined) return -E.ENOTTY;
-  const ok = p.write ? k.canWrite(arg, p.size) : k.canRead(arg, p.size);
+  const ok = p.write ? k.proc.canWrite(arg, p.size) : k.proc.canRead(arg, p.size);
   if (!ok) return -E.EFAULT;
-  return k.host(libc.ioctl(e.hostFd, req, k.hostBase + arg));
+  return k.host(libc.ioctl(e.hostFd, req, k.proc.hostBase + arg));
 }
 
 export const fdSyscalls: SyscallDef[] = [

@@ -1,11 +1,12 @@
 // File metadata and names: stat family, access, permissions, ownership, times, links,
 // directories. Paths go through pathAt(); struct layouts that match between host and guest
 // (statx, linux_dirent64, statfs, timespec) are written by the host straight into guest memory.
+import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
-import { atDir, path, pathAt, shownPath } from "../paths.ts";
+import type { Task } from "../task.ts";
+import { path, pathAt, shownPath } from "../paths.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -13,47 +14,47 @@ const AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000
 const AT_STATX_SYNC_TYPE = 0x6000;
 const STATX_BASIC_STATS = 0x7ff;
 /** Scratch offsets: a statx buffer and an empty C string. */
-const STATX_SLOT = 0x4000, EMPTY_SLOT = 0x4200;
+const STATX_SLOT = Slot.STATX, EMPTY_SLOT = Slot.EMPTY_PATH, CWD = Slot.CWD;
 
 /** Whether an *at call's flags follow a symlink in the last component. */
 function follows(flags: number): boolean {
   return (flags & AT_SYMLINK_NOFOLLOW) === 0;
 }
 
-function hostFd(k: Kernel, fd: number): number {
-  const e = k.fds.get(fd | 0);
+function hostFd(k: Task, fd: number): number {
+  const e = k.proc.fds.get(fd | 0);
   return e === undefined ? -1 : e.hostFd;
 }
 
-function emptyPath(k: Kernel): number {
-  k.scratch.u8[EMPTY_SLOT] = 0;
-  return k.scratch.address + EMPTY_SLOT;
+function emptyPath(k: Task): number {
+  k.rt.scratch.u8[EMPTY_SLOT] = 0;
+  return k.rt.scratch.address + EMPTY_SLOT;
 }
 
 /** Host statx into scratch, then the aarch64 `struct stat` into guest memory. */
-function statInto(k: Kernel, dirfd: number, p: number, flags: number, out: number): number {
-  if (!k.canWrite(out, STAT_SIZE)) return -E.EFAULT;
-  const r = hostStatx(dirfd, p, flags, STATX_BASIC_STATS, k.scratch.address + STATX_SLOT);
+function statInto(k: Task, dirfd: number, p: number, flags: number, out: number): number {
+  if (!k.proc.canWrite(out, STAT_SIZE)) return -E.EFAULT;
+  const r = hostStatx(dirfd, p, flags, STATX_BASIC_STATS, k.rt.scratch.address + STATX_SLOT);
   if (r < 0) return r;
-  statFromStatx(k.scratch.view, STATX_SLOT, k.view, out);
+  statFromStatx(k.rt.scratch.view, STATX_SLOT, k.proc.view, out);
   return 0;
 }
 
-function fstat(k: Kernel, a: Float64Array): number {
+function fstat(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   return statInto(k, h, emptyPath(k), AT_EMPTY_PATH, a[1]);
 }
 
-function newfstatat(k: Kernel, a: Float64Array): number {
+function newfstatat(k: Task, a: Float64Array): number {
   const flags = a[3] >>> 0;
   if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
   const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
-  return statInto(k, atDir, p, flags, a[2]);
+  return statInto(k, k.path.atDir, p, flags, a[2]);
 }
 
-function statx(k: Kernel, a: Float64Array): number {
+function statx(k: Task, a: Float64Array): number {
   const flags = a[2] >>> 0, mask = a[3] >>> 0, out = a[4];
   if (
     (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) !== 0
@@ -62,49 +63,49 @@ function statx(k: Kernel, a: Float64Array): number {
   if ((mask & 0x80000000) !== 0) return -E.EINVAL; // STATX__RESERVED
   const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
-  if (!k.canWrite(out, STATX_SIZE)) return -E.EFAULT;
-  return hostStatx(atDir, p, flags, mask, k.hostBase + out);
+  if (!k.proc.canWrite(out, STATX_SIZE)) return -E.EFAULT;
+  return hostStatx(k.path.atDir, p, flags, mask, k.proc.hostBase + out);
 }
 
-function access(k: Kernel, dirfd: number, addr: number, mode: number, flags: number): number {
+function access(k: Task, dirfd: number, addr: number, mode: number, flags: number): number {
   if ((mode & ~7) !== 0) return -E.EINVAL;
   if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
   const p = pathAt(k, dirfd, addr, 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
-  return k.host(libc.faccessat(atDir, p, mode, flags));
+  return k.host(libc.faccessat(k.path.atDir, p, mode, flags));
 }
 
-function readlinkat(k: Kernel, a: Float64Array): number {
+function readlinkat(k: Task, a: Float64Array): number {
   const buf = a[2], size = a[3] | 0;
   if (size <= 0) return -E.EINVAL;
-  const s = k.string(a[1]);
+  const s = k.proc.string(a[1]);
   if (typeof s === "number") return s;
-  if (s === "/proc/self/exe" || s === `/proc/${k.pid}/exe` || s === "/proc/thread-self/exe") {
+  if (s === "/proc/self/exe" || s === `/proc/${k.proc.pid}/exe` || s === "/proc/thread-self/exe") {
     // The guest's own program, never the elfuse host binary.
-    const bytes = new TextEncoder().encode(k.info.exePath);
+    const bytes = new TextEncoder().encode(k.proc.info.exePath);
     const n = Math.min(bytes.length, size);
-    if (!k.canWrite(buf, n)) return -E.EFAULT;
-    k.mem.set(bytes.subarray(0, n), buf);
+    if (!k.proc.canWrite(buf, n)) return -E.EFAULT;
+    k.proc.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
   const p = pathAt(k, a[0], a[1], 0, true, false); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
-  if (!k.canWrite(buf, size)) return -E.EFAULT;
-  const n = k.host(Number(libc.readlinkat(atDir, p, k.hostBase + buf, size)));
-  if (n <= 0 || k.info.sysroot === undefined || !s.startsWith("/proc/")) return n;
+  if (!k.proc.canWrite(buf, size)) return -E.EFAULT;
+  const n = k.host(Number(libc.readlinkat(k.path.atDir, p, k.proc.hostBase + buf, size)));
+  if (n <= 0 || k.proc.info.sysroot === undefined || !s.startsWith("/proc/")) return n;
   // /proc/self/fd/N and cwd links name host paths: show them without the sysroot prefix.
   const shown = new TextEncoder().encode(
-    shownPath(k, new TextDecoder().decode(k.mem.subarray(buf, buf + n))),
+    shownPath(k, new TextDecoder().decode(k.proc.mem.subarray(buf, buf + n))),
   );
-  k.mem.set(shown.subarray(0, size), buf);
+  k.proc.mem.set(shown.subarray(0, size), buf);
   return Math.min(shown.length, size);
 }
 
-function utimensat(k: Kernel, a: Float64Array): number {
+function utimensat(k: Task, a: Float64Array): number {
   const times = a[2], flags = a[3] >>> 0;
   if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
-  if (times !== 0 && !k.canRead(times, 32)) return -E.EFAULT;
-  const t = times === 0 ? 0 : k.hostBase + times;
+  if (times !== 0 && !k.proc.canRead(times, 32)) return -E.EFAULT;
+  const t = times === 0 ? 0 : k.proc.hostBase + times;
   if (a[1] === 0) {
     // A NULL path means the file dirfd refers to (Linux extension used by futimens).
     const h = hostFd(k, a[0]);
@@ -113,82 +114,82 @@ function utimensat(k: Kernel, a: Float64Array): number {
   }
   const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
-  return k.host(libc.utimensat(atDir, p, t, flags));
+  return k.host(libc.utimensat(k.path.atDir, p, t, flags));
 }
 
-function statfsInto(k: Kernel, out: number, call: (o: number) => number): number {
-  if (!k.canWrite(out, 120)) return -E.EFAULT;
-  return k.host(call(k.hostBase + out));
+function statfsInto(k: Task, out: number, call: (o: number) => number): number {
+  if (!k.proc.canWrite(out, 120)) return -E.EFAULT;
+  return k.host(call(k.proc.hostBase + out));
 }
 
-function getdents64(k: Kernel, a: Float64Array): number {
+function getdents64(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2] >>> 0, 0x7ffff000);
-  if (!k.canWrite(buf, len)) return -E.EFAULT;
-  return k.host(Number(libc.getdents64(h, k.hostBase + buf, len)));
+  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.getdents64(h, k.proc.hostBase + buf, len)));
 }
 
-function getcwd(k: Kernel, a: Float64Array): number {
+function getcwd(k: Task, a: Float64Array): number {
   const buf = a[0], size = a[1];
-  const s = k.scratch;
-  if (Number(libc.getcwd(s.address + 0x6000, 4096)) === 0) return k.fail();
-  let len = s.u8.indexOf(0, 0x6000) - 0x6000;
-  if (k.info.sysroot !== undefined) {
+  const s = k.rt.scratch;
+  if (Number(libc.getcwd(s.address + CWD, 4096)) === 0) return k.fail();
+  let len = s.u8.indexOf(0, CWD) - CWD;
+  if (k.proc.info.sysroot !== undefined) {
     // Inside the sysroot the guest sees its own path, never the host prefix.
-    const shown = shownPath(k, new TextDecoder().decode(s.u8.subarray(0x6000, 0x6000 + len)));
-    k.scratchString(shown, 0x6000);
-    len = s.u8.indexOf(0, 0x6000) - 0x6000;
+    const shown = shownPath(k, new TextDecoder().decode(s.u8.subarray(CWD, CWD + len)));
+    k.rt.scratchString(shown, CWD);
+    len = s.u8.indexOf(0, CWD) - CWD;
   }
   if (size < len + 1) return -E.ERANGE;
-  if (!k.canWrite(buf, len + 1)) return -E.EFAULT;
-  k.mem.set(s.u8.subarray(0x6000, 0x6000 + len + 1), buf);
+  if (!k.proc.canWrite(buf, len + 1)) return -E.EFAULT;
+  k.proc.mem.set(s.u8.subarray(CWD, CWD + len + 1), buf);
   return len + 1;
 }
 
-function withPath(call: (k: Kernel, p: number, a: Float64Array) => number) {
-  return (k: Kernel, a: Float64Array): number => {
+function withPath(call: (k: Task, p: number, a: Float64Array) => number) {
+  return (k: Task, a: Float64Array): number => {
     const p = path(k, a[0]);
     return p < 0 ? p : k.host(call(k, p, a));
   };
 }
 
 function withPathAt(
-  call: (k: Kernel, dir: number, p: number, a: Float64Array) => number,
+  call: (k: Task, dir: number, p: number, a: Float64Array) => number,
   flagsArg = -1,
   follow = true,
 ) {
-  return (k: Kernel, a: Float64Array): number => {
+  return (k: Task, a: Float64Array): number => {
     const flags = flagsArg >= 0 ? a[flagsArg] >>> 0 : 0;
     const emptyOk = (flags & AT_EMPTY_PATH) !== 0;
     const p = pathAt(k, a[0], a[1], 0, emptyOk, follow && follows(flags));
-    return p < 0 ? p : k.host(call(k, atDir, p, a));
+    return p < 0 ? p : k.host(call(k, k.path.atDir, p, a));
   };
 }
 
 /** Two-path calls (rename, link): old at (a0, a1), new at (a2, a3); neither follows a last link. */
 function twoPaths(
-  call: (k: Kernel, od: number, op: number, nd: number, np: number, a: Float64Array) => number,
+  call: (k: Task, od: number, op: number, nd: number, np: number, a: Float64Array) => number,
   followOld = false,
 ) {
-  return (k: Kernel, a: Float64Array): number => {
+  return (k: Task, a: Float64Array): number => {
     const op = pathAt(k, a[0], a[1], 0, false, followOld);
     if (op < 0) return op;
-    const od = atDir;
+    const od = k.path.atDir;
     const np = pathAt(k, a[2], a[3], 1, false, false);
     if (np < 0) return np;
-    return k.host(call(k, od, op, atDir, np, a));
+    return k.host(call(k, od, op, k.path.atDir, np, a));
   };
 }
 
-function symlinkat(k: Kernel, a: Float64Array): number {
-  const n = k.strlen(a[0]);
+function symlinkat(k: Task, a: Float64Array): number {
+  const n = k.proc.strlen(a[0]);
   if (n < 0) return n;
   if (n === 0) return -E.ENOENT;
-  const target = k.hostBase + a[0];
+  const target = k.proc.hostBase + a[0];
   const p = pathAt(k, a[1], a[2], 0, false, false);
   if (p < 0) return p;
-  return k.host(libc.symlinkat(target, atDir, p));
+  return k.host(libc.symlinkat(target, k.path.atDir, p));
 }
 
 export const fileSyscalls: SyscallDef[] = [
@@ -209,7 +210,7 @@ export const fileSyscalls: SyscallDef[] = [
   {
     name: "fchmod",
     handler: (k, a) => {
-      const e = k.fds.get(a[0] | 0);
+      const e = k.proc.fds.get(a[0] | 0);
       return e === undefined ? -E.EBADF : k.host(libc.fchmod(e.hostFd, (a[1] >>> 0) & 0o7777));
     },
     args: ["fd", "octal"],
@@ -222,7 +223,7 @@ export const fileSyscalls: SyscallDef[] = [
   {
     name: "fchown",
     handler: (k, a) => {
-      const e = k.fds.get(a[0] | 0);
+      const e = k.proc.fds.get(a[0] | 0);
       return e === undefined ? -E.EBADF : k.host(libc.fchown(e.hostFd, a[1] >>> 0, a[2] >>> 0));
     },
     args: ["fd", "int", "int"],

@@ -1,11 +1,14 @@
 // Reading and writing: guest buffers are handed to the host as they are (zero copy, after a
 // bounds and permission check), iovec arrays are rebuilt in scratch memory with host addresses.
+import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import { type Kernel, RESULT_SET } from "../kernel.ts";
-import { sendSelf } from "./signal.ts";
+import type { Task } from "../task.ts";
+import { RESULT_SET } from "../syscall_def.ts";
+import { sendSelf } from "../signal_delivery.ts";
 import { Reg } from "../../backends/backend.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { mayBlock, POLLIN, POLLOUT } from "../blocking.ts";
 
 const IOV_MAX = 1024;
 // read and write pass their buffer and length as BigInt: Deno's FFI takes 64-bit arguments on
@@ -13,55 +16,59 @@ const IOV_MAX = 1024;
 // (614 -> 486 ms for 400k calls) despite the allocation.
 const MAX_RW = 0x7ffff000; // Linux caps one read/write at MAX_RW_COUNT
 
-function hostFd(k: Kernel, fd: number): number {
-  const e = k.fds.get(fd | 0);
+function hostFd(k: Task, fd: number): number {
+  const e = k.proc.fds.get(fd | 0);
   return e === undefined ? -1 : e.hostFd;
 }
 
-function read(k: Kernel, a: Float64Array): number {
+function read(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
-  if (!k.canWrite(buf, len)) return -E.EFAULT;
-  return k.host(Number(libc.read(h, BigInt(k.hostBase + buf), BigInt(len))));
+  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  const wait = mayBlock(k, h, POLLIN);
+  if (wait !== 0) return wait;
+  return k.host(Number(libc.read(h, BigInt(k.proc.hostBase + buf), BigInt(len))));
 }
 
 const SIGPIPE = 13;
 
 /** A write that hit a pipe with no reader also raises SIGPIPE, as Linux does. */
-function written(k: Kernel, r: number): number {
+function written(k: Task, r: number): number {
   if (r === -E.EPIPE) sendSelf(k, SIGPIPE, 0, 0n, 0);
   return r;
 }
 
-function write(k: Kernel, a: Float64Array): number {
+function write(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
-  if (!k.canRead(buf, len)) return -E.EFAULT;
-  return written(k, k.host(Number(libc.write(h, BigInt(k.hostBase + buf), BigInt(len)))));
+  if (!k.proc.canRead(buf, len)) return -E.EFAULT;
+  const wait = mayBlock(k, h, POLLOUT);
+  if (wait !== 0) return wait;
+  return written(k, k.host(Number(libc.write(h, BigInt(k.proc.hostBase + buf), BigInt(len)))));
 }
 
-function pread(k: Kernel, a: Float64Array): number {
+function pread(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
   if (len < 0 || off < 0) return -E.EINVAL;
-  if (!k.canWrite(buf, len)) return -E.EFAULT;
-  return k.host(Number(libc.pread(h, BigInt(k.hostBase + buf), BigInt(len), BigInt(off))));
+  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.pread(h, BigInt(k.proc.hostBase + buf), BigInt(len), BigInt(off))));
 }
 
-function pwrite(k: Kernel, a: Float64Array): number {
+function pwrite(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
   if (len < 0 || off < 0) return -E.EINVAL;
-  if (!k.canRead(buf, len)) return -E.EFAULT;
+  if (!k.proc.canRead(buf, len)) return -E.EFAULT;
   return written(
     k,
-    k.host(Number(libc.pwrite(h, BigInt(k.hostBase + buf), BigInt(len), BigInt(off)))),
+    k.host(Number(libc.pwrite(h, BigInt(k.proc.hostBase + buf), BigInt(len), BigInt(off)))),
   );
 }
 
@@ -69,18 +76,20 @@ function pwrite(k: Kernel, a: Float64Array): number {
  * Copies a guest iovec array into scratch with host addresses. Returns the count or -errno.
  * `toGuest`: the call writes into the buffers (readv), so they must be writable.
  */
-function hostIovecs(k: Kernel, iov: number, count: number, toGuest: boolean): number {
+function hostIovecs(k: Task, iov: number, count: number, toGuest: boolean): number {
   if (count < 0 || count > IOV_MAX) return -E.EINVAL;
-  if (!k.canRead(iov, count * 16)) return -E.EFAULT;
-  const s = k.scratch.view;
+  if (!k.proc.canRead(iov, count * 16)) return -E.EFAULT;
+  const s = k.rt.scratch.view;
   let total = 0;
   for (let i = 0; i < count; i++) {
-    const base = k.readU64(iov + i * 16), len = k.readI64(iov + i * 16 + 8);
+    const base = k.proc.readU64(iov + i * 16), len = k.proc.readI64(iov + i * 16 + 8);
     if (len < 0) return -E.EINVAL;
     total += len;
     if (total > MAX_RW) return -E.EINVAL;
-    if (len > 0 && !(toGuest ? k.canWrite(base, len) : k.canRead(base, len))) return -E.EFAULT;
-    const host = k.hostBase + base;
+    if (len > 0 && !(toGuest ? k.proc.canWrite(base, len) : k.proc.canRead(base, len))) {
+      return -E.EFAULT;
+    }
+    const host = k.proc.hostBase + base;
     const hi = Math.floor(host / 4294967296);
     s.setUint32(i * 16, host - hi * 4294967296, true);
     s.setUint32(i * 16 + 4, hi, true);
@@ -93,12 +102,16 @@ function hostIovecs(k: Kernel, iov: number, count: number, toGuest: boolean): nu
 function vector(kind: "readv" | "writev" | "preadv" | "pwritev") {
   const toGuest = kind === "readv" || kind === "preadv";
   const positioned = kind === "preadv" || kind === "pwritev";
-  return (k: Kernel, a: Float64Array): number => {
+  return (k: Task, a: Float64Array): number => {
     const h = hostFd(k, a[0]);
     if (h < 0) return -E.EBADF;
     const n = hostIovecs(k, a[1], a[2] | 0, toGuest);
     if (n < 0) return n;
-    const iov = k.scratch.address;
+    const iov = k.rt.scratch.address;
+    if (!positioned) {
+      const wait = mayBlock(k, h, toGuest ? POLLIN : POLLOUT);
+      if (wait !== 0) return wait;
+    }
     if (positioned) {
       // preadv/pwritev pass the offset split in two registers (pos_l, pos_h); on 64-bit pos_l holds it.
       const off = a[3];
@@ -113,33 +126,33 @@ function vector(kind: "readv" | "writev" | "preadv" | "pwritev") {
   };
 }
 
-function lseek(k: Kernel, a: Float64Array): number {
+function lseek(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const whence = a[2] | 0;
   if (whence < 0 || whence > 4) return -E.EINVAL; // SEEK_SET..SEEK_HOLE
   // Directory offsets are 63-bit hashes on ext4 and others: keep all 64 bits both ways.
-  const r = libc.lseek(h, BigInt.asIntN(64, k.vcpu.getBig(Reg.X0 + 1)), whence);
+  const r = libc.lseek(h, BigInt.asIntN(64, k.proc.vcpu.getBig(Reg.X0 + 1)), whence);
   if (r < 0n) return k.fail();
-  k.vcpu.setBig(Reg.X0, r);
+  k.proc.vcpu.setBig(Reg.X0, r);
   return RESULT_SET;
 }
 
 function fdOp(op: (h: number) => number) {
-  return (k: Kernel, a: Float64Array): number => {
+  return (k: Task, a: Float64Array): number => {
     const h = hostFd(k, a[0]);
     return h < 0 ? -E.EBADF : k.host(op(h));
   };
 }
 
-function ftruncate(k: Kernel, a: Float64Array): number {
+function ftruncate(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   if (a[1] < 0) return -E.EINVAL;
   return k.host(libc.ftruncate(h, a[1]));
 }
 
-function fallocate(k: Kernel, a: Float64Array): number {
+function fallocate(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   if (a[2] < 0 || a[3] <= 0) return -E.EINVAL;
@@ -147,18 +160,20 @@ function fallocate(k: Kernel, a: Float64Array): number {
 }
 
 /** An optional guest loff_t* for sendfile/copy_file_range, copied to scratch; -1 when invalid. */
-function offsetArg(k: Kernel, addr: number, slot: number): number {
+function offsetArg(k: Task, addr: number, which: 0 | 1): number {
+  const slot = Slot.OFFSETS + which * 8;
   if (addr === 0) return 0;
-  if (!k.canWrite(addr, 8)) return -1;
-  k.scratch.view.setBigInt64(slot, k.view.getBigInt64(addr, true), true);
-  return k.scratch.address + slot;
+  if (!k.proc.canWrite(addr, 8)) return -1;
+  k.rt.scratch.view.setBigInt64(slot, k.proc.view.getBigInt64(addr, true), true);
+  return k.rt.scratch.address + slot;
 }
 
-function copyBackOffset(k: Kernel, addr: number, slot: number): void {
-  if (addr !== 0) k.view.setBigInt64(addr, k.scratch.view.getBigInt64(slot, true), true);
+function copyBackOffset(k: Task, addr: number, which: 0 | 1): void {
+  const slot = Slot.OFFSETS + which * 8;
+  if (addr !== 0) k.proc.view.setBigInt64(addr, k.rt.scratch.view.getBigInt64(slot, true), true);
 }
 
-function sendfile(k: Kernel, a: Float64Array): number {
+function sendfile(k: Task, a: Float64Array): number {
   const out = hostFd(k, a[0]), inp = hostFd(k, a[1]);
   if (out < 0 || inp < 0) return -E.EBADF;
   const off = offsetArg(k, a[2], 0);
@@ -168,23 +183,23 @@ function sendfile(k: Kernel, a: Float64Array): number {
   return r;
 }
 
-function copyFileRange(k: Kernel, a: Float64Array): number {
+function copyFileRange(k: Task, a: Float64Array): number {
   const inp = hostFd(k, a[0]), out = hostFd(k, a[2]);
   if (out < 0 || inp < 0) return -E.EBADF;
-  const offIn = offsetArg(k, a[1], 0), offOut = offsetArg(k, a[3], 8);
+  const offIn = offsetArg(k, a[1], 0), offOut = offsetArg(k, a[3], 1);
   if (offIn < 0 || offOut < 0) return -E.EFAULT;
   const r = k.host(
     Number(libc.copy_file_range(inp, offIn, out, offOut, Math.min(a[4], MAX_RW), a[5] >>> 0)),
   );
   if (r >= 0) {
     copyBackOffset(k, a[1], 0);
-    copyBackOffset(k, a[3], 8);
+    copyBackOffset(k, a[3], 1);
   }
   return r;
 }
 
 /** fadvise64: the host's page cache takes the hint (a hint only: macOS hosts check and ignore it). */
-function fadvise(k: Kernel, a: Float64Array): number {
+function fadvise(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   const advice = a[3] | 0;

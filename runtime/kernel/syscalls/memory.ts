@@ -1,9 +1,10 @@
 // Memory syscalls: thin adapters from registers to the address space's Linux semantics.
+import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import type { MappedFile } from "../../memory/address_space.ts";
 import { statx as hostStatx } from "../../host/linux.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
+import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const MAP_ANONYMOUS = 0x20;
@@ -11,21 +12,21 @@ const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFCHR = 0o020000;
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2;
 
 /** Resolves the fd of a file mapping: the host fd, size and access mode, or -errno. */
-function mappedFile(k: Kernel, fd: number): MappedFile | number {
-  const e = k.fds.get(fd);
+function mappedFile(k: Task, fd: number): MappedFile | number {
+  const e = k.proc.fds.get(fd);
   if (e === undefined) return -E.EBADF;
-  const s = k.scratch;
-  s.u8[0x4200] = 0;
-  if (hostStatx(e.hostFd, s.address + 0x4200, 0x1000, 0x7ff, s.address + 0x4000) < 0) {
+  const s = k.rt.scratch;
+  s.u8[Slot.EMPTY_PATH] = 0;
+  if (hostStatx(e.hostFd, s.address + Slot.EMPTY_PATH, 0x1000, 0x7ff, s.address + Slot.STATX) < 0) {
     return k.fail();
   }
-  const mode = s.view.getUint16(0x4000 + 28, true);
-  const size = Number(s.view.getBigUint64(0x4000 + 40, true));
+  const mode = s.view.getUint16(Slot.STATX + 28, true);
+  const size = Number(s.view.getBigUint64(Slot.STATX + 40, true));
   const acc = libc.fcntl(e.hostFd, 3, /* F_GETFL */ 0) & O_ACCMODE;
   if (acc === O_WRONLY) return -E.EACCES;
   if ((mode & S_IFMT) === S_IFCHR) {
-    const rdevMajor = s.view.getUint32(0x4000 + 128, true),
-      rdevMinor = s.view.getUint32(0x4000 + 132, true);
+    const rdevMajor = s.view.getUint32(Slot.STATX + 128, true),
+      rdevMinor = s.view.getUint32(Slot.STATX + 132, true);
     if (rdevMajor === 1 && rdevMinor === 5) {
       return { hostFd: -1, size: 0, name: "/dev/zero", writable: true };
     }
@@ -35,7 +36,7 @@ function mappedFile(k: Kernel, fd: number): MappedFile | number {
   return { hostFd: e.hostFd, size, name: e.path || "[file]", writable: acc === O_RDWR };
 }
 
-function mmap(k: Kernel, a: Float64Array): number {
+function mmap(k: Task, a: Float64Array): number {
   const addr = a[0], len = a[1], prot = a[2] | 0, flags = a[3] | 0, fd = a[4] | 0, off = a[5];
   if ((prot & ~7) !== 0) return -E.EINVAL;
   let file: MappedFile | undefined;
@@ -44,15 +45,15 @@ function mmap(k: Kernel, a: Float64Array): number {
     if (typeof f === "number") return f;
     if (f.hostFd >= 0) file = f; // /dev/zero maps as anonymous memory, as on Linux
   }
-  return k.as.mmap(addr, len, prot, flags, file, off);
+  return k.proc.as.mmap(addr, len, prot, flags, file, off);
 }
 
-function msync(k: Kernel, a: Float64Array): number {
+function msync(k: Task, a: Float64Array): number {
   const addr = a[0], len = a[1], flags = a[2] | 0;
   if (addr % 4096 !== 0 || (flags & ~7) !== 0 || (flags & 5) === 5) return -E.EINVAL;
-  if (!k.as.vmas.allows(addr, Math.max(1, len), 0)) return -E.ENOMEM;
+  if (!k.proc.as.vmas.allows(addr, Math.max(1, len), 0)) return -E.ENOMEM;
   // Shared file mappings are host MAP_SHARED pages of the slab: the host msync writes them back.
-  return k.host(libc.msync(k.hostBase + addr, len, flags === 0 ? 4 : flags));
+  return k.host(libc.msync(k.proc.hostBase + addr, len, flags === 0 ? 4 : flags));
 }
 
 // On Unicorn, about 1000 memory regions abort the engine: past 900, after merging adjacent ones,
@@ -62,7 +63,7 @@ const regionLimit = "on Unicorn, ENOMEM once the mappings pass about 900 regions
 export const memorySyscalls: SyscallDef[] = [
   {
     name: "brk",
-    handler: (k, a) => k.as.brk(a[0]),
+    handler: (k, a) => k.proc.as.brk(a[0]),
     args: ["hex"],
     hexResult: true,
     note: `${regionLimit}: the break stays`,
@@ -77,16 +78,16 @@ export const memorySyscalls: SyscallDef[] = [
       "anonymous and regular-file mappings, private and shared, MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS; " +
       regionLimit,
   },
-  { name: "munmap", handler: (k, a) => k.as.munmap(a[0], a[1]), args: ["hex", "uint"] },
+  { name: "munmap", handler: (k, a) => k.proc.as.munmap(a[0], a[1]), args: ["hex", "uint"] },
   {
     name: "mprotect",
-    handler: (k, a) => k.as.mprotect(a[0], a[1], a[2] | 0),
+    handler: (k, a) => k.proc.as.mprotect(a[0], a[1], a[2] | 0),
     args: ["hex", "uint", "hex"],
     note: regionLimit,
   },
   {
     name: "mremap",
-    handler: (k, a) => k.as.mremap(a[0], a[1], a[2], a[3] | 0, a[4]),
+    handler: (k, a) => k.proc.as.mremap(a[0], a[1], a[2], a[3] | 0, a[4]),
     args: ["hex", "uint", "uint", "hex", "hex"],
     hexResult: true,
     status: "partial",
@@ -95,7 +96,7 @@ export const memorySyscalls: SyscallDef[] = [
   },
   {
     name: "madvise",
-    handler: (k, a) => k.as.madvise(a[0], a[1], a[2] | 0),
+    handler: (k, a) => k.proc.as.madvise(a[0], a[1], a[2] | 0),
     args: ["hex", "uint", "int"],
     status: "partial",
     note:

@@ -1,44 +1,44 @@
 // Identity, limits, system information, process startup and exit.
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
+import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { hostIds } from "../../host/credentials.ts";
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const RLIMIT_NOFILE = 7;
 
-function exitGroup(k: Kernel, a: Float64Array): number {
-  k.exit(a[0] | 0);
+function exitGroup(k: Task, a: Float64Array): number {
+  k.proc.exit(a[0] | 0);
   return 0;
 }
 
-function putU32(k: Kernel, addr: number, v: number): boolean {
+function putU32(k: Task, addr: number, v: number): boolean {
   if (addr === 0) return true;
-  if (!k.canWrite(addr, 4)) return false;
-  k.view.setUint32(addr, v, true);
+  if (!k.proc.canWrite(addr, 4)) return false;
+  k.proc.view.setUint32(addr, v, true);
   return true;
 }
 
 function getres(ids: () => number[]) {
-  return (k: Kernel, a: Float64Array): number => {
+  return (k: Task, a: Float64Array): number => {
     const v = ids();
-    for (let i = 0; i < 3; i++) if (!k.canWrite(a[i], 4)) return -E.EFAULT;
+    for (let i = 0; i < 3; i++) if (!k.proc.canWrite(a[i], 4)) return -E.EFAULT;
     for (let i = 0; i < 3; i++) putU32(k, a[i], v[i]);
     return 0;
   };
 }
 
-function getgroups(k: Kernel, a: Float64Array): number {
+function getgroups(k: Task, a: Float64Array): number {
   const size = a[0] | 0, list = a[1];
   if (size < 0) return -E.EINVAL;
-  if (size > 0 && !k.canWrite(list, size * 4)) return -E.EFAULT;
-  return k.host(libc.getgroups(size, size === 0 ? 0 : k.hostBase + list));
+  if (size > 0 && !k.proc.canWrite(list, size * 4)) return -E.EFAULT;
+  return k.host(libc.getgroups(size, size === 0 ? 0 : k.proc.hostBase + list));
 }
 
 /** setuid/setgid and friends: changing to ids the process already has succeeds, as on Linux. */
 function setIds(count: number, current: () => number[]) {
-  return (_k: Kernel, a: Float64Array): number => {
+  return (_k: Task, a: Float64Array): number => {
     const have = current();
     for (let i = 0; i < count; i++) {
       const id = a[i] >>> 0;
@@ -51,10 +51,10 @@ function setIds(count: number, current: () => number[]) {
 const uids = () => [hostIds().uid, hostIds().euid, hostIds().euid];
 const gids = () => [hostIds().gid, hostIds().egid, hostIds().egid];
 
-function uname(k: Kernel, a: Float64Array): number {
+function uname(k: Task, a: Float64Array): number {
   const out = a[0];
-  if (!k.canWrite(out, 390)) return -E.EFAULT;
-  const s = k.scratch;
+  if (!k.proc.canWrite(out, 390)) return -E.EFAULT;
+  const s = k.rt.scratch;
   libc.uname(s.address);
   const field = (i: number) => {
     const f = s.u8.subarray(i * 65, i * 65 + 65);
@@ -70,35 +70,35 @@ function uname(k: Kernel, a: Float64Array): number {
     "aarch64",
     linux ? field(5) : "(none)",
   ];
-  k.mem.fill(0, out, out + 390);
+  k.proc.mem.fill(0, out, out + 390);
   const enc = new TextEncoder();
   fields.forEach((f, i) =>
-    enc.encodeInto(f.slice(0, 64), k.mem.subarray(out + i * 65, out + i * 65 + 64))
+    enc.encodeInto(f.slice(0, 64), k.proc.mem.subarray(out + i * 65, out + i * 65 + 64))
   );
   return 0;
 }
 
-function sysinfo(k: Kernel, a: Float64Array): number {
-  if (!k.canWrite(a[0], 112)) return -E.EFAULT;
-  return k.host(libc.sysinfo(k.hostBase + a[0]));
+function sysinfo(k: Task, a: Float64Array): number {
+  if (!k.proc.canWrite(a[0], 112)) return -E.EFAULT;
+  return k.host(libc.sysinfo(k.proc.hostBase + a[0]));
 }
 
-function writeRlimit(k: Kernel, addr: number, r: [number, number]): void {
+function writeRlimit(k: Task, addr: number, r: [number, number]): void {
   const enc = (v: number) => (v === Infinity ? RLIM_INFINITY : BigInt(v));
-  k.view.setBigUint64(addr, enc(r[0]), true);
-  k.view.setBigUint64(addr + 8, enc(r[1]), true);
+  k.proc.view.setBigUint64(addr, enc(r[0]), true);
+  k.proc.view.setBigUint64(addr + 8, enc(r[1]), true);
 }
 
-function readRlimit(k: Kernel, addr: number): [number, number] {
+function readRlimit(k: Task, addr: number): [number, number] {
   const dec = (v: bigint) => (v >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(v));
-  return [dec(k.view.getBigUint64(addr, true)), dec(k.view.getBigUint64(addr + 8, true))];
+  return [dec(k.proc.view.getBigUint64(addr, true)), dec(k.proc.view.getBigUint64(addr + 8, true))];
 }
 
-function prlimit(k: Kernel, resource: number, newAddr: number, oldAddr: number): number {
-  if (resource < 0 || resource >= k.rlimits.length) return -E.EINVAL;
-  if (newAddr !== 0 && !k.canRead(newAddr, 16)) return -E.EFAULT;
-  if (oldAddr !== 0 && !k.canWrite(oldAddr, 16)) return -E.EFAULT;
-  const cur = k.rlimits[resource];
+function prlimit(k: Task, resource: number, newAddr: number, oldAddr: number): number {
+  if (resource < 0 || resource >= k.proc.rlimits.length) return -E.EINVAL;
+  if (newAddr !== 0 && !k.proc.canRead(newAddr, 16)) return -E.EFAULT;
+  if (oldAddr !== 0 && !k.proc.canWrite(oldAddr, 16)) return -E.EFAULT;
+  const cur = k.proc.rlimits[resource];
   let next: [number, number] | undefined;
   if (newAddr !== 0) {
     next = readRlimit(k, newAddr);
@@ -108,32 +108,32 @@ function prlimit(k: Kernel, resource: number, newAddr: number, oldAddr: number):
   }
   if (oldAddr !== 0) writeRlimit(k, oldAddr, cur);
   if (next !== undefined) {
-    k.rlimits[resource] = next;
-    if (resource === RLIMIT_NOFILE) k.fds.limit = Math.min(next[0], 1 << 20);
+    k.proc.rlimits[resource] = next;
+    if (resource === RLIMIT_NOFILE) k.proc.fds.limit = Math.min(next[0], 1 << 20);
   }
   return 0;
 }
 
-function getrandom(k: Kernel, a: Float64Array): number {
+function getrandom(k: Task, a: Float64Array): number {
   const buf = a[0], len = Math.min(a[1], 0x1ffffff), flags = a[2] >>> 0;
   if ((flags & ~7) !== 0 || (flags & 6) === 6) return -E.EINVAL; // GRND_RANDOM|GRND_INSECURE
-  if (!k.canWrite(buf, len)) return -E.EFAULT;
-  return k.host(Number(libc.getrandom(k.hostBase + buf, len, flags)));
+  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  return k.host(Number(libc.getrandom(k.proc.hostBase + buf, len, flags)));
 }
 
-function schedGetaffinity(k: Kernel, a: Float64Array): number {
+function schedGetaffinity(k: Task, a: Float64Array): number {
   const pid = a[0] | 0, len = a[1] >>> 0, mask = a[2];
-  if (pid !== 0 && pid !== k.pid) return -E.ESRCH;
+  if (pid !== 0 && pid !== k.proc.pid) return -E.ESRCH;
   if (len < 8 || len % 8 !== 0) return -E.EINVAL;
-  if (!k.canWrite(mask, 8)) return -E.EFAULT;
-  if (libc.sched_getaffinity(0, 8, k.hostBase + mask) < 0) return k.fail();
+  if (!k.proc.canWrite(mask, 8)) return -E.EFAULT;
+  if (libc.sched_getaffinity(0, 8, k.proc.hostBase + mask) < 0) return k.fail();
   return 8; // the kernel returns the size of its cpumask (one long for <= 64 CPUs)
 }
 
-function getcpu(k: Kernel, a: Float64Array): number {
+function getcpu(k: Task, a: Float64Array): number {
   const cpu = a[0], node = a[1];
   if (!putU32(k, cpu, 0) || !putU32(k, node, 0)) return -E.EFAULT;
-  const s = k.scratch;
+  const s = k.rt.scratch;
   if (libc.getcpu(s.address, s.address + 4) < 0) return k.fail();
   putU32(k, cpu, s.view.getUint32(0, true));
   putU32(k, node, s.view.getUint32(4, true));
@@ -145,49 +145,49 @@ const PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NE
 const PR_GET_TID_ADDRESS = 40, PR_SET_VMA = 0x53564d41;
 const PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8;
 
-function prctl(k: Kernel, a: Float64Array): number {
+function prctl(k: Task, a: Float64Array): number {
   const op = a[0] | 0, arg = a[1];
   switch (op) {
     case PR_SET_NAME: {
-      const n = k.strlen(arg, 4096);
+      const n = k.proc.strlen(arg, 4096);
       if (n < 0 && n !== -E.ENAMETOOLONG) return -E.EFAULT;
-      const bytes = k.mem.subarray(arg, arg + Math.min(n < 0 ? 15 : n, 15));
+      const bytes = k.proc.mem.subarray(arg, arg + Math.min(n < 0 ? 15 : n, 15));
       k.name = new TextDecoder().decode(bytes);
       return 0;
     }
     case PR_GET_NAME: {
-      if (!k.canWrite(arg, 16)) return -E.EFAULT;
-      k.mem.fill(0, arg, arg + 16);
-      new TextEncoder().encodeInto(k.name, k.mem.subarray(arg, arg + 15));
+      if (!k.proc.canWrite(arg, 16)) return -E.EFAULT;
+      k.proc.mem.fill(0, arg, arg + 16);
+      new TextEncoder().encodeInto(k.name, k.proc.mem.subarray(arg, arg + 15));
       return 0;
     }
     case PR_GET_DUMPABLE:
-      return k.dumpable;
+      return k.proc.dumpable;
     case PR_SET_DUMPABLE:
       if (arg !== 0 && arg !== 1) return -E.EINVAL;
-      k.dumpable = arg;
+      k.proc.dumpable = arg;
       return 0;
     case PR_SET_PDEATHSIG:
       if (arg < 0 || arg > 64) return -E.EINVAL;
-      k.pdeathsig = arg;
+      k.proc.pdeathsig = arg;
       return 0;
     case PR_GET_PDEATHSIG:
-      return putU32(k, arg, k.pdeathsig) ? 0 : -E.EFAULT;
+      return putU32(k, arg, k.proc.pdeathsig) ? 0 : -E.EFAULT;
     case PR_SET_NO_NEW_PRIVS:
       if (arg !== 1) return -E.EINVAL;
-      k.noNewPrivs = 1;
+      k.proc.noNewPrivs = 1;
       return 0;
     case PR_GET_NO_NEW_PRIVS:
-      return k.noNewPrivs;
+      return k.proc.noNewPrivs;
     case PR_GET_TID_ADDRESS:
-      if (!k.canWrite(arg, 8)) return -E.EFAULT;
-      k.writeU64(arg, k.tidAddress);
+      if (!k.proc.canWrite(arg, 8)) return -E.EFAULT;
+      k.proc.writeU64(arg, k.tidAddress);
       return 0;
     case PR_GET_KEEPCAPS:
-      return k.keepCaps;
+      return k.proc.keepCaps;
     case PR_SET_KEEPCAPS:
       if (arg !== 0 && arg !== 1) return -E.EINVAL;
-      k.keepCaps = arg;
+      k.proc.keepCaps = arg;
       return 0;
     case PR_SET_VMA:
       return -E.EINVAL; // naming anonymous VMAs is optional (CONFIG_ANON_VMA_NAME); glibc ignores it
@@ -197,12 +197,13 @@ function prctl(k: Kernel, a: Float64Array): number {
 
 const SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5;
 
-function selfOnly(k: Kernel, pid: number): boolean {
-  return pid === 0 || pid === k.pid;
+/** `pid` names the caller: 0, its process, or one of its threads (the sched_* calls take tids). */
+function selfOnly(k: Task, pid: number): boolean {
+  return pid === 0 || pid === k.proc.pid || k.proc.tasks.some((t) => t.tid === pid);
 }
 
 function schedPriorityLimit(max: boolean) {
-  return (_k: Kernel, a: Float64Array): number => {
+  return (_k: Task, a: Float64Array): number => {
     const p = a[0] | 0;
     if (p === SCHED_FIFO || p === SCHED_RR) return max ? 99 : 1;
     if (p === SCHED_OTHER || p === SCHED_BATCH || p === SCHED_IDLE) return 0;
@@ -210,7 +211,7 @@ function schedPriorityLimit(max: boolean) {
   };
 }
 
-function getpriority(k: Kernel, a: Float64Array): number {
+function getpriority(k: Task, a: Float64Array): number {
   const which = a[0] | 0, who = a[1] | 0;
   if (which < 0 || which > 2) return -E.EINVAL;
   if (which === 0 && !selfOnly(k, who)) return -E.ESRCH;
@@ -223,35 +224,16 @@ function getpriority(k: Kernel, a: Float64Array): number {
 }
 
 export const systemSyscalls: SyscallDef[] = [
-  { name: "exit", handler: exitGroup, args: ["int"], note: "ends the process (one thread)" },
   { name: "exit_group", handler: exitGroup, args: ["int"] },
-  {
-    name: "set_tid_address",
-    handler: (k, a) => {
-      k.tidAddress = a[0];
-      return k.pid;
-    },
-    args: ["ptr"],
-  },
-  {
-    name: "set_robust_list",
-    handler: (k, a) => {
-      if (a[1] !== 24) return -E.EINVAL; // sizeof(struct robust_list_head)
-      k.robustList = a[0];
-      return 0;
-    },
-    args: ["ptr", "uint"],
-  },
   {
     name: "rseq",
     errno: "ENOSYS",
     status: "errno",
     note: "restartable sequences are not offered; glibc falls back to plain code when rseq fails",
   },
-  { name: "getpid", handler: (k) => k.pid },
+  { name: "getpid", handler: (k) => k.proc.pid },
   // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
-  { name: "getppid", handler: (k) => k.ppid() },
-  { name: "gettid", handler: (k) => k.pid },
+  { name: "getppid", handler: (k) => k.proc.ppid() },
   { name: "getuid", handler: () => hostIds().uid },
   { name: "geteuid", handler: () => hostIds().euid },
   { name: "getgid", handler: () => hostIds().gid },
@@ -324,7 +306,9 @@ export const systemSyscalls: SyscallDef[] = [
     handler: (
       k,
       a,
-    ) => ((a[0] | 0) !== 0 && (a[0] | 0) !== k.pid ? -E.ESRCH : prlimit(k, a[1] | 0, a[2], a[3])),
+    ) => ((a[0] | 0) !== 0 && (a[0] | 0) !== k.proc.pid
+      ? -E.ESRCH
+      : prlimit(k, a[1] | 0, a[2], a[3])),
     args: ["int", "int", "ptr", "outbuf"],
     status: "partial",
     note: "as setrlimit",
@@ -334,22 +318,21 @@ export const systemSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       const who = a[0] | 0;
       if (who !== 0 && who !== -1 && who !== 1) return -E.EINVAL;
-      if (!k.canWrite(a[1], 144)) return -E.EFAULT;
-      return k.host(libc.getrusage(who, k.hostBase + a[1]));
+      if (!k.proc.canWrite(a[1], 144)) return -E.EFAULT;
+      return k.host(libc.getrusage(who, k.proc.hostBase + a[1]));
     },
     args: ["int", "outbuf"],
   },
   { name: "umask", handler: (_k, a) => libc.umask((a[0] >>> 0) & 0o777), args: ["octal"] },
   { name: "getrandom", handler: getrandom, args: ["outbuf", "uint", "hex"] },
   { name: "sched_getaffinity", handler: schedGetaffinity, args: ["int", "uint", "outbuf"] },
-  { name: "sched_yield", handler: () => 0 },
   {
     name: "sched_setaffinity",
     handler: (k, a) => {
       const len = a[1] >>> 0, mask = a[2];
       if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
-      if (len === 0 || !k.canRead(mask, Math.min(len, 128))) return -E.EFAULT;
-      return k.host(libc.sched_setaffinity(0, Math.min(len, 128), k.hostBase + mask));
+      if (len === 0 || !k.proc.canRead(mask, Math.min(len, 128))) return -E.EFAULT;
+      return k.host(libc.sched_setaffinity(0, Math.min(len, 128), k.proc.hostBase + mask));
     },
     args: ["int", "uint", "ptr"],
   },
@@ -368,8 +351,8 @@ export const systemSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       if ((a[0] | 0) < 0) return -E.EINVAL;
       if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
-      if (!k.canWrite(a[1], 4)) return -E.EFAULT;
-      k.view.setInt32(a[1], 0, true); // SCHED_OTHER has priority 0
+      if (!k.proc.canWrite(a[1], 4)) return -E.EFAULT;
+      k.proc.view.setInt32(a[1], 0, true); // SCHED_OTHER has priority 0
       return 0;
     },
     args: ["int", "outbuf"],
@@ -381,8 +364,8 @@ export const systemSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       if ((a[0] | 0) < 0) return -E.EINVAL;
       if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
-      if (!k.canWrite(a[1], 16)) return -E.EFAULT;
-      return k.host(libc.sched_rr_get_interval(0, k.hostBase + a[1]));
+      if (!k.proc.canWrite(a[1], 16)) return -E.EFAULT;
+      return k.host(libc.sched_rr_get_interval(0, k.proc.hostBase + a[1]));
     },
     args: ["int", "outbuf"],
   },
@@ -403,26 +386,15 @@ export const systemSyscalls: SyscallDef[] = [
     name: "personality",
     handler: (k, a) => {
       const p = a[0] >>> 0;
-      if (p === 0xffffffff) return k.personality; // a query
+      if (p === 0xffffffff) return k.proc.personality; // a query
       if ((p & 0xff) !== 0) return -E.EINVAL; // only PER_LINUX (with flag bits) is offered
-      const old = k.personality;
-      k.personality = p;
+      const old = k.proc.personality;
+      k.proc.personality = p;
       return old;
     },
     args: ["hex"],
     status: "partial",
     note: "PER_LINUX with its flag bits is recorded; other execution domains give EINVAL",
-  },
-  {
-    name: "get_robust_list",
-    handler: (k, a) => {
-      if (!selfOnly(k, a[0] | 0)) return -E.ESRCH;
-      if (!k.canWrite(a[1], 8) || !k.canWrite(a[2], 8)) return -E.EFAULT;
-      k.writeU64(a[1], k.robustList);
-      k.writeU64(a[2], 24);
-      return 0;
-    },
-    args: ["int", "outbuf", "outbuf"],
   },
   {
     name: "setfsuid",

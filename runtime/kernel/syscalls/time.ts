@@ -1,101 +1,128 @@
 // Clocks and sleeps. Linux clock ids and struct timespec/timeval are the same on every 64-bit
 // Linux, so the host fills guest memory directly after a permission check.
+import { Slot } from "../scratch.ts";
 import { hostTimer } from "../../host/timers.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import type { Kernel } from "../kernel.ts";
+import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { deadlineAt, deadlineIn, ERESTART_RESTARTBLOCK, msUntil, Outcome } from "../wait.ts";
 
 /** CLOCK_REALTIME..CLOCK_TAI as Linux numbers them (10, CLOCK_SGI_CYCLE, is gone). */
 function validClock(id: number): boolean {
   return id >= 0 && id <= 11 && id !== 10;
 }
 
-function validTimespec(k: Kernel, addr: number): boolean {
-  const sec = k.readI64(addr), nsec = k.readI64(addr + 8);
+function validTimespec(k: Task, addr: number): boolean {
+  const sec = k.proc.readI64(addr), nsec = k.proc.readI64(addr + 8);
   return sec >= 0 && nsec >= 0 && nsec < 1e9;
 }
 
-function clockGettime(k: Kernel, a: Float64Array): number {
+function clockGettime(k: Task, a: Float64Array): number {
   const id = a[0] | 0, out = a[1];
   if (!validClock(id)) return -E.EINVAL;
-  if (!k.canWrite(out, 16)) return -E.EFAULT;
-  return k.host(libc.clock_gettime(id, k.hostBase + out));
+  if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
+  return k.host(libc.clock_gettime(id, k.proc.hostBase + out));
 }
 
-function clockGetres(k: Kernel, a: Float64Array): number {
+function clockGetres(k: Task, a: Float64Array): number {
   const id = a[0] | 0, out = a[1];
   if (!validClock(id)) return -E.EINVAL;
   if (out === 0) return 0;
-  if (!k.canWrite(out, 16)) return -E.EFAULT;
-  return k.host(libc.clock_getres(id, k.hostBase + out));
+  if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
+  return k.host(libc.clock_getres(id, k.proc.hostBase + out));
 }
 
-function gettimeofday(k: Kernel, a: Float64Array): number {
+function gettimeofday(k: Task, a: Float64Array): number {
   const tv = a[0], tz = a[1];
   if (tv !== 0) {
-    if (!k.canWrite(tv, 16)) return -E.EFAULT;
-    const s = k.scratch;
+    if (!k.proc.canWrite(tv, 16)) return -E.EFAULT;
+    const s = k.rt.scratch;
     libc.clock_gettime(0, s.address);
-    k.view.setBigInt64(tv, s.view.getBigInt64(0, true), true);
-    k.view.setBigInt64(
+    k.proc.view.setBigInt64(tv, s.view.getBigInt64(0, true), true);
+    k.proc.view.setBigInt64(
       tv + 8,
       BigInt(Math.floor(Number(s.view.getBigInt64(8, true)) / 1000)),
       true,
     );
   }
   if (tz !== 0) {
-    if (!k.canWrite(tz, 8)) return -E.EFAULT;
-    k.view.setBigUint64(tz, 0n, true); // minuteswest 0, dsttime 0: Linux keeps UTC here
+    if (!k.proc.canWrite(tz, 8)) return -E.EFAULT;
+    k.proc.view.setBigUint64(tz, 0n, true); // minuteswest 0, dsttime 0: Linux keeps UTC here
   }
   return 0;
 }
 
-function nanosleep(k: Kernel, a: Float64Array): number {
-  const req = a[0], rem = a[1];
-  if (!k.canRead(req, 16)) return -E.EFAULT;
-  if (!validTimespec(k, req)) return -E.EINVAL;
-  if (rem !== 0 && !k.canWrite(rem, 16)) return -E.EFAULT;
-  return k.host(libc.nanosleep(k.hostBase + req, rem === 0 ? 0 : k.hostBase + rem));
+/**
+ * A sleep on `clock` until the time at guest `req` (relative, or absolute with TIMER_ABSTIME): the
+ * thread parks until its deadline (wait.ts), so the process's other threads run meanwhile. A
+ * handler that interrupts it ends it with EINTR and, for a relative sleep, the time left in `rem`.
+ */
+function sleep(k: Task, clock: number, absolute: boolean, req: number, rem: number): number {
+  const w = k.resumed();
+  if (w?.outcome === Outcome.Timeout) return 0;
+  if (w?.outcome === Outcome.Signal) {
+    if (rem !== 0 && !absolute) {
+      const left = Math.round(msUntil(w.deadline) * 1e6);
+      k.proc.writeU64(rem, Math.floor(left / 1e9));
+      k.proc.writeU64(rem + 8, left % 1e9);
+    }
+    return -ERESTART_RESTARTBLOCK;
+  }
+  const sec = k.proc.readI64(req), nsec = k.proc.readI64(req + 8);
+  const deadline = absolute
+    ? deadlineAt(clock, sec, nsec, k.rt.scratch, Slot.TIMESPEC)
+    : deadlineIn(sec * 1e9 + nsec);
+  return k.block({ deadline });
 }
 
-function clockNanosleep(k: Kernel, a: Float64Array): number {
+function nanosleep(k: Task, a: Float64Array): number {
+  const req = a[0], rem = a[1];
+  if (!k.proc.canRead(req, 16)) return -E.EFAULT;
+  if (!validTimespec(k, req)) return -E.EINVAL;
+  if (rem !== 0 && !k.proc.canWrite(rem, 16)) return -E.EFAULT;
+  return sleep(k, 1, /* CLOCK_MONOTONIC */ false, req, rem);
+}
+
+function clockNanosleep(k: Task, a: Float64Array): number {
   const id = a[0] | 0, flags = a[1] | 0, req = a[2], rem = a[3];
   if (!validClock(id) || id === 2 || id === 3) {
     return id === 2 || id === 3 ? -E.EOPNOTSUPP : -E.EINVAL;
   }
-  if (!k.canRead(req, 16)) return -E.EFAULT;
+  if (!k.proc.canRead(req, 16)) return -E.EFAULT;
   if (!validTimespec(k, req)) return -E.EINVAL;
-  if (rem !== 0 && !k.canWrite(rem, 16)) return -E.EFAULT;
-  // clock_nanosleep returns the error number instead of setting errno.
-  const r = libc.clock_nanosleep(id, flags & 1, k.hostBase + req, rem === 0 ? 0 : k.hostBase + rem);
-  return -r;
+  if (rem !== 0 && !k.proc.canWrite(rem, 16)) return -E.EFAULT;
+  return sleep(k, id, (flags & 1) !== 0, req, rem);
 }
 
-function times(k: Kernel, a: Float64Array): number {
+function times(k: Task, a: Float64Array): number {
   const out = a[0];
-  if (out !== 0 && !k.canWrite(out, 32)) return -E.EFAULT;
-  const r = Number(libc.times(out === 0 ? k.scratch.address : k.hostBase + out));
+  if (out !== 0 && !k.proc.canWrite(out, 32)) return -E.EFAULT;
+  const r = Number(libc.times(out === 0 ? k.rt.scratch.address : k.proc.hostBase + out));
   return r === -1 ? k.fail() : r;
 }
 
 /** setitimer/getitimer: the host's own interval timers; their signals reach the guest through the
  * signal router (or end the process by default, as they would the guest). struct itimerval is
  * the same on every 64-bit Linux. */
-function setitimer(k: Kernel, a: Float64Array): number {
+function setitimer(k: Task, a: Float64Array): number {
   const which = a[0] | 0, nv = a[1], ov = a[2];
   if (which < 0 || which > 2) return -E.EINVAL;
-  if (nv !== 0 && !k.canRead(nv, 32)) return -E.EFAULT;
-  if (ov !== 0 && !k.canWrite(ov, 32)) return -E.EFAULT;
+  if (nv !== 0 && !k.proc.canRead(nv, 32)) return -E.EFAULT;
+  if (ov !== 0 && !k.proc.canWrite(ov, 32)) return -E.EFAULT;
   if (nv !== 0) {
-    const usec = [8, 24].map((o) => k.readI64(nv + o));
+    const usec = [8, 24].map((o) => k.proc.readI64(nv + o));
     if (usec.some((u) => u < 0 || u >= 1e6)) return -E.EINVAL;
   }
-  const zero = k.scratchTimespec(0, 0); // 16 zero bytes, doubled below for a NULL new value
-  k.scratch.view.setBigInt64(0x7f10, 0n, true);
-  k.scratch.view.setBigInt64(0x7f18, 0n, true);
+  const zero = k.rt.scratchTimespec(0, 0); // 16 zero bytes, doubled below for a NULL new value
+  k.rt.scratch.view.setBigInt64(Slot.TIMESPEC + 16, 0n, true);
+  k.rt.scratch.view.setBigInt64(Slot.TIMESPEC + 24, 0n, true);
   return k.host(
-    libc.setitimer(which, nv === 0 ? zero : k.hostBase + nv, ov === 0 ? 0 : k.hostBase + ov),
+    libc.setitimer(
+      which,
+      nv === 0 ? zero : k.proc.hostBase + nv,
+      ov === 0 ? 0 : k.proc.hostBase + ov,
+    ),
   );
 }
 
@@ -103,22 +130,27 @@ function setitimer(k: Kernel, a: Float64Array): number {
 // through the signal router.
 const SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
 
-function timerCreate(k: Kernel, a: Float64Array): number {
+function timerCreate(k: Task, a: Float64Array): number {
   const clock = a[0] | 0, sev = a[1], idOut = a[2];
   if (!validClock(clock)) return -E.EINVAL;
-  if (!k.canWrite(idOut, 4)) return -E.EFAULT;
+  if (!k.proc.canWrite(idOut, 4)) return -E.EFAULT;
   if (sev !== 0) {
-    if (!k.canRead(sev, 64)) return -E.EFAULT;
-    const notify = k.view.getInt32(sev + 12, true);
+    if (!k.proc.canRead(sev, 64)) return -E.EFAULT;
+    const notify = k.proc.view.getInt32(sev + 12, true);
     // SIGEV_THREAD_ID names a guest thread the host does not know.
     if (notify !== SIGEV_SIGNAL && notify !== SIGEV_NONE) {
       return notify === SIGEV_THREAD_ID ? -E.EINVAL : -E.EINVAL;
     }
   }
-  const s = k.scratch;
-  const r = hostTimer("create", clock, sev === 0 ? 0 : k.hostBase + sev, s.address + 0x7e00);
+  const s = k.rt.scratch;
+  const r = hostTimer(
+    "create",
+    clock,
+    sev === 0 ? 0 : k.proc.hostBase + sev,
+    s.address + Slot.TIMER_ID,
+  );
   if (r < 0) return k.fail();
-  k.view.setInt32(idOut, s.view.getInt32(0x7e00, true), true);
+  k.proc.view.setInt32(idOut, s.view.getInt32(Slot.TIMER_ID, true), true);
   return 0;
 }
 
@@ -133,14 +165,14 @@ export const timeSyscalls: SyscallDef[] = [
   {
     name: "timer_settime",
     handler: (k, a) => {
-      if (!k.canRead(a[2], 32)) return -E.EFAULT;
-      if (a[3] !== 0 && !k.canWrite(a[3], 32)) return -E.EFAULT;
+      if (!k.proc.canRead(a[2], 32)) return -E.EFAULT;
+      if (a[3] !== 0 && !k.proc.canWrite(a[3], 32)) return -E.EFAULT;
       const r = hostTimer(
         "settime",
         a[0] | 0,
         a[1] | 0,
-        k.hostBase + a[2],
-        a[3] === 0 ? 0 : k.hostBase + a[3],
+        k.proc.hostBase + a[2],
+        a[3] === 0 ? 0 : k.proc.hostBase + a[3],
       );
       return r < 0 ? k.fail() : r;
     },
@@ -149,8 +181,8 @@ export const timeSyscalls: SyscallDef[] = [
   {
     name: "timer_gettime",
     handler: (k, a) => {
-      if (!k.canWrite(a[1], 32)) return -E.EFAULT;
-      const r = hostTimer("gettime", a[0] | 0, k.hostBase + a[1]);
+      if (!k.proc.canWrite(a[1], 32)) return -E.EFAULT;
+      const r = hostTimer("gettime", a[0] | 0, k.proc.hostBase + a[1]);
       return r < 0 ? k.fail() : r;
     },
     args: ["int", "outbuf"],
@@ -177,8 +209,8 @@ export const timeSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       const which = a[0] | 0;
       if (which < 0 || which > 2) return -E.EINVAL;
-      if (!k.canWrite(a[1], 32)) return -E.EFAULT;
-      return k.host(libc.getitimer(which, k.hostBase + a[1]));
+      if (!k.proc.canWrite(a[1], 32)) return -E.EFAULT;
+      return k.host(libc.getitimer(which, k.proc.hostBase + a[1]));
     },
     args: ["int", "outbuf"],
   },
@@ -187,7 +219,7 @@ export const timeSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       const id = a[0] | 0;
       if (!validClock(id)) return -E.EINVAL;
-      if (!k.canRead(a[1], 16)) return -E.EFAULT;
+      if (!k.proc.canRead(a[1], 16)) return -E.EFAULT;
       if (!validTimespec(k, a[1])) return -E.EINVAL;
       return id === 0 ? -E.EPERM : -E.EINVAL; // only CLOCK_REALTIME is settable at all
     },

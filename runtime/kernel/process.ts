@@ -1,18 +1,20 @@
-// The backend-neutral kernel for one guest process: its address space, fds, signal state and
-// the syscall entry point the vCPU calls on every SVC.
+// A guest process: what its threads share (gVisor's ThreadGroup and MM): the address space and the
+// guest memory accessors, the fd table, signal dispositions and process-directed pending signals,
+// limits, children, and how the process ends. Its threads are Tasks (task.ts).
 import type { Vcpu } from "../backends/backend.ts";
-import { errno as hostErrno } from "../host/mod.ts";
-import { libc, Scratch, setHostErrno } from "../host/libc.ts";
+import { libc } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
 import type { Sysroot } from "../sysroot/resolve.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
-import { SignalState } from "./signals.ts";
+import { defaultActions, PendingSignals, type SigAction } from "./signals.ts";
 import type { SignalRouter } from "../host/signal_router.ts";
-import { deliverPending, takeHostSignals } from "./syscalls/signal.ts";
 import type { InlineChild, InlineStart } from "./inline_fork.ts";
 import type { PidHolder } from "./pid_holder.ts";
+import type { Runtime } from "./runtime.ts";
+import { Task, TaskState } from "./task.ts";
+import type { Outcome } from "./wait.ts";
 
 export interface ProcessInfo {
   /** The guest's argv[0]-independent program path (AT_EXECFN, /proc/self/exe). */
@@ -32,37 +34,46 @@ export interface ProcessInfo {
 /** How the guest ended. */
 export type ExitStatus = { code: number } | { signal: number; core: boolean };
 
-/** Returned by a handler that wrote a full 64-bit x0 itself (lseek offsets beyond 2^53). */
-export const RESULT_SET = NaN;
-
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export class Kernel {
+export class Process {
+  readonly rt: Runtime;
   readonly as: AddressSpace;
+  /** Guest memory: the slab, guest address == offset (memory/slab.ts). */
   readonly mem: Uint8Array;
   readonly view: DataView;
   /** Host address of guest address 0. */
   readonly hostBase: number;
   readonly fds = new FdTable();
-  readonly signals = new SignalState();
-  readonly args = new Float64Array(6);
-  /** Host memory for host-side structs (iovec arrays, statx buffers, pollfds, path copies). */
-  readonly scratch: Scratch;
+  /** Signal dispositions, shared by every thread (CLONE_SIGHAND). */
+  readonly actions: SigAction[] = defaultActions();
+  /** Signals sent to the process as a whole (kill), taken by any thread that does not block them. */
+  readonly pending = new PendingSignals();
   readonly info: ProcessInfo;
+  /** The process's threads, in creation order; tasks[0] is the thread-group leader until it exits. */
+  readonly tasks: Task[] = [];
+  /** The task whose registers are on the vCPU. */
+  current!: Task;
+  /** Threads ready to run, in the order they became so (scheduler.ts). */
+  readonly runQueue: Task[] = [];
+  /** Parked threads (TaskState.Blocked), for the scheduler's one host wait. */
+  readonly blocked = new Set<Task>();
+  /** Where the search for a free thread id starts (syscalls/thread.ts). */
+  nextTid = 0;
+  /** Wait queues of futexes, by guest address (syscalls/futex.ts). */
+  readonly futexes = new Map<number, Task[]>();
   vcpu!: Vcpu;
   table: (SyscallHandler | undefined)[] = [];
-  /** Called for a syscall number with no handler (logs once under -v). */
-  onUnknown: (nr: number) => void = () => {};
   exitStatus: ExitStatus | undefined;
+  /** The thread-group id: the host pid of the process that stands for this one. */
   pid: number;
-  umask = 0o022;
   /** Guest-visible resource limits, [soft, hard] per RLIMIT_* (Infinity for RLIM_INFINITY). */
   readonly rlimits: [number, number][];
-  tidAddress = 0;
-  robustList = 0;
-  name = "";
   dumpable = 1;
+  keepCaps = 0;
+  personality = 0;
+  pdeathsig = 0;
+  noNewPrivs = 0;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
   /** Children reaped, less any SIGCHLDs the host merged (see reaped). */
@@ -77,7 +88,7 @@ export class Kernel {
   spare: { pid: number; sock: number } | undefined;
   /** The parent of an in-process child (its guest pid); otherwise the host's getppid(). */
   parentPid: number | undefined;
-  /** This kernel is an in-process fork child (kernel/inline_fork.ts). */
+  /** This process is an in-process fork child (kernel/inline_fork.ts). */
   inline: InlineChild | undefined;
   /** A fork just started an in-process child: the run loop runs it. */
   inlineStart: InlineStart | undefined;
@@ -85,63 +96,17 @@ export class Kernel {
   router: SignalRouter | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
   hostSignals: Int32Array = new Int32Array(new SharedArrayBuffer(4));
-  /** How this elfuse was run, for the process a guest fork starts. */
-  runOptions: { backend: string; strace?: boolean; verbose?: boolean } = { backend: "unicorn" };
-  /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
-  hwcap = 0;
-  hwcap2 = 0;
-  /** For the vDSO of images built by execve (Backend.monotonicCounter). */
-  monotonicCounter = false;
-  verbose = false;
-  /** Prints one diagnostic line on stderr (used under -v). */
-  note: (msg: string) => void = () => {};
-  keepCaps = 0;
-  personality = 0;
-  pdeathsig = 0;
-  noNewPrivs = 0;
 
-  /** `scratch`: an in-process fork child borrows its waiting parent's. */
-  constructor(as: AddressSpace, info: ProcessInfo, scratch?: Scratch) {
-    this.scratch = scratch ?? new Scratch(1 << 20);
+  constructor(rt: Runtime, as: AddressSpace, info: ProcessInfo, pid = libc.getpid()) {
+    this.rt = rt;
     this.as = as;
     this.mem = as.slab.u8;
     this.view = as.slab.view;
     this.hostBase = as.slab.base;
     this.info = info;
-    this.pid = libc.getpid();
-    this.rlimits = defaultRlimits();
+    this.pid = pid;
+    this.rlimits = rt.defaultRlimits();
     this.fds.limit = this.rlimits[7][0];
-  }
-
-  /** The SVC entry: runs the handler for x8 and writes its result to x0. */
-  readonly onSyscall = (): void => {
-    const nr = this.vcpu.syscallArgs(this.args);
-    const h = this.table[nr];
-    let r = h !== undefined ? h(this, this.args) : this.unknown(nr);
-    if (r === -4 /* EINTR */) r = this.interrupted(nr);
-    if (this.hostSignals[0] !== 0 && takeHostSignals(this, nr, r)) return;
-    if (r === r) this.vcpu.setResult(r); // NaN (RESULT_SET): the handler wrote x0 itself
-    if (this.signals.wake) deliverPending(this);
-  };
-
-  /**
-   * A handler's host call failed with EINTR. A kick whose signal was already taken is no news for
-   * the guest: the call runs again. Otherwise a signal interrupted it before the listener
-   * recorded it: wait for that (signal_router.ts settle) so its handler runs first, as on Linux.
-   */
-  interrupted(nr: number): number {
-    const router = this.router, h = this.table[nr];
-    if (router === undefined || h === undefined) return -4;
-    let r = -4;
-    // A handler that took a signal itself (rt_sigsuspend) returns EINTR for the guest to see.
-    while (r === -4 && !this.signals.wake && router.staleKick()) r = h(this, this.args);
-    if (r === -4) router.settle();
-    return r;
-  }
-
-  unknown(nr: number): number {
-    this.onUnknown(nr);
-    return -E.ENOSYS;
   }
 
   /**
@@ -166,27 +131,34 @@ export class Kernel {
     return this.parentPid ?? libc.getppid();
   }
 
-  /** A host call's return value as a guest result: -errno on failure. */
-  host(r: number): number {
-    return r < 0 ? -hostErrno() : r;
+  /** Blocked in every thread: a process-directed signal stays pending (router.ts GuestSignals). */
+  isBlocked(sig: number): boolean {
+    for (const t of this.tasks) if (!t.blocks(sig)) return false;
+    return this.tasks.length > 0;
   }
 
-  clearErrno(): void {
-    setHostErrno(0);
+  /** Ends `t`'s wait with `outcome` and queues it to run; its syscall runs again. */
+  wake(t: Task, outcome: Outcome): void {
+    const w = t.wait;
+    if (w === undefined || t.state !== TaskState.Blocked) return;
+    w.outcome = outcome;
+    for (const addr of w.futex ?? []) {
+      const q = this.futexes.get(addr);
+      const i = q?.indexOf(t) ?? -1;
+      if (i >= 0) q!.splice(i, 1);
+      if (q?.length === 0) this.futexes.delete(addr);
+    }
+    t.wait = undefined;
+    w.onEnd?.();
+    if (w.done === undefined) t.ended = w; // its syscall runs again and finds the outcome
+    t.state = TaskState.Runnable;
+    this.blocked.delete(t);
+    this.runQueue.push(t);
   }
 
-  errnoNow(): number {
-    return hostErrno();
-  }
-
-  /** The guest's dispositions or mask changed: keep the host-signal router in step. */
+  /** The guest's dispositions or masks changed: keep the host-signal router in step. */
   syncSignals(): void {
-    this.router?.sync(this.signals);
-  }
-
-  /** The last host errno as a negative guest result. */
-  fail(): number {
-    return -hostErrno();
+    this.router?.sync(this);
   }
 
   /** Ends the guest with an exit code; the vCPU stops after this syscall. */
@@ -234,20 +206,6 @@ export class Kernel {
     return n < 0 ? n : dec.decode(this.mem.subarray(addr, addr + n));
   }
 
-  /** Copies a JS string into scratch memory as a C string; returns its host address. */
-  scratchString(s: string, offset = 0): number {
-    const r = enc.encodeInto(s, this.scratch.u8.subarray(offset, offset + 8191));
-    this.scratch.u8[offset + r.written] = 0;
-    return this.scratch.address + offset;
-  }
-
-  /** A host timespec in scratch memory. */
-  scratchTimespec(sec: number, nsec: number): number {
-    this.scratch.view.setBigInt64(0x7f00, BigInt(sec), true);
-    this.scratch.view.setBigInt64(0x7f08, BigInt(nsec), true);
-    return this.scratch.address + 0x7f00;
-  }
-
   readU64(addr: number): number {
     return this.view.getUint32(addr + 4, true) * 4294967296 + this.view.getUint32(addr, true);
   }
@@ -263,21 +221,11 @@ export class Kernel {
   }
 }
 
-/** RLIMIT_* defaults: the host's own limits where it has them (RLIMIT_NOFILE capped at 1024). */
-let hostLimits: [number, number][] | undefined;
-function defaultRlimits(): [number, number][] {
-  if (hostLimits === undefined) {
-    // Read once per host process: every kernel (fork children in-process too) starts from them.
-    const out: [number, number][] = [];
-    const s = new Scratch(4096);
-    for (let r = 0; r < 16; r++) {
-      const ok = libc.getrlimit(r, s.address) === 0;
-      const soft = s.view.getBigUint64(0, true), hard = s.view.getBigUint64(8, true);
-      const num = (x: bigint) => (x >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(x));
-      out.push(ok ? [num(soft), num(hard)] : [Infinity, Infinity]);
-    }
-    out[7] = [Math.min(out[7][0], 1024), out[7][1]]; // RLIMIT_NOFILE
-    hostLimits = out;
-  }
-  return hostLimits.map(([s, h]) => [s, h]);
+/** A new process and its first thread (whose tid is the pid); returns the thread. */
+export function newProcess(rt: Runtime, as: AddressSpace, info: ProcessInfo, pid?: number): Task {
+  const proc = new Process(rt, as, info, pid);
+  const leader = new Task(proc, proc.pid);
+  proc.tasks.push(leader);
+  proc.current = leader;
+  return leader;
 }

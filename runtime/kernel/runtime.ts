@@ -1,0 +1,83 @@
+// Run-wide state: one Runtime per elfuse host process, shared by every guest process it runs
+// (an in-process fork child runs on its parent's): how elfuse was run, what the backend offers,
+// diagnostics, and the scratch memory handlers build host structs in.
+import { libc, Scratch } from "../host/libc.ts";
+import { SCRATCH_SIZE, Slot } from "./scratch.ts";
+
+/** How this elfuse was run, for the processes a guest fork starts. */
+export interface RuntimeOptions {
+  backend: string;
+  strace?: boolean;
+  verbose?: boolean;
+}
+
+const enc = new TextEncoder();
+
+export class Runtime {
+  /**
+   * Host memory for host-side structs (iovec arrays, statx buffers, pollfds, path copies). Handlers
+   * run one at a time on this host thread and never keep scratch contents past their return, so
+   * one area serves every task; its slots are declared in scratch.ts.
+   */
+  readonly scratch = new Scratch(SCRATCH_SIZE);
+  options: RuntimeOptions = { backend: "unicorn" };
+  verbose = false;
+  /** Prints one diagnostic line on stderr (used under -v). */
+  note: (msg: string) => void = () => {};
+  /** Called for a syscall number with no handler (logs once under -v). */
+  onUnknown: (nr: number) => void = () => {};
+  /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
+  hwcap = 0;
+  hwcap2 = 0;
+  /** For the vDSO of images built by execve (Backend.monotonicCounter). */
+  monotonicCounter = false;
+  #hostLimits: [number, number][] | undefined;
+  #pidMax = 0;
+
+  /** The host's highest pid (/proc/sys/kernel/pid_max; macOS: 99999): thread ids start above. */
+  pidMax(): number {
+    if (this.#pidMax === 0) {
+      try {
+        this.#pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim()) || 4194304;
+      } catch {
+        this.#pidMax = Deno.build.os === "darwin" ? 99999 : 4194304;
+      }
+    }
+    return this.#pidMax;
+  }
+
+  /** Copies a JS string into scratch memory as a C string; returns its host address. */
+  scratchString(s: string, offset: number = Slot.STRING): number {
+    const r = enc.encodeInto(s, this.scratch.u8.subarray(offset, offset + 8191));
+    this.scratch.u8[offset + r.written] = 0;
+    return this.scratch.address + offset;
+  }
+
+  /** A host timespec in scratch memory. */
+  scratchTimespec(sec: number, nsec: number): number {
+    this.scratch.view.setBigInt64(Slot.TIMESPEC, BigInt(sec), true);
+    this.scratch.view.setBigInt64(Slot.TIMESPEC + 8, BigInt(nsec), true);
+    return this.scratch.address + Slot.TIMESPEC;
+  }
+
+  /**
+   * RLIMIT_* defaults for a new process: the host's own limits where it has them (RLIMIT_NOFILE
+   * capped at 1024), read once per host process.
+   */
+  defaultRlimits(): [number, number][] {
+    if (this.#hostLimits === undefined) {
+      const out: [number, number][] = [];
+      const s = this.scratch;
+      for (let r = 0; r < 16; r++) {
+        const ok = libc.getrlimit(r, s.address + Slot.RLIMIT) === 0;
+        const soft = s.view.getBigUint64(Slot.RLIMIT, true);
+        const hard = s.view.getBigUint64(Slot.RLIMIT + 8, true);
+        const num = (x: bigint) => (x >= 0x7fff_ffff_ffff_ffffn ? Infinity : Number(x));
+        out.push(ok ? [num(soft), num(hard)] : [Infinity, Infinity]);
+      }
+      out[7] = [Math.min(out[7][0], 1024), out[7][1]]; // RLIMIT_NOFILE
+      this.#hostLimits = out;
+    }
+    return this.#hostLimits.map(([s, h]) => [s, h]);
+  }
+}

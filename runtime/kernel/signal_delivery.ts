@@ -1,0 +1,205 @@
+// Signal generation and delivery (Linux kernel/signal.c): a signal is sent to a thread or to its
+// whole process, becomes pending, and is delivered to a thread that does not block it when that
+// thread returns from a syscall (or is woken from a wait for it): a handler gets a signal frame
+// (signal_frame.ts), default actions are carried out.
+import { libc } from "../host/libc.ts";
+import { hostIds } from "../host/credentials.ts";
+import type { Process } from "./process.ts";
+import { setupFrame } from "./signal_frame.ts";
+import {
+  coreSignals,
+  ignoredByDefault,
+  type SigAction,
+  type SigInfo,
+  SIGKILL,
+  stopSignals,
+} from "./signals.ts";
+import { Slot } from "./scratch.ts";
+import type { Task } from "./task.ts";
+import { Outcome } from "./wait.ts";
+
+const SIG_IGN = 1;
+export const SI_USER = 0, SI_TKILL = -6, SI_KERNEL = 0x80;
+
+/** Whether `sig` would be discarded on arrival: ignored, and not blocked by the thread. */
+function ignored(proc: Process, sig: number, t: Task | undefined): boolean {
+  if (t !== undefined ? t.blocks(sig) : proc.isBlocked(sig)) return false;
+  const h = proc.actions[sig].handler;
+  return h === SIG_IGN || (h === 0 && ignoredByDefault.has(sig));
+}
+
+/** A handler runs for `sig`, or its default action ends the process (what interrupts a wait). */
+function matters(proc: Process, sig: number): boolean {
+  const h = proc.actions[sig].handler;
+  return h > SIG_IGN || (h === 0 && !ignoredByDefault.has(sig) && !stopSignals.has(sig));
+}
+
+function inSet(set: [number, number] | undefined, sig: number): boolean {
+  if (set === undefined) return false;
+  return sig <= 32 ? (set[0] & (1 << (sig - 1))) !== 0 : (set[1] & (1 << (sig - 33))) !== 0;
+}
+
+/**
+ * Sends `sig` to process `proc` (target undefined) or to one of its threads. Like Linux's
+ * send_signal then complete_signal: it is queued, a thread that can take it is told to look (and
+ * woken from a wait the signal interrupts), and a fatal default action ends the process at once.
+ */
+export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: Task): void {
+  if (sig === 0 || proc.exitStatus !== undefined) return;
+  if (sig === SIGKILL) {
+    proc.killedBy(SIGKILL, false);
+    return;
+  }
+  if (ignored(proc, sig, target)) return;
+  (target?.signals.pending ?? proc.pending).enqueue(sig, info);
+  // A thread in rt_sigtimedwait for it takes it there.
+  for (const t of target !== undefined ? [target] : proc.tasks) {
+    if (inSet(t.wait?.sigset, sig)) {
+      proc.wake(t, Outcome.Ready);
+      return;
+    }
+  }
+  // The thread that takes it: the target, or the current thread, or any that does not block it.
+  let taker = target;
+  if (taker === undefined) {
+    const cur = proc.current;
+    taker = !cur.blocks(sig) ? cur : proc.tasks.find((t) => !t.blocks(sig));
+  } else if (taker.blocks(sig)) taker = undefined;
+  if (taker === undefined) return; // blocked everywhere: it waits, pending
+  const h = proc.actions[sig].handler;
+  if (h === 0 && !ignoredByDefault.has(sig) && !stopSignals.has(sig)) {
+    // Fatal: the whole process dies now (default actions never run a handler).
+    (target?.signals.pending ?? proc.pending).discard(sig);
+    proc.killedBy(sig, coreSignals.has(sig));
+    return;
+  }
+  taker.signals.wake = true;
+  const w = taker.wait;
+  if (w !== undefined && !w.uninterruptible && matters(proc, sig)) proc.wake(taker, Outcome.Signal);
+}
+
+/** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
+export function sendSelf(k: Task, sig: number, code: number, value = 0n, pid = k.proc.pid): number {
+  if (sig === 0) return 0;
+  sendSignal(k.proc, sig, { code, pid, uid: hostIds().uid, value });
+  return 0;
+}
+
+/**
+ * Runs when a syscall returns with `signals.wake` set: the lowest pending signal the thread does
+ * not block (its own first, then its process's) is delivered to its handler (one frame; the next
+ * waits for the next syscall return), and pending signals whose action is a default one take it.
+ */
+export function deliverPending(k: Task): void {
+  const s = k.signals, proc = k.proc;
+  s.wake = false;
+  while (proc.exitStatus === undefined) {
+    let queue = s.pending;
+    let sig = queue.firstUnblocked(s.maskLo, s.maskHi);
+    if (sig === 0) {
+      queue = proc.pending;
+      sig = queue.firstUnblocked(s.maskLo, s.maskHi);
+    }
+    if (sig === 0) break;
+    const action = proc.actions[sig];
+    const info = queue.dequeue(sig)!;
+    if (action.handler > SIG_IGN) {
+      if (!setupFrame(k, sig, info)) proc.killedBy(11, true); // no room for the frame: SIGSEGV
+      proc.syncSignals(); // the handler runs with sa_mask blocked
+      s.wake = true; // more may be pending: look again at the next syscall return
+      return;
+    }
+    if (action.handler === SIG_IGN || ignoredByDefault.has(sig)) continue;
+    // Stopping is approximated as ignoring until job control exists (a stopped single-process
+    // guest could never be continued).
+    if (stopSignals.has(sig)) continue;
+    proc.killedBy(sig, coreSignals.has(sig));
+  }
+  if (s.savedMask !== undefined) {
+    [s.maskLo, s.maskHi] = s.savedMask; // rt_sigsuspend woke for nothing that needed a frame
+    s.savedMask = undefined;
+    proc.syncSignals();
+  }
+}
+
+/**
+ * Whether a pending signal would run a handler or end the process if delivered to `k` now, with
+ * `mask` blocked (default: the thread's mask).
+ */
+export function signalWaiting(k: Task, mask?: [number, number]): boolean {
+  const s = k.signals, proc = k.proc;
+  const [mlo, mhi] = mask ?? [s.maskLo, s.maskHi];
+  for (const queue of [s.pending, proc.pending]) {
+    let lo = (queue.lo & ~mlo) >>> 0, hi = (queue.hi & ~mhi) >>> 0;
+    while (lo !== 0 || hi !== 0) {
+      const sig = lo !== 0 ? 32 - Math.clz32(lo & -lo) : 64 - Math.clz32(hi & -hi);
+      if (sig <= 32) lo = (lo & ~(1 << (sig - 1))) >>> 0;
+      else hi = (hi & ~(1 << (sig - 33))) >>> 0;
+      if (matters(proc, sig)) return true;
+    }
+  }
+  return false;
+}
+
+/** Host signals arrived (signal_router.ts): send them to the process. */
+export function takeHostSignals(proc: Process): void {
+  const bits = proc.router?.take();
+  if (bits === undefined) return;
+  for (let sig = 1; sig <= 64; sig++) {
+    const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
+    if (on) {
+      sendSignal(
+        proc,
+        sig,
+        sig === 17 ? childInfo(proc) : { code: SI_KERNEL, pid: 0, uid: 0, value: 0n },
+      );
+    }
+  }
+}
+
+/**
+ * The action delivering a signal to `k` now would run a handler for (the signal deliverPending
+ * would take), or undefined when none would.
+ */
+export function nextHandler(k: Task): SigAction | undefined {
+  const s = k.signals, proc = k.proc;
+  let sig = s.pending.firstUnblocked(s.maskLo, s.maskHi);
+  if (sig === 0) sig = proc.pending.firstUnblocked(s.maskLo, s.maskHi);
+  if (sig === 0) return undefined;
+  const action = proc.actions[sig];
+  return action.handler > SIG_IGN ? action : undefined;
+}
+
+/**
+ * The siginfo of a SIGCHLD: the listener cannot see the host's, so look at the child that
+ * changed state without reaping it (waitid with WNOWAIT), as the kernel would have filled it.
+ */
+function childInfo(proc: Process): SigInfo {
+  const s = proc.rt.scratch, at = Slot.WAITID;
+  s.u8.fill(0, at, at + 128);
+  // P_ALL, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT
+  if (
+    libc.waitid(0, 0, s.address + at, 4 | 2 | 8 | 1 | 0x01000000) !== 0 ||
+    s.view.getInt32(at + 16, true) === 0
+  ) {
+    return { code: SI_KERNEL, pid: 0, uid: 0, value: 0n };
+  }
+  const status = s.view.getInt32(at + 24, true);
+  return {
+    code: s.view.getInt32(at + 8, true),
+    pid: s.view.getInt32(at + 16, true),
+    uid: s.view.getUint32(at + 20, true),
+    value: BigInt(status >>> 0), // si_status sits where si_value does for SIGCHLD
+  };
+}
+
+/**
+ * A synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) at the current pc of thread `k`.
+ * Delivered to a handler when there is one and it is not blocked; otherwise false, and the caller
+ * takes the default action, as Linux's force_sig.
+ */
+export function deliverFault(k: Task, sig: number, code: number, address: number): boolean {
+  const s = k.signals;
+  if (k.proc.actions[sig].handler <= SIG_IGN || s.isBlocked(sig)) return false;
+  return setupFrame(k, sig, { code, pid: 0, uid: 0, value: 0n }, address);
+}

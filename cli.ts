@@ -22,7 +22,7 @@ options:
       --backend NAME     CPU backend: ${backendNames.join(", ")} (default: hvf on Apple
                          Silicon when this process may create a VM, else unicorn)
       --strace           print each syscall, its arguments and its result on stderr; lines
-                         carry [pid N] once the guest has more than one process
+                         carry [pid N] ([tid N]) once there is more than one process (thread)
       --strace-file FILE the --strace lines go to FILE instead of stderr (implies --strace)
       --env KEY=VALUE    set a guest environment variable (repeatable); a bare KEY copies
                          the host's value

@@ -301,3 +301,21 @@ Deno.test("--strace-file: decoded flags, [pid N] once there are two processes, n
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("--strace: a thread's lines say [tid N], and its clone shows CLONE_THREAD", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/trace`;
+    const r = await elfuse("--strace-file", file, fixture("thread_sync"));
+    assert.equal(r.code, 0, r.stderr);
+    const lines = Deno.readTextFileSync(file).trimEnd().split("\n");
+    const clone = lines.find((l) => / clone\(/.test(l));
+    assert.ok(clone, "a clone line");
+    assert.match(clone, /^\[tid \d+\] clone\(CLONE_VM\|.*\|CLONE_THREAD\|/);
+    const tids = new Set(lines.flatMap((l) => /^\[tid (\d+)\]/.exec(l)?.[1] ?? []));
+    assert.ok(tids.size >= 2, `lines from several threads: ${[...tids]}`);
+    assert.ok(lines.every((l) => !l.startsWith("[pid")), "one process: no [pid N]");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

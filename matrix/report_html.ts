@@ -269,9 +269,7 @@ function caseHtml(o: Outcome, id: string, subject: string, reference: string, op
         (o.reproduce.note ? `<p class="muted">${esc(o.reproduce.note)}</p>` : ""),
     );
   }
-  const why = o.verdict === "pass"
-    ? (o.judgedAlone ? `judged on ${subject} alone` : "")
-    : o.reason.replace(/^known: /, "");
+  const why = o.verdict === "pass" ? o.judgedAlone ?? "" : o.reason.replace(/^known: /, "");
   return `<details class="case" id="${id}" data-verdict="${o.verdict}" data-name="${
     esc(o.case.toLowerCase())
   }"${open ? " open" : ""}><summary><span class="badge ${o.verdict}">${

@@ -39,6 +39,9 @@ const loops = new Set([
   "openclose_loop",
   "mmap_loop",
   "clock_loop",
+  "thread_create_loop",
+  "mutex_pingpong",
+  "yield_pingpong",
 ]);
 
 export const benchCases: BenchCase[] = [

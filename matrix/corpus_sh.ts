@@ -20,11 +20,43 @@ interface ShCase {
   needsExec?: boolean;
   /** Why it needs the exec. */
   why?: string;
-  /** What Linux prints (for judging it without the reference). */
+  /** Its output as Linux gives it, for judging it where the reference cannot run it. */
   expect?: Expected;
 }
 
+/**
+ * busybox httpd serving a directory on 127.0.0.1, fetched with busybox wget (a page and a 404),
+ * then a line through busybox nc from a client to a listener. Ports are picked at random and each
+ * wait is a bounded loop, so the script ends by itself.
+ */
+const netScript = `bb=$(readlink /proc/self/exe) # httpd and nc: applets this sh does not run itself
+mkdir -p www && echo "busybox page" > www/index.html
+port=$(( 20000 + RANDOM % 20000 ))
+"$bb" httpd -f -p 127.0.0.1:$port -h www &
+srv=$!
+i=0; until wget -q -O - http://127.0.0.1:$port/index.html 2>/dev/null; do
+  i=$((i+1)); [ $i -gt 100 ] && echo "no httpd" && break; sleep 0.1; done
+wget -q -O - http://127.0.0.1:$port/missing 2>&1 | head -1
+kill $srv; wait $srv 2>/dev/null
+nport=$((port + 1))
+"$bb" nc -l -p $nport > nc.out &
+ncpid=$!
+i=0; until echo "through nc" | "$bb" nc 127.0.0.1 $nport 2>/dev/null; do
+  i=$((i+1)); [ $i -gt 100 ] && echo "no nc listener" && break; sleep 0.1; done
+wait $ncpid
+cat nc.out`;
+
 const scripts: ShCase[] = [
+  {
+    name: "httpd-wget-nc",
+    script: netScript,
+    needsExec: true,
+    why: "httpd and nc are exec'd from busybox's own path; qemu-user needs binfmt_misc to follow",
+    expect: {
+      exit: 0,
+      stdout: "busybox page\nwget: server returned error: HTTP/1.1 404 Not Found\nthrough nc\n",
+    },
+  },
   { name: "pipe3", script: "seq 1 200 | grep 7 | sort -r | head -5", quick: true },
   { name: "pipe5", script: "seq 1 1000 | sed 's/1/one/' | grep one | tr a-z A-Z | wc -l" },
   {

@@ -25,6 +25,11 @@ export const SYSROOT_PACKAGES = [
   "jq",
   "file",
   "tzdata",
+  "xz-utils",
+  "zstd",
+  "restic",
+  "curl",
+  "nodejs",
 ];
 
 interface Def {
@@ -94,6 +99,53 @@ print(subprocess.run("echo hi | tr a-z A-Z", shell=True, executable="/usr/bin/ba
                      capture_output=True, text=True).stdout.strip())
 `;
 
+const pyThreads = `import concurrent.futures, queue, threading, time
+results, lock, q = [], threading.Lock(), queue.Queue()
+def worker(n):
+    s = sum(i * i for i in range(n))
+    with lock:
+        results.append(s)
+    q.put(n)
+ts = [threading.Thread(target=worker, args=(1000 * (i + 1),)) for i in range(6)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(sorted(results)[:2], len(results), sorted(q.get() for _ in range(6)))
+with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+    print(list(ex.map(lambda x: x * x, range(10))))
+ev = threading.Event()
+threading.Thread(target=lambda: (time.sleep(0.05), ev.set())).start()
+print("event", ev.wait(5))
+cond, box, got = threading.Condition(), [], []
+def producer():
+    for i in range(5):
+        with cond:
+            box.append(i)
+            cond.notify()
+p = threading.Thread(target=producer); p.start()
+while len(got) < 5:
+    with cond:
+        while not box:
+            cond.wait(1)
+        got.extend(box); box.clear()
+p.join()
+print("cond", got, "threads", threading.active_count())
+`;
+
+const pyPool = `import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(square, range(12)))
+        print(sorted(pool.imap_unordered(square, range(5))))
+`;
+
+/** About 300 KiB of text that compresses well, the same every run. */
+const compressible = Array.from(
+  { length: 6000 },
+  (_, i) => `${i} ${["alpha", "beta", "gamma", "delta"][i % 4]} ${(i * 2654435761) % 100000}`,
+).join("\n").repeat(4) + "\n";
+
 const sqliteScript = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, v REAL);
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10000)
 INSERT INTO t (name, v) SELECT 'row' || i, i * 1.5 FROM c;
@@ -111,6 +163,54 @@ print(s, string.format("%5.2f", math.pi), math.maxinteger)
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
 print(fib(24))
 `;
+
+/** socket, selectors and asyncio over 127.0.0.1 in one process (no fixed ports). */
+const pySockets = `import socket, selectors, asyncio
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+c = socket.create_connection(("127.0.0.1", srv.getsockname()[1]), timeout=10)
+s, _ = srv.accept()
+c.sendall(b"hello"); print("socket", s.recv(5))
+a, b = socket.socketpair(); a.send(b"pair"); print("socketpair", b.recv(4))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"udp", u.getsockname()); print("udp", u.recv(3))
+sel = selectors.DefaultSelector(); print("selector", type(sel).__name__)
+s.setblocking(False); sel.register(s, selectors.EVENT_READ, "srv")
+c.sendall(b"via selector")
+for key, ev in sel.select(timeout=10): print("ready", key.data, key.fileobj.recv(100))
+sel.close()
+async def handle(r, w):
+    w.write((await r.readline()).upper()); await w.drain(); w.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    r, w = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    w.write(b"asyncio line\\n"); await w.drain()
+    print("asyncio", await r.readline()); w.close(); server.close(); await server.wait_closed()
+asyncio.run(main())
+print("lo", socket.if_nametoindex("lo") > 0, "lo" in [n for _, n in socket.if_nameindex()])
+`;
+
+/** curl against python's http.server, both started by the script on 127.0.0.1 (bounded waits). */
+const curlScript = `set -u
+port=$(( 20000 + RANDOM % 20000 ))
+python3 -m http.server --bind 127.0.0.1 $port >/dev/null 2>&1 &
+srv=$!
+for i in $(seq 1 150); do curl -s -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.2; done
+curl -s http://127.0.0.1:$port/page.txt
+curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:$port/missing
+kill $srv; wait $srv 2>/dev/null
+echo done
+`;
+
+/** An http server and client in one node process. */
+const nodeHttp = `const http = require("http");
+const srv = http.createServer((req, res) => res.end("node says " + req.url));
+srv.listen(0, "127.0.0.1", () => {
+  http.get({ host: "127.0.0.1", port: srv.address().port, path: "/hi" }, (res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => { console.log(res.statusCode, body); srv.close(); });
+  });
+});`;
 
 const words = "the quick brown fox jumps over the lazy dog\n".repeat(50) + "alpha beta gamma\n";
 const numbers = Array.from({ length: 300 }, (_, i) => `${(i * 7919) % 1000} item${i}`).join("\n") +
@@ -228,12 +328,83 @@ function definitions(): Def[] {
       ],
     },
     {
+      name: "python-threading",
+      program: "/usr/bin/python3.11",
+      steps: args("t.py"),
+      files: [{ path: "t.py", content: pyThreads }],
+    },
+    {
+      name: "python-multiprocessing",
+      program: "/usr/bin/python3.11",
+      steps: args("mp.py"),
+      files: [{ path: "mp.py", content: pyPool }],
+    },
+    {
+      name: "xz-threads",
+      program: "/usr/bin/xz",
+      steps: args("-T2", "--block-size=65536", "-c", "in.txt"),
+      files: [{ path: "in.txt", content: compressible }],
+    },
+    {
+      name: "zstd-threads",
+      program: "/usr/bin/zstd",
+      steps: args("-T2", "-q", "-c", "in.txt"),
+      files: [{ path: "in.txt", content: compressible }],
+    },
+    {
+      name: "restic-version",
+      program: "/usr/bin/restic",
+      steps: args("version"),
+    },
+    {
+      // A Go program's goroutines at work: chunking, hashing, encryption and file I/O.
+      name: "restic-backup-restore",
+      program: "/usr/bin/restic",
+      steps: [
+        ["init"],
+        ["backup", "data"],
+        ["restore", "latest", "--target", "out"],
+        ["ls", "latest"],
+        ["check"],
+        ["dump", "latest", "/data/f3.txt"],
+      ].map((a) => ({ args: ["-r", "repo", "-q", "--no-cache", ...a] })),
+      env: { RESTIC_PASSWORD: "elfuse" },
+      files: Array.from({ length: 12 }, (_, i) => ({
+        path: `data/f${i}.txt`,
+        content: `${i}\n` + words.repeat(1 + i * 3),
+      })),
+      timeout: 120,
+    },
+    {
       name: "python-subprocess",
       program: "/usr/bin/python3.11",
       steps: args("sp.py"),
       files: [{ path: "sp.py", content: pySubprocess }],
       needsExec: true,
       expect: { exit: 0, stdout: "0 ['1', '2', '3']\n0 ['c', 'b', 'a']\n1\nHI\n" },
+    },
+    {
+      name: "python-sockets",
+      program: "/usr/bin/python3.11",
+      steps: args("net.py"),
+      files: [{ path: "net.py", content: pySockets }],
+      timeout: 120,
+    },
+    {
+      name: "curl-http-server",
+      program: "/usr/bin/bash",
+      steps: args("curl.sh"),
+      files: [{ path: "curl.sh", content: curlScript }, { path: "page.txt", content: "a page\n" }],
+      needsExec: true,
+      timeout: 180,
+      expect: { exit: 0, stdout: "a page\n404\ndone\n" },
+    },
+    {
+      name: "node-http",
+      program: "/usr/bin/node",
+      steps: args("-e", nodeHttp),
+      timeout: 180,
+      expect: { exit: 0, stdout: "200 node says /hi\n" },
     },
     {
       name: "sqlite-10k",

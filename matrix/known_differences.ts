@@ -69,6 +69,18 @@ export const knownDifferences: KnownDifference[] = [
     reason: "qemu-user implements neither set_robust_list nor get_robust_list (ENOSYS)",
   },
   {
+    case: "fixture/thread_proc",
+    reference: "qemu-user",
+    reason: "qemu-user shows the host's /proc/self/status (its own threads counted) and a " +
+      "/proc/self/stat without num_threads",
+  },
+  {
+    case: "fixture/thread_locks",
+    reference: "qemu-user",
+    reason: "qemu-user has no set_robust_list, so a robust mutex whose owner thread exited " +
+      "stays locked instead of giving EOWNERDEAD",
+  },
+  {
     case: "fixture/ioctl",
     reference: "qemu-user",
     reason: "qemu-user answers an unknown ioctl on a pipe with ENOSYS, not ENOTTY",
@@ -88,6 +100,17 @@ export const knownDifferences: KnownDifference[] = [
     reference: "qemu-user",
     reason:
       "qemu-user: mremap to size 0 gives ENOMEM, madvise accepts bad advice and unmapped ranges",
+  },
+  {
+    case: "fixture/socket_unix",
+    reference: "qemu-user",
+    reason: "qemu-user 7.2 accepts unknown SOCK_ type flags, never sets MSG_CTRUNC, passes a " +
+      "cmsg_len shorter than a cmsghdr, and garbles SCM_CREDENTIALS",
+  },
+  {
+    case: "fixture/event_objects",
+    reference: "qemu-user",
+    reason: "qemu-user 7.2 has no epoll_pwait2 (ENOSYS) and accepts a signalfd4 sizemask of 4",
   },
   {
     case: "fixture/sleep",

@@ -73,9 +73,24 @@ async function resume(
     : await prepare(backendName);
   Deno.chdir(state.cwd);
   Deno.umask(state.umask);
+  // The shared mappings' host files come after the guest's fds and the pipes (fork.ts), at the
+  // parent's numbers when inherited.
+  const pipes = (state.vfork !== undefined ? 1 : 0) + (state.release !== undefined ? 1 : 0);
+  const shared = state.sharedFiles.map((parentFd, i) => ({
+    hostFd: spare ? spare.fds[state.fds.length + pipes + i] : parentFd,
+    base: 0,
+  }));
   for (const v of state.vmas) {
-    // The parent's pages, copy-on-write: a shared mapping becomes a private copy here.
-    as.mapHostFilePrivate(v.start, v.end - v.start, v.prot, v.name, fd, dataOffset + v.offset);
+    const len = v.end - v.start;
+    if (v.sharedFile !== undefined) {
+      // The parent's shared mapping: the same host file, shared, so writes on either side show.
+      const backing = shared[v.sharedFile.index];
+      backing.base = v.sharedFile.base;
+      as.mapHostFileShared(v.start, len, v.prot, v.name, backing);
+    } else {
+      // The parent's private pages, copy-on-write.
+      as.mapHostFilePrivate(v.start, len, v.prot, v.name, fd, dataOffset + v.offset);
+    }
   }
   libc.close(fd);
   as.brkStart = state.brkStart;
@@ -93,9 +108,19 @@ async function resume(
     proc.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
   }
   if (state.release !== undefined) proc.releaseFd = spare ? spare.fds[extra++] : state.release;
-  // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order.
-  state.fds.forEach(([guest, hostFd, cloexec, path], i) => {
-    proc.fds.set(guest, { hostFd: spare ? spare.fds[i] : hostFd, cloexec, path });
+  // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order. Emulated
+  // descriptions are rebuilt here, each with host fds of its own that stand for it.
+  const files = state.files.length === 0
+    ? []
+    : (await import("./kernel/descriptions.ts")).restoreDescriptions(state.files);
+  state.fds.forEach(([guest, hostFd, cloexec, path, fi], i) => {
+    let h = spare ? spare.fds[i] : hostFd;
+    const file = fi >= 0 ? files[fi] : undefined;
+    if (file !== undefined) {
+      libc.close(h);
+      h = file.standIn();
+    }
+    proc.fds.set(guest, { hostFd: h, cloexec, path, file });
   });
   inherit(k, state);
   const vcpu = backend.createVcpu();

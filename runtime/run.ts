@@ -16,8 +16,8 @@ import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readTarget } from "./program.ts";
 import { buildImage } from "./image.ts";
-import { runInline } from "./kernel/inline_fork.ts";
-import { inlineTable, releasingTable } from "./kernel/inline_table.ts";
+import { moveOut, runInline } from "./kernel/inline_fork.ts";
+import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 
 export interface RunOptions {
@@ -195,6 +195,13 @@ export async function runKernel(
     }
     if (inline && proc.inline!.moved) return { code: 0 }; // it goes on in its own process
     if (exit.kind === "interrupted") {
+      // An in-process child that computes past its slice moves to a process of its own, from
+      // the instruction it was stopped at.
+      const child = proc.inline;
+      if (child !== undefined && performance.now() - child.startedAt > INLINE_SLICE_MS) {
+        moveOut(proc.current, false, true);
+        if (child.moved) return { code: 0 };
+      }
       takeHostSignals(proc);
       preempted(proc);
       if (proc.exitStatus === undefined) continue;
@@ -228,7 +235,7 @@ function installStdio(k: Process): void {
   const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
   for (let fd = 0; fd < 3; fd++) {
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd] });
+    if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd], file: undefined });
   }
 }
 

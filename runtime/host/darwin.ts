@@ -3,6 +3,7 @@
 // inodes). Unit-tested here; exercised for real only on a Mac.
 import { E } from "../kernel/errno.ts";
 import { hostErrno } from "./libc.ts";
+import type { SocketHost } from "./socket_host.ts";
 
 /** XNU errno numbers by name; names match Linux's where the meaning matches. */
 const xnuErrno: Record<string, number> = {
@@ -231,3 +232,167 @@ export function statFromXnu(st: DataView, so: number, out: DataView, o: number):
   out.setUint32(o + 120, 0, true);
   out.setUint32(o + 124, 0, true);
 }
+
+// Sockets (XNU <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <netinet6/in6.h>). BSD sockaddrs
+// start with a length byte and a family byte where Linux has a 16-bit family; AF_INET6 is 30;
+// SOL_SOCKET is 0xffff and its options are numbered apart; struct msghdr's iovlen and
+// controllen are ints; a cmsghdr is 12 bytes aligned to 4.
+
+/** [Linux family, XNU family]. macOS has no AF_NETLINK. */
+const familyPairs: [number, number][] = [[0, 0], [1, 1], [2, 2], [10, 30]];
+const XNU_SOL_SOCKET = 0xffff;
+
+/** Linux (level, option) -> XNU (level, option), for the options XNU has. */
+const optionPairs: [number, number, number, number][] = [
+  // SOL_SOCKET
+  [1, 1, XNU_SOL_SOCKET, 0x1], // SO_DEBUG
+  [1, 2, XNU_SOL_SOCKET, 0x4], // SO_REUSEADDR
+  [1, 3, XNU_SOL_SOCKET, 0x1008], // SO_TYPE
+  [1, 4, XNU_SOL_SOCKET, 0x1007], // SO_ERROR
+  [1, 5, XNU_SOL_SOCKET, 0x10], // SO_DONTROUTE
+  [1, 6, XNU_SOL_SOCKET, 0x20], // SO_BROADCAST
+  [1, 7, XNU_SOL_SOCKET, 0x1001], // SO_SNDBUF
+  [1, 8, XNU_SOL_SOCKET, 0x1002], // SO_RCVBUF
+  [1, 9, XNU_SOL_SOCKET, 0x8], // SO_KEEPALIVE
+  [1, 10, XNU_SOL_SOCKET, 0x100], // SO_OOBINLINE
+  [1, 13, XNU_SOL_SOCKET, 0x1080], // SO_LINGER: SO_LINGER_SEC counts seconds, as Linux's does
+  [1, 15, XNU_SOL_SOCKET, 0x200], // SO_REUSEPORT
+  [1, 18, XNU_SOL_SOCKET, 0x1004], // SO_RCVLOWAT
+  [1, 19, XNU_SOL_SOCKET, 0x1003], // SO_SNDLOWAT
+  [1, 20, XNU_SOL_SOCKET, 0x1006], // SO_RCVTIMEO (struct timeval: same bytes for usec < 2^31)
+  [1, 21, XNU_SOL_SOCKET, 0x1005], // SO_SNDTIMEO
+  [1, 66, XNU_SOL_SOCKET, 0x1006], // SO_RCVTIMEO_NEW
+  [1, 67, XNU_SOL_SOCKET, 0x1005], // SO_SNDTIMEO_NEW
+  [1, 29, XNU_SOL_SOCKET, 0x400], // SO_TIMESTAMP
+  [1, 30, XNU_SOL_SOCKET, 0x2], // SO_ACCEPTCONN
+  // IPPROTO_IP
+  [0, 1, 0, 3], // IP_TOS
+  [0, 2, 0, 4], // IP_TTL
+  [0, 3, 0, 2], // IP_HDRINCL
+  [0, 4, 0, 1], // IP_OPTIONS
+  [0, 8, 0, 26], // IP_PKTINFO
+  [0, 12, 0, 24], // IP_RECVTTL
+  [0, 13, 0, 27], // IP_RECVTOS
+  [0, 32, 0, 9], // IP_MULTICAST_IF
+  [0, 33, 0, 10], // IP_MULTICAST_TTL
+  [0, 34, 0, 11], // IP_MULTICAST_LOOP
+  [0, 35, 0, 12], // IP_ADD_MEMBERSHIP
+  [0, 36, 0, 13], // IP_DROP_MEMBERSHIP
+  // IPPROTO_IPV6
+  [41, 16, 41, 4], // IPV6_UNICAST_HOPS
+  [41, 17, 41, 9], // IPV6_MULTICAST_IF
+  [41, 18, 41, 10], // IPV6_MULTICAST_HOPS
+  [41, 19, 41, 11], // IPV6_MULTICAST_LOOP
+  [41, 20, 41, 12], // IPV6_JOIN_GROUP
+  [41, 21, 41, 13], // IPV6_LEAVE_GROUP
+  [41, 26, 41, 27], // IPV6_V6ONLY
+  [41, 49, 41, 61], // IPV6_RECVPKTINFO
+  [41, 50, 41, 46], // IPV6_PKTINFO
+  [41, 51, 41, 37], // IPV6_RECVHOPLIMIT
+  [41, 52, 41, 47], // IPV6_HOPLIMIT
+  [41, 66, 41, 35], // IPV6_RECVTCLASS
+  [41, 67, 41, 36], // IPV6_TCLASS
+  // IPPROTO_TCP
+  [6, 1, 6, 0x1], // TCP_NODELAY
+  [6, 2, 6, 0x2], // TCP_MAXSEG
+  [6, 4, 6, 0x10], // TCP_KEEPIDLE is XNU's TCP_KEEPALIVE
+  [6, 5, 6, 0x101], // TCP_KEEPINTVL
+  [6, 6, 6, 0x102], // TCP_KEEPCNT
+  [6, 23, 6, 0x105], // TCP_FASTOPEN
+  [6, 25, 6, 0x201], // TCP_NOTSENT_LOWAT
+];
+const optionMap = new Map(optionPairs.map(([l, n, hl, hn]) => [l * 65536 + n, [hl, hn] as const]));
+
+/** [Linux MSG_ flag, XNU MSG_ flag]. */
+const msgPairs: [number, number][] = [
+  [0x1, 0x1], // MSG_OOB
+  [0x2, 0x2], // MSG_PEEK
+  [0x4, 0x4], // MSG_DONTROUTE
+  [0x8, 0x20], // MSG_CTRUNC
+  [0x20, 0x10], // MSG_TRUNC
+  [0x40, 0x80], // MSG_DONTWAIT
+  [0x80, 0x8], // MSG_EOR
+  [0x100, 0x40], // MSG_WAITALL
+  [0x4000, 0x80000], // MSG_NOSIGNAL
+];
+
+/** Linux's sun_path is 108 bytes, XNU's 104; XNU has no abstract names. */
+const XNU_SUN_PATH = 104;
+
+export const socketHost: SocketHost = {
+  identity: false,
+  family(af) {
+    return familyPairs.find(([l]) => l === af)?.[1] ?? -1;
+  },
+  option: (level, name) => optionMap.get(level * 65536 + name),
+  msgFlagsToHost(f) {
+    let out = 0;
+    for (const [l, x] of msgPairs) if (f & l) out |= x;
+    return out;
+  },
+  msgFlagsFromHost(f) {
+    let out = 0;
+    for (const [l, x] of msgPairs) if (f & x) out |= l;
+    return out;
+  },
+  addrToHost(src, out) {
+    if (src.length < 2) return -E.EINVAL;
+    const af = src[0] | (src[1] << 8);
+    const xaf = socketHost.family(af);
+    if (xaf < 0) return -E.EAFNOSUPPORT;
+    let len = src.length;
+    if (af === 1) {
+      // AF_UNIX: the path, NUL-terminated within XNU's shorter sun_path.
+      if (len > 2 && src[2] === 0) return -E.EINVAL; // an abstract name
+      const end = src.indexOf(0, 2);
+      const path = (end < 0 ? src.length : end) - 2;
+      if (path >= XNU_SUN_PATH) return -E.EINVAL;
+      len = 2 + path + 1;
+      out.fill(0, 0, len);
+    } else if (af === 2 && len < 16) return -E.EINVAL;
+    else if (af === 10) {
+      if (len < 24) return -E.EINVAL;
+      len = 28;
+    }
+    out.set(src.subarray(2, Math.min(src.length, len)), 2);
+    out[0] = len;
+    out[1] = xaf;
+    return len;
+  },
+  addrFromHost(src, out) {
+    if (src.length < 2) return 0;
+    const af = familyPairs.find(([, x]) => x === src[1])?.[0] ?? src[1];
+    let len = Math.min(src[0] || src.length, src.length);
+    if (af === 1) {
+      const end = src.indexOf(0, 2);
+      len = end < 0 ? len : end + 1; // Linux counts the path and its NUL
+    }
+    const bytes = new Uint8Array(len);
+    bytes.set(src.subarray(0, len));
+    bytes[0] = af & 0xff;
+    bytes[1] = af >> 8;
+    out.set(bytes.subarray(0, Math.min(len, out.length)));
+    return len;
+  },
+  msghdr: {
+    size: 48,
+    name: 0,
+    namelen: 8,
+    iov: 16,
+    iovlen: 24,
+    iovlenSize: 4,
+    control: 32,
+    controllen: 40,
+    controllenSize: 4,
+    flags: 44,
+  },
+  cmsg: { size: 12, align: 4, lenSize: 4 },
+  solSocket: XNU_SOL_SOCKET,
+  scmRights: 1,
+  scmCredentials: -1,
+  sockNonblock: 0,
+  sockCloexec: 0,
+  msgDontwait: 0x80,
+  msgNosignal: 0x80000,
+  msgCmsgCloexec: 0,
+};

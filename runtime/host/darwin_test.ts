@@ -65,3 +65,58 @@ Deno.test("XNU struct stat becomes the Linux aarch64 layout", () => {
   assert.equal(out.getBigInt64(88, true), 1600000000n);
   assert.equal(out.getBigInt64(96, true), 9n);
 });
+
+Deno.test("sockets: families, options and message flags in XNU numbering", async () => {
+  const { socketHost: x } = await import("./darwin.ts");
+  assert.equal(x.family(10), 30); // AF_INET6
+  assert.equal(x.family(16), -1); // no AF_NETLINK
+  assert.deepEqual(x.option(1, 2), [0xffff, 4]); // SO_REUSEADDR
+  assert.deepEqual(x.option(1, 20), [0xffff, 0x1006]); // SO_RCVTIMEO
+  assert.deepEqual(x.option(6, 4), [6, 0x10]); // TCP_KEEPIDLE is TCP_KEEPALIVE
+  assert.deepEqual(x.option(41, 26), [41, 27]); // IPV6_V6ONLY
+  assert.equal(x.option(1, 17), undefined); // SO_PEERCRED: none
+  const all = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80 | 0x100 | 0x4000;
+  assert.equal(x.msgFlagsToHost(0x40 | 0x4000), 0x80 | 0x80000);
+  assert.equal(x.msgFlagsFromHost(x.msgFlagsToHost(all)), all);
+});
+
+Deno.test("sockets: Linux sockaddrs become BSD ones (length byte, family byte) and back", async () => {
+  const { socketHost: x } = await import("./darwin.ts");
+  const out = new Uint8Array(128);
+  // sockaddr_in 127.0.0.1:8080
+  const sin = Uint8Array.from([2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(x.addrToHost(sin, out), 16);
+  assert.deepEqual([...out.subarray(0, 8)], [16, 2, 0x1f, 0x90, 127, 0, 0, 1]);
+  const back = new Uint8Array(128);
+  assert.equal(x.addrFromHost(out.subarray(0, 16), back), 16);
+  assert.deepEqual([...back.subarray(0, 16)], [...sin]);
+  // sockaddr_in6 [::1]:80: family 10 becomes 30
+  const sin6 = new Uint8Array(28);
+  sin6.set([10, 0, 0, 80]);
+  sin6[23] = 1;
+  assert.equal(x.addrToHost(sin6, out), 28);
+  assert.deepEqual([out[0], out[1], out[23]], [28, 30, 1]);
+  assert.equal(x.addrFromHost(out.subarray(0, 28), back), 28);
+  assert.deepEqual([back[0], back[1]], [10, 0]);
+  // sockaddr_un "/tmp/s": the path and its NUL
+  const sun = new Uint8Array([1, 0, ...new TextEncoder().encode("/tmp/s"), 0]);
+  assert.equal(x.addrToHost(sun, out), 9);
+  assert.deepEqual([out[0], out[1], out[2]], [9, 1, 0x2f]);
+  assert.equal(x.addrFromHost(out.subarray(0, 9), back), 9);
+  // What XNU cannot take: abstract names, paths past its 104 bytes, families it lacks.
+  assert.equal(x.addrToHost(Uint8Array.from([1, 0, 0, 0x61]), out), -E.EINVAL);
+  assert.equal(
+    x.addrToHost(new Uint8Array([1, 0, ...new Uint8Array(106).fill(0x61)]), out),
+    -E.EINVAL,
+  );
+  assert.equal(x.addrToHost(Uint8Array.from([16, 0, 0, 0]), out), -E.EAFNOSUPPORT);
+  assert.equal(x.addrToHost(Uint8Array.from([2, 0, 0, 80]), out), -E.EINVAL);
+});
+
+Deno.test("sockets: XNU struct msghdr and cmsghdr layouts", async () => {
+  const { socketHost: x } = await import("./darwin.ts");
+  assert.equal(x.msghdr.size, 48);
+  assert.equal(x.msghdr.flags, 44);
+  assert.deepEqual(x.cmsg, { size: 12, align: 4, lenSize: 4 });
+  assert.equal(x.solSocket, 0xffff);
+});

@@ -3,6 +3,8 @@
 // `struct stat` differs in layout; `struct statx`, `linux_dirent64`, `struct statfs` (64-bit),
 // `struct timespec`, `struct rusage`, `struct sysinfo` and termios ioctls do not.
 import { hostErrno, libc } from "./libc.ts";
+import { knownOption, MSGHDR } from "../kernel/socket_abi.ts";
+import type { SocketHost } from "./socket_host.ts";
 
 /** The aarch64 guest's open flags that x86_64 numbers differently: [guest, x86_64 host]. */
 const openFlagPairs: [number, number][] = [
@@ -27,6 +29,11 @@ export function openFlagsFromHost(flags: number): number {
   let out = flags & ~movedHost;
   for (const [g, h] of openFlagPairs) if (flags & h) out |= g;
   return out;
+}
+
+/** A host errno number as Linux's (identity here). */
+export function errnoToLinux(n: number): number {
+  return n;
 }
 
 /** The last failed call's errno, as a Linux errno (identity on a Linux host). */
@@ -88,3 +95,30 @@ export function statx(
 ): number {
   return libc.statx(dirfd, path, flags, mask, out) < 0 ? -hostErrno() : 0;
 }
+
+/** Sockets on a Linux host: the guest's own ABI (socket_host.ts). */
+export const socketHost: SocketHost = {
+  identity: true,
+  family: (af) => af,
+  option: (level, name) => (knownOption(level, name) ? [level, name] : undefined),
+  msgFlagsToHost: (f) => f,
+  msgFlagsFromHost: (f) => f,
+  addrToHost(src, out) {
+    out.set(src);
+    return src.length;
+  },
+  addrFromHost(src, out) {
+    out.set(src.subarray(0, out.length));
+    return src.length;
+  },
+  msghdr: { ...MSGHDR, iovlenSize: 8, controllenSize: 8 },
+  cmsg: { size: 16, align: 8, lenSize: 8 },
+  solSocket: 1,
+  scmRights: 1,
+  scmCredentials: 2,
+  sockNonblock: 0o4000,
+  sockCloexec: 0o2000000,
+  msgDontwait: 0x40,
+  msgNosignal: 0x4000,
+  msgCmsgCloexec: 0x40000000,
+};

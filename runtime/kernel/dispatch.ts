@@ -39,6 +39,18 @@ const RESTARTABLE = new Set([
   260, // waitid, wait4
   71,
   285, // sendfile, copy_file_range
+  76,
+  77, // splice, tee
+  // Socket calls (signal(7): restarted with SA_RESTART unless the socket has a timeout).
+  202,
+  203,
+  206,
+  207,
+  211,
+  212,
+  242,
+  243,
+  269, // accept, connect, sendto, recvfrom, sendmsg, recvmsg, accept4, recvmmsg, sendmmsg
 ]);
 const SA_RESTART = 0x10000000;
 

@@ -6,6 +6,7 @@
 // dup2 actions, so they share open file descriptions exactly as Linux's fork does.
 import type { ProcessInfo } from "./process.ts";
 import type { Task } from "./task.ts";
+import type { Description, DescriptionState } from "./fdtable.ts";
 import { Slot } from "./scratch.ts";
 import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
@@ -68,14 +69,39 @@ export function inherit(k: Task, from: Inherited): void {
   k.proc.noNewPrivs = from.noNewPrivs;
 }
 
+/** The fd table as a fork child rebuilds it: entries, and each emulated description once. */
+function savedFds(k: Task): Pick<ForkState, "fds" | "files"> {
+  const files: DescriptionState[] = [];
+  const index = new Map<Description, number>();
+  const fds = k.proc.fds.open().map((fd): ForkState["fds"][number] => {
+    const e = k.proc.fds.get(fd)!;
+    let i = -1;
+    if (e.file !== undefined) {
+      i = index.get(e.file) ?? files.push(e.file.save()) - 1;
+      index.set(e.file, i);
+    }
+    return [fd, e.hostFd, e.cloexec, e.path, i];
+  });
+  return { fds, files };
+}
+
 /** Everything a fork child needs besides memory contents and fds. */
 export interface ForkState extends Inherited {
   regs: string; // base64 of saveGeneral + saveFpsimd
   tpidr: string;
-  vmas: (Vma & { offset: number })[];
+  /**
+   * The parent's VMAs: private ones with their pages' offset in the memfd; shared ones with the
+   * position of their host file among the shared files passed (sharedFiles) and its base.
+   */
+  vmas: (Omit<Vma, "backing"> & { offset: number; sharedFile?: { index: number; base: number } })[];
+  /** The parent's fd numbers of the shared mappings' host files (passed after every other fd). */
+  sharedFiles: number[];
   brkStart: number;
   brkEnd: number;
-  fds: [number, number, boolean, string][];
+  /** [guest fd, host fd, cloexec, path, index in `files` or -1]. */
+  fds: [number, number, boolean, string, number][];
+  /** The emulated descriptions the fds refer to (fdtable.ts), each once. */
+  files: DescriptionState[];
   parentPid: number;
   childTid: number;
   clearTid: boolean;
@@ -103,8 +129,9 @@ export interface ForkFlags {
   /**
    * The state is taken in the middle of a syscall that must run again in the new process (an
    * in-process child moving out, kernel/inline_fork.ts): x0 is kept and pc put back on the svc.
+   * "as-is": the child was stopped between instructions (an interrupt): registers stay as they are.
    */
-  restart?: boolean;
+  restart?: boolean | "as-is";
 }
 
 function b64(bytes: Uint8Array): string {
@@ -113,6 +140,18 @@ function b64(bytes: Uint8Array): string {
     s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
   return btoa(s);
+}
+
+/**
+ * The host files of the process's shared mappings, each once, in mapping order: a fork passes
+ * them after the guest's fds and its pipes (fork_child.ts maps them shared).
+ */
+export function sharedFileFds(k: Task): number[] {
+  const out: number[] = [];
+  for (const v of k.proc.as.vmas.list) {
+    if (v.backing !== undefined && !out.includes(v.backing.hostFd)) out.push(v.backing.hostFd);
+  }
+  return out;
 }
 
 /** Writes the parent's state to a new memfd; returns its host fd or -errno. */
@@ -126,12 +165,20 @@ export function writeState(
   const regs = new DataView(new ArrayBuffer(REGS_BYTES));
   k.proc.vcpu.saveGeneral(regs, 0);
   k.proc.vcpu.saveFpsimd(regs, 34 * 8);
-  if (flags.restart) {
+  if (flags.restart === true) {
     regs.setBigUint64(32 * 8, regs.getBigUint64(32 * 8, true) - 4n, true); // back onto the svc
-  } else regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  } else if (flags.restart === undefined || flags.restart === false) {
+    regs.setBigUint64(0, 0n, true); // the child's fork returns 0
+  }
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
   let offset = 0;
-  const vmas = k.proc.as.vmas.list.map((v) => {
+  const sharedFiles = sharedFileFds(k);
+  const vmas: ForkState["vmas"] = k.proc.as.vmas.list.map(({ backing, ...v }) => {
+    if (backing !== undefined) {
+      // Shared: the child maps the same host file, so the pages stay shared (fork(2)).
+      const index = sharedFiles.indexOf(backing.hostFd);
+      return { ...v, offset: -1, sharedFile: { index, base: backing.base } };
+    }
     const entry = { ...v, offset };
     offset += v.end - v.start;
     return entry;
@@ -140,13 +187,11 @@ export function writeState(
     regs: b64(new Uint8Array(regs.buffer)),
     tpidr: String(flags.tls !== undefined ? BigInt(flags.tls) : k.proc.vcpu.getBig(Reg.TPIDR_EL0)),
     vmas,
+    sharedFiles,
     brkStart: k.proc.as.brkStart,
     brkEnd: k.proc.as.brkEnd,
     ...inherited(k),
-    fds: k.proc.fds.open().map((fd) => {
-      const e = k.proc.fds.get(fd)!;
-      return [fd, e.hostFd, e.cloexec, e.path];
-    }),
+    ...savedFds(k),
     parentPid: k.proc.pid,
     childTid: flags.childTid,
     clearTid: flags.clearTid,
@@ -171,6 +216,7 @@ export function writeState(
   // which is sized first so that the child's mappings never reach past its end (SIGBUS).
   let failed = libc.ftruncate(fd, BigInt(headerPages + offset)) !== 0;
   for (const v of vmas) {
+    if (v.sharedFile !== undefined) continue;
     k.proc.as.dataRuns(v.start, v.end, (start, len) => {
       let done = 0;
       while (!failed && done < len) {
@@ -225,6 +271,7 @@ export function spawnChild(k: Task, flags: ForkFlags): number {
   if (stateFd < 0) return stateFd;
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
   if (flags.vforkFd !== undefined) hostFds.push(flags.vforkFd);
+  hostFds.push(...sharedFileFds(k));
   let pid: number;
   const spare = k.proc.spare;
   k.proc.spare = undefined;

@@ -16,9 +16,11 @@ import { Reg } from "../backends/backend.ts";
 import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
-import { inherit, inherited, writeState } from "./fork.ts";
+import { dupEntry } from "./fdtable.ts";
+import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
+import { SLICE_MS } from "./wait.ts";
 import { Slot } from "./scratch.ts";
 import type { Task } from "./task.ts";
 import {
@@ -60,14 +62,11 @@ export interface InlineStart {
   childTid: number;
 }
 
-let enabled: boolean | undefined;
-let timer: KickTimer | undefined;
-
 /** In-process children need the kick timer and pid holders; ELFUSE_FORK=process turns them off. */
-function inlineForksEnabled(): boolean {
-  enabled ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
+function inlineForksEnabled(k: Task): boolean {
+  k.rt.inlineForks ??= Deno.env.get("ELFUSE_FORK") !== "process" && KickTimer.available() &&
     holdersAvailable();
-  return enabled;
+  return k.rt.inlineForks;
 }
 
 /**
@@ -78,7 +77,7 @@ export function forkInline(
   k: Task,
   flags: { sp: number; tls?: number; childTid: number; clearTid: boolean; vfork: boolean },
 ): number | undefined {
-  if (!inlineForksEnabled() || k.proc.inline !== undefined) return undefined;
+  if (!inlineForksEnabled(k) || k.proc.inline !== undefined) return undefined;
   if (k.proc.as.vmas.list.some((v) => v.shared)) return undefined;
   const holder = k.proc.nextHolder ?? startHolder(k.rt.scratch, spareCommand(k.rt.options.backend));
   k.proc.nextHolder = undefined;
@@ -117,7 +116,7 @@ function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
   for (const fd of p.fds.open()) {
     const e = p.fds.get(fd)!;
     const dup = libc.fcntl(e.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-    if (dup >= 0) c.fds.set(fd, { hostFd: dup, cloexec: e.cloexec, path: e.path });
+    if (dup >= 0) c.fds.set(fd, dupEntry(e, dup, e.cloexec));
   }
   inherit(child, inherited(k));
   return child;
@@ -151,14 +150,17 @@ export async function runInline(
   if (start.childTid !== 0 && child.canWrite(start.childTid, 4)) {
     child.view.setInt32(start.childTid, child.pid, true); // CLONE_CHILD_SETTID
   }
-  timer ??= new KickTimer();
+  const timer = parent.rt.kickTimer ??= new KickTimer();
   timer.start(KICK_PERIOD_MS);
+  // Interrupts too, so that a child that computes without syscalls can be moved out (runKernel).
+  parent.router?.slice(SLICE_MS);
   state.startedAt = performance.now();
   let status: ExitStatus;
   try {
     status = await run(child);
   } finally {
     timer.stop();
+    parent.router?.slice(parent.tasks.length > 1 ? SLICE_MS : 0);
   }
   if (!state.moved) {
     closeFds(child);
@@ -187,14 +189,18 @@ export function waitUntilClosed(k: Task, fd: number): void {
 }
 
 export function closeFds(proc: Process): void {
-  for (const fd of proc.fds.open()) libc.close(proc.fds.take(fd)!.hostFd);
+  for (const fd of proc.fds.open()) proc.fds.close(fd);
 }
 
 /**
  * The child moves to its own process (its holder) and will run this syscall again there.
  * Returns RESULT_SET (the registers are left alone), or undefined when it cannot move.
  */
-export function moveOut(k: Task, release = false): number | undefined {
+export function moveOut(
+  k: Task,
+  release = false,
+  between = false,
+): number | undefined {
   const state = k.proc.inline!;
   const pipe = (): [number, number] | undefined => {
     const s = k.rt.scratch;
@@ -209,7 +215,7 @@ export function moveOut(k: Task, release = false): number | undefined {
     clearTid: k.tidAddress !== 0,
     vforkFd: vfork?.[1],
     releaseFd: released?.[1],
-    restart: true,
+    restart: between ? "as-is" : true,
   });
   const pipes = [vfork, released].filter((p) => p !== undefined);
   if (stateFd < 0) {
@@ -217,7 +223,12 @@ export function moveOut(k: Task, release = false): number | undefined {
     return undefined;
   }
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
-  const ok = migrateToHolder(state.holder, [stateFd, ...hostFds, ...pipes.map((p) => p[1])]);
+  const ok = migrateToHolder(state.holder, [
+    stateFd,
+    ...hostFds,
+    ...pipes.map((p) => p[1]),
+    ...sharedFileFds(k),
+  ]);
   libc.close(stateFd);
   for (const [read, write] of pipes) {
     libc.close(write);

@@ -36,6 +36,21 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a child that computes without syscalls moves out and lets its parent go on",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // The subshell's loop makes no syscall (busybox arithmetic): only an interrupt can move it
+    // out after its 200 ms in-process slice; before that, the parent waited for the whole loop.
+    const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+    const script = "( i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo child ) & " +
+      "echo parent; wait";
+    const r = await runCliWith({}, sh, "sh", "-c", script);
+    assert.equal(r.stdout, "parent\nchild\n");
+    assert.equal(r.code, 0);
+  },
+});
+
 Deno.test("children exec'ing different programs at the same address run the new code", async () => {
   // busybox, exit42 and hello are all static at 0x400000: translated code must not leak across.
   const sh = new URL("../../.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;

@@ -12,11 +12,10 @@ import type { TableRow } from "./table.ts";
 
 const EINTR = -4;
 /**
- * How long a child may keep its parent waiting: at its first syscall after that it moves out.
- * (Unicorn cannot be stopped between syscalls safely: measured, an asynchronous uc_emu_stop
- * changed coremark_like's result; so a child that never makes a syscall keeps its parent.)
+ * How long a child may keep its parent waiting: at its first syscall after that it moves out, or
+ * at the first interrupt (time slices run while it does) if it makes no syscall (run.ts).
  */
-const INLINE_SLICE_MS = 200;
+export const INLINE_SLICE_MS = 200;
 
 /**
  * Syscalls an in-process child cannot make here (they would act on the shared host process, or

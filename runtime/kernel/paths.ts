@@ -107,7 +107,8 @@ const devFd: Record<string, string> = {
 
 // /proc/self (and /proc/<own pid>) paths that must not show the elfuse host process itself.
 function procPath(k: Task, path: string): string | undefined {
-  const s = path.startsWith("/dev/fd/") ? `/proc/self/fd/${path.slice(8)}` : devFd[path] ?? path;
+  let s = path.startsWith("/dev/fd/") ? `/proc/self/fd/${path.slice(8)}` : devFd[path] ?? path;
+  if (s.startsWith("/proc/net/")) s = `/proc/self${s.slice(5)}`; // /proc/net links to self/net
   const m = /^\/proc\/(self|thread-self|\d+)(\/.*)?$/.exec(s);
   if (m === null) return undefined;
   if (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.proc.pid) return undefined;

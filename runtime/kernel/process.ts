@@ -58,6 +58,8 @@ export class Process {
   readonly runQueue: Task[] = [];
   /** Parked threads (TaskState.Blocked), for the scheduler's one host wait. */
   readonly blocked = new Set<Task>();
+  /** membarrier registrations (MEMBARRIER_CMD_REGISTER_* bits). */
+  membarrierRegistered = 0;
   /** Where the search for a free thread id starts (syscalls/thread.ts). */
   nextTid = 0;
   /** Wait queues of futexes, by guest address (syscalls/futex.ts). */

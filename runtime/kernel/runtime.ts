@@ -3,6 +3,8 @@
 // diagnostics, and the scratch memory handlers build host structs in.
 import { libc, Scratch } from "../host/libc.ts";
 import { SCRATCH_SIZE, Slot } from "./scratch.ts";
+import type { ElfImage } from "../elf/parse.ts";
+import type { KickTimer } from "../host/kick_timer.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts. */
 export interface RuntimeOptions {
@@ -32,6 +34,15 @@ export class Runtime {
   /** For the vDSO of images built by execve (Backend.monotonicCounter). */
   monotonicCounter = false;
   #hostLimits: [number, number][] | undefined;
+  /**
+   * Programs execve read lately, by file identity and version (syscalls/exec.ts): a shell execs
+   * the same few programs over and over.
+   */
+  readonly programs = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
+  /** Whether fork children may run in this process first (inline_fork.ts), once decided. */
+  inlineForks: boolean | undefined;
+  /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */
+  kickTimer: KickTimer | undefined;
   #pidMax = 0;
 
   /** The host's highest pid (/proc/sys/kernel/pid_max; macOS: 99999): thread ids start above. */

@@ -11,10 +11,8 @@ import type { Process } from "./process.ts";
 import { Slot } from "./scratch.ts";
 import { deliverPending, takeHostSignals } from "./signal_delivery.ts";
 import { type Task, TaskState } from "./task.ts";
-import { msUntil, Outcome, type Wait } from "./wait.ts";
+import { msUntil, Outcome, SLICE_MS, type Wait } from "./wait.ts";
 
-/** A thread that computes this long while others are runnable is switched out. */
-export const SLICE_MS = 10;
 /** How often a wait on a futex in shared memory looks at the word (other processes wake it). */
 const SHARED_FUTEX_POLL_MS = 2;
 /** Most host fds one idle wait watches (the pollfd array's slot). */

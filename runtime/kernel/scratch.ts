@@ -52,6 +52,16 @@ export const Slot = {
   XATTR_VALUE: 0x4_0000,
   /** The scheduler's pollfd array when every thread waits (scheduler.ts idle). */
   IDLE_POLL: 0x5_0000,
+  /** A host sockaddr, then its socklen_t (socket.ts, when the host's layout differs). */
+  SOCKADDR: 0x5_8000,
+  SOCKLEN: 0x5_8100,
+  /** Two fds from socketpair; a socket option value (SO_ERROR, timeouts). */
+  SOCKPAIR: 0x5_8110,
+  SOCKOPT: 0x5_8120,
+  /** The host struct msghdr socket.ts builds for sendmsg and recvmsg. */
+  MSGHDR: 0x5_8180,
+  /** Host control messages (cmsgs) for sendmsg and recvmsg (64 KiB). */
+  CONTROL: 0x6_0000,
 } as const;
 
 /** Each slot's size, for the layout test (scratch_test.ts). */
@@ -80,4 +90,10 @@ export const slotSizes: Record<keyof typeof Slot, number> = {
   SPAWN: 0x2_0000,
   XATTR_VALUE: 0x1_0000,
   IDLE_POLL: 0x8000,
+  SOCKADDR: 0x100,
+  SOCKLEN: 0x10,
+  SOCKPAIR: 0x10,
+  SOCKOPT: 0x40,
+  MSGHDR: 0x80,
+  CONTROL: 0x1_0000,
 };

@@ -12,11 +12,13 @@ import {
   type SigAction,
   type SigInfo,
   SIGKILL,
+  SIGSTOP,
   stopSignals,
 } from "./signals.ts";
 import { Slot } from "./scratch.ts";
 import type { Task } from "./task.ts";
 import { Outcome } from "./wait.ts";
+import { E } from "./errno.ts";
 
 const SIG_IGN = 1;
 export const SI_USER = 0, SI_TKILL = -6, SI_KERNEL = 0x80;
@@ -52,6 +54,7 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
   }
   if (ignored(proc, sig, target)) return;
   (target?.signals.pending ?? proc.pending).enqueue(sig, info);
+  pendingChanged(proc);
   // A thread in rt_sigtimedwait for it takes it there.
   for (const t of target !== undefined ? [target] : proc.tasks) {
     if (inSet(t.wait?.sigset, sig)) {
@@ -76,6 +79,15 @@ export function sendSignal(proc: Process, sig: number, info: SigInfo, target?: T
   taker.signals.wake = true;
   const w = taker.wait;
   if (w !== undefined && !w.uninterruptible && matters(proc, sig)) proc.wake(taker, Outcome.Signal);
+}
+
+/**
+ * A signal became pending or stopped being so: emulated descriptions that report pending signals
+ * (signalfd) update their readiness. Nothing to do, and one load, when the process has none.
+ */
+export function pendingChanged(proc: Process): void {
+  if (proc.fds.emulated === 0) return;
+  for (const e of proc.fds.entries) e?.file?.signalsChanged?.(proc);
 }
 
 /** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
@@ -103,6 +115,7 @@ export function deliverPending(k: Task): void {
     if (sig === 0) break;
     const action = proc.actions[sig];
     const info = queue.dequeue(sig)!;
+    pendingChanged(proc);
     if (action.handler > SIG_IGN) {
       if (!setupFrame(k, sig, info)) proc.killedBy(11, true); // no room for the frame: SIGSEGV
       proc.syncSignals(); // the handler runs with sa_mask blocked
@@ -202,4 +215,36 @@ export function deliverFault(k: Task, sig: number, code: number, address: number
   const s = k.signals;
   if (k.proc.actions[sig].handler <= SIG_IGN || s.isBlocked(sig)) return false;
   return setupFrame(k, sig, { code, pid: 0, uid: 0, value: 0n }, address);
+}
+
+/** SIGKILL and SIGSTOP can never be blocked: bits 8 and 18 of the low word. */
+export const UNBLOCKABLE_LO = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/**
+ * A temporary signal mask argument (ppoll, pselect6, epoll_pwait, rt_sigsuspend): the sigset at
+ * guest `addr`, SIGKILL and SIGSTOP left out; undefined for NULL; -EINVAL when `size` is not the
+ * kernel's sizeof(sigset_t) (8), -EFAULT for a bad pointer.
+ */
+export function temporaryMask(
+  k: Task,
+  addr: number,
+  size: number,
+): [number, number] | undefined | number {
+  if (addr === 0) return undefined;
+  if (size !== 8) return -E.EINVAL;
+  if (!k.proc.canRead(addr, 8)) return -E.EFAULT;
+  const v = k.proc.view;
+  return [(v.getUint32(addr, true) & ~UNBLOCKABLE_LO) >>> 0, v.getUint32(addr + 4, true)];
+}
+
+/**
+ * A signal ends a wait that had a temporary mask: the handler runs with that mask, and its frame
+ * restores the thread's own (Linux's set_restore_sigmask).
+ */
+export function maskForHandler(k: Task, mask: [number, number] | undefined): void {
+  if (mask === undefined) return;
+  const s = k.signals;
+  s.savedMask = [s.maskLo, s.maskHi];
+  [s.maskLo, s.maskHi] = mask;
+  k.proc.syncSignals();
 }

@@ -18,6 +18,8 @@ import { systemSyscalls } from "./syscalls/system.ts";
 import { timeSyscalls } from "./syscalls/time.ts";
 import { threadSyscalls } from "./syscalls/thread.ts";
 import { eventSyscalls } from "./syscalls/event.ts";
+import { signalfdSyscalls } from "./syscalls/signalfd.ts";
+import { socketSyscalls } from "./syscalls/socket.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -26,7 +28,8 @@ export const families: Record<string, SyscallDef[]> = {
   "metadata, names and directories": fileSyscalls,
   "extended attributes": xattrSyscalls,
   polling: pollSyscalls,
-  "event objects": eventSyscalls,
+  sockets: socketSyscalls,
+  "event objects": [...eventSyscalls, ...signalfdSyscalls],
   memory: memorySyscalls,
   futex: futexSyscalls,
   time: timeSyscalls,

@@ -64,6 +64,9 @@ export interface Wait {
   outcome: Outcome;
 }
 
+/** A thread that computes this long while others are runnable is switched out (scheduler.ts). */
+export const SLICE_MS = 10;
+
 /** Linux's internal restart codes (include/linux/errno.h): returned negated by handlers. */
 export const ERESTARTSYS = 512;
 export const ERESTARTNOINTR = 513;

@@ -2,9 +2,11 @@
 // mmap, munmap, mprotect, mremap, madvise) on top of them. Every change is mirrored into the CPU
 // backend through the PageMapper, so this file never knows which backend runs.
 import { E } from "../kernel/errno.ts";
+import { libc } from "../host/libc.ts";
 import { touchedRuns } from "../host/pagemap.ts";
 import { Slab } from "./slab.ts";
 import {
+  type Backing,
   PAGE_SIZE,
   pageDown,
   pageUp,
@@ -110,6 +112,24 @@ export class AddressSpace {
   }
 
   /**
+   * Maps the host file of a parent's shared mapping over a fixed range, shared: a fork child's
+   * share of it (fork.ts). The backing's fd becomes the address space's; every piece of one
+   * mapping is given the same backing object.
+   */
+  mapHostFileShared(
+    start: number,
+    len: number,
+    prot: number,
+    name: string,
+    backing: Backing,
+  ): boolean {
+    this.#drop(start, start + len);
+    if (!this.slab.mapFile(start, len, backing.hostFd, backing.base + start, true)) return false;
+    this.#add({ start, end: start + len, prot, name, shared: true, backing });
+    return true;
+  }
+
+  /**
    * Maps `len` bytes of host file `fd` at `offset` over a fixed range, private (copy-on-write):
    * how a fork child takes over its parent's pages. The backend learns of the new host pages.
    */
@@ -174,11 +194,17 @@ export class AddressSpace {
   // Removes [start, end) from the guest: backend, VMAs, and the slab contents (zeroed).
   #drop(start: number, end: number): void {
     this.#changing();
+    const backings = new Set<Backing>();
     for (const piece of this.vmas.remove(start, end)) {
       const len = piece.end - piece.start;
       if (piece.prot !== PROT_NONE) this.mapper?.unmap(piece.start, len);
       if (piece.prot & PROT_EXEC) this.mapper?.invalidateCode(piece.start, len);
       this.slab.zero(piece.start, len);
+      if (piece.backing !== undefined) backings.add(piece.backing);
+    }
+    // A shared mapping's host file is closed with the last of its pieces.
+    for (const b of backings) {
+      if (!this.vmas.list.some((v) => v.backing === b)) libc.close(b.hostFd);
     }
   }
 
@@ -244,21 +270,64 @@ export class AddressSpace {
       else start = this.freeArea(len);
       if (start < 0) return -E.ENOMEM;
     }
-    const shared = type !== MAP_PRIVATE && file !== undefined;
-    if (file !== undefined && shared && (prot & PROT_WRITE) && !file.writable) return -E.EACCES;
+    const anonymous = file === undefined || (flags & MAP_ANONYMOUS) !== 0;
+    const shared = type !== MAP_PRIVATE;
+    if (!anonymous && shared && (prot & PROT_WRITE) && !file!.writable) return -E.EACCES;
     if (!this.#room()) return -E.ENOMEM;
+    // (macOS has no memfd: shared anonymous memory stays private to the process there.)
+    if (anonymous && shared && Deno.build.os === "linux") {
+      return this.#mapSharedAnonymous(start, len, prot);
+    }
     this.#drop(start, start + len);
-    if (file !== undefined && !(flags & MAP_ANONYMOUS)) {
+    if (!anonymous) {
       // Map the file's pages; pages past its end stay anonymous zeros (Linux raises SIGBUS there,
       // which must not become a host SIGBUS in the elfuse process).
-      const fileBytes = Math.max(0, Math.min(len, pageUp(file.size) - offset));
-      if (fileBytes > 0 && !this.slab.mapFile(start, fileBytes, file.hostFd, offset, shared)) {
+      const f = file!;
+      const fileBytes = Math.max(0, Math.min(len, pageUp(f.size) - offset));
+      if (fileBytes > 0 && !this.slab.mapFile(start, fileBytes, f.hostFd, offset, shared)) {
         return -E.ENODEV;
       }
-      this.#add({ start, end: start + len, prot, name: file.name, shared });
+      let backing: Backing | undefined;
+      if (shared) {
+        // Its own host fd: the guest may close its fd while the mapping stays (and a fork child
+        // maps the same file).
+        const fd = libc.fcntl(f.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
+        if (fd >= 0) backing = { hostFd: fd, base: offset - start };
+      }
+      this.#add({ start, end: start + len, prot, name: f.name, shared, backing });
     } else {
       this.#add({ start, end: start + len, prot, name: "", shared: false });
     }
+    return start;
+  }
+
+  /**
+   * MAP_SHARED|MAP_ANONYMOUS: a host memfd mapped shared, so that the pages stay shared with fork
+   * children (Linux backs them with a shmem file the same way; /proc/self/maps shows
+   * "/dev/zero (deleted)").
+   */
+  #mapSharedAnonymous(start: number, len: number, prot: number): number {
+    const name = new TextEncoder().encode("elfuse-shared\0");
+    const fd = libc.memfd_create(Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name))), 1);
+    if (fd < 0) return -E.ENOMEM;
+    if (libc.ftruncate(fd, len) !== 0) {
+      libc.close(fd);
+      return -E.ENOMEM;
+    }
+    this.#drop(start, start + len);
+    if (!this.slab.mapFile(start, len, fd, 0, true)) {
+      libc.close(fd);
+      return -E.ENOMEM;
+    }
+    const backing = { hostFd: fd, base: -start };
+    this.#add({
+      start,
+      end: start + len,
+      prot,
+      name: "/dev/zero (deleted)",
+      shared: true,
+      backing,
+    });
     return start;
   }
 

@@ -8,6 +8,17 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const PROT_EXEC = 4;
 
+/**
+ * The host file a shared mapping maps (a file, or a memfd for MAP_SHARED|MAP_ANONYMOUS), kept
+ * open while any part of it is mapped, so that a fork child can map the same pages (fork.ts).
+ * Every piece of one mapping shares the object: the file offset of guest address `a` is
+ * `base + a`, whatever splits the mapping goes through.
+ */
+export interface Backing {
+  hostFd: number;
+  base: number;
+}
+
 export interface Vma {
   start: number;
   end: number;
@@ -16,6 +27,8 @@ export interface Vma {
   name: string;
   /** Host fd-backed shared mapping (MAP_SHARED of a file): true when writes reach the file. */
   shared: boolean;
+  /** For a shared mapping: the host file it maps. */
+  backing?: Backing;
 }
 
 export function pageDown(x: number): number {
@@ -140,7 +153,10 @@ export class VmaList {
     const l = this.list;
     for (let i = l.length - 1; i > 0; i--) {
       const a = l[i - 1], b = l[i];
-      if (a.end === b.start && a.prot === b.prot && a.name === b.name && a.shared === b.shared) {
+      if (
+        a.end === b.start && a.prot === b.prot && a.name === b.name && a.shared === b.shared &&
+        a.backing === b.backing
+      ) {
         a.end = b.end;
         l.splice(i, 1);
       }

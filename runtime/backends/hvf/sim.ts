@@ -14,6 +14,8 @@
 //   read from a uc_context snapshot at offsets found once by a calibration run.
 // - SCR_EL3.RW and HCR_EL2.RW are set before the MMU is enabled, or QEMU walks the tables in the
 //   AArch32 format.
+import { completeExclusiveStore } from "../unicorn/exclusive_store.ts";
+import { skipLoadExitChecks } from "../unicorn/exit_checks.ts";
 import type { NativeCall } from "../backend.ts";
 import {
   EC,
@@ -118,6 +120,7 @@ export class SimHv implements HvApi {
   #exitFilled = false;
   /** The PC at the last HVC exit, while no register write may have moved it. */
   #pc: bigint | undefined;
+  readonly #path: string;
   #hookError: unknown;
   #intrHook: Deno.UnsafeCallback<typeof INTR_HOOK> | undefined;
   #memHook: Deno.UnsafeCallback<typeof MEM_HOOK> | undefined;
@@ -130,6 +133,7 @@ export class SimHv implements HvApi {
   constructor() {
     const { lib, path } = uc.openUnicorn();
     this.#lib = lib;
+    this.#path = path;
     const v = lib.uc_version(0, 0);
     const major = v >>> 24, minor = (v >>> 16) & 0xff, patch = (v >>> 8) & 0xff;
     const ver = `${major}.${minor}.${patch}`;
@@ -448,6 +452,7 @@ export class SimHv implements HvApi {
     if (this.#exitFilled) return HV_SUCCESS;
     if (err !== 0) throw new Error(`hvf-sim: uc_emu_start: ${uc.ucError(this.#lib, err)}`);
     // Stopped without an exit: hv_vcpus_exit was called (HV_EXIT_REASON_CANCELED = 0).
+    if ((Number(this.#regRead(e, uc.UC_ARM64_REG_PSTATE)) & 0xc) === 0) this.#repairAtEl0(e);
     this.#fillExit(0, 0, 0, 0);
     return HV_SUCCESS;
   }
@@ -458,11 +463,33 @@ export class SimHv implements HvApi {
   }
 
   /**
-   * Not offered yet: a stop from another thread would need the unicorn backend's repair of a
-   * store exclusive cut after its store (unicorn/backend.ts), done on the simulated EL0 state.
+   * uc_emu_stop from another thread, as the unicorn backend offers it (unicorn/backend.ts
+   * interruptCall): precise once the exit checks after loads are gone, with a store exclusive cut
+   * after its store finished on the next run (unicorn/exclusive_store.ts).
    */
   vcpusExitCall(_vcpu: bigint): NativeCall | undefined {
-    return undefined;
+    if (this.#engine === undefined || skipLoadExitChecks(this.#lib) !== "") return undefined;
+    return {
+      library: this.#path,
+      symbol: "uc_emu_stop",
+      parameters: ["usize"],
+      args: [Deno.UnsafePointer.value(this.#engine)],
+    };
+  }
+
+  /** A store exclusive of EL0 code cut after its store is finished (unicorn/exclusive_store.ts). */
+  #repairAtEl0(e: Deno.PointerObject): void {
+    const lib = this.#lib;
+    completeExclusiveStore({
+      reg: (id) => this.#regRead(e, id),
+      setReg: (id, v) => this.#regWrite(e, id, v),
+      // Guest virtual addresses are identity-mapped to the slab's physical ones (page_tables.ts).
+      read: (addr, bytes) => {
+        this.#dv.setBigUint64(VALUE, 0n, true);
+        if (lib.uc_mem_read(e, addr, this.#addr(VALUE), bytes) !== 0) return undefined;
+        return this.#dv.getBigUint64(VALUE, true);
+      },
+    });
   }
 
   #fillExit(reason: number, syndrome: number, va: number, pa: number): void {

@@ -17,6 +17,7 @@ import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 import { enableFastStores } from "./fast_stores.ts";
 import { skipLoadExitChecks } from "./exit_checks.ts";
+import { completeExclusiveStore } from "./exclusive_store.ts";
 
 const { INTR_HOOK, MEM_HOOK, SYS_HOOK, UNTIL_FOREVER } = uc;
 // IC IVAU, Xt: SYS #3, C7, C5, #1 (Arm ARM C5.3); uc_arm64_cp_reg is { u32 crn, crm, op0, op1, op2;
@@ -551,37 +552,25 @@ class UnicornVcpu implements Vcpu {
     };
   }
 
-  /**
-   * After an interrupt whose pc is a store exclusive: without parallel TCG a store exclusive is a
-   * load, a compare with the monitor's value and a store (tcg-op.c's nonatomic cmpxchg), then the
-   * status register is written. An exit at the check after that store leaves the status unwritten
-   * with the store done; running it again would compare the new value with the old one, fail, and
-   * make the guest's LL/SC loop apply its update twice. Memory that already holds exactly what the
-   * instruction stores means it ran (only this vCPU could have written there since its load
-   * exclusive): finish it as a success. Otherwise it did not store, and runs again as it would
-   * have. STXP of two 64-bit registers goes through a helper without a check, so it is never cut.
-   */
+  /** After an interrupt: exclusive_store.ts's repair, on this engine. */
   #completeExclusiveStore(): void {
-    const lib = this.#lib, s = this.#b.scratch;
-    const pc = this.getBig(Reg.PC);
-    if (lib.uc_mem_read(this.#engine, pc, s.address + MEM_READ, 4) !== 0) return;
-    const insn = s.view.getUint32(MEM_READ, true);
-    const single = (insn & 0x3fe00000) === 0x08000000; // STXR/STLXR, B/H/W/X (Arm ARM C4.1.94)
-    const pair32 = (insn & 0xffe00000) === 0x88200000; // STXP/STLXP Wt, Wt2
-    if (!single && !pair32) return;
-    const rt = insn & 31, rt2 = (insn >>> 10) & 31, rn = (insn >>> 5) & 31, rs = (insn >>> 16) & 31;
-    const x = (r: number) => (r === 31 ? 0n : this.getBig(r as Reg)); // Rt 31 is xzr
-    const bytes = pair32 ? 8 : 1 << (insn >>> 30);
-    const mask = (1n << BigInt(bytes * 8)) - 1n;
-    const stored = pair32
-      ? (x(rt) & 0xffff_ffffn) | ((x(rt2) & 0xffff_ffffn) << 32n)
-      : x(rt) & mask;
-    const addr = rn === 31 ? this.getBig(Reg.SP) : this.getBig(rn as Reg);
-    if (lib.uc_mem_read(this.#engine, addr, s.address + MEM_READ, bytes) !== 0) return;
-    const now = s.view.getBigUint64(MEM_READ, true) & mask;
-    if (now !== stored) return;
-    this.set(rs as Reg, 0); // Ws = 0: the store succeeded
-    this.setBig(Reg.PC, pc + 4n);
+    const lib = this.#lib, engine = this.#engine, s = this.#b.scratch;
+    completeExclusiveStore({
+      reg: (id) => {
+        lib.uc_reg_read(engine, id, this.#valueAddr);
+        return s.view.getBigUint64(VALUE, true);
+      },
+      setReg: (id, v) => {
+        s.view.setBigUint64(VALUE, v, true);
+        this.#i32[ONE_ID >> 2] = id;
+        lib.uc_reg_write_batch(engine, this.#oneId, this.#onePtr, 1); // the pc too: see #write
+      },
+      read: (addr, bytes) => {
+        s.view.setBigUint64(MEM_READ, 0n, true);
+        if (lib.uc_mem_read(engine, addr, s.address + MEM_READ, bytes) !== 0) return undefined;
+        return s.view.getBigUint64(MEM_READ, true);
+      },
+    });
   }
 
   run(onSyscall: SyscallHandler, deadline: number): Exit {

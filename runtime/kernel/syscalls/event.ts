@@ -1,19 +1,23 @@
-// epoll and eventfd. On a Linux host an epoll set is the host's own epoll fd: the guest's fds are
+// epoll, eventfd, timerfd and inotify. On a Linux host an epoll set is the host's own epoll fd: the guest's fds are
 // host fds underneath (fdtable.ts), each dup its own, so registrations, EPOLLONESHOT, edge
 // triggering and the lifetime rules (an fd leaves the set when its last duplicate closes) are the
 // host kernel's, and the set is inherited by fork and kept by exec as on Linux. Only the event
 // record differs: aarch64's struct epoll_event is 16 bytes (u32 events, padding, u64 data),
-// x86_64's is packed into 12. An eventfd is the host's eventfd. macOS has neither (ENOSYS there).
+// x86_64's is packed into 12. An eventfd, a timerfd and an inotify instance are the host's own
+// too: their records (u64 counters, struct itimerspec, struct inotify_event) and flag values are
+// the same on every 64-bit Linux, so reads are plain host reads (io.ts, with mayBlock). macOS
+// has none of them (ENOSYS there, docs/internals.md).
 // A wait that would block parks the thread on the epoll fd itself, which the host reports
 // readable when events are ready, so the process's other threads run meanwhile.
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import { Slot } from "../scratch.ts";
-import { signalWaiting } from "../signal_delivery.ts";
+import { maskForHandler, signalWaiting, temporaryMask } from "../signal_delivery.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import type { Task } from "../task.ts";
 import { deadlineIn, Outcome } from "../wait.ts";
 import { install } from "./fd.ts";
+import { pathAt } from "../paths.ts";
 
 const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 const EFD_SEMAPHORE = 1;
@@ -24,7 +28,6 @@ const GUEST_EVENT = 16;
 /** Events one epoll_pwait call takes from the host (the handler buffer holds this many). */
 const MAX_BATCH = Math.floor(0x1_0000 / 16);
 const POLLIN = 1;
-const UNBLOCKABLE_LO = (1 << 8) | (1 << 18); // SIGKILL, SIGSTOP
 const onLinux = Deno.build.os === "linux";
 
 function hostFd(k: Task, fd: number): number {
@@ -70,13 +73,8 @@ function epollWait(
   if (ep < 0) return -E.EBADF;
   if (max <= 0 || max > 0x7fffffff / GUEST_EVENT) return -E.EINVAL;
   if (!k.proc.canWrite(events, Math.min(max, MAX_BATCH) * GUEST_EVENT)) return -E.EFAULT;
-  let temp: [number, number] | undefined;
-  if (mask !== 0) {
-    if (maskSize !== 8) return -E.EINVAL;
-    if (!k.proc.canRead(mask, 8)) return -E.EFAULT;
-    const v = k.proc.view;
-    temp = [(v.getUint32(mask, true) & ~UNBLOCKABLE_LO) >>> 0, v.getUint32(mask + 4, true)];
-  }
+  const temp = temporaryMask(k, mask, maskSize);
+  if (typeof temp === "number") return temp;
   const w = k.resumed();
   const s = k.rt.scratch, at = Slot.BUFFER;
   const n = libc.epoll_wait(ep, s.address + at, Math.min(max, MAX_BATCH), 0);
@@ -89,13 +87,7 @@ function epollWait(
   }
   if (n > 0 || ns === 0 || w?.outcome === Outcome.Timeout) return n;
   if (w?.outcome === Outcome.Signal || signalWaiting(k, temp)) {
-    if (temp !== undefined) {
-      // The handler runs with the temporary mask; its frame restores the thread's own.
-      const sig = k.signals;
-      sig.savedMask = [sig.maskLo, sig.maskHi];
-      [sig.maskLo, sig.maskHi] = temp;
-      k.proc.syncSignals();
-    }
+    maskForHandler(k, temp);
     return -E.EINTR;
   }
   const deadline = w?.deadline ?? (ns === Infinity ? Infinity : deadlineIn(ns));
@@ -127,6 +119,55 @@ function eventfd2(k: Task, a: Float64Array): number {
   const h = libc.eventfd(initval, (flags & ~O_CLOEXEC) | O_CLOEXEC);
   if (h < 0) return k.fail();
   return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:[eventfd]");
+}
+
+const TFD_FLAGS = O_CLOEXEC | O_NONBLOCK, ITIMERSPEC = 32;
+
+function timerfdCreate(k: Task, a: Float64Array): number {
+  const clock = a[0] | 0, flags = a[1] | 0;
+  if ((flags & ~TFD_FLAGS) !== 0) return -E.EINVAL;
+  const h = libc.timerfd_create(clock, (flags & O_NONBLOCK) | O_CLOEXEC);
+  if (h < 0) return k.fail();
+  return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:[timerfd]");
+}
+
+function timerfdSettime(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]), value = a[2], old = a[3];
+  if (h < 0) return -E.EBADF;
+  if (!k.proc.canRead(value, ITIMERSPEC)) return -E.EFAULT;
+  if (old !== 0 && !k.proc.canWrite(old, ITIMERSPEC)) return -E.EFAULT;
+  const base = k.proc.hostBase;
+  return k.host(libc.timerfd_settime(h, a[1] | 0, base + value, old === 0 ? 0 : base + old));
+}
+
+function timerfdGettime(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  if (!k.proc.canWrite(a[1], ITIMERSPEC)) return -E.EFAULT;
+  return k.host(libc.timerfd_gettime(h, k.proc.hostBase + a[1]));
+}
+
+function inotifyInit1(k: Task, a: Float64Array): number {
+  const flags = a[0] | 0;
+  if ((flags & ~(O_CLOEXEC | O_NONBLOCK)) !== 0) return -E.EINVAL;
+  const h = libc.inotify_init1((flags & O_NONBLOCK) | O_CLOEXEC);
+  if (h < 0) return k.fail();
+  return install(k, h, (flags & O_CLOEXEC) !== 0, "anon_inode:inotify");
+}
+
+function inotifyAddWatch(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  const IN_DONT_FOLLOW = 0x02000000;
+  const p = pathAt(k, -100, a[1], 0, false, ((a[2] >>> 0) & IN_DONT_FOLLOW) === 0);
+  if (p < 0) return p;
+  return k.host(libc.inotify_add_watch(h, p, a[2] >>> 0));
+}
+
+function inotifyRmWatch(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  return k.host(libc.inotify_rm_watch(h, a[1] | 0));
 }
 
 /** macOS has no epoll or eventfd (a kqueue emulation is open work): ENOSYS there. */
@@ -167,6 +208,48 @@ export const eventSyscalls: SyscallDef[] = [
     name: "eventfd2",
     handler: linuxOnly(eventfd2),
     args: ["uint", "hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "timerfd_create",
+    handler: linuxOnly(timerfdCreate),
+    args: ["int", "hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "timerfd_settime",
+    handler: linuxOnly(timerfdSettime),
+    args: ["fd", "hex", "ptr", "ptr"],
+    status: "partial",
+    note: NOTE + "; TFD_TIMER_ABSTIME and TFD_TIMER_CANCEL_ON_SET as the host's",
+  },
+  {
+    name: "timerfd_gettime",
+    handler: linuxOnly(timerfdGettime),
+    args: ["fd", "ptr"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "inotify_init1",
+    handler: linuxOnly(inotifyInit1),
+    args: ["hex"],
+    status: "partial",
+    note: NOTE,
+  },
+  {
+    name: "inotify_add_watch",
+    handler: linuxOnly(inotifyAddWatch),
+    args: ["fd", "path", "hex"],
+    status: "partial",
+    note: NOTE + "; the path is resolved as every guest path is (--sysroot)",
+  },
+  {
+    name: "inotify_rm_watch",
+    handler: linuxOnly(inotifyRmWatch),
+    args: ["fd", "int"],
     status: "partial",
     note: NOTE,
   },

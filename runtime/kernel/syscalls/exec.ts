@@ -9,7 +9,7 @@ import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.t
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { E } from "../errno.ts";
-import type { Task } from "../task.ts";
+import { type Task, TaskState } from "../task.ts";
 import { RESULT_SET } from "../syscall_def.ts";
 import { pathAt } from "../paths.ts";
 import type { SyscallDef } from "../syscall_def.ts";
@@ -89,6 +89,7 @@ function resolveTarget(
   // A shell execs the same few programs over and over: keep what was read, keyed by the file's
   // identity and version, so an unchanged file is neither read nor parsed again.
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${hostPath}`;
+  const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
   let bytes: Uint8Array;
@@ -125,7 +126,6 @@ function resolveTarget(
 }
 
 const PROGRAM_CACHE_SIZE = 8;
-const programCache = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Task, guest: string): string {
@@ -225,11 +225,15 @@ function exec(
   return RESULT_SET;
 }
 
-/** What execve resets (execve(2)): close-on-exec fds, caught signals, the alternate stack, memory. */
+/**
+ * What execve resets (execve(2)): the other threads (the caller becomes the only one, with the
+ * thread-group id), close-on-exec fds, caught signals, the alternate stack, memory.
+ */
 function commitExec(k: Task): void {
+  endOtherThreads(k);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;
-    if (e.cloexec) libc.close(k.proc.fds.take(fd)!.hostFd);
+    if (e.cloexec) k.proc.fds.close(fd);
   }
   for (const a of k.proc.actions) {
     if (a.handler > 1) {
@@ -248,6 +252,26 @@ function commitExec(k: Task): void {
   }
   // An in-process vfork child: from here on its parent no longer waits for it (vfork(2)).
   if (k.proc.inline !== undefined) k.proc.inline.vfork = false;
+}
+
+/** de_thread: every other thread of the process ends at once; the caller takes the leader's tid. */
+function endOtherThreads(k: Task): void {
+  const p = k.proc;
+  if (p.tasks.length === 1 && k.tid === p.pid) return;
+  for (const t of p.tasks) {
+    if (t === k) continue;
+    t.state = TaskState.Exited;
+    t.wait?.onEnd?.();
+    if (t.context !== undefined) p.vcpu.freeContext(t.context);
+    t.context = undefined;
+  }
+  p.tasks.length = 0;
+  p.tasks.push(k);
+  p.runQueue.length = 0;
+  p.blocked.clear();
+  p.futexes.clear();
+  k.tid = p.pid;
+  p.router?.slice(0);
 }
 
 export const execSyscalls: SyscallDef[] = [

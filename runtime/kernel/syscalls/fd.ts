@@ -1,4 +1,5 @@
 // Opening, closing and duplicating descriptors; fcntl; pipes; terminal and fd ioctls.
+import { ERESTARTSYS, Outcome } from "../wait.ts";
 import { libc } from "../../host/libc.ts";
 import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
@@ -6,26 +7,33 @@ import type { Task } from "../task.ts";
 import { pathAt } from "../paths.ts";
 import { openRendered } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
+import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
+import { Slot } from "../scratch.ts";
 
 const O_CLOEXEC = 0o2000000;
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
 const F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1;
 
-/** Installs a new host fd at the lowest free guest fd >= min; closes it on failure. */
+/**
+ * Installs a new host fd at the lowest free guest fd >= min; closes it on failure. `file`: the
+ * emulated description it stands for (fdtable.ts), if any.
+ */
 export function install(
   k: Task,
   hostFd: number,
   cloexec: boolean,
   path: string,
   min = 0,
+  file?: Description,
 ): number {
   const fd = k.proc.fds.lowestFree(min);
   if (fd < 0) {
     libc.close(hostFd);
+    if (file !== undefined && file.refs === 0) file.release();
     return -E.EMFILE;
   }
-  k.proc.fds.set(fd, { hostFd, cloexec, path });
+  k.proc.fds.set(fd, { hostFd, cloexec, path, file });
   return fd;
 }
 
@@ -52,7 +60,7 @@ function close(k: Task, a: Float64Array): number {
   const e = k.proc.fds.take(a[0] | 0);
   if (e === undefined) return -E.EBADF;
   // Linux closes the fd even when close reports an error (EINTR/EIO): keep the same.
-  return libc.close(e.hostFd) < 0 ? k.fail() : 0;
+  return closeEntry(e) < 0 ? k.fail() : 0;
 }
 
 const CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
@@ -67,7 +75,7 @@ function closeRange(k: Task, a: Float64Array): number {
     const e = k.proc.fds.get(fd);
     if (e === undefined) continue;
     if (flags & CLOSE_RANGE_CLOEXEC) e.cloexec = true;
-    else libc.close(k.proc.fds.take(fd)!.hostFd);
+    else k.proc.fds.close(fd);
   }
   return 0;
 }
@@ -78,14 +86,13 @@ function duplicate(k: Task, old: number, cloexec: boolean, min: number, at = -1)
   if (e === undefined) return -E.EBADF;
   const h = libc.fcntl(e.hostFd, F_DUPFD_CLOEXEC, 0);
   if (h < 0) return k.fail();
-  if (at < 0) return install(k, h, cloexec, e.path, min);
+  if (at < 0) return install(k, h, cloexec, e.path, min, e.file);
   if (at >= k.proc.fds.limit) {
     libc.close(h);
     return -E.EBADF;
   }
-  const prev = k.proc.fds.take(at);
-  if (prev !== undefined) libc.close(prev.hostFd);
-  k.proc.fds.set(at, { hostFd: h, cloexec, path: e.path });
+  k.proc.fds.close(at);
+  k.proc.fds.set(at, dupEntry(e, h, cloexec));
   return at;
 }
 
@@ -98,6 +105,23 @@ function dup3(k: Task, a: Float64Array): number {
   if ((flags & ~O_CLOEXEC) !== 0 || old === nfd) return k.proc.fds.get(old) ? -E.EINVAL : -E.EBADF;
   if (nfd < 0) return -E.EBADF;
   return duplicate(k, old, (flags & O_CLOEXEC) !== 0, 0, nfd);
+}
+
+/** How often a thread waiting for a record lock or flock held elsewhere tries again. */
+const LOCK_RETRY_MS = 5;
+
+/**
+ * F_SETLKW / F_OFD_SETLKW with other threads in the process: the host's waiting call would stop
+ * them all, so the lock is tried without waiting and the thread parks a little before trying
+ * again (a host lock gives no fd to wait on). A handled signal ends the wait (EINTR or restart).
+ */
+function waitForLock(k: Task, hostFd: number, cmd: number, arg: number): number {
+  if (k.resumed()?.outcome === Outcome.Signal) return -ERESTARTSYS;
+  const r = libc.fcntl(hostFd, cmd === 7 ? 6 : 37, k.proc.hostBase + arg); // F_SETLK, F_OFD_SETLK
+  if (r >= 0) return r;
+  const err = k.fail();
+  if (err !== -E.EAGAIN && err !== -E.EACCES) return err;
+  return k.block({ deadline: performance.now() + LOCK_RETRY_MS });
 }
 
 function fcntl(k: Task, a: Float64Array): number {
@@ -131,11 +155,16 @@ function fcntl(k: Task, a: Float64Array): number {
       // F_OFD_SETLKW. struct flock is laid out alike on every 64-bit Linux (32 bytes).
       const write = cmd === 5 || cmd === 36;
       if (!(write ? k.proc.canWrite(arg, 32) : k.proc.canRead(arg, 32))) return -E.EFAULT;
+      if ((cmd === 7 || cmd === 38) && k.proc.tasks.length > 1) {
+        return waitForLock(k, e.hostFd, cmd, arg);
+      }
       return k.host(libc.fcntl(e.hostFd, cmd, k.proc.hostBase + arg));
     }
     case 1025: // F_GETLEASE
-    case 1033: // F_GET_SEALS
       return -E.EINVAL;
+    case 1033: // F_ADD_SEALS: the seal bits (F_SEAL_*) are the same on every Linux
+    case 1034: // F_GET_SEALS
+      return k.host(libc.fcntl(e.hostFd, cmd, arg >>> 0));
     case 1031: // F_SETPIPE_SZ
     case 1032: // F_GETPIPE_SZ
     case 8: // F_SETOWN
@@ -143,6 +172,47 @@ function fcntl(k: Task, a: Float64Array): number {
       return k.host(libc.fcntl(e.hostFd, cmd, arg | 0));
   }
   return -E.EINVAL;
+}
+
+const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, MFD_NOEXEC_SEAL = 8, MFD_EXEC = 0x10;
+/** MFD_HUGETLB's page-size field (MFD_HUGE_SHIFT 26, 6 bits). */
+const MFD_HUGE_MASK = 0x3f << 26;
+const MFD_NAME_MAX = 249; // NAME_MAX - strlen("memfd:")
+
+/** memfd_create: the host's memfd (Linux); seals through fcntl F_ADD_SEALS/F_GET_SEALS. */
+function memfdCreate(k: Task, a: Float64Array): number {
+  const flags = a[1] >>> 0;
+  const known = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+  if ((flags & ~(known | MFD_HUGE_MASK)) !== 0) return -E.EINVAL;
+  if ((flags & MFD_HUGE_MASK) !== 0 && (flags & MFD_HUGETLB) === 0) return -E.EINVAL;
+  const name = k.proc.string(a[0], MFD_NAME_MAX + 1);
+  if (typeof name === "number") return name === -E.ENAMETOOLONG ? -E.EINVAL : name;
+  if (Deno.build.os !== "linux") return -E.ENOSYS;
+  const h = libc.memfd_create(k.proc.hostBase + a[0], flags | MFD_CLOEXEC);
+  if (h < 0) return k.fail();
+  return install(k, h, (flags & MFD_CLOEXEC) !== 0, `/memfd:${name} (deleted)`);
+}
+
+const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+
+/**
+ * flock: the host's lock on the host's open file description, which dups and fork children share
+ * as Linux's do. A blocking lock in a process with other threads is tried with LOCK_NB and the
+ * thread parks between tries, so the others run; signals end the wait as Linux's (ERESTARTSYS).
+ */
+function flock(k: Task, a: Float64Array): number {
+  const e = k.proc.fds.get(a[0] | 0);
+  if (e === undefined) return -E.EBADF;
+  const op = a[1] | 0, kind = op & ~LOCK_NB;
+  if (kind !== LOCK_SH && kind !== LOCK_EX && kind !== LOCK_UN) return -E.EINVAL;
+  if (k.proc.tasks.length === 1 || (op & LOCK_NB) !== 0 || kind === LOCK_UN) {
+    return k.host(libc.flock(e.hostFd, op));
+  }
+  if (k.resumed()?.outcome === Outcome.Signal) return -ERESTARTSYS;
+  if (libc.flock(e.hostFd, op | LOCK_NB) === 0) return 0;
+  const r = k.fail();
+  if (r !== -E.EAGAIN) return r;
+  return k.block({ deadline: performance.now() + LOCK_RETRY_MS });
 }
 
 function pipe2(k: Task, a: Float64Array): number {
@@ -163,7 +233,7 @@ function pipe2(k: Task, a: Float64Array): number {
   }
   const wfd = install(k, w, cloexec, "pipe:");
   if (wfd < 0) {
-    libc.close(k.proc.fds.take(rfd)!.hostFd);
+    k.proc.fds.close(rfd);
     return wfd;
   }
   k.proc.view.setInt32(addr, rfd, true);
@@ -176,7 +246,8 @@ function pipe2(k: Task, a: Float64Array): number {
 const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404;
 const TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 const FIONREAD = 0x541b, FIONBIO = 0x5421, FIONCLEX = 0x5450, FIOCLEX = 0x5451;
-const TIOCGSID = 0x5429, TIOCSCTTY = 0x540e;
+const TIOCGSID = 0x5429, TIOCSCTTY = 0x540e, TIOCOUTQ = 0x5411;
+const SIOCATMARK = 0x8905, SIOCGIFCONF = 0x8912, IFREQ_SIZE = 40;
 const passthrough: Record<number, { size: number; write: boolean }> = {
   [TCGETS]: { size: 36, write: true },
   [TCSETS]: { size: 36, write: false },
@@ -189,6 +260,25 @@ const passthrough: Record<number, { size: number; write: boolean }> = {
   [FIONREAD]: { size: 4, write: true },
   [FIONBIO]: { size: 4, write: false },
   [TIOCGSID]: { size: 4, write: true },
+  [TIOCOUTQ]: { size: 4, write: true }, // SIOCOUTQ on sockets
+  [SIOCATMARK]: { size: 4, write: true },
+  // Interface queries on a socket (include/uapi/linux/sockios.h): struct ifreq, 40 bytes on every
+  // 64-bit Linux, name in, answer out; if_nametoindex and if_indextoname use these.
+  ...Object.fromEntries(
+    [
+      0x8910, // SIOCGIFNAME
+      0x8913, // SIOCGIFFLAGS
+      0x8915, // SIOCGIFADDR
+      0x8917, // SIOCGIFDSTADDR
+      0x8919, // SIOCGIFBRDADDR
+      0x891b, // SIOCGIFNETMASK
+      0x891d, // SIOCGIFMETRIC
+      0x8921, // SIOCGIFMTU
+      0x8927, // SIOCGIFHWADDR
+      0x8933, // SIOCGIFINDEX
+      0x8942, // SIOCGIFTXQLEN
+    ].map((req) => [req, { size: IFREQ_SIZE, write: true }]),
+  ),
 };
 
 function ioctl(k: Task, a: Float64Array): number {
@@ -200,11 +290,29 @@ function ioctl(k: Task, a: Float64Array): number {
     return 0;
   }
   if (req === TIOCSCTTY) return -E.EPERM;
+  if (req === SIOCGIFCONF) return ifconf(k, e.hostFd, arg);
   const p = passthrough[req];
   if (p === undefined) return -E.ENOTTY;
   const ok = p.write ? k.proc.canWrite(arg, p.size) : k.proc.canRead(arg, p.size);
   if (!ok) return -E.EFAULT;
   return k.host(libc.ioctl(e.hostFd, req, k.proc.hostBase + arg));
+}
+
+/**
+ * SIOCGIFCONF: struct ifconf { int len; char *buf; } holds a guest pointer, so the host gets a
+ * copy with the buffer's host address; the length it answers goes back (a NULL buffer asks for
+ * the length needed).
+ */
+function ifconf(k: Task, h: number, arg: number): number {
+  if (!k.proc.canWrite(arg, 16)) return -E.EFAULT;
+  const len = k.proc.view.getInt32(arg, true), buf = k.proc.readU64(arg + 8);
+  if (buf !== 0 && len > 0 && !k.proc.canWrite(buf, len)) return -E.EFAULT;
+  const s = k.rt.scratch, at = Slot.SOCKOPT;
+  s.view.setInt32(at, len, true);
+  s.view.setBigUint64(at + 8, BigInt(buf === 0 ? 0 : k.proc.hostBase + buf), true);
+  if (libc.ioctl(h, SIOCGIFCONF, s.address + at) < 0) return k.fail();
+  k.proc.view.setInt32(arg, s.view.getInt32(at, true), true);
+  return 0;
 }
 
 export const fdSyscalls: SyscallDef[] = [
@@ -219,15 +327,28 @@ export const fdSyscalls: SyscallDef[] = [
     args: ["fd", "int", "hex"],
     status: "partial",
     note:
-      "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, record and OFD locks, pipe size, owner; no leases or seals",
+      "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, record and OFD locks, pipe size, owner, seals; no leases",
   },
   { name: "pipe2", handler: pipe2, args: ["outbuf", "oflags"] },
+  {
+    name: "memfd_create",
+    handler: memfdCreate,
+    args: ["path", "hex"],
+    status: "partial",
+    note: "the host's memfd, with seals (F_ADD_SEALS, F_GET_SEALS); ENOSYS on macOS",
+  },
+  {
+    name: "flock",
+    handler: flock,
+    args: ["fd", "hex"],
+    note: "the host's lock; a waiting thread lets the others run (it tries again every 5 ms)",
+  },
   {
     name: "ioctl",
     handler: ioctl,
     args: ["fd", "hex", "ptr"],
     status: "partial",
     note:
-      "terminal (TCGETS, TCSETS*, TIOCGWINSZ/SWINSZ, TIOCGPGRP/SPGRP, TIOCGSID) and FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; others ENOTTY",
+      "terminal (TCGETS, TCSETS*, TIOCGWINSZ/SWINSZ, TIOCGPGRP/SPGRP, TIOCGSID), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, and on sockets SIOCOUTQ, SIOCATMARK and the SIOCGIF* interface queries (SIOCGIFCONF, NAME, INDEX, FLAGS, ADDR, NETMASK, BRDADDR, DSTADDR, MTU, HWADDR, METRIC, TXQLEN); others ENOTTY",
   },
 ];

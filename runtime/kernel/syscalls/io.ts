@@ -22,11 +22,13 @@ function hostFd(k: Task, fd: number): number {
 }
 
 function read(k: Task, a: Float64Array): number {
-  const h = hostFd(k, a[0]);
-  if (h < 0) return -E.EBADF;
+  const e = k.proc.fds.get(a[0] | 0);
+  if (e === undefined) return -E.EBADF;
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
   if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  if (e.file !== undefined) return e.file.read(k, e, buf, len);
+  const h = e.hostFd;
   const wait = mayBlock(k, h, POLLIN);
   if (wait !== 0) return wait;
   return k.host(Number(libc.read(h, BigInt(k.proc.hostBase + buf), BigInt(len))));
@@ -41,8 +43,10 @@ function written(k: Task, r: number): number {
 }
 
 function write(k: Task, a: Float64Array): number {
-  const h = hostFd(k, a[0]);
-  if (h < 0) return -E.EBADF;
+  const e = k.proc.fds.get(a[0] | 0);
+  if (e === undefined) return -E.EBADF;
+  if (e.file !== undefined) return -E.EINVAL; // no emulated description is writable (signalfd)
+  const h = e.hostFd;
   const buf = a[1], len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
   if (!k.proc.canRead(buf, len)) return -E.EFAULT;
@@ -76,7 +80,7 @@ function pwrite(k: Task, a: Float64Array): number {
  * Copies a guest iovec array into scratch with host addresses. Returns the count or -errno.
  * `toGuest`: the call writes into the buffers (readv), so they must be writable.
  */
-function hostIovecs(k: Task, iov: number, count: number, toGuest: boolean): number {
+export function hostIovecs(k: Task, iov: number, count: number, toGuest: boolean): number {
   if (count < 0 || count > IOV_MAX) return -E.EINVAL;
   if (!k.proc.canRead(iov, count * 16)) return -E.EFAULT;
   const s = k.rt.scratch.view;
@@ -103,8 +107,10 @@ function vector(kind: "readv" | "writev" | "preadv" | "pwritev") {
   const toGuest = kind === "readv" || kind === "preadv";
   const positioned = kind === "preadv" || kind === "pwritev";
   return (k: Task, a: Float64Array): number => {
-    const h = hostFd(k, a[0]);
-    if (h < 0) return -E.EBADF;
+    const e = k.proc.fds.get(a[0] | 0);
+    if (e === undefined) return -E.EBADF;
+    if (e.file !== undefined) return -E.EINVAL; // signalfd: read(2) only
+    const h = e.hostFd;
     const n = hostIovecs(k, a[1], a[2] | 0, toGuest);
     if (n < 0) return n;
     const iov = k.rt.scratch.address;
@@ -198,6 +204,48 @@ function copyFileRange(k: Task, a: Float64Array): number {
   return r;
 }
 
+/**
+ * splice, tee and vmsplice: the host's (Linux; the SPLICE_F_* flags and loff_t are the same).
+ * With other threads, a splice waits for its input to be readable first (mayBlock). ENOSYS on
+ * macOS, which has no pipe splicing.
+ */
+function splice(k: Task, a: Float64Array): number {
+  const inp = hostFd(k, a[0]), out = hostFd(k, a[2]);
+  if (inp < 0 || out < 0) return -E.EBADF;
+  const offIn = offsetArg(k, a[1], 0), offOut = offsetArg(k, a[3], 1);
+  if (offIn < 0 || offOut < 0) return -E.EFAULT;
+  const wait = mayBlock(k, inp, POLLIN);
+  if (wait !== 0) return wait;
+  const r = k.host(
+    Number(libc.splice(inp, offIn, out, offOut, Math.min(a[4], MAX_RW), a[5] >>> 0)),
+  );
+  if (r >= 0) {
+    copyBackOffset(k, a[1], 0);
+    copyBackOffset(k, a[3], 1);
+  }
+  return r;
+}
+
+function tee(k: Task, a: Float64Array): number {
+  const inp = hostFd(k, a[0]), out = hostFd(k, a[1]);
+  if (inp < 0 || out < 0) return -E.EBADF;
+  const wait = mayBlock(k, inp, POLLIN);
+  if (wait !== 0) return wait;
+  return k.host(Number(libc.tee(inp, out, Math.min(a[2], MAX_RW), a[3] >>> 0)));
+}
+
+function vmsplice(k: Task, a: Float64Array): number {
+  const h = hostFd(k, a[0]);
+  if (h < 0) return -E.EBADF;
+  // Into a pipe (the usual use) the buffers are read; out of one, written: both must be allowed.
+  const n = hostIovecs(k, a[1], a[2] | 0, false);
+  if (n < 0) return n;
+  return k.host(Number(libc.vmsplice(h, k.rt.scratch.address, n, a[3] >>> 0)));
+}
+
+const linuxOnly = (h: (k: Task, a: Float64Array) => number) => (k: Task, a: Float64Array) =>
+  Deno.build.os === "linux" ? h(k, a) : -E.ENOSYS;
+
 /** fadvise64: the host's page cache takes the hint (a hint only: macOS hosts check and ignore it). */
 function fadvise(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
@@ -233,6 +281,27 @@ export const ioSyscalls: SyscallDef[] = [
     },
   },
   { name: "sendfile", handler: sendfile, args: ["fd", "fd", "ptr", "uint"] },
+  {
+    name: "splice",
+    handler: linuxOnly(splice),
+    args: ["fd", "ptr", "fd", "ptr", "uint", "hex"],
+    status: "partial",
+    note: "the host's (Linux); ENOSYS on macOS",
+  },
+  {
+    name: "tee",
+    handler: linuxOnly(tee),
+    args: ["fd", "fd", "uint", "hex"],
+    status: "partial",
+    note: "the host's (Linux); ENOSYS on macOS",
+  },
+  {
+    name: "vmsplice",
+    handler: linuxOnly(vmsplice),
+    args: ["fd", "ptr", "uint", "hex"],
+    status: "partial",
+    note: "the host's (Linux); ENOSYS on macOS",
+  },
   {
     name: "copy_file_range",
     handler: copyFileRange,

@@ -75,7 +75,7 @@ export const memorySyscalls: SyscallDef[] = [
     hexResult: true,
     status: "partial",
     note:
-      "anonymous and regular-file mappings, private and shared, MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS; " +
+      "anonymous and regular-file mappings, private and shared (shared ones stay shared with fork children; MAP_SHARED|MAP_ANONYMOUS is a host memfd, private on macOS hosts), MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS; " +
       regionLimit,
   },
   { name: "munmap", handler: (k, a) => k.proc.as.munmap(a[0], a[1]), args: ["hex", "uint"] },

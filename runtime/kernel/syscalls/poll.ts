@@ -4,7 +4,7 @@
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
-import { signalWaiting } from "../signal_delivery.ts";
+import { maskForHandler, signalWaiting, temporaryMask } from "../signal_delivery.ts";
 import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { deadlineIn, ERESTARTNOHAND, msUntil, Outcome } from "../wait.ts";
@@ -14,8 +14,6 @@ const POLLRDNORM = 0x40, POLLRDBAND = 0x80, POLLWRNORM = 0x100, POLLWRBAND = 0x2
 const MAX_FDS = 4096;
 /** Scratch layout: the pollfd array in the handler's buffer (8 bytes each), a zero timespec after. */
 const FDS = Slot.BUFFER, ZERO = Slot.BUFFER + MAX_FDS * 8;
-// SIGKILL and SIGSTOP can never be blocked.
-const UNBLOCKABLE_LO = (1 << 8) | (1 << 18);
 
 /** A guest timespec as nanoseconds; Infinity for none (NULL); -errno when invalid. */
 function timeoutArg(k: Task, addr: number): number {
@@ -24,15 +22,6 @@ function timeoutArg(k: Task, addr: number): number {
   const sec = k.proc.readI64(addr), nsec = k.proc.readI64(addr + 8);
   if (sec < 0 || nsec < 0 || nsec >= 1e9) return -E.EINVAL;
   return sec * 1e9 + nsec;
-}
-
-/** The temporary signal mask at `addr` (`size` must be 8), undefined for NULL, or -errno. */
-function maskArg(k: Task, addr: number, size: number): [number, number] | undefined | number {
-  if (addr === 0) return undefined;
-  if (size !== 8) return -E.EINVAL; // sizeof(kernel sigset_t)
-  if (!k.proc.canRead(addr, 8)) return -E.EFAULT;
-  const v = k.proc.view;
-  return [(v.getUint32(addr, true) & ~UNBLOCKABLE_LO) >>> 0, v.getUint32(addr + 4, true)];
 }
 
 /** Linux writes the time left back into the guest's timespec (ppoll and pselect6 do). */
@@ -65,13 +54,7 @@ function pollOrPark(
   if (r < 0) return { r: k.fail(), deadline };
   if (r + ready > 0 || ns === 0 || w?.outcome === Outcome.Timeout) return { r, deadline };
   if (w?.outcome === Outcome.Signal || signalWaiting(k, mask)) {
-    if (mask !== undefined) {
-      // The handler runs with the temporary mask; its frame restores the thread's own.
-      const sig = k.signals;
-      sig.savedMask = [sig.maskLo, sig.maskHi];
-      [sig.maskLo, sig.maskHi] = mask;
-      k.proc.syncSignals();
-    }
+    maskForHandler(k, mask);
     return { r: -ERESTARTNOHAND, deadline };
   }
   const fds = [];
@@ -90,7 +73,7 @@ function ppoll(k: Task, a: Float64Array): number {
   if (!k.proc.canWrite(fds, n * 8)) return -E.EFAULT;
   const ns = timeoutArg(k, a[2]);
   if (ns < 0) return ns;
-  const mask = maskArg(k, a[3], a[4]);
+  const mask = temporaryMask(k, a[3], a[4]);
   if (typeof mask === "number") return mask;
   const s = k.rt.scratch.view;
   let invalid = 0;
@@ -132,7 +115,7 @@ function pselect6(k: Task, a: Float64Array): number {
   if (sigArg !== 0) {
     // struct { const sigset_t *ss; size_t ss_len; }
     if (!k.proc.canRead(sigArg, 16)) return -E.EFAULT;
-    const m = maskArg(k, k.proc.readU64(sigArg), k.proc.readU64(sigArg + 8));
+    const m = temporaryMask(k, k.proc.readU64(sigArg), k.proc.readU64(sigArg + 8));
     if (typeof m === "number") return m;
     mask = m;
   }

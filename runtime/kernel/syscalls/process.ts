@@ -20,6 +20,7 @@ import {
   CLONE_SIGHAND,
   CLONE_THREAD,
   CLONE_VM,
+  type CloneArgs,
   cloneThread,
 } from "./thread.ts";
 import { POLLIN } from "../blocking.ts";
@@ -36,31 +37,24 @@ const UNSUPPORTED = CLONE_SIGHAND | CLONE_FS | CLONE_FILES | CLONE_PARENT | CLON
 const WNOHANG = 1, WNOWAIT = 0x01000000;
 
 function clone(k: Task, a: Float64Array): number {
-  const flags = a[0] >>> 0, newSp = a[1], parentTid = a[2], tls = a[3], childTid = a[4];
-  return cloneWith(k, flags, newSp, parentTid, tls, childTid);
+  // aarch64 clone(flags, stack, parent_tid, tls, child_tid)
+  return cloneWith(k, { flags: a[0] >>> 0, sp: a[1], parentTid: a[2], tls: a[3], childTid: a[4] });
 }
 
 /** clone3(args, size): the same, from struct clone_args. */
 function clone3(k: Task, a: Float64Array): number {
   const c = clone3Args(k, a[0], a[1]);
-  if (typeof c === "number") return c;
-  return cloneWith(k, c.flags, c.sp, c.parentTid, c.tls, c.childTid);
+  return typeof c === "number" ? c : cloneWith(k, c);
 }
 
-function cloneWith(
-  k: Task,
-  flags: number,
-  newSp: number,
-  parentTid: number,
-  tls: number,
-  childTid: number,
-): number {
+function cloneWith(k: Task, c: CloneArgs): number {
+  const flags = c.flags;
   if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return -E.EINVAL;
   if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return -E.EINVAL;
-  if (flags & CLONE_THREAD) return cloneThread(k, flags, newSp, parentTid, tls, childTid);
+  if (flags & CLONE_THREAD) return cloneThread(k, c);
   if (flags & UNSUPPORTED) return -E.ENOSYS; // shared handlers or files, pidfds, namespaces
-  if ((flags & CLONE_PARENT_SETTID) && !k.proc.canWrite(parentTid, 4)) return -E.EFAULT;
-  return forkProcess(k, flags, newSp, parentTid, tls, childTid);
+  if ((flags & CLONE_PARENT_SETTID) && !k.proc.canWrite(c.parentTid, 4)) return -E.EFAULT;
+  return forkProcess(k, c);
 }
 
 /**
@@ -69,14 +63,8 @@ function cloneWith(
  * is not possible it is a new elfuse host process with a copy of this one (kernel/fork.ts), and
  * a vfork parent waits for the child's exec or exit without seeing what it wrote before.
  */
-function forkProcess(
-  k: Task,
-  flags: number,
-  newSp: number,
-  parentTid: number,
-  tls: number,
-  childTid: number,
-): number {
+function forkProcess(k: Task, c: CloneArgs): number {
+  const { flags, sp: newSp, parentTid, tls, childTid } = c;
   const tid = (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) ? childTid : 0;
   const inline = forkInline(k, {
     sp: (flags & CLONE_VM) ? newSp : 0,
@@ -212,7 +200,7 @@ export const processSyscalls: SyscallDef[] = [
     args: ["hex", "ptr", "ptr", "hex", "ptr"],
     status: "partial",
     note:
-      "threads (CLONE_THREAD with CLONE_VM, FS, FILES, SIGHAND; SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID; at most 4096 per process, then EAGAIN) share their process's vCPU; new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK) run in-process first; threads without shared files or fs, processes sharing handlers or files, pidfds and namespaces give ENOSYS",
+      "threads (CLONE_THREAD with CLONE_VM, FS, FILES, SIGHAND; SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID; at most 4096 per process, then EAGAIN; on Unicorn their stacks' memory regions run out near 890) share their process's vCPU; new processes (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK) run in-process first; threads without shared files or fs, processes sharing handlers or files, pidfds and namespaces give ENOSYS",
   },
   {
     name: "clone3",

@@ -9,12 +9,16 @@ import { sigreturn } from "../signal_frame.ts";
 import { ignoredByDefault, SIGKILL, SIGSTOP } from "../signals.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import {
+  maskForHandler,
+  pendingChanged,
   sendSelf,
   sendSignal,
   SI_TKILL,
   SI_USER,
   signalWaiting,
   takeHostSignals,
+  temporaryMask,
+  UNBLOCKABLE_LO,
 } from "../signal_delivery.ts";
 import { hostIds } from "../../host/credentials.ts";
 import { deadlineIn, ERESTARTNOHAND, Outcome } from "../wait.ts";
@@ -22,8 +26,6 @@ import { deadlineIn, ERESTARTNOHAND, Outcome } from "../wait.ts";
 const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 |
   0x80000000;
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
-// SIGKILL and SIGSTOP can never be blocked: bits 8 and 18 of the low word.
-const UNBLOCKABLE_LO = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
 
 function rtSigaction(k: Task, a: Float64Array): number {
   const sig = a[0] | 0, act = a[1], old = a[2], size = a[3];
@@ -54,6 +56,7 @@ function rtSigaction(k: Task, a: Float64Array): number {
     if (cur.handler === SIG_IGN || (cur.handler === 0 && ignoredByDefault.has(sig))) {
       k.proc.pending.discard(sig);
       for (const t of k.proc.tasks) t.signals.pending.discard(sig);
+      pendingChanged(k.proc);
     }
   }
   return 0;
@@ -142,23 +145,16 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
 
 /** rt_sigsuspend: wait, with `mask` blocked, for a signal that runs a handler (then EINTR). */
 function rtSigsuspend(k: Task, a: Float64Array): number {
-  if (a[1] !== 8) return -E.EINVAL;
-  if (!k.proc.canRead(a[0], 8)) return -E.EFAULT;
-  const s = k.signals, view = k.proc.view;
-  const mask: [number, number] = [
-    (view.getUint32(a[0], true) & ~UNBLOCKABLE_LO) >>> 0,
-    view.getUint32(a[0] + 4, true),
-  ];
+  const mask = temporaryMask(k, a[0], a[1]);
+  if (typeof mask === "number") return mask;
+  if (mask === undefined) return a[1] !== 8 ? -E.EINVAL : -E.EFAULT; // NULL is no mask here
   if (k.resumed() === undefined && !signalWaiting(k, mask)) {
     const r = k.block({ mask });
     k.proc.syncSignals();
     return r;
   }
-  // The handler runs with the temporary mask; its frame restores the thread's own (sigreturn).
-  s.savedMask = [s.maskLo, s.maskHi];
-  [s.maskLo, s.maskHi] = mask;
-  s.wake = true;
-  k.proc.syncSignals();
+  maskForHandler(k, mask);
+  k.signals.wake = true;
   return -ERESTARTNOHAND;
 }
 
@@ -207,6 +203,7 @@ function takeFromSet(k: Task, lo: number, hi: number, info: number): number {
     const sig = queue.firstUnblocked(~lo >>> 0, ~hi >>> 0);
     if (sig === 0) continue;
     const si = queue.dequeue(sig) ?? { code: SI_USER, pid: 0, uid: 0, value: 0n };
+    pendingChanged(k.proc);
     if (info !== 0) {
       k.proc.mem.fill(0, info, info + 128);
       view.setInt32(info, sig, true);
@@ -249,6 +246,26 @@ function rtSigtimedwait(k: Task, a: Float64Array): number {
   });
 }
 
+/** rt_tgsigqueueinfo: a signal with the caller's siginfo to one thread of this process. */
+function rtTgsigqueueinfo(k: Task, a: Float64Array): number {
+  const tgid = a[0] | 0, tid = a[1] | 0, sig = a[2] | 0, info = a[3];
+  if (sig < 0 || sig > 64 || tid <= 0 || tgid <= 0) return -E.EINVAL;
+  if (!k.proc.canRead(info, 128)) return -E.EFAULT;
+  if (tgid !== k.proc.pid) return -E.ESRCH; // another process's threads are not reachable
+  const t = k.proc.tasks.find((t) => t.tid === tid);
+  if (t === undefined) return -E.ESRCH;
+  const v = k.proc.view;
+  if (sig !== 0) {
+    sendSignal(k.proc, sig, {
+      code: v.getInt32(info + 8, true),
+      pid: v.getInt32(info + 16, true),
+      uid: v.getUint32(info + 20, true),
+      value: v.getBigUint64(info + 24, true),
+    }, t);
+  }
+  return 0;
+}
+
 export const signalSyscalls: SyscallDef[] = [
   {
     name: "kill",
@@ -256,21 +273,28 @@ export const signalSyscalls: SyscallDef[] = [
     args: ["int", "signal"],
     status: "partial",
     note:
-      "to itself: blocked signals become pending, default actions are taken, caught signals give ENOSYS until delivery exists; other pids are host processes",
+      "guest pids are host pids: other processes and groups are signalled by the host; -1 (every process) reaches only the guest itself",
   },
   {
     name: "tkill",
     handler: (k, a) => tgkill(k, -1, a[0] | 0, a[1] | 0),
     args: ["int", "signal"],
     status: "partial",
-    note: "as kill, for the one thread",
+    note: "a thread of this process; other processes' threads give ESRCH",
   },
   {
     name: "tgkill",
     handler: (k, a) => tgkill(k, a[0] | 0, a[1] | 0, a[2] | 0),
     args: ["int", "int", "signal"],
     status: "partial",
-    note: "as kill, for the one thread",
+    note: "as tkill",
+  },
+  {
+    name: "rt_tgsigqueueinfo",
+    handler: rtTgsigqueueinfo,
+    args: ["int", "int", "signal", "ptr"],
+    status: "partial",
+    note: "as tkill, with the caller's siginfo",
   },
   { name: "rt_sigpending", handler: rtSigpending, args: ["outbuf", "uint"] },
   {
@@ -281,46 +305,23 @@ export const signalSyscalls: SyscallDef[] = [
       return RESULT_SET;
     },
   },
-  {
-    name: "rt_sigsuspend",
-    handler: rtSigsuspend,
-    args: ["ptr", "uint"],
-    status: "partial",
-    note: "wakes for signals the process sent itself; host signals and other processes come later",
-  },
+  { name: "rt_sigsuspend", handler: rtSigsuspend, args: ["ptr", "uint"] },
   {
     name: "rt_sigqueueinfo",
     handler: rtSigqueueinfo,
     args: ["int", "signal", "ptr"],
     status: "partial",
-    note: "to itself only (other processes: ESRCH/EPERM)",
+    note: "other processes get the siginfo through the host (user-space codes only, as Linux)",
   },
-  {
-    name: "rt_sigtimedwait",
-    handler: rtSigtimedwait,
-    args: ["ptr", "outbuf", "ptr", "uint"],
-    status: "partial",
-    note: "takes signals this process sent itself; host signals are not routed to the guest yet",
-  },
+  { name: "rt_sigtimedwait", handler: rtSigtimedwait, args: ["ptr", "outbuf", "ptr", "uint"] },
   {
     name: "rt_sigaction",
     handler: rtSigaction,
     args: ["signal", "ptr", "ptr", "uint"],
     status: "partial",
-    note: "dispositions are recorded and reported; signal delivery is not implemented yet",
+    note:
+      "stop signals are taken as ignored (no job control yet), so SA_NOCLDSTOP has nothing to suppress",
   },
-  {
-    name: "rt_sigprocmask",
-    handler: rtSigprocmask,
-    args: ["int", "ptr", "ptr", "uint"],
-    status: "partial",
-    note: "the mask is recorded and reported; nothing is delivered yet",
-  },
-  {
-    name: "sigaltstack",
-    handler: sigaltstack,
-    args: ["ptr", "ptr"],
-    status: "partial",
-    note: "recorded; used once delivery exists",
-  },
+  { name: "rt_sigprocmask", handler: rtSigprocmask, args: ["int", "ptr", "ptr", "uint"] },
+  { name: "sigaltstack", handler: sigaltstack, args: ["ptr", "ptr"] },
 ];

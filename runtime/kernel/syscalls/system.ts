@@ -1,4 +1,5 @@
 // Identity, limits, system information, process startup and exit.
+import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
@@ -223,7 +224,75 @@ function getpriority(k: Task, a: Float64Array): number {
   return 20 - nice;
 }
 
+const CAP_V1 = 0x19980330, CAP_V2 = 0x20071026, CAP_V3 = 0x20080522;
+
+/**
+ * capget(hdr, data): the host's capabilities, which are the guest's (elfuse runs with them and
+ * never changes them). struct __user_cap_header_struct and _data_struct are the same everywhere.
+ */
+function capget(k: Task, a: Float64Array): number {
+  const hdr = a[0], data = a[1];
+  if (!k.proc.canWrite(hdr, 8)) return -E.EFAULT;
+  const version = k.proc.view.getUint32(hdr, true), pid = k.proc.view.getInt32(hdr + 4, true);
+  if (version !== CAP_V1 && version !== CAP_V2 && version !== CAP_V3) {
+    k.proc.view.setUint32(hdr, CAP_V3, true); // Linux reports the version it prefers
+    return data === 0 ? 0 : -E.EINVAL;
+  }
+  if (pid < 0) return -E.EINVAL;
+  if (pid !== 0 && !selfOnly(k, pid)) return -E.ESRCH;
+  const words = version === CAP_V1 ? 1 : 2;
+  if (data === 0) return 0;
+  if (!k.proc.canWrite(data, words * 12)) return -E.EFAULT;
+  const s = k.rt.scratch;
+  s.view.setUint32(Slot.BUFFER, version, true);
+  s.view.setInt32(Slot.BUFFER + 4, 0, true);
+  const nr = Deno.build.arch === "x86_64" ? 125n : 90n; // capget
+  const r = Number(
+    libc.syscall6(nr, BigInt(s.address), BigInt(k.proc.hostBase + data), 0n, 0n, 0n, 0n),
+  );
+  return r < 0 ? k.fail() : 0;
+}
+
+/**
+ * capset: the guest may set what it already has and nothing else. elfuse runs as the host user
+ * and does not drop or gain capabilities for a guest (reporting, never granting), so any change
+ * is refused with EPERM.
+ */
+function capset(k: Task, a: Float64Array): number {
+  const hdr = a[0], data = a[1];
+  if (!k.proc.canRead(hdr, 8)) return -E.EFAULT;
+  const version = k.proc.view.getUint32(hdr, true), pid = k.proc.view.getInt32(hdr + 4, true);
+  if (version !== CAP_V1 && version !== CAP_V2 && version !== CAP_V3) return -E.EINVAL;
+  if (pid !== 0 && pid !== k.tid && pid !== k.proc.pid) return -E.EPERM;
+  const words = version === CAP_V1 ? 1 : 2;
+  if (!k.proc.canRead(data, words * 12)) return -E.EFAULT;
+  const s = k.rt.scratch, at = Slot.BUFFER;
+  s.view.setUint32(at, version, true);
+  s.view.setInt32(at + 4, 0, true);
+  const nr = Deno.build.arch === "x86_64" ? 125n : 90n; // capget: what the process has now
+  if (
+    Number(libc.syscall6(nr, BigInt(s.address + at), BigInt(s.address + at + 8), 0n, 0n, 0n, 0n)) <
+      0
+  ) {
+    return k.fail();
+  }
+  for (let i = 0; i < words * 3; i++) {
+    if (s.view.getUint32(at + 8 + i * 4, true) !== k.proc.view.getUint32(data + i * 4, true)) {
+      return -E.EPERM;
+    }
+  }
+  return 0;
+}
+
 export const systemSyscalls: SyscallDef[] = [
+  { name: "capget", handler: capget, args: ["ptr", "outbuf"] },
+  {
+    name: "capset",
+    handler: capset,
+    args: ["ptr", "ptr"],
+    status: "partial",
+    note: "only the capabilities the process already has: elfuse reports, never grants or drops",
+  },
   { name: "exit_group", handler: exitGroup, args: ["int"] },
   {
     name: "rseq",

@@ -3,9 +3,10 @@
 // on the process's vCPU (scheduler.ts).
 import { Reg } from "../../backends/backend.ts";
 import { E } from "../errno.ts";
+import { libc } from "../../host/libc.ts";
 import type { Process } from "../process.ts";
 import { switchAway, yieldCpu } from "../scheduler.ts";
-import { SLICE_MS } from "../scheduler.ts";
+import { SLICE_MS } from "../wait.ts";
 import { RESULT_SET, type SyscallDef } from "../syscall_def.ts";
 import { Task, TaskState } from "../task.ts";
 import {
@@ -47,18 +48,22 @@ function allocTid(proc: Process): number {
   return -1;
 }
 
+/** What clone and clone3 were asked for (clone's registers, or struct clone_args). */
+export interface CloneArgs {
+  flags: number;
+  /** The new stack pointer (0: the caller's). */
+  sp: number;
+  parentTid: number;
+  tls: number;
+  childTid: number;
+}
+
 /**
  * clone with CLONE_THREAD: a new thread of this process, starting where the caller's clone
  * returns, with x0 = 0, its own stack and TLS. The caller goes on; the new thread waits its turn.
  */
-export function cloneThread(
-  k: Task,
-  flags: number,
-  newSp: number,
-  parentTid: number,
-  tls: number,
-  childTid: number,
-): number {
+export function cloneThread(k: Task, c: CloneArgs): number {
+  const { flags, sp: newSp, parentTid, tls, childTid } = c;
   const proc = k.proc;
   const needed = CLONE_VM | CLONE_SIGHAND;
   if ((flags & needed) !== needed) return -E.EINVAL; // copy_process: THREAD needs SIGHAND needs VM
@@ -96,8 +101,8 @@ export function cloneThread(
   return tid;
 }
 
-/** clone3's struct clone_args (linux/sched.h), version 0 (64 bytes) and up. */
-export function clone3Args(k: Task, addr: number, size: number) {
+/** clone3's struct clone_args (linux/sched.h), version 0 (64 bytes) and up; or -errno. */
+export function clone3Args(k: Task, addr: number, size: number): CloneArgs | number {
   const p = k.proc;
   if (size < 64 || size > 4096) return -E.EINVAL;
   if (!p.canRead(addr, size)) return -E.EFAULT;
@@ -111,7 +116,6 @@ export function clone3Args(k: Task, addr: number, size: number) {
   if ((stack === 0) !== (stackSize === 0)) return -E.EINVAL;
   return {
     flags: flags | exitSignal,
-    pidfd: u(8),
     childTid: u(16),
     parentTid: u(24),
     sp: stack === 0 ? 0 : stack + stackSize,
@@ -183,6 +187,45 @@ function schedYield(k: Task): number {
   return RESULT_SET;
 }
 
+const MEMBARRIER_CMD_QUERY = 0, MEMBARRIER_CMD_GLOBAL = 1;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED = 8, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 16;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE = 32;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64;
+/** The commands offered (MEMBARRIER_CMD_QUERY's answer). */
+const MEMBARRIER_CMDS = MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
+  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+
+/**
+ * membarrier(2). A process's threads share one vCPU and change places only through the kernel,
+ * so every thread of it has passed a full barrier (and a context synchronisation) by the time
+ * any other runs: the private commands only need Linux's registration rules. MEMBARRIER_CMD_GLOBAL
+ * is about other processes, which run in parallel as host processes: the host's answers for them.
+ */
+function membarrier(k: Task, a: Float64Array): number {
+  const cmd = a[0] | 0, flags = a[1] | 0;
+  if (flags !== 0) return -E.EINVAL;
+  const p = k.proc;
+  switch (cmd) {
+    case MEMBARRIER_CMD_QUERY:
+      return MEMBARRIER_CMDS;
+    case MEMBARRIER_CMD_GLOBAL: {
+      const nr = Deno.build.arch === "x86_64" ? 324n : 283n; // membarrier
+      const r = Number(libc.syscall6(nr, BigInt(cmd), 0n, 0n, 0n, 0n, 0n));
+      return r < 0 ? 0 : r; // a host without it: nothing else runs this process's memory
+    }
+    case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+    case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+      p.membarrierRegistered |= cmd;
+      return 0;
+    case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+    case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+      // Linux: EPERM unless the process registered for the command first.
+      return (p.membarrierRegistered & (cmd << 1)) !== 0 ? 0 : -E.EPERM;
+  }
+  return -E.EINVAL;
+}
+
 /** The thread `tid` of `k`'s process (0: `k` itself), or undefined. */
 export function threadOf(k: Task, tid: number): Task | undefined {
   return tid === 0 ? k : k.proc.tasks.find((t) => t.tid === tid);
@@ -227,4 +270,5 @@ export const threadSyscalls: SyscallDef[] = [
     args: ["int", "outbuf", "outbuf"],
   },
   { name: "sched_yield", handler: schedYield },
+  { name: "membarrier", handler: membarrier, args: ["int", "hex", "int"] },
 ];

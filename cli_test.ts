@@ -262,7 +262,17 @@ Deno.test("--strace-file: decoded flags, [pid N] once there are two processes, n
   const dir = Deno.makeTempDirSync();
   try {
     const file = `${dir}/trace`;
-    const r = await elfuse("--strace-file", file, busybox, "sh", "-c", "echo hi | cat; exit 3");
+    // Fork children as host processes: each appends to the file from its own elfuse (and none
+    // starts a pid holder, which inline_fork_test.ts counts machine-wide while tests run).
+    const r = await runCliWith(
+      { ELFUSE_FORK: "process" },
+      "--strace-file",
+      file,
+      busybox,
+      "sh",
+      "-c",
+      "echo hi | cat; exit 3",
+    );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, "hi\n");
     assert.doesNotMatch(r.stderr, /\(.*\) = /, "the trace is not on stderr");

@@ -9,30 +9,41 @@ const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
 
 usage: elfuse [options] [--] program [args...]
        elfuse sysroot create [--suite SUITE] DIR PACKAGE...
+       elfuse binfmt install|uninstall|status
 
-A program name without a slash is looked up in PATH. The exit status is the program's; a
-program killed by a signal ends elfuse with the same signal.
+A program name without a slash is looked up in PATH; a #! script runs through its
+interpreter, as execve runs it. The exit status is the program's; a program killed by a
+signal ends elfuse with the same signal.
 
 options:
   -h, --help             show this help and exit
   -V, --version          show the version and exit
   -v, --verbose          diagnostics on stderr: backend, unknown syscalls, faults, start-up phases
       --backend NAME     CPU backend: ${backendNames.join(", ")} (default: hvf on Apple
-                         Silicon once available, unicorn elsewhere)
-      --strace           print each syscall, its arguments and its result on stderr
+                         Silicon when this process may create a VM, else unicorn)
+      --strace           print each syscall, its arguments and its result on stderr; lines
+                         carry [pid N] ([tid N]) once there is more than one process (thread)
+      --strace-file FILE the --strace lines go to FILE instead of stderr (implies --strace)
       --env KEY=VALUE    set a guest environment variable (repeatable); a bare KEY copies
                          the host's value
+  -U, --unset-env NAME   remove NAME from the guest's environment (repeatable)
       --clear-env        start the guest with an empty environment (then add with --env)
+  -0, --argv0 NAME       the program's argv[0] (default: the program as given)
       --workdir DIR      run the guest in DIR
       --sysroot DIR      guest system files (/usr, /lib, /etc...) and the dynamic loader
                          come from DIR (see docs/sysroot.md)
       --timeout SECONDS  end the guest and every process it started (exit status 124)
                          after SECONDS of wall-clock time
 
-sysroot create builds DIR from Debian arm64 packages and their dependencies (default
-suite bookworm), for use with --sysroot DIR. (A program named sysroot: ./sysroot or -- sysroot.)
+subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
+  sysroot create         builds DIR from Debian arm64 packages and their dependencies
+                         (default suite bookworm), for use with --sysroot DIR
+  binfmt install         (root) registers elfuse with binfmt_misc, so that aarch64 programs
+                         run through elfuse when any program execs them; uninstall removes
+                         the entry, status shows what handles aarch64 programs
 
 environment:
+  ELFUSE_SYSROOT         the default for --sysroot (as qemu-user's QEMU_LD_PREFIX)
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
@@ -47,8 +58,11 @@ const options = {
   verbose: { type: "boolean", short: "v" },
   backend: { type: "string" },
   strace: { type: "boolean" },
+  "strace-file": { type: "string" },
   env: { type: "string", multiple: true },
+  "unset-env": { type: "string", short: "U", multiple: true },
   "clear-env": { type: "boolean" },
+  argv0: { type: "string", short: "0" },
   workdir: { type: "string" },
   sysroot: { type: "string" },
   timeout: { type: "string" },
@@ -57,7 +71,9 @@ const options = {
 /** Splits argv at the program: options before it, the program and its arguments after. */
 function splitAtProgram(argv: string[]): { own: string[]; rest: string[] } {
   const takesValue = new Set(
-    Object.entries(options).filter(([, o]) => o.type === "string").map(([n]) => `--${n}`),
+    Object.entries(options).filter(([, o]) => o.type === "string").flatMap(([n, o]) =>
+      "short" in o ? [`--${n}`, `-${o.short}`] : [`--${n}`]
+    ),
   );
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -68,16 +84,34 @@ function splitAtProgram(argv: string[]): { own: string[]; rest: string[] } {
   return { own: argv, rest: [] };
 }
 
+/** A run the command line asks for. */
 export interface CliRequest {
   program: string;
   args: string[];
+  /** argv[0] (`-0`; default: the program as given). */
+  argv0: string;
   env: string[];
   backend?: BackendName;
   strace: boolean;
+  /** Where --strace lines go (default stderr). */
+  straceFile?: string;
   verbose: boolean;
   workdir?: string;
   sysroot?: string;
   timeout?: number;
+}
+
+/** A directory an option names: must exist (a usage error, exit 2, like every bad option). */
+function directoryOption(option: string, dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(dir);
+  } catch {
+    throw new ElfuseError(`${option} ${dir}: no such directory`, 2);
+  }
+  if (!st.isDirectory) throw new ElfuseError(`${option} ${dir}: not a directory`, 2);
+  return dir;
 }
 
 /** Parses the command line; returns a request, or "help"/"version". */
@@ -91,7 +125,7 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
       ? {} as Record<string, undefined>
       : parseArgs({ args: own, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new ElfuseError(`${(e as Error).message.split("\n")[0]} (see elfuse --help)`, 2);
+    throw new ElfuseError(`${parseArgsMessage(e)} (see elfuse --help)`, 2);
   }
   if (values.help) return "help";
   if (values.version) return "version";
@@ -122,17 +156,38 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
       if (v !== undefined) env.set(e, v);
     } else env.set(e.slice(0, eq), e.slice(eq + 1));
   }
+  for (const name of values["unset-env"] ?? []) {
+    if (name === "" || name.includes("=")) {
+      throw new ElfuseError(`--unset-env takes a variable's name, not '${name}'`, 2);
+    }
+    env.delete(name);
+  }
+  if (values["strace-file"] === "") throw new ElfuseError("--strace-file needs a path", 2);
+  const sysrootFromEnv = values.sysroot === undefined ? Deno.env.get("ELFUSE_SYSROOT") : undefined;
   return {
     program: rest[0],
     args: rest.slice(1),
+    argv0: values.argv0 ?? rest[0],
     env: [...env].map(([k, v]) => `${k}=${v}`),
     backend: backend as BackendName | undefined,
-    strace: values.strace === true,
+    strace: values.strace === true || values["strace-file"] !== undefined,
+    straceFile: values["strace-file"],
     verbose: values.verbose === true,
-    workdir: values.workdir,
-    sysroot: values.sysroot,
+    workdir: directoryOption("--workdir", values.workdir),
+    sysroot: directoryOption(
+      sysrootFromEnv ? "ELFUSE_SYSROOT" : "--sysroot",
+      values.sysroot ?? (sysrootFromEnv || undefined),
+    ),
     timeout,
   };
+}
+
+/** node:util parseArgs's error as one line: its first sentence, quotes balanced. */
+export function parseArgsMessage(e: unknown): string {
+  const message = (e as Error).message.split("\n")[0];
+  // "Unknown option '--x'. To specify a positional argument starting with a '-', place it at
+  // the end of the command after '--', as in '-- \"--x\"": the first sentence says it all.
+  return message.split(/\.\s/)[0].replace(/\.$/, "");
 }
 
 export interface SysrootRequest {
@@ -141,12 +196,29 @@ export interface SysrootRequest {
   suite?: string;
 }
 
-/** Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`). */
-export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest> {
-  const usage = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+const SYSROOT_USAGE = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+
+const SYSROOT_HELP = `${SYSROOT_USAGE}
+
+Builds DIR from Debian arm64 packages and everything they depend on, for use with
+elfuse --sysroot DIR. apt-get resolves and downloads them through a private state
+directory under DIR/.elfuse (the system's apt sources and architectures are never
+touched); dpkg-deb unpacks them. See docs/sysroot.md.
+
+options:
+  --suite SUITE   the Debian suite to take the packages from (default bookworm)
+  -h, --help      show this help and exit
+`;
+
+/**
+ * Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`), or "help" for
+ * `sysroot --help` and `sysroot create --help`.
+ */
+export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | "help"> {
+  if (argv[0] === "-h" || argv[0] === "--help") return "help";
   if (argv[0] !== "create") {
     throw new ElfuseError(
-      argv.length ? `sysroot: unknown command '${argv[0]}' (${usage})` : usage,
+      argv.length ? `sysroot: unknown command '${argv[0]}' (${SYSROOT_USAGE})` : SYSROOT_USAGE,
       2,
     );
   }
@@ -155,21 +227,22 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest> {
     const { parseArgs } = await import("./runtime/deps.ts");
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: { suite: { type: "string" } },
+      options: { suite: { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: true,
     }));
   } catch (e) {
-    throw new ElfuseError(`sysroot create: ${(e as Error).message.split("\n")[0]} (${usage})`, 2);
+    throw new ElfuseError(`sysroot create: ${parseArgsMessage(e)} (${SYSROOT_USAGE})`, 2);
   }
-  if (positionals.length < 2) throw new ElfuseError(usage, 2);
+  if (values.help) return "help";
+  if (positionals.length < 2) throw new ElfuseError(SYSROOT_USAGE, 2);
   return { dir: positionals[0], packages: positionals.slice(1), suite: values.suite };
 }
 
 /** Runs the command line and returns the process exit status (or dies by the guest's signal). */
 export async function main(argv: string[]): Promise<number> {
   // Linux runs on Unicorn whatever the options say: overlap its 7-8 ms dlopen with the rest.
-  if (argv[0] !== "sysroot") preloadUnicorn();
+  if (argv[0] !== "sysroot" && argv[0] !== "binfmt") preloadUnicorn();
   if (argv[0] === "--fork-spare" && argv.length === 3) {
     // Internal: a pre-started process waiting to become a guest fork's child.
     const { forkSpareMain } = await import("./runtime/fork_child.ts");
@@ -183,9 +256,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === "sysroot") {
       const req = await parseSysrootCli(argv.slice(1));
+      if (req === "help") {
+        await Deno.stdout.write(new TextEncoder().encode(SYSROOT_HELP));
+        return 0;
+      }
       const { createSysroot } = await import("./runtime/sysroot/create.ts");
       await createSysroot(req);
       return 0;
+    }
+    if (argv[0] === "binfmt") {
+      const { binfmtMain } = await import("./runtime/binfmt.ts");
+      return await binfmtMain(argv.slice(1));
     }
     const req = await parseCli(argv);
     if (req === "help") {
@@ -205,8 +286,17 @@ export async function main(argv: string[]): Promise<number> {
       Deno.env.set("ELFUSE_RUN", marker.slice("ELFUSE_RUN=".length));
       w.postMessage({ seconds: req.timeout, marker });
     }
+    if (req.straceFile !== undefined) {
+      // Truncated once here; every process of the run appends to it (runtime/kernel/strace.ts).
+      try {
+        Deno.writeTextFileSync(req.straceFile, "");
+      } catch (e) {
+        throw new ElfuseError(`--strace-file ${req.straceFile}: ${(e as Error).message}`, 2);
+      }
+      Deno.env.set("ELFUSE_STRACE_FILE", Deno.realPathSync(req.straceFile));
+    }
     const { runProgram } = await import("./runtime/run.ts");
-    const status = await runProgram({ ...req, argv0: req.program });
+    const status = await runProgram(req);
     const { exitLike } = await import("./runtime/host/exit.ts");
     return exitLike("code" in status ? status : { signal: status.signal });
   } catch (e) {

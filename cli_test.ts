@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseCli, parseSysrootCli } from "./cli.ts";
 import { makeElf } from "./runtime/elf/testing.ts";
-import { runCli } from "./runtime/testing.ts";
+import { runCli, runCliWith } from "./runtime/testing.ts";
 
 const elfuse = runCli;
 
@@ -108,7 +108,12 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "--workdir",
       "--sysroot",
       "--timeout",
+      "--strace-file",
+      "-U, --unset-env",
+      "-0, --argv0",
+      "ELFUSE_SYSROOT",
       "sysroot create",
+      "binfmt install",
     ]
   ) {
     assert.ok(r.stdout.includes(opt), `--help lacks ${opt}`);
@@ -214,6 +219,13 @@ Deno.test("--sysroot: a bad directory is a usage error; without one a dynamic pr
     let r = await elfuse("--sysroot", `${dir}/none`, "/bin/true");
     assert.equal(r.code, 2);
     oneLineError(r, /--sysroot .*no such directory/);
+    // --workdir and ELFUSE_SYSROOT naming a missing directory: the same kind of error and status.
+    r = await elfuse("--workdir", `${dir}/none`, "/bin/true");
+    assert.equal(r.code, 2);
+    oneLineError(r, /^elfuse: --workdir .*\/none: no such directory$/);
+    r = await runCliWith({ ELFUSE_SYSROOT: `${dir}/none` }, "/bin/true");
+    assert.equal(r.code, 2);
+    oneLineError(r, /^elfuse: ELFUSE_SYSROOT .*\/none: no such directory$/);
     Deno.writeTextFileSync(`${dir}/file`, "");
     r = await elfuse("--sysroot", `${dir}/file`, "/bin/true");
     assert.equal(r.code, 2);
@@ -236,6 +248,16 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     packages: ["bash", "sed"],
     suite: "trixie",
   });
+  assert.equal(await parseSysrootCli(["create", "--help"]), "help");
+  assert.equal(await parseSysrootCli(["--help"]), "help");
+  const help = await elfuse("sysroot", "create", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: elfuse sysroot create \[--suite SUITE\] DIR PACKAGE\.\.\.\n/);
+  assert.equal(help.stderr, "");
+  // parseArgs's own message, cut to its first sentence: no dangling quote.
+  const bad = await elfuse("sysroot", "create", "--bogus", "d", "x");
+  assert.equal(bad.code, 2);
+  oneLineError(bad, /^elfuse: sysroot create: Unknown option '--bogus' \(usage: .*\)$/);
   await assert.rejects(() => parseSysrootCli(["create", "d"]), /usage: elfuse sysroot create/);
   await assert.rejects(() => parseSysrootCli(["make", "d", "x"]), /unknown command 'make'/);
   const dir = Deno.makeTempDirSync();
@@ -279,4 +301,146 @@ Deno.test("-v reports the backend and the start-up by phase", async () => {
   const total = Number(/loaded in ([\d.]+) ms/.exec(loaded)![1]);
   const sum = phases.slice(1).reduce((a, b) => a + Number(b), 0);
   assert.ok(Math.abs(sum - total) < 0.5, `phases add up to the total: ${sum} vs ${total}`);
+});
+
+const fixture = (name: string) => new URL(`./fixtures/build/${name}`, import.meta.url).pathname;
+const busybox = new URL("./.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
+
+Deno.test("-0/--argv0, -U/--unset-env and ELFUSE_SYSROOT, as qemu-user's -0, -U, QEMU_LD_PREFIX", async () => {
+  const r = await parseCli(["-0", "first", "-U", "HOME", "--unset-env", "PATH", "prog", "x"]);
+  assert.ok(typeof r === "object");
+  assert.equal(r.argv0, "first");
+  assert.equal(r.program, "prog");
+  assert.deepEqual(r.args, ["x"]);
+  assert.ok(!r.env.some((e) => e.startsWith("HOME=") || e.startsWith("PATH=")));
+  const plain = await parseCli(["prog"]);
+  assert.ok(typeof plain === "object" && plain.argv0 === "prog" && plain.sysroot === undefined);
+  await assert.rejects(
+    () => parseCli(["-U", "A=1", "prog"]),
+    /--unset-env takes a variable's name/,
+  );
+  // The guest sees them: busybox dispatches on argv[0]; env prints what is left.
+  let out = await runCliWith(
+    { ELFUSE_T1: "one", ELFUSE_T2: "two" },
+    "-0",
+    "echo",
+    "-U",
+    "ELFUSE_T1",
+    busybox,
+    "$ELFUSE_T2",
+  );
+  assert.equal(out.stdout, "$ELFUSE_T2\n", out.stderr);
+  out = await runCliWith({ ELFUSE_T1: "one", ELFUSE_T2: "two" }, "-U", "ELFUSE_T1", busybox, "env");
+  assert.match(out.stdout, /^ELFUSE_T2=two$/m);
+  assert.doesNotMatch(out.stdout, /ELFUSE_T1/);
+  // ELFUSE_SYSROOT stands for --sysroot; the option wins over it.
+  const dyn = fixture("dyn_hello");
+  out = await runCliWith({ ELFUSE_SYSROOT: "/usr/aarch64-linux-gnu" }, dyn);
+  assert.equal(out.code, 0, out.stderr);
+  out = await runCliWith(
+    { ELFUSE_SYSROOT: "/nonexistent" },
+    "--sysroot",
+    "/usr/aarch64-linux-gnu",
+    dyn,
+  );
+  assert.equal(out.code, 0, out.stderr);
+});
+
+Deno.test("a #! script at the top level runs through its interpreter, as execve runs it", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const script = `${dir}/show.sh`;
+    Deno.writeTextFileSync(script, `#!${busybox} sh\necho "$0|$1|$2"\n`, { mode: 0o755 });
+    let r = await elfuse(script, "a b", "c");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${script}|a b|c\n`);
+    // "#!interpreter one argument": the rest of the line is one argument.
+    const printer = `${dir}/args`;
+    Deno.writeTextFileSync(printer, `#!${fixture("args")} one two\n`, { mode: 0o755 });
+    r = await elfuse(printer, "x");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /one two/);
+    Deno.writeTextFileSync(`${dir}/bad`, "#!/nonexistent/interp\n", { mode: 0o755 });
+    r = await elfuse(`${dir}/bad`);
+    assert.equal(r.code, 126);
+    oneLineError(r, /bad interpreter \/nonexistent\/interp: no such file/);
+    Deno.writeTextFileSync(`${dir}/loop`, `#!${dir}/loop\n`, { mode: 0o755 });
+    r = await elfuse(`${dir}/loop`);
+    assert.equal(r.code, 126);
+    oneLineError(r, /too many levels of #! interpreters/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("--strace-file: decoded flags, [pid N] once there are two processes, no NaN", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/trace`;
+    // Fork children as host processes: each appends to the file from its own elfuse (and none
+    // starts a pid holder, which inline_fork_test.ts counts machine-wide while tests run).
+    const r = await runCliWith(
+      { ELFUSE_FORK: "process" },
+      "--strace-file",
+      file,
+      busybox,
+      "sh",
+      "-c",
+      "echo hi | cat; exit 3",
+    );
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, "hi\n");
+    assert.doesNotMatch(r.stderr, /\(.*\) = /, "the trace is not on stderr");
+    const lines = Deno.readTextFileSync(file).trimEnd().split("\n");
+    assert.ok(lines.length > 20, `${lines.length} lines`);
+    // The first process alone: no prefix; once it has forked, every line of both has one.
+    assert.match(lines[0], /^execve|^[a-z_0-9]+\(/);
+    const clone = lines.findIndex((l) => / clone\(/.test(l));
+    assert.ok(clone > 0, "a clone line");
+    assert.match(
+      lines[clone],
+      /^\[pid \d+\] clone\(CLONE_CHILD_CLEARTID\|CLONE_CHILD_SETTID\|SIGCHLD, /,
+    );
+    assert.ok(lines.slice(0, clone).every((l) => !l.startsWith("[pid")), "no prefix before");
+    const pids = new Set(
+      lines.filter((l) => l.startsWith("[pid")).map((l) => /^\[pid (\d+)\]/.exec(l)![1]),
+    );
+    assert.ok(pids.size >= 3, `parent and two children: ${[...pids]}`);
+    // execve's result is x0 as the handler left it, not NaN.
+    assert.ok(lines.some((l) => /\] execve\("\/proc\/self\/exe", .*\) = 0$/.test(l)), "execve = 0");
+    assert.ok(lines.every((l) => !/NaN/.test(l)));
+    assert.ok(lines.some((l) => /wait4\(-1, 0x[0-9a-f]+, WNOHANG, NULL\) = -1 ECHILD$/.test(l)));
+    assert.ok(
+      lines.some((l) =>
+        /mmap\(0x0, \d+, PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS, /.test(l)
+      ),
+    );
+    const st = await elfuse("--strace", fixture("hello"));
+    assert.match(st.stderr, /^mprotect\(0x[0-9a-f]+, \d+, PROT_READ\) = 0$/m);
+    assert.match(st.stderr, /^newfstatat\(1, "", 0x[0-9a-f]+, AT_EMPTY_PATH\) = 0$/m);
+    assert.match(st.stderr, /^exit_group\(0\) = \?$/m);
+    const bad = await elfuse("--strace-file", `${dir}/no/such/dir/trace`, fixture("hello"));
+    assert.equal(bad.code, 2);
+    oneLineError(bad, /^elfuse: --strace-file .*: /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("--strace: a thread's lines say [tid N], and its clone shows CLONE_THREAD", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/trace`;
+    const r = await elfuse("--strace-file", file, fixture("thread_sync"));
+    assert.equal(r.code, 0, r.stderr);
+    const lines = Deno.readTextFileSync(file).trimEnd().split("\n");
+    const clone = lines.find((l) => / clone\(/.test(l));
+    assert.ok(clone, "a clone line");
+    assert.match(clone, /^\[tid \d+\] clone\(CLONE_VM\|.*\|CLONE_THREAD\|/);
+    const tids = new Set(lines.flatMap((l) => /^\[tid (\d+)\]/.exec(l)?.[1] ?? []));
+    assert.ok(tids.size >= 2, `lines from several threads: ${[...tids]}`);
+    assert.ok(lines.every((l) => !l.startsWith("[pid")), "one process: no [pid N]");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -1,18 +1,21 @@
 // `deno task bench [--quick] [--runs N] [--json FILE] [--html FILE] [--filter RE]`: elfuse against
 // qemu-aarch64 on the same machine in the same run, median and spread of N runs each, and the
-// ratio; `--from FILE` renders an earlier --json result instead of measuring.
+// ratio, marked unreliable when the runs spread too widely (bench/stats.ts); `--from FILE` renders
+// an earlier --json result instead of measuring. The table and the page say whether the run was
+// --quick, and the host and versions.
 import { parseArgs } from "../runtime/deps.ts";
 import { type BenchCase, benchCases, SYSROOT } from "./cases.ts";
 import { withInputs } from "./inputs.ts";
-import type { BenchRow } from "./report_html.ts";
+import type { BenchRow, BenchRun } from "./report_html.ts";
+import {
+  perIterationRange,
+  perIterationRatioRange,
+  ratioRange,
+  type Sample,
+  unreliability,
+} from "./stats.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-
-interface Sample {
-  median: number;
-  min: number;
-  max: number;
-}
 
 type Row = BenchRow;
 
@@ -49,13 +52,15 @@ function commands(c: BenchCase, args: string[]) {
       Deno.execPath(),
       ["run", "-A", `${root}cli.ts`, ...sysroot.flatMap((s) => ["--sysroot", s]), bin, ...args],
     ] as const,
-    qemu: ["qemu-aarch64", [...sysroot.flatMap((s) => ["-L", s]), bin, ...args]] as const,
+    qemu: [QEMU, [...sysroot.flatMap((s) => ["-L", s]), bin, ...args]] as const,
   };
 }
 
+const QEMU = "qemu-aarch64";
+
 async function hasQemu(): Promise<boolean> {
   try {
-    return (await new Deno.Command("qemu-aarch64", { args: ["--version"], stdout: "null" })
+    return (await new Deno.Command(QEMU, { args: ["--version"], stdout: "null" })
       .output()).code === 0;
   } catch {
     return false;
@@ -78,20 +83,39 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(
       "usage: deno task bench [--quick] [--runs N] [--json FILE] [--html FILE] [--filter REGEX]\n" +
-        "       deno task bench --from JSON --html FILE   (a page from an earlier --json result)",
+        "       deno task bench --from JSON --html FILE   (a page from an earlier --json result)\n" +
+        "--quick: 3 runs each and small inputs (rough; per-iteration costs especially). A ratio\n" +
+        "whose runs allow values more than 2x apart is shown as unreliable, not as a number.",
     );
     return 0;
   }
   if (values.from !== undefined) {
     if (values.html === undefined) throw new Error("--from needs --html FILE");
-    const saved = JSON.parse(Deno.readTextFileSync(values.from)) as { runs: number; rows: Row[] };
-    await writeHtml(values.html, saved.rows, saved.runs);
+    const saved = JSON.parse(Deno.readTextFileSync(values.from)) as Partial<BenchRun>;
+    await writeHtml(values.html, {
+      runs: saved.runs ?? 0,
+      quick: saved.quick ?? false,
+      startedAt: saved.startedAt ?? "unknown",
+      environment: saved.environment,
+      rows: saved.rows ?? [],
+    });
     return 0;
   }
-  const runs = Number(values.runs ?? (values.quick ? 3 : 5));
+  const quick = values.quick === true;
+  const runs = Number(values.runs ?? (quick ? 3 : 5));
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new Error(`--runs needs a whole number, not ${values.runs}`);
+  }
   const filter = values.filter ? new RegExp(values.filter) : undefined;
   const qemu = await hasQemu();
   if (!qemu) console.error("bench: qemu-aarch64 not found; reporting elfuse alone");
+  // qemu-user follows a fork+exec only through a faithful binfmt_misc entry (matrix/binfmt.ts).
+  const { readExecFollowing } = await import("../matrix/binfmt.ts");
+  const exec = await readExecFollowing();
+  const { collectEnvironment } = await import("../matrix/environment.ts");
+  const environment = await collectEnvironment(root.replace(/\/$/, ""), qemu ? QEMU : null);
+  environment.binfmt = exec.message;
+  const startedAt = new Date().toISOString();
   const rows: Row[] = [];
   const inputs = Deno.makeTempDirSync({ prefix: "elfuse-bench-" });
   for (const c of benchCases) {
@@ -104,7 +128,7 @@ async function main(): Promise<number> {
       );
       continue;
     }
-    const args = withInputs(values.quick ? c.quickArgs : c.args, inputs, values.quick === true);
+    const args = withInputs(quick ? c.quickArgs : c.args, inputs, quick);
     const ops = c.perIteration ? Number(args[0]) : 0;
     const cmd = commands(c, args);
     // Progress: one rewritten line on a terminal, a line per benchmark elsewhere.
@@ -114,53 +138,94 @@ async function main(): Promise<number> {
       ),
     );
     const e = await sample(cmd.elfuse[0], [...cmd.elfuse[1]], runs);
-    // qemu-user cannot follow an execve of another aarch64 program without binfmt_misc.
-    const q = qemu && !c.needsExec ? await sample(cmd.qemu[0], [...cmd.qemu[1]], runs) : null;
+    const qemuMissing = !qemu
+      ? "qemu-aarch64 not installed"
+      : c.needsExec && exec.kind !== "faithful"
+      ? `qemu-user cannot follow the exec here (${exec.message})`
+      : undefined;
+    const q = qemuMissing ? null : await sample(cmd.qemu[0], [...cmd.qemu[1]], runs);
     const row: Row = { name: c.name, elfuse: e, qemu: q, ratio: q ? e.median / q.median : null };
+    if (qemuMissing) row.qemuMissing = qemuMissing;
+    let range = q ? ratioRange(e, q) : undefined;
+    let perIteration: { elfuse: [number, number]; qemu: [number, number] } | null = null;
     if (ops) {
       // Per-iteration cost: the same program with 1 iteration gives the fixed startup cost.
       const z = commands(c, ["1", ...args.slice(1)]);
       const e0 = await sample(z.elfuse[0], [...z.elfuse[1]], runs);
       row.perOpElfuseUs = ((e.median - e0.median) * 1000) / (ops - 1);
-      if (q && !c.needsExec) {
+      if (q) {
         const q0 = await sample(z.qemu[0], [...z.qemu[1]], runs);
         row.perOpQemuUs = ((q.median - q0.median) * 1000) / (ops - 1);
         row.ratio = row.perOpElfuseUs / row.perOpQemuUs;
+        perIteration = {
+          elfuse: perIterationRange(e, e0, ops),
+          qemu: perIterationRange(q, q0, ops),
+        };
+        range = perIterationRatioRange(perIteration.elfuse, perIteration.qemu);
       }
+    }
+    if (range) {
+      row.ratioRange = range;
+      const why = unreliability(range, perIteration);
+      if (why) row.unreliable = why;
     }
     rows.push(row);
   }
   Deno.removeSync(inputs, { recursive: true });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+  const run: BenchRun = { runs, quick, startedAt, environment, rows };
+  console.log(renderTable(run));
+  if (values.json) {
+    Deno.writeTextFileSync(values.json, JSON.stringify(run, null, 2) + "\n");
+  }
+  if (values.html) await writeHtml(values.html, run);
+  return 0;
+}
+
+/** The text report: what kind of run, where, the table, and why any ratio is unreliable. */
+export function renderTable(run: BenchRun): string {
   const f = (n: number) => n.toFixed(1).padStart(8);
-  console.log(
+  const lines = [
+    run.quick
+      ? `bench: a --quick run (${run.runs} runs each, small inputs): ratios are rough`
+      : `bench: a full run (${run.runs} runs each)`,
+  ];
+  const env = run.environment;
+  if (env) {
+    lines.push(
+      `elfuse ${env.elfuse}; deno ${env.deno.split(" ")[0]}; libunicorn ${env.libunicorn}`,
+      `${env.qemu}; ${env.host}`,
+    );
+  }
+  lines.push(
     `${"benchmark".padEnd(30)} ${"elfuse ms".padStart(10)} ${
       "qemu ms".padStart(10)
     }  per-iter elfuse/qemu µs   ratio`,
   );
-  for (const r of rows) {
+  for (const r of run.rows) {
     const per = r.perOpElfuseUs !== undefined
       ? `${r.perOpElfuseUs.toFixed(3)}/${r.perOpQemuUs?.toFixed(3) ?? "-"}`.padStart(20)
       : "".padStart(20);
-    console.log(
+    const ratio = r.ratio === null ? "-" : r.unreliable ? "unreliable" : `${r.ratio.toFixed(2)}x`;
+    lines.push(
       `${r.name.padEnd(30)} ${f(r.elfuse.median)}  ${
         r.qemu ? f(r.qemu.median) : "       -"
-      }  ${per}   ${r.ratio?.toFixed(2) ?? "-"}x`,
+      }  ${per}   ${ratio}`,
     );
   }
-  console.log(
-    `(median of ${runs} runs after a warm-up; ratio = elfuse/qemu, per iteration for loops)`,
+  lines.push(
+    `(median of ${run.runs} runs after a warm-up; ratio = elfuse/qemu, per iteration for loops)`,
   );
-  if (values.json) {
-    Deno.writeTextFileSync(values.json, JSON.stringify({ runs, rows }, null, 2) + "\n");
+  for (const r of run.rows) {
+    if (r.unreliable) lines.push(`unreliable ${r.name}: ${r.unreliable}`);
+    if (r.qemuMissing) lines.push(`no qemu ${r.name}: ${r.qemuMissing}`);
   }
-  if (values.html) await writeHtml(values.html, rows, runs);
-  return 0;
+  return lines.join("\n");
 }
 
-async function writeHtml(path: string, rows: Row[], runs: number): Promise<void> {
+async function writeHtml(path: string, run: BenchRun): Promise<void> {
   const { benchHtml } = await import("./report_html.ts");
-  Deno.writeTextFileSync(path, benchHtml(rows, runs));
+  Deno.writeTextFileSync(path, benchHtml(run));
   console.error(`bench: wrote ${path}`);
 }
 

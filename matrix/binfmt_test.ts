@@ -1,84 +1,106 @@
 import assert from "node:assert/strict";
-import { ensureAarch64, matchesAarch64, parseEntry, registrationLine } from "./binfmt.ts";
+import { type BinfmtState, parseEntry } from "../runtime/host/binfmt_misc.ts";
+import { execFollowing, execProblem, isQemuInterpreter } from "./binfmt.ts";
 
-const DEBIAN = `enabled
+/** Debian's qemu-user-binfmt entry, as the kernel shows it. */
+const DEBIAN_QEMU = `enabled
 interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P
-flags: POCF
+flags: P
 offset 0
 magic 7f454c460201010000000000000000000200b700
 mask ffffffffffffff00fffffffffffffffffeffffff
 `;
-const X86 = DEBIAN.replace("b700", "3e00").replace("aarch64", "x86_64");
 
-async function fakeRoot(entries: Record<string, string>, status = "enabled"): Promise<string> {
-  const root = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${root}/status`, status + "\n");
-  await Deno.writeTextFile(`${root}/register`, "");
-  for (const [name, content] of Object.entries(entries)) {
-    await Deno.writeTextFile(`${root}/${name}`, content);
-  }
-  return root;
+function state(entries: Record<string, string>, mounted = true, enabled = true): BinfmtState {
+  return {
+    root: "/proc/sys/fs/binfmt_misc",
+    mounted,
+    enabled,
+    entries: Object.entries(entries).map(([name, content]) => parseEntry(name, content)),
+  };
 }
 
-Deno.test("parseEntry and matchesAarch64", () => {
-  const e = parseEntry("qemu-aarch64", DEBIAN);
-  assert.equal(e.enabled, true);
-  assert.equal(e.flags, "POCF");
-  assert.equal(e.interpreter, "/usr/libexec/qemu-binfmt/aarch64-binfmt-P");
-  assert.equal(matchesAarch64(e), true);
-  assert.equal(matchesAarch64(parseEntry("qemu-x86_64", X86)), false);
-  assert.equal(
-    matchesAarch64(
-      parseEntry("jar", "enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n"),
-    ),
-    false,
+/** Every interpreter "exists" and is what its name says. */
+const same = (p: string | undefined) => p;
+
+const entry = (interpreter: string, flags: string) =>
+  DEBIAN_QEMU.replace(/interpreter .*/, `interpreter ${interpreter}`).replace(
+    /flags: .*/,
+    `flags: ${flags}`,
   );
-  // Our own registration line's magic and mask match too.
-  const line = registrationLine("/usr/bin/qemu-aarch64");
-  assert.match(line, /^:qemu-aarch64:M::\\x7f\\x45\\x4c\\x46.*:\/usr\/bin\/qemu-aarch64:F$/);
+
+Deno.test("execFollowing: no entry, not mounted, disabled: qemu-user cannot follow", () => {
+  for (
+    const s of [
+      state({}),
+      state({}, false, false),
+      state({ "qemu-aarch64": DEBIAN_QEMU }, true, false),
+      state({ "qemu-aarch64": DEBIAN_QEMU.replace("enabled", "disabled") }),
+    ]
+  ) {
+    const f = execFollowing(s, same);
+    assert.equal(f.kind, "none", f.message);
+    assert.match(f.message, /qemu-user cannot follow an execve/);
+  }
 });
 
-Deno.test("ensureAarch64: not mounted, disabled, present, clash, not root, registered", async () => {
-  const qemu = "/usr/bin/qemu-aarch64";
-  const none = await Deno.makeTempDir();
-  const r0 = await ensureAarch64({ qemu, root: `${none}/missing` });
-  assert.equal(r0.ok, false);
-  assert.match(r0.message, /not mounted/);
-
-  const disabled = await fakeRoot({}, "disabled");
-  assert.match((await ensureAarch64({ qemu, root: disabled, isRoot: true })).message, /disabled/);
-
-  const present = await fakeRoot({ "qemu-aarch64": DEBIAN });
-  const r1 = await ensureAarch64({ qemu, root: present, isRoot: true });
-  assert.equal(r1.ok, true);
-  assert.equal(r1.registered, false);
-  assert.equal(
-    await Deno.readTextFile(`${present}/register`),
-    "",
-    "nothing registered when present",
-  );
-
-  const clash = await fakeRoot({ "qemu-aarch64": DEBIAN.replace("enabled\n", "disabled\n") });
-  const r2 = await ensureAarch64({ qemu, root: clash, isRoot: true });
-  assert.equal(r2.ok, false);
-  assert.match(r2.message, /exists but is disabled; not touching it/);
-
-  const empty = await fakeRoot({ "qemu-x86_64": X86 });
-  const r3 = await ensureAarch64({ qemu, root: empty, isRoot: false });
-  assert.equal(r3.ok, false);
-  assert.match(r3.message, /only root/);
-  assert.equal(await Deno.readTextFile(`${empty}/register`), "");
-
-  const r4 = await ensureAarch64({ qemu, root: empty, isRoot: true });
-  assert.equal(r4.ok, true);
-  assert.equal(r4.registered, true);
-  assert.match(
-    r4.message,
-    /registered binfmt_misc entry qemu-aarch64 -> \/usr\/bin\/qemu-aarch64 \(flags F\)/,
-  );
-  assert.equal(await Deno.readTextFile(`${empty}/register`), registrationLine(qemu));
-
-  for (const d of [none, disabled, present, clash, empty]) {
-    await Deno.remove(d, { recursive: true });
+Deno.test("execFollowing: qemu with flag P is faithful, whatever its name and other flags", () => {
+  for (
+    const [interp, flags] of [
+      ["/usr/libexec/qemu-binfmt/aarch64-binfmt-P", "P"],
+      ["/usr/bin/qemu-aarch64", "POCF"],
+      ["/usr/bin/qemu-aarch64-static", "PF"],
+      ["/usr/local/bin/qemu-aarch64-static", "OCP"],
+    ]
+  ) {
+    const f = execFollowing(state({ q: entry(interp, flags) }), same);
+    assert.equal(f.kind, "faithful", `${interp} ${flags}: ${f.message}`);
   }
+  // A symlink with another name counts by what it points to.
+  const linked = execFollowing(
+    state({ q: entry("/usr/lib/binfmt/arm64", "P") }),
+    () => "/usr/bin/qemu-aarch64-static",
+  );
+  assert.equal(linked.kind, "faithful");
+});
+
+Deno.test("execFollowing: no flag P, or not qemu, is unfaithful and says why", () => {
+  const noP = execFollowing(state({ "qemu-aarch64": entry("/usr/bin/qemu-aarch64", "F") }), same);
+  assert.equal(noP.kind, "unfaithful");
+  assert.match(noP.message, /qemu-aarch64 lacks flag P.*argv\[0\]/);
+  const elfuse = execFollowing(state({ elfuse: entry("/opt/elfuse/elfuse-binfmt", "P") }), same);
+  assert.equal(elfuse.kind, "unfaithful");
+  assert.match(elfuse.message, /runs under \/opt\/elfuse\/elfuse-binfmt, not qemu-user/);
+  // Two entries, one of them not qemu: which runs is the kernel's choice, so neither is trusted.
+  const both = execFollowing(
+    state({ elfuse: entry("/opt/elfuse/elfuse-binfmt", "P"), "qemu-aarch64": DEBIAN_QEMU }),
+    same,
+  );
+  assert.equal(both.kind, "unfaithful");
+});
+
+Deno.test("execFollowing: an interpreter that is gone counts only with flag F", () => {
+  const gone = () => undefined;
+  assert.equal(execFollowing(state({ q: entry("/gone/qemu-aarch64", "P") }), gone).kind, "none");
+  assert.equal(
+    execFollowing(state({ q: entry("/gone/qemu-aarch64", "PF") }), gone).kind,
+    "faithful",
+  );
+  assert.equal(isQemuInterpreter("/usr/bin/qemu-aarch64"), true);
+  assert.equal(isQemuInterpreter("/usr/bin/qemu-aarch64-static"), true);
+  assert.equal(isQemuInterpreter("/usr/bin/qemu-arm"), false);
+  assert.equal(isQemuInterpreter("/x/elfuse", "/usr/bin/qemu-aarch64"), true);
+});
+
+Deno.test("execProblem: which cases each kind lets the reference run", () => {
+  const none = { kind: "none", message: "none" } as const;
+  const faithful = { kind: "faithful", message: "ok" } as const;
+  const unfaithful = { kind: "unfaithful", message: "bad" } as const;
+  assert.equal(execProblem(none, {}), null);
+  assert.equal(execProblem(none, { mayExec: true }), null);
+  assert.equal(execProblem(none, { needsExec: true }), "none");
+  assert.equal(execProblem(faithful, { needsExec: true, mayExec: true }), null);
+  assert.equal(execProblem(unfaithful, { mayExec: true }), "bad");
+  assert.equal(execProblem(unfaithful, { needsExec: true }), "bad");
+  assert.equal(execProblem(unfaithful, {}), null);
 });

@@ -6,15 +6,24 @@
  */
 
 import { parseArgs } from "node:util";
+import { LOG_INTERVAL_SECONDS } from "./progress.ts";
 
-export const HELP = `Usage: deno run -A matrix/cli.ts [options]
+export const HELP = `Usage: deno run -A matrix/cli.ts [options]     (or: ./dev matrix [options])
 
-Runs every case of the corpus (the fixtures of fixtures/catalog.ts, then the busybox applet
-cases) on elfuse and on a reference runner, compares the results, and prints a table, the
-details of what differed, and last a line "N passed, N failed, N skipped". Known differences
-(matrix/known_differences.ts) count as skipped; a listed case that no longer differs fails the
-run ("fixed — remove the entry"). Exit status: 0 when nothing differed unexpectedly, 1 when
-something did (or a known-difference entry is stale, or a runner is missing), 2 on bad options.
+Runs every case of the corpus on elfuse and on a reference runner, compares the results, and
+prints a table, the details of what differed, and last a line "N passed, N failed, N skipped".
+The corpus (--list shows it):
+  fixture/*   the C fixtures of fixtures/catalog.ts (self-checking, or exact output)
+  busybox/*   Debian's static busybox applets, one process each (ls, sort, tar, awk, ...)
+  sh/*        busybox sh scripts: pipelines, subshells, traps, background jobs, here-documents
+  debian/*    dynamically linked Debian programs (bash, python3, sqlite3, ...) from the
+              sysroot in .tools/sysroot, which ./dev builds (skipped without it)
+Known differences (matrix/known_differences.ts) count as skipped; a listed case that no
+longer differs fails the run ("fixed — remove the entry"). Cases that exec another aarch64
+program depend on binfmt_misc under qemu-user: without a faithful entry (qemu with flag P)
+they are judged on elfuse alone, and the reports say why. Exit status: 0 when nothing
+differed unexpectedly, 1 when something did (or a known-difference entry is stale, or a
+runner is missing), 2 on bad options.
 
 Options:
   --list               list the selected cases (name, tags, command) and exit
@@ -31,14 +40,18 @@ Options:
   --elfuse-runner NAME run NAME instead of elfuse as the subject (elfuse, qemu-user or
                        native): "--elfuse-runner qemu-user" self-tests the matrix and checks
                        that every case is deterministic
-  --json FILE          write every result to FILE as JSON
-  --html FILE          write one self-contained HTML page to FILE (table, side-by-side
-                       diffs, chart of time ratios)
+  --keep               keep each case's working directories (the reports name them)
+  --json FILE          write every result to FILE as JSON, with the environment and the
+                       command lines that reproduce each case
+  --junit FILE         write a JUnit XML report to FILE (for CI systems)
+  --html FILE          write one self-contained HTML page to FILE: failures first, filter
+                       and search, coloured diffs, stderr, reproduce commands
   -h, --help           show this help and exit
 
 Guests run with a fixed environment (TZ=UTC, LC_ALL=C, HOME=/, PATH=/usr/local/bin:/usr/bin:/bin)
-in a fresh temporary directory per case and runner, under umask 022. A progress line is drawn on
-stderr when it is a terminal.`;
+in a fresh temporary directory per case and runner, under umask 022. Progress goes to stderr:
+a line redrawn in place on a terminal; elsewhere a line per failure as it happens and a status
+line every ${LOG_INTERVAL_SECONDS} s naming the cases still running.`;
 
 const REFERENCES = ["qemu-user", "native", "none"];
 const SUBJECTS = ["elfuse", "qemu-user", "native"];
@@ -58,7 +71,9 @@ export interface CliOptions {
   reference?: string;
   sysroot?: string;
   subject: string;
+  keep: boolean;
   json?: string;
+  junit?: string;
   html?: string;
   help: boolean;
 }
@@ -81,7 +96,9 @@ export function parseCli(argv: string[]): CliOptions {
         reference: { type: "string" },
         sysroot: { type: "string" },
         "elfuse-runner": { type: "string" },
+        keep: { type: "boolean", default: false },
         json: { type: "string" },
+        junit: { type: "string" },
         html: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -124,7 +141,7 @@ export function parseCli(argv: string[]): CliOptions {
       );
     }
   }
-  for (const name of ["json", "html", "sysroot"] as const) {
+  for (const name of ["json", "junit", "html", "sysroot"] as const) {
     if (v[name] === "") throw new UsageError(`--${name} needs a path`);
   }
   return {
@@ -137,7 +154,9 @@ export function parseCli(argv: string[]): CliOptions {
     reference: oneOf("reference", v.reference, REFERENCES),
     sysroot: v.sysroot,
     subject: oneOf("elfuse-runner", v["elfuse-runner"], SUBJECTS) ?? "elfuse",
+    keep: v.keep,
     json: v.json,
+    junit: v.junit,
     html: v.html,
     help: v.help,
   };
@@ -176,9 +195,13 @@ async function main(argv: string[]): Promise<number> {
     const { commandLine } = await import("./run.ts");
     const width = Math.max(0, ...cases.map((c) => c.name.length));
     for (const c of cases) {
-      const tags = [c.quick ? "quick" : "", c.needsExec ? "exec" : "", c.skip ? "skip" : ""]
+      const tags = [
+        c.quick ? "quick" : "",
+        c.needsExec ? "exec" : c.mayExec ? "may-exec" : "",
+        c.skip ? "skip" : "",
+      ]
         .filter(Boolean).join(",");
-      console.log(`${c.name.padEnd(width)}  ${tags.padEnd(10)}  ${commandLine(c)}`);
+      console.log(`${c.name.padEnd(width)}  ${tags.padEnd(14)}  ${commandLine(c)}`);
     }
     console.error(
       `${cases.length} case(s) (${corpus.cases.length} in the corpus, ` +
@@ -196,7 +219,9 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
-  const { makeRunner, defaultReference, killAllRunning } = await import("./runners.ts");
+  const { makeRunner, defaultReference, killAllRunning, QemuUserRunner, which } = await import(
+    "./runners.ts"
+  );
   type Name = Parameters<typeof makeRunner>[0];
   const runnerOpts = { repo, backend: opts.backend, sysroot: opts.sysroot };
   const subject = makeRunner(opts.subject as Name, runnerOpts);
@@ -226,25 +251,41 @@ async function main(argv: string[]): Promise<number> {
   const problems = entryProblems(knownDifferences);
   if (problems.length) die(problems.join("; "), 1);
 
+  const { collectEnvironment } = await import("./environment.ts");
+  const qemuRunner = [reference, subject].find((r) => r instanceof QemuUserRunner);
+  const environment = await collectEnvironment(
+    repo,
+    qemuRunner instanceof QemuUserRunner ? qemuRunner.qemu : which("qemu-aarch64"),
+  );
+  if (reference instanceof QemuUserRunner) {
+    environment.binfmt = (await reference.execFollowing()).message;
+  }
+
   const { runMatrix } = await import("./run.ts");
-  const tty = Deno.stderr.isTerminal();
-  let last = { done: 0, total: cases.length, current: "", elapsedMs: 0 };
+  const { ProgressPrinter } = await import("./progress.ts");
+  const enc = new TextEncoder();
+  const terminal = Deno.stderr.isTerminal();
+  const progress = new ProgressPrinter({
+    terminal,
+    write: (t) => Deno.stderr.writeSync(enc.encode(t)),
+    columns: () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return 80; // Not a terminal after all.
+      }
+    },
+  });
+  progress.start(
+    cases.length,
+    Math.min(opts.jobs, cases.length),
+    `${subject.description} against ${reference?.description ?? "no reference"}`,
+  );
   const started = performance.now();
-  const draw = () => {
-    const elapsed = ((performance.now() - started) / 1000).toFixed(0);
-    const line = `[${last.done}/${last.total}] ${last.current} ${elapsed}s`;
-    let cols = 80;
-    try {
-      cols = Deno.consoleSize().columns || 80;
-    } catch {
-      // Not a terminal after all: keep 80.
-    }
-    Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line.slice(0, cols - 1)}`));
-  };
-  const ticker = tty ? setInterval(draw, 500) : undefined;
+  const ticker = setInterval(() => progress.tick(performance.now() - started), 500);
   const onSigint = () => {
     killAllRunning();
-    if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    progress.finish();
     console.error("matrix: interrupted");
     Deno.exit(130);
   };
@@ -257,29 +298,31 @@ async function main(argv: string[]): Promise<number> {
       reference,
       jobs: opts.jobs,
       timeout: opts.timeout,
+      keep: opts.keep,
       known: knownDifferences,
       allCaseNames: corpus.cases.map((c) => c.name),
       notes,
-      onProgress: tty
-        ? (p) => {
-          last = p;
-          draw();
-        }
-        : undefined,
+      matrixCommand: "./dev matrix",
+      onProgress: (p) => progress.update(p),
     });
   } finally {
-    if (ticker !== undefined) clearInterval(ticker);
-    if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    clearInterval(ticker);
+    progress.finish();
     Deno.removeSignalListener("SIGINT", onSigint);
   }
+  result.environment = environment;
 
   const { renderText } = await import("./report_text.ts");
   const { exitCode } = await import("./summary.ts");
-  const out = new TextEncoder().encode(renderText(result));
+  const out = enc.encode(renderText(result));
   for (let off = 0; off < out.length;) off += await Deno.stdout.write(out.subarray(off));
   if (opts.json) {
     const { renderJson } = await import("./report_json.ts");
     await write(opts.json, await renderJson(result));
+  }
+  if (opts.junit) {
+    const { renderJunit } = await import("./report_junit.ts");
+    await write(opts.junit, renderJunit(result));
   }
   if (opts.html) {
     const { renderHtml } = await import("./report_html.ts");

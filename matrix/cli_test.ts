@@ -76,13 +76,23 @@ Deno.test("the help names every option parseCli takes", () => {
       "--reference",
       "--sysroot",
       "--elfuse-runner",
+      "--keep",
       "--json",
+      "--junit",
       "--html",
       "-h, --help",
     ]
   ) {
     assert.ok(HELP.includes(opt), opt);
   }
+  // Every corpus --list shows is described.
+  for (const group of ["fixture/*", "busybox/*", "sh/*", "debian/*"]) {
+    assert.ok(HELP.includes(group), group);
+  }
+  const o = parseCli(["--keep", "--junit", "m.xml"]);
+  assert.equal(o.keep, true);
+  assert.equal(o.junit, "m.xml");
+  assert.throws(() => parseCli(["--junit", ""]), /--junit needs a path/);
 });
 
 Deno.test("cli: --help exits 0, a bad option exits 2 with one line, --list lists", async () => {
@@ -100,6 +110,9 @@ Deno.test("cli: --help exits 0, a bad option exits 2 with one line, --list lists
   assert.ok(names.length >= 10);
   assert.ok(names.every((n) => n.startsWith("busybox/")));
   assert.ok(names.includes("busybox/true"));
+  const sh = await run("--list", "--filter", "^sh/(timeout|pipe3)$");
+  assert.match(sh.stdout, /^sh\/pipe3\s+quick,may-exec\s+busybox sh -c /m);
+  assert.match(sh.stdout, /^sh\/timeout\s+exec\s+busybox sh -c /m);
   const none = await run("--filter", "^no-such-case$");
   assert.equal(none.code, 2);
 });

@@ -1,8 +1,8 @@
 /**
- * The elfuse matrix: runs a corpus of aarch64 programs (the fixtures of fixtures/catalog.ts and
- * over a hundred busybox applet cases) on elfuse and on a reference runner (qemu-user, or the host
- * itself on aarch64 Linux), compares the results case by case, and reports them as text, JSON or
- * one self-contained HTML page. `deno task matrix` is its command line (matrix/cli.ts); this
+ * The elfuse matrix: runs a corpus of aarch64 programs (the fixtures of fixtures/catalog.ts, over a
+ * hundred busybox applet cases, busybox sh scripts and Debian programs from a sysroot) on elfuse
+ * and on a reference runner (qemu-user, or the host itself on aarch64 Linux), compares the results
+ * case by case, and reports them as text, JSON, JUnit XML or one self-contained HTML page. `deno task matrix` is its command line (matrix/cli.ts); this
  * module is its API, for tools and tests that want to run or judge cases themselves.
  *
  * @example Run the quick busybox cases on qemu-user against itself and print the report
@@ -54,6 +54,7 @@ export type {
   NormaliserName,
   Observed,
   Outcome,
+  Reproduction,
   Runner,
   RunnerInfo,
   RunResult,
@@ -77,7 +78,14 @@ export {
   type SpawnSpec,
   spawnTimed,
 } from "./runners.ts";
-export { type BinfmtReport, ensureAarch64 } from "./binfmt.ts";
+export {
+  type ExecFollowing,
+  execFollowing,
+  type ExecNeeds,
+  execProblem,
+  readExecFollowing,
+} from "./binfmt.ts";
+export { type ReproduceOptions, reproduction } from "./reproduce.ts";
 export { type Corpus, loadCorpus, selectCases } from "./corpus.ts";
 export { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
 export { fixtureCases, type FixtureCorpus } from "./corpus_fixtures.ts";
@@ -102,3 +110,5 @@ export { countOutcomes, exitCode, summaryLine } from "./summary.ts";
 export { type DetailOptions, renderText } from "./report_text.ts";
 export { renderHtml } from "./report_html.ts";
 export { renderJson, toJson } from "./report_json.ts";
+export { renderJunit } from "./report_junit.ts";
+export { collectEnvironment, type Environment } from "./environment.ts";

@@ -1,6 +1,8 @@
 /**
  * The JSON report: every result of a run, with stdout and stderr as text (cut past 64 KiB, with
- * their full sizes and SHA-256 digests) so the file stays readable however large the outputs.
+ * their full sizes and SHA-256 digests) so the file stays readable however large the outputs; the
+ * environment it ran in (versions, host, binfmt_misc); and per case the command lines that run it
+ * again under each runner.
  *
  * @module
  */
@@ -48,6 +50,7 @@ export async function toJson(r: MatrixResult): Promise<unknown> {
     subject: r.subject,
     reference: r.reference,
     host: r.host,
+    environment: r.environment,
     startedAt: r.startedAt,
     wallMs: Math.round(r.wallMs),
     notes: r.notes,
@@ -58,7 +61,9 @@ export async function toJson(r: MatrixResult): Promise<unknown> {
       command: o.command,
       verdict: o.verdict,
       reason: o.reason,
+      judgedAlone: o.judgedAlone,
       ratio: o.ratio,
+      reproduce: o.reproduce,
       differences: o.differences,
       subject: await observed(o.subject),
       reference: await observed(o.reference),

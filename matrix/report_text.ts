@@ -7,6 +7,7 @@
  */
 
 import { statusWithSteps } from "./compare.ts";
+import { environmentLines } from "./environment.ts";
 import { KNOWN_FILE } from "./known.ts";
 import { text } from "./status.ts";
 import { countOutcomes, summaryLine } from "./summary.ts";
@@ -91,6 +92,11 @@ export function formatDetails(r: MatrixResult, opts: DetailOptions = {}): string
       untold.push(o.case);
     } else if (o.verdict === "fail") {
       out.push(`FAIL ${o.case}: ${o.reason}`, `  command: ${o.command}`);
+      if (o.reproduce) {
+        out.push(`  rerun: ${o.reproduce.matrix}`);
+        if (o.reproduce.subject) out.push(`  ${subject}: ${o.reproduce.subject}`);
+        if (o.reproduce.reference) out.push(`  ${reference}: ${o.reproduce.reference}`);
+      }
       for (const d of o.differences) {
         out.push(`  - ${d.summary}`);
         // A status difference says it all in its summary.
@@ -128,17 +134,21 @@ export function formatDetails(r: MatrixResult, opts: DetailOptions = {}): string
         `names no case — remove or rename it`,
     );
   }
-  const skips = new Map<string, string[]>();
-  for (const o of r.outcomes) {
-    if (o.verdict !== "skip") continue;
-    skips.set(o.reason, [...(skips.get(o.reason) ?? []), o.case]);
-  }
-  for (const [reason, names] of skips) {
-    const shown = names.length > 6
-      ? `${names.slice(0, 6).join(", ")} and ${names.length - 6} more`
-      : names.join(", ");
-    out.push(`skip ${names.length}: ${reason} (${shown})`);
-  }
+  const grouped = (label: string, pick: (o: Outcome) => string | undefined) => {
+    const byReason = new Map<string, string[]>();
+    for (const o of r.outcomes) {
+      const reason = pick(o);
+      if (reason !== undefined) byReason.set(reason, [...(byReason.get(reason) ?? []), o.case]);
+    }
+    for (const [reason, names] of byReason) {
+      const shown = names.length > 6
+        ? `${names.slice(0, 6).join(", ")} and ${names.length - 6} more`
+        : names.join(", ");
+      out.push(`${label} ${names.length}: ${reason} (${shown})`);
+    }
+  };
+  grouped("alone", (o) => (o.verdict === "pass" ? o.judgedAlone : undefined));
+  grouped("skip", (o) => (o.verdict === "skip" ? o.reason : undefined));
   return out.join("\n");
 }
 
@@ -154,6 +164,7 @@ export function renderText(r: MatrixResult, opts: DetailOptions = {}): string {
   const c = countOutcomes(r);
   const parts = [
     `subject: ${r.subject.description}; reference: ${r.reference?.description ?? "none"}`,
+    ...(r.environment ? environmentLines(r.environment) : []),
     formatTable(r),
   ];
   const details = formatDetails(r, opts);

@@ -10,8 +10,9 @@
 import process from "node:process";
 import { lutimes } from "node:fs/promises";
 import { checkAlone, checkExpected, compareResults, judgeableAlone } from "./compare.ts";
-import { findEntry, judge, staleEntries } from "./known.ts";
-import { bytes, sha256 } from "./status.ts";
+import { findEntry, judge, KNOWN_FILE, staleEntries } from "./known.ts";
+import { reproduction } from "./reproduce.ts";
+import { bytes, sha256, shellQuote } from "./status.ts";
 import {
   type Case,
   DEFAULT_MTIME,
@@ -23,6 +24,7 @@ import {
   type Outcome,
   type Runner,
   type RunResult,
+  type Verdict,
 } from "./types.ts";
 
 /** Every guest's environment, before the case's own `env`: fixed, so output is reproducible. */
@@ -49,9 +51,10 @@ export function caseEnv(c: Case): Record<string, string> {
 
 /** A shell-like rendering of a case's steps, for reports. */
 export function commandLine(c: Case): string {
-  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   const prog = c.program.split("/").pop() ?? c.program;
-  return c.steps.map((s) => [prog, ...s.args].map(quote).join(" ") + (s.stdin ? " < stdin" : ""))
+  return c.steps.map((s) =>
+    [prog, ...s.args].map(shellQuote).join(" ") + (s.stdin ? " < stdin" : "")
+  )
     .join(" && ");
 }
 
@@ -204,9 +207,19 @@ export async function runOnce(
 export interface CaseOptions extends RunOnceOptions {
   /** The known differences (normally those of known_differences.ts). */
   known?: readonly KnownDifference[];
+  /** The matrix command for the reports' reproduce lines (default `deno task matrix`). */
+  matrixCommand?: string;
 }
 
-/** Runs one case on the subject and the reference, and judges it. */
+/**
+ * Runs one case on the subject and the reference, and judges it.
+ *
+ * A case that judges itself (a self-check, an expected output) is judged on the subject alone
+ * when the reference cannot run it (an exec it cannot follow) or when a known-difference entry
+ * says the reference is wrong there (`judgeAlone`); the outcome's `judgedAlone` says why. Then
+ * only entries for any reference (`*`) apply: those for one reference describe how that
+ * reference differs, which a run without it cannot show.
+ */
 export async function runCase(
   c: Case,
   subject: Runner,
@@ -218,43 +231,67 @@ export async function runCase(
   if (c.skip) return skip(c.skip);
   const subjectCannot = await subject.cannotRun(c);
   if (subjectCannot) return skip(`${subject.name} cannot run it: ${subjectCannot}`);
-  const refName = reference?.name ?? "none";
-  const entry = findEntry(opts.known ?? [], c.name, refName);
-  let differences: Difference[];
-  let s: Observed;
-  let r: Observed | undefined;
-  let alone: string | undefined;
-  if (!reference) {
-    if (!judgeableAlone(c)) return skip("no reference runner on this host");
-    s = await runOnce(c, subject, opts);
-    differences = checkAlone(c, s);
-  } else {
-    const refCannot = await reference.cannotRun(c);
-    // A case with its own promise (a self-check, an expected output) is still judged on the
-    // subject alone when the reference cannot run it (execs without binfmt_misc).
-    if (refCannot && !judgeableAlone(c)) return skip(refCannot);
-    s = await runOnce(c, subject, opts);
-    if (refCannot) {
-      differences = checkAlone(c, s);
-      alone = `judged on ${subject.name} alone: ${refCannot}`;
-    } else {
-      r = await runOnce(c, reference, opts);
-      differences = [
-        ...compareResults(c, s, r),
-        ...checkExpected(c, s, "subject"),
-        ...checkExpected(c, r, "reference"),
-      ];
+  const entry = findEntry(opts.known ?? [], c.name, reference?.name ?? "none");
+  const alone = judgeableAlone(c);
+  const execs = c.needsExec === true || c.mayExec === true;
+  const stateBefore = execs ? await reference?.execState?.() : undefined;
+  let refCannot = reference ? await reference.cannotRun(c) : "no reference runner on this host";
+  if (refCannot && !alone) return skip(refCannot);
+  const s = await runOnce(c, subject, opts);
+  let r = reference && !refCannot ? await runOnce(c, reference, opts) : undefined;
+  if (r && stateBefore !== undefined) {
+    // Another run on this machine may register or remove binfmt_misc entries at any time.
+    const after = await reference!.execState!();
+    if (after !== stateBefore) {
+      refCannot = `binfmt_misc changed while the case ran (from "${stateBefore}" to "${after}")`;
+      if (!alone) return skip(refCannot);
+      r = undefined;
     }
   }
-  const { verdict, reason } = judge(differences, entry);
+  let differences: Difference[];
+  let judged: { verdict: Verdict; reason: string };
+  let judgedAlone: string | undefined;
+  if (r === undefined) {
+    differences = checkAlone(c, s);
+    judged = judge(differences, entry?.reference === "*" && !entry.judgeAlone ? entry : undefined);
+    if (reference) judgedAlone = `judged on ${subject.name} alone: ${refCannot}`;
+  } else if (entry?.judgeAlone && alone && subject.name !== reference!.name) {
+    // (Against itself, as in --elfuse-runner qemu-user, the reference's bug is on both sides.)
+    differences = checkAlone(c, s);
+    judgedAlone = `judged on ${subject.name} alone: known ${reference!.name} bug: ${entry.reason}`;
+    const referenceStillWrong = compareResults(c, s, r).length > 0 ||
+      checkExpected(c, r, "reference").length > 0;
+    judged = differences.length > 0
+      ? { verdict: "fail", reason: differences[0].summary }
+      : !referenceStillWrong && !entry.intermittent
+      ? {
+        verdict: "fixed",
+        reason: `fixed — ${reference!.name} no longer shows this bug: remove the entry from ` +
+          KNOWN_FILE,
+      }
+      : { verdict: "pass", reason: "" };
+  } else {
+    differences = [
+      ...compareResults(c, s, r),
+      ...checkExpected(c, s, "subject"),
+      ...checkExpected(c, r, "reference"),
+    ];
+    judged = judge(differences, entry);
+  }
   return {
     ...base,
-    verdict,
-    reason: reason === "" && alone !== undefined ? alone : reason,
+    verdict: judged.verdict,
+    reason: judged.reason === "" && judgedAlone !== undefined ? judgedAlone : judged.reason,
     differences,
     subject: s,
     reference: r,
     ratio: r && r.wallMs > 0 ? s.wallMs / r.wallMs : undefined,
+    judgedAlone,
+    reproduce: reproduction(c, subject, s, reference, r, {
+      env: caseEnv(c),
+      kept: opts.keep === true,
+      matrix: opts.matrixCommand,
+    }),
   };
 }
 
@@ -266,8 +303,12 @@ export interface Progress {
   total: number;
   /** The case most recently started. */
   current: string;
+  /** The cases running now, in the order they started. */
+  running: string[];
   /** Milliseconds since the run started. */
   elapsedMs: number;
+  /** When the call reports a case's end: its outcome. */
+  finished?: Outcome;
 }
 
 /** Options of {@linkcode runMatrix}. */
@@ -306,30 +347,30 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   let next = 0;
   let done = 0;
   let current = "";
-  const report = () =>
+  const running = new Set<string>();
+  const report = (finished?: Outcome) =>
     opts.onProgress?.({
       done,
       total: cases.length,
       current,
+      running: [...running],
       elapsedMs: performance.now() - start,
+      finished,
     });
   const worker = async () => {
     while (next < cases.length) {
       const i = next++;
       current = cases[i].name;
+      running.add(current);
       report();
       outcomes[i] = await runCase(cases[i], opts.subject, opts.reference, opts);
+      running.delete(cases[i].name);
       done++;
-      report();
+      report(outcomes[i]);
     }
   };
   const jobs = Math.max(1, Math.min(opts.jobs ?? 2, cases.length || 1));
   await Promise.all(Array.from({ length: jobs }, worker));
-  const notes = [...(opts.notes ?? [])];
-  for (const runner of [opts.subject, opts.reference]) {
-    const n = (runner as { notes?: unknown } | null)?.notes;
-    if (Array.isArray(n)) notes.push(...n);
-  }
   return {
     subject: { name: opts.subject.name, description: opts.subject.description },
     reference: opts.reference
@@ -340,6 +381,6 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
     wallMs: performance.now() - start,
     outcomes,
     staleEntries: staleEntries(opts.known ?? [], opts.allCaseNames ?? cases.map((c) => c.name)),
-    notes,
+    notes: [...(opts.notes ?? [])],
   };
 }

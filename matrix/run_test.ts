@@ -234,3 +234,137 @@ Deno.test("runMatrix runs jobs at once, keeps case order, and reports progress",
   assert.equal(progress[progress.length - 1], 6);
   assert.ok(r.outcomes.every((o) => o.ratio !== undefined && o.ratio > 0));
 });
+
+Deno.test("a reference bug (judgeAlone): judged on the subject alone, fixed once it is gone", async () => {
+  const selfCheck = (name: string) =>
+    testCase(name, { compare: { mode: "self-check" }, steps: [{ args: [name] }] });
+  // The reference fails t/bug's self-check; elfuse fails t/both's too.
+  const subject = new FakeRunner("elfuse", (inv) => ({
+    stdout: inv.args[0] === "t/both" ? "1 passed, 1 failed\n" : "2 passed, 0 failed\n",
+  }));
+  const buggy = new FakeRunner("qemu-user", (inv) => ({
+    stdout: inv.args[0] === "t/healed" ? "2 passed, 0 failed\n" : "1 passed, 1 failed\n",
+  }));
+  const known = ["t/bug", "t/both", "t/healed"].map((c) => ({
+    case: c,
+    reference: "qemu-user",
+    judgeAlone: true,
+    reason: "qemu-user reverses the environment",
+  }));
+  const r = await runMatrix({
+    cases: [selfCheck("t/bug"), selfCheck("t/both"), selfCheck("t/healed")],
+    subject,
+    reference: buggy,
+    known,
+  });
+  assert.deepEqual(r.outcomes.map((o) => o.verdict), ["pass", "fail", "fixed"]);
+  assert.match(
+    r.outcomes[0].judgedAlone!,
+    /^judged on elfuse alone: known qemu-user bug: qemu-user reverses the environment$/,
+  );
+  assert.equal(r.outcomes[0].reason, r.outcomes[0].judgedAlone);
+  assert.ok(r.outcomes[0].reference, "the reference still ran");
+  assert.match(r.outcomes[1].reason, /elfuse fails its self-check/);
+  assert.match(r.outcomes[2].reason, /qemu-user no longer shows this bug/);
+
+  // Where the reference cannot run the case at all, the entry can be neither shown nor fixed.
+  const noExec = new FakeRunner("qemu-user", () => ({}), () => "reference unavailable: none");
+  const r2 = await runMatrix({
+    cases: [selfCheck("t/bug")],
+    subject,
+    reference: noExec,
+    known,
+  });
+  assert.equal(r2.outcomes[0].verdict, "pass");
+  assert.match(r2.outcomes[0].reason, /judged on elfuse alone: reference unavailable: none/);
+  assert.equal(noExec.calls.length, 0);
+});
+
+Deno.test("judged alone, only entries for any reference apply", async () => {
+  const subject = new FakeRunner("elfuse", () => ({ stdout: "1 passed, 1 failed\n" }));
+  const noExec = new FakeRunner("qemu-user", () => ({}), () => "reference unavailable: none");
+  const c = testCase("t/x", { compare: { mode: "self-check" }, needsExec: true });
+  const forQemu = { case: "t/x", reference: "qemu-user", reason: "qemu-user's own difference" };
+  const forAll = { case: "t/x", reference: "*", reason: "elfuse's own limitation" };
+  const r = await runMatrix({ cases: [c], subject, reference: noExec, known: [forQemu] });
+  assert.equal(r.outcomes[0].verdict, "fail", "a qemu-user entry does not excuse elfuse");
+  const r2 = await runMatrix({ cases: [c], subject, reference: noExec, known: [forAll] });
+  assert.equal(r2.outcomes[0].verdict, "known");
+});
+
+Deno.test("reproduce: the matrix line and each runner's steps", async () => {
+  const withShell = (name: string) => {
+    const r = echo(name);
+    return Object.assign(r, {
+      shellCommand: (inv: { program: string; args: string[] }) =>
+        [name, inv.program, ...inv.args].join(" "),
+    });
+  };
+  const plain = testCase("t/a.b", {
+    steps: [{ args: ["one"] }, { args: ["two"], stdin: "in'put" }],
+  });
+  const withFiles = testCase("t/files", { files: [{ path: "f", content: "x" }] });
+  const r = await runMatrix({
+    cases: [plain, withFiles],
+    subject: withShell("elfuse"),
+    reference: withShell("qemu-user"),
+  });
+  const p = r.outcomes[0].reproduce!;
+  assert.equal(p.matrix, "deno task matrix --filter '^t/a\\.b$' --keep");
+  assert.equal(
+    p.subject,
+    `cd "$(mktemp -d)" && elfuse /nonexistent/prog one </dev/null && ` +
+      `printf '%s' 'in'\\''put' | elfuse /nonexistent/prog two`,
+  );
+  assert.match(p.reference!, /^cd "\$\(mktemp -d\)" && qemu-user /);
+  assert.equal(p.note, undefined);
+  const f = r.outcomes[1].reproduce!;
+  assert.match(f.subject!, /^cd \/\S+elfuse-matrix-\S+ && /);
+  assert.match(f.note!, /creates 1 file\(s\).*--keep/);
+});
+
+Deno.test("a case that may exec is not judged against a run during which binfmt_misc changed", async () => {
+  let state = "none";
+  const ref = Object.assign(
+    new FakeRunner("qemu-user", (inv) => {
+      // Someone registers or removes qemu-aarch64 while each case runs.
+      state = state === "none" ? "faithful" : "none";
+      return { stdout: inv.args.join(" ") + "\n" };
+    }),
+    { execState: () => Promise.resolve(state) },
+  );
+  const r = await runMatrix({
+    cases: [
+      testCase("t/sh", { mayExec: true }),
+      testCase("t/self", {
+        mayExec: true,
+        compare: { mode: "self-check" },
+        steps: [{ args: ["1 passed, 0 failed"] }],
+      }),
+      testCase("t/plain"),
+    ],
+    subject: echo("elfuse"),
+    reference: ref,
+    jobs: 1,
+  });
+  assert.deepEqual(r.outcomes.map((o) => o.verdict), ["skip", "pass", "pass"]);
+  assert.match(r.outcomes[0].reason, /binfmt_misc changed while the case ran \(from "none"/);
+  assert.match(r.outcomes[1].judgedAlone!, /judged on elfuse alone: binfmt_misc changed/);
+  assert.equal(r.outcomes[2].judgedAlone, undefined, "a case that does not exec is unaffected");
+});
+
+Deno.test("a reference bug entry does not apply when the reference runs against itself", async () => {
+  const buggy = () =>
+    new FakeRunner(
+      "qemu-user",
+      () => ({ stdout: "1 passed, 1 failed\n", status: { kind: "exit", code: 1 } }),
+    );
+  const r = await runMatrix({
+    cases: [testCase("t/bug", { compare: { mode: "self-check" } })],
+    subject: buggy(),
+    reference: buggy(),
+    known: [{ case: "t/bug", reference: "qemu-user", judgeAlone: true, reason: "its bug" }],
+  });
+  assert.equal(r.outcomes[0].verdict, "known");
+  assert.equal(r.outcomes[0].judgedAlone, undefined);
+});

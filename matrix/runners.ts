@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ensureAarch64 } from "./binfmt.ts";
+import { type ExecFollowing, execProblem, readExecFollowing } from "./binfmt.ts";
+import { shellQuote } from "./status.ts";
 import type { Invocation, Needs, Runner, RunResult } from "./types.ts";
 
 /** The names {@linkcode makeRunner} knows. */
@@ -175,6 +176,15 @@ export class ElfuseRunner implements Runner {
     return args;
   }
 
+  /** `REPO/elfuse [options] -- program args`: the launcher, in the guest's directory. */
+  shellCommand(inv: Invocation): string {
+    const argv = this.argv(inv);
+    const at = argv.indexOf("--workdir");
+    // The launcher runs the same cli.ts; the guest's directory is where the line runs.
+    const own = argv.slice(3, at).concat(argv.slice(at + 2));
+    return [`${this.repo}/elfuse`, ...own].map(shellQuote).join(" ");
+  }
+
   async unavailable(): Promise<string | null> {
     try {
       await Deno.stat(`${this.repo}/cli.ts`);
@@ -201,15 +211,18 @@ export class ElfuseRunner implements Runner {
   }
 }
 
+/** `env -i K=V... command`: a clean environment holding exactly `env`. */
+function withCleanEnv(env: Record<string, string>, argv: string[]): string {
+  const vars = Object.entries(env).map(([k, v]) => shellQuote(`${k}=${v}`));
+  return ["env", "-i", ...vars, ...argv.map(shellQuote)].join(" ");
+}
+
 /** Runs programs with `qemu-aarch64 [-L sysroot] program args`. */
 export class QemuUserRunner implements Runner {
   readonly name = "qemu-user";
   readonly description: string;
-  /** What the runner did or found that the user should know (binfmt_misc registration). */
-  readonly notes: string[] = [];
   /** The qemu-aarch64 binary, or null when none is installed. */
   readonly qemu: string | null;
-  #exec?: Promise<string | null>;
 
   /** A qemu-user runner, with `-L sysroot` when given (`qemu` and `binfmtRoot` are for tests). */
   constructor(readonly sysroot?: string, qemu?: string, readonly binfmtRoot?: string) {
@@ -225,25 +238,41 @@ export class QemuUserRunner implements Runner {
     );
   }
 
-  /** Programs that execve other aarch64 programs need binfmt_misc (checked once, then cached). */
-  cannotRun(needs: Needs): Promise<string | null> {
-    if (!needs.needsExec || !this.qemu) return Promise.resolve(null);
-    this.#exec ??= (async () => {
-      const qemu = await Deno.realPath(this.qemu!);
-      const r = await ensureAarch64({ qemu, root: this.binfmtRoot });
-      if (r.registered) this.notes.push(r.message);
-      return r.ok ? null : `reference unavailable: ${r.message}`;
-    })();
-    return this.#exec;
+  /**
+   * How a program under this qemu fares when it execs an aarch64 program: binfmt_misc decides
+   * (matrix/binfmt.ts). Read afresh each time: another run on the machine may change it.
+   */
+  execFollowing(): Promise<ExecFollowing> {
+    return readExecFollowing(this.binfmtRoot);
+  }
+
+  /** The binfmt_misc state that exec cases depend on, as one line. */
+  async execState(): Promise<string> {
+    return (await this.execFollowing()).message;
+  }
+
+  /** Cases that exec need binfmt_misc to hand the new program to qemu-user faithfully. */
+  async cannotRun(needs: Needs): Promise<string | null> {
+    if (!needs.needsExec && !needs.mayExec) return null;
+    const problem = execProblem(await this.execFollowing(), needs);
+    return problem === null ? null : `reference unavailable: ${problem}`;
+  }
+
+  #argv(inv: Invocation): string[] {
+    const sysroot = inv.sysroot ?? this.sysroot;
+    return [...(sysroot ? ["-L", sysroot] : []), inv.program, ...inv.args];
+  }
+
+  /** `env -i K=V... qemu-aarch64 [-L sysroot] program args`. */
+  shellCommand(inv: Invocation): string {
+    return withCleanEnv(inv.env, [this.qemu ?? "qemu-aarch64", ...this.#argv(inv)]);
   }
 
   /** Runs one guest with qemu-aarch64, in a clean environment. */
   run(inv: Invocation): Promise<RunResult> {
-    const sysroot = inv.sysroot ?? this.sysroot;
-    const args = sysroot ? ["-L", sysroot] : [];
     return spawnTimed(this.name, {
       cmd: this.qemu ?? "qemu-aarch64",
-      args: [...args, inv.program, ...inv.args],
+      args: this.#argv(inv),
       cwd: inv.cwd,
       env: inv.env,
       clearEnv: true,
@@ -268,6 +297,11 @@ export class NativeRunner implements Runner {
 
   cannotRun(_needs: Needs): Promise<string | null> {
     return Promise.resolve(null);
+  }
+
+  /** `env -i K=V... program args`. */
+  shellCommand(inv: Invocation): string {
+    return withCleanEnv(inv.env, [inv.program, ...inv.args]);
   }
 
   /** Runs one guest directly, in a clean environment. */

@@ -81,6 +81,11 @@ export function hexdump(b: Uint8Array, start = 0, length = 256): string {
   return lines.join("\n");
 }
 
+/** `s` quoted for a POSIX shell: as it is when safe, else in single quotes. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** At most `max` characters of `s`, with a note of how much was cut. */
 export function truncate(s: string, max: number): string {
   if (s.length <= max) return s;

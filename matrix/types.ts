@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Environment } from "./environment.ts";
+
 /** How one process ended. */
 export type Status =
   | { kind: "exit"; code: number }
@@ -48,8 +50,14 @@ export interface Invocation {
 
 /** What a case may need from a runner beyond running a static binary. */
 export interface Needs {
-  /** The program execve()s another aarch64 program. */
+  /** The program execve()s another aarch64 program, and its result depends on that. */
   needsExec?: boolean;
+  /**
+   * The program may execve() aarch64 programs but copes when that fails: busybox's shell
+   * re-executes itself for applets and runs them in-process when it cannot. Right on a reference
+   * that cannot follow an exec at all, wrong on one that follows it badly (matrix/binfmt.ts).
+   */
+  mayExec?: boolean;
 }
 
 /** The one interface every runner implements. */
@@ -64,6 +72,17 @@ export interface Runner {
   cannotRun(needs: Needs): Promise<string | null>;
   /** Runs one process and reports how it ended. */
   run(inv: Invocation): Promise<RunResult>;
+  /**
+   * The shell command that runs `inv` by hand from its working directory (environment,
+   * options, program and arguments, quoted; no `cd`, no stdin), for reports.
+   */
+  shellCommand?(inv: Invocation): string;
+  /**
+   * What the host does when a program under this runner execs an aarch64 program, as one line
+   * (qemu-user: binfmt_misc). A case that may exec is not judged against a run during which it
+   * changed.
+   */
+  execState?(): Promise<string>;
 }
 
 /** A file, directory or symlink created in the case's fresh working directory before it runs. */
@@ -231,6 +250,12 @@ export interface KnownDifference {
    * not show is a pass, not "fixed". Say why in `reason`.
    */
   intermittent?: boolean;
+  /**
+   * The reference is what is wrong here (its own bug): the case is judged on the subject alone,
+   * by its self-check or expectation, as when the reference cannot run it. The reference still
+   * runs when it can; a run where it no longer differs reports the entry fixed.
+   */
+  judgeAlone?: boolean;
 }
 
 /** Everything the matrix learnt about one case. */
@@ -253,6 +278,25 @@ export interface Outcome {
   ratio?: number;
   /** The command line, for reports. */
   command: string;
+  /**
+   * Set when the case was judged on the subject alone although a reference was chosen: why
+   * (the reference cannot run it, or a known bug of the reference's).
+   */
+  judgedAlone?: string;
+  /** Shell command lines that run the case's steps again, per runner (see reproduce.ts). */
+  reproduce?: Reproduction;
+}
+
+/** How to run a case again by hand. */
+export interface Reproduction {
+  /** The matrix command that runs just this case again and keeps its working directories. */
+  matrix: string;
+  /** One shell line: into the working directory, then the subject's steps joined by `&&`. */
+  subject?: string;
+  /** The same for the reference, when it ran. */
+  reference?: string;
+  /** What the lines need that they do not say (the case's files, generated stdin). */
+  note?: string;
 }
 
 /** A whole matrix run. */
@@ -271,8 +315,10 @@ export interface MatrixResult {
   outcomes: Outcome[];
   /** Known-difference entries naming no case at all (they fail the run). */
   staleEntries: KnownDifference[];
-  /** Lines worth telling the user (binfmt registration, missing builds...). */
+  /** Lines worth telling the user (missing builds, no reference...). */
   notes: string[];
+  /** Where the run was made (versions, host, binfmt_misc), when the caller collected it. */
+  environment?: Environment;
 }
 
 /** A runner as reports name it. */

@@ -103,10 +103,7 @@ export function readProgram(hostPath: string, shown: string): Program {
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
     if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
-      throw new ElfuseError(
-        `${shown}: is a script (#!); scripts run once execve is supported`,
-        126,
-      );
+      throw new ElfuseError(`${shown}: is a script (#!), not an ELF program`, 126);
     }
     throw new ElfuseError(`${shown}: cannot execute: ${e.message}`, 126);
   }
@@ -119,4 +116,73 @@ export function readProgram(hostPath: string, shown: string): Program {
     );
   }
   return { hostPath, elf, bytes };
+}
+
+/** Linux's BINPRM_MAX_RECURSION: how many `#!` interpreters deep a program may go. */
+const MAX_SCRIPT_DEPTH = 4;
+
+/** The program to start after following `#!` lines: its ELF, argv and the name it runs as. */
+export interface Target {
+  /** The ELF program (the last interpreter, for a script). */
+  program: Program;
+  /** The name it runs as (AT_EXECFN): the interpreter's path as the `#!` line gives it. */
+  shown: string;
+  /** argv: for a script, `[interpreter, argument?, script, args...]`. */
+  argv: string[];
+}
+
+/**
+ * Reads the program at `hostPath`, following `#!` lines as execve does (Linux binfmt_script):
+ * `#!interpreter [one argument]` runs the interpreter with argv `[interpreter, argument?, script,
+ * argv[1]...]`, where `script` is `shown` (the name the program was started by); an absolute
+ * interpreter path goes through the sysroot's rules. Errors are the shell's: 126 for a script
+ * whose interpreter is missing or that nests too deep.
+ */
+export function readTarget(
+  hostPath: string,
+  shown: string,
+  argv: string[],
+  sysroot?: Sysroot,
+  cwd = Deno.cwd(),
+): Target {
+  for (let depth = 0;; depth++) {
+    let head: Uint8Array;
+    try {
+      const f = Deno.openSync(hostPath);
+      try {
+        head = new Uint8Array(256);
+        head = head.subarray(0, f.readSync(head) ?? 0);
+      } finally {
+        f.close();
+      }
+    } catch {
+      return { program: readProgram(hostPath, shown), shown, argv }; // its error is the right one
+    }
+    if (head[0] !== 0x23 || head[1] !== 0x21) {
+      return { program: readProgram(hostPath, shown), shown, argv };
+    }
+    if (depth === MAX_SCRIPT_DEPTH) {
+      throw new ElfuseError(`${shown}: too many levels of #! interpreters`, 126);
+    }
+    // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
+    const end = head.indexOf(0x0a);
+    const line = new TextDecoder().decode(head.subarray(2, end < 0 ? head.length : end)).trim();
+    if (line === "") throw new ElfuseError(`${shown}: its #! line names no interpreter`, 126);
+    const sp = line.search(/[ \t]/);
+    const interp = sp < 0 ? line : line.slice(0, sp);
+    const arg = sp < 0 ? "" : line.slice(sp).trim();
+    let next = resolve(cwd, interp);
+    if (sysroot !== undefined && interp.startsWith("/")) {
+      const h = sysroot.hostPath(interp);
+      if (typeof h === "string") next = h;
+    }
+    try {
+      Deno.statSync(next);
+    } catch {
+      throw new ElfuseError(`${shown}: bad interpreter ${interp}: no such file`, 126);
+    }
+    argv = [interp, ...(arg ? [arg] : []), shown, ...argv.slice(1)];
+    hostPath = next;
+    shown = interp;
+  }
 }

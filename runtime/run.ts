@@ -14,7 +14,7 @@ import { errnoNames } from "./kernel/errno.ts";
 import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
 import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
-import { findProgram, readProgram } from "./program.ts";
+import { findProgram, readTarget } from "./program.ts";
 import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
@@ -70,8 +70,18 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     }
   }
   const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? Deno.env.get("PATH");
-  const hostPath = findProgram(opts.program, pathVar, Deno.cwd(), sysroot);
-  const prog = readProgram(hostPath, opts.program);
+  const found = findProgram(opts.program, pathVar, Deno.cwd(), sysroot);
+  // A script goes by the name it was started with, or by its path when found in PATH (execve's
+  // filename, as a shell passes it).
+  const started = opts.program.includes("/") ? opts.program : sysroot?.guestPath(found) ?? found;
+  const target = readTarget(
+    found,
+    started,
+    [opts.argv0 ?? opts.program, ...(opts.args ?? [])],
+    sysroot,
+  );
+  const prog = target.program;
+  const hostPath = prog.hostPath;
 
   const backendName = opts.backend ?? defaultBackend().name;
   if (opts.verbose && opts.backend === undefined) {
@@ -87,10 +97,10 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (limits) note(limits);
   as.mapper = backend;
 
-  const argv = [opts.argv0 ?? opts.program, ...(opts.args ?? [])];
+  const argv = target.argv;
   const image = buildImage(as, {
     program: prog,
-    shownName: opts.program,
+    shownName: target.shown === started ? opts.program : target.shown,
     argv,
     envp: env,
     hwcap: backend.hwcap,

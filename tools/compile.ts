@@ -38,6 +38,8 @@ export function compileArgs(output: string, target?: string): string[] {
     `${root}runtime/host/signal_worker.ts`,
     "--include",
     `${root}runtime/sysroot/create.ts`,
+    "--include",
+    `${root}runtime/binfmt.ts`,
     "--output",
     output,
     ...(target ? ["--target", target] : []),
@@ -55,7 +57,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: { output: { type: "string", short: "o" }, target: { type: "string" } },
   });
-  const output = values.output ?? `${root}elfuse`;
+  const output = values.output ?? `${root}dist/elfuse`;
   const r = await new Deno.Command(Deno.execPath(), { args: compileArgs(output, values.target) })
     .output();
   if (r.code !== 0) {

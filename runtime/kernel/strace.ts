@@ -1,10 +1,14 @@
-// --strace: one line per syscall on stderr, `name(args) = result`, like strace(1). Only loaded
-// when asked for, and it wraps the dispatcher instead of slowing the plain path.
+// --strace: one line per syscall on stderr (or --strace-file's file), `name(args) = result`, like
+// strace(1), with `[pid N]` (or `[tid N]` for a thread) in front once the guest has more than one
+// process or thread. Only loaded when asked for, and it wraps the dispatcher instead of slowing
+// the plain path. Flag and enumeration arguments are decoded by the tables of strace_decode.ts.
+import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import { errnoNames } from "./errno.ts";
 import type { Task } from "./task.ts";
 import { AT_FDCWD } from "./paths.ts";
 import { signalName } from "./signals.ts";
+import { decode, decoderFor } from "./strace_decode.ts";
 import type { ArgKind } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
 import type { SyscallTracer } from "./dispatch.ts";
@@ -26,7 +30,16 @@ function quote(bytes: Uint8Array, max: number): string {
 
 const hex = (v: number) => (v < 0 ? "-0x" + (-v).toString(16) : "0x" + v.toString(16));
 
-function formatArg(k: Task, kind: ArgKind, v: number, next: number): string {
+function formatArg(
+  k: Task,
+  syscall: string,
+  index: number,
+  kind: ArgKind,
+  v: number,
+  next: number,
+): string {
+  const decoder = decoderFor(syscall, index, kind);
+  if (decoder !== undefined) return decode(decoder, v);
   switch (kind) {
     case "fd":
       return String(v | 0);
@@ -57,25 +70,64 @@ function formatArg(k: Task, kind: ArgKind, v: number, next: number): string {
   }
 }
 
+/** This host process runs a guest fork child (cli.ts --fork-child, --fork-spare). */
+const forkChildProcess = Deno.args[0] === "--fork-child" || Deno.args[0] === "--fork-spare";
+
+/**
+ * True when more than one guest process or thread may be writing trace lines: this process has
+ * several threads or children it has not reaped, or is itself a fork child (in-process or in a
+ * host process of its own). Lines then start with a prefix, as strace -f's do.
+ */
+export function moreThanOneTask(k: Task): boolean {
+  const p = k.proc;
+  return p.tasks.length > 1 || p.children.size > 0 || p.parentPid !== undefined ||
+    forkChildProcess;
+}
+
+/** `[pid N] ` (`[tid N] ` for one of several threads) in front of a line, or "" while alone. */
+export function tracePrefix(k: Task): string {
+  if (!moreThanOneTask(k)) return "";
+  return k.proc.tasks.length > 1 ? `[tid ${k.tid}] ` : `[pid ${k.proc.pid}] `;
+}
+
+/**
+ * Where trace lines go: host fd 2 (straight, so they interleave with the guest's own stderr in
+ * order), or the file --strace-file named (cli.ts truncates it and passes it to every process of
+ * the run as ELFUSE_STRACE_FILE; each appends whole lines).
+ */
+function traceSink(): (line: string) => void {
+  const path = Deno.env.get("ELFUSE_STRACE_FILE");
+  if (path) {
+    const file = Deno.openSync(path, { append: true, create: true });
+    return (line) => file.writeSync(enc.encode(line + "\n"));
+  }
+  return (line) => {
+    const buf = enc.encode(line + "\n");
+    libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))), buf.length);
+  };
+}
+
+let sink: ((line: string) => void) | undefined;
+
 /** A tracer for the syscall entry (dispatch.ts) that prints every call once it has returned. */
 export function straceTracer(rows: TableRow[]): SyscallTracer {
   const byNr = new Map(rows.map((r) => [r.nr, r]));
-  const out = (line: string) => {
-    const b = enc.encode(line + "\n");
-    // Straight to host fd 2 so lines interleave with the guest's own output in order.
-    const buf = new Uint8Array(b);
-    libc.write(2, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))), buf.length);
-  };
+  // One sink per host process: in-process fork children share their parent's.
+  const out = sink ??= traceSink();
   let shown = "";
   return {
     enter(k, nr) {
       const a = k.args;
-      const kinds = byNr.get(nr)?.def?.args ?? [];
-      shown = kinds.map((kind, i) => formatArg(k, kind, a[i], a[i + 1])).join(", ");
+      const row = byNr.get(nr);
+      const name = row?.name ?? `syscall_${nr}`;
+      const kinds = row?.def?.args ?? [];
+      shown = kinds.map((kind, i) => formatArg(k, name, i, kind, a[i], a[i + 1])).join(", ");
     },
     leave(k, nr, r) {
       const row = byNr.get(nr);
       const name = row?.name ?? `syscall_${nr}`;
+      // NaN (RESULT_SET): the handler wrote x0 itself (execve, lseek past 2^53): show that.
+      if (r !== r) r = Number(BigInt.asIntN(64, k.proc.vcpu.getBig(Reg.X0)));
       let res: string;
       if (r < 0 && r > -4096) {
         res = `-1 ${errnoNames[-r] ?? "E?"}${
@@ -83,8 +135,7 @@ export function straceTracer(rows: TableRow[]): SyscallTracer {
         }`;
       } else res = row?.def?.hexResult ? hex(r) : String(r);
       if (k.proc.exitStatus !== undefined && (name === "exit_group" || name === "exit")) res = "?";
-      const who = k.proc.tasks.length > 1 ? `[${k.tid}] ` : "";
-      out(`${who}${name}(${shown}) = ${res}`);
+      out(`${tracePrefix(k)}${name}(${shown}) = ${res}`);
     },
   };
 }

@@ -16,6 +16,13 @@ const DELAYTIMER_MAX = 0x7fffffff;
 /** Timers one process may hold (Linux's limit is RLIMIT_SIGPENDING's; this keeps memory bounded). */
 export const MAX_TIMERS = 32768;
 
+/**
+ * A periodic timer whose signal was discarded (ignored, or a standard signal already pending) waits
+ * at least this long before it expires again: nothing sees those expiries, and a tiny interval
+ * must not keep the process busy ringing alarms.
+ */
+const UNSEEN_REARM_MS = 1;
+
 export interface PosixTimer {
   readonly id: number;
   readonly clock: number;
@@ -25,25 +32,34 @@ export interface PosixTimer {
   readonly value: bigint;
   /** The thread SIGEV_THREAD_ID names; 0 for the process. */
   readonly tid: number;
-  /** Next expiry in the clock's time (ms); Infinity while disarmed. */
+  /**
+   * Next expiry in the clock's time (ms); Infinity while disarmed. While the signal is queued it
+   * stays at the expiry that queued it.
+   */
   due: number;
   /** Period (ms); 0 for a one-shot timer. */
   interval: number;
-  /** Expirations merged into the signal last queued. */
+  /** si_overrun of the signal delivered last (timer_getoverrun, Linux's it_overrun_last). */
   overrun: number;
-  /** The overrun of the signal delivered last (timer_getoverrun while another is queued). */
-  overrunDelivered: number;
-  /** The siginfo last queued: while it is still pending, expirations count as overruns. */
+  /** The siginfo queued and not yet delivered, if any. */
   info: SigInfo | undefined;
 }
 
 /** Reads a clock (ms in that clock's time). */
 export type ClockReader = (clock: number) => number;
 
+/**
+ * A process's timers. As on Linux (kernel/time/posix-timers.c), a periodic timer whose signal is
+ * queued does not expire again until the signal is delivered: delivery moves it on by whole
+ * periods past now and reports the periods skipped as si_overrun. So a blocked signal costs
+ * nothing however small the period.
+ */
 export class PosixTimers {
   readonly #timers = new Map<number, PosixTimer>();
   /** Reads a timer's clock. */
   readonly now: ClockReader;
+  /** Called when a delivery re-armed a timer: the alarm must be set again. */
+  onRearm: () => void = () => {};
 
   constructor(now: ClockReader) {
     this.now = now;
@@ -68,7 +84,6 @@ export class PosixTimers {
       due: Infinity,
       interval: 0,
       overrun: 0,
-      overrunDelivered: 0,
       info: undefined,
     };
     this.#timers.set(id, t);
@@ -88,50 +103,60 @@ export class PosixTimers {
     this.#timers.clear();
   }
 
-  /**
-   * Brings a timer whose expiries send nothing (SIGEV_NONE) up to date, for timer_gettime: a
-   * periodic one moves on by whole periods, a one-shot one disarms.
-   */
-  catchUp(t: PosixTimer): void {
+  /** The time left until the next expiry as timer_gettime reports it (0: disarmed). */
+  left(t: PosixTimer): number {
+    if (t.due === Infinity) return 0;
     const now = this.now(t.clock);
-    if (t.due > now) return;
-    t.due = t.interval > 0
-      ? t.due + (Math.floor((now - t.due) / t.interval) + 1) * t.interval
-      : Infinity;
+    if (t.due > now) return t.due - now;
+    if (t.interval > 0 && (t.info !== undefined || t.notify === SIGEV_NONE)) {
+      return t.interval - ((now - t.due) % t.interval); // the period that runs now
+    }
+    if (t.notify === SIGEV_NONE) {
+      t.due = Infinity; // a one-shot SIGEV_NONE timer that expired is disarmed
+      return 0;
+    }
+    return 1e-6; // expired, its signal not yet queued: still armed (Linux reports 1 ns)
   }
 
   /**
-   * The timers due now whose signal must be queued. Each expiry re-arms a periodic timer one
-   * period on (periods missed meanwhile count as overruns, as Linux's do); an expiry whose earlier
-   * signal is still queued (`queued`) only adds to that signal's overrun.
+   * The timers due now: each gets a fresh siginfo to queue (si_code SI_TIMER, si_timerid,
+   * si_overrun, si_value; _timer has them where _rt has pid, uid, value), and a one-shot timer
+   * disarms.
    */
-  expire(queued: (t: PosixTimer) => boolean): PosixTimer[] {
+  expire(): PosixTimer[] {
     const out: PosixTimer[] = [];
     for (const t of this.#timers.values()) {
-      if (t.due === Infinity || t.notify === SIGEV_NONE) continue;
-      const at = this.now(t.clock);
-      if (t.due > at) continue;
-      const missed = t.interval > 0 ? Math.floor((at - t.due) / t.interval) : 0;
-      t.due = t.interval > 0 ? t.due + (missed + 1) * t.interval : Infinity;
-      if (t.info !== undefined && queued(t)) {
-        t.overrun = Math.min(DELAYTIMER_MAX, t.overrun + missed + 1);
-        t.info.uid = t.overrun; // si_overrun shares si_uid's place
-        continue;
-      }
-      if (t.info !== undefined) t.overrunDelivered = t.overrun;
-      t.overrun = Math.min(DELAYTIMER_MAX, missed);
-      // struct siginfo's _timer: si_tid, si_overrun, si_value where _rt has pid, uid, value.
-      t.info = { code: SI_TIMER, pid: t.id, uid: t.overrun, value: t.value };
+      if (t.due === Infinity || t.notify === SIGEV_NONE || t.info !== undefined) continue;
+      if (t.due > this.now(t.clock)) continue;
+      const info: SigInfo = { code: SI_TIMER, pid: t.id, uid: 0, value: t.value };
+      info.settled = (delivered) => this.#settled(t, info, delivered);
+      t.info = info;
+      if (t.interval === 0) t.due = Infinity;
       out.push(t);
     }
     return out;
+  }
+
+  /** A timer's signal left the queue (or never entered it: `delivered` false). */
+  #settled(t: PosixTimer, info: SigInfo, delivered: boolean): void {
+    if (t.info !== info) return; // re-armed or deleted meanwhile
+    t.info = undefined;
+    let overrun = 0;
+    if (t.interval > 0 && t.due !== Infinity) {
+      const now = this.now(t.clock);
+      overrun = now >= t.due ? Math.floor((now - t.due) / t.interval) : 0;
+      t.due += (overrun + 1) * t.interval;
+      if (!delivered) t.due = Math.max(t.due, now + UNSEEN_REARM_MS);
+    }
+    if (delivered) info.uid = t.overrun = Math.min(DELAYTIMER_MAX, overrun);
+    this.onRearm();
   }
 
   /** Milliseconds until the nearest expiry that sends a signal (Infinity: none armed). */
   nextAlarm(): number {
     let ms = Infinity;
     for (const t of this.#timers.values()) {
-      if (t.due === Infinity || t.notify === SIGEV_NONE) continue;
+      if (t.due === Infinity || t.notify === SIGEV_NONE || t.info !== undefined) continue;
       ms = Math.min(ms, t.due - this.now(t.clock));
     }
     return Math.max(0, ms);

@@ -177,12 +177,6 @@ function timerTarget(proc: Process, t: PosixTimer): Task | undefined {
   return t.tid === 0 ? undefined : proc.tasks.find((task) => task.tid === t.tid);
 }
 
-/** The signal a POSIX timer queued last is still pending (not yet delivered). */
-export function timerSignalQueued(proc: Process, t: PosixTimer): boolean {
-  if (t.info === undefined) return false;
-  return (timerTarget(proc, t)?.signals.pending ?? proc.pending).queue[t.signo].includes(t.info);
-}
-
 /**
  * A timer was re-armed or deleted: its signal still pending is dropped, as Linux 6.13 and later
  * drop it (kernel/signal.c posixtimer_deliver_signal ignores a signal of an older arming).
@@ -197,13 +191,17 @@ export function dropTimerSignal(proc: Process, t: PosixTimer): void {
 
 /**
  * POSIX timers that are due queue their signals, and the listener's alarm is set for the next
- * expiry.
+ * expiry. A signal that was not queued (ignored, or a standard one already pending) re-arms its
+ * timer at once.
  */
 export function fireTimers(proc: Process): void {
   const timers = proc.timers;
   if (timers === undefined) return;
-  for (const t of timers.expire((t) => timerSignalQueued(proc, t))) {
-    sendSignal(proc, t.signo, t.info!, timerTarget(proc, t));
+  for (const t of timers.expire()) {
+    const info = t.info!, target = timerTarget(proc, t);
+    sendSignal(proc, t.signo, info, target);
+    const queue = (target?.signals.pending ?? proc.pending).queue[t.signo];
+    if (t.info === info && !queue.includes(info)) info.settled!(false);
   }
   proc.router?.alarm(timers.nextAlarm());
 }

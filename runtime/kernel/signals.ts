@@ -59,6 +59,11 @@ export interface SigInfo {
   pid: number;
   uid: number;
   value: bigint;
+  /**
+   * A POSIX timer's signal: called as it leaves the queue, delivered (true: it may still set
+   * si_overrun, in `uid`) or discarded (false), so that the timer re-arms (posix_timers.ts).
+   */
+  settled?: (delivered: boolean) => void;
 }
 
 /** One `struct sigaction` as the aarch64 kernel stores it (handler, flags, restorer, mask). */
@@ -92,6 +97,7 @@ export class PendingSignals {
   dequeue(sig: number): SigInfo | undefined {
     const info = this.queue[sig].shift();
     if (this.queue[sig].length === 0) this.set(sig, false);
+    info?.settled?.(true);
     return info;
   }
 
@@ -106,8 +112,9 @@ export class PendingSignals {
 
   /** Drops every instance of `sig`. */
   discard(sig: number): void {
-    this.queue[sig].length = 0;
+    const q = this.queue[sig];
     this.set(sig, false);
+    for (const info of q.splice(0)) info.settled?.(false);
   }
 
   has(sig: number): boolean {

@@ -17,7 +17,7 @@ import {
   SIGEV_THREAD_ID,
 } from "../posix_timers.ts";
 import { Slot } from "../scratch.ts";
-import { dropTimerSignal, fireTimers, timerSignalQueued } from "../signal_delivery.ts";
+import { dropTimerSignal, fireTimers } from "../signal_delivery.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import type { Task } from "../task.ts";
 
@@ -41,7 +41,9 @@ function timersOf(proc: Process): PosixTimers {
     return (s.view.getUint32(at, true) + s.view.getInt32(at + 4, true) * 4294967296) * 1000 +
       s.view.getUint32(at + 8, true) / 1e6;
   };
-  return proc.timers = new PosixTimers(now);
+  const timers = new PosixTimers(now);
+  timers.onRearm = () => proc.router?.alarm(timers.nextAlarm());
+  return proc.timers = timers;
 }
 
 function timerCreate(k: Task, a: Float64Array): number {
@@ -86,17 +88,8 @@ function writeTimespec(proc: Process, addr: number, ms: number): void {
 
 /** Writes a timer's struct itimerspec (timer_gettime, and timer_settime's old value). */
 function current(proc: Process, t: PosixTimer, out: number): void {
-  const timers = proc.timers!;
-  let left = 0;
-  if (t.notify === SIGEV_NONE) {
-    timers.catchUp(t);
-    if (t.due !== Infinity) left = t.due - timers.now(t.clock);
-  } else if (t.due !== Infinity) {
-    // Expired, its signal not yet queued: still armed, as Linux reports it (1 ns).
-    left = Math.max(t.due - timers.now(t.clock), 1e-6);
-  }
   writeTimespec(proc, out, t.interval);
-  writeTimespec(proc, out + 16, left);
+  writeTimespec(proc, out + 16, proc.timers!.left(t));
 }
 
 function timerSettime(k: Task, a: Float64Array): number {
@@ -111,7 +104,7 @@ function timerSettime(k: Task, a: Float64Array): number {
   const timers = proc.timers!;
   dropTimerSignal(proc, t);
   t.interval = interval;
-  t.overrun = t.overrunDelivered = 0;
+  t.overrun = 0;
   t.due = value === 0
     ? Infinity
     : (flags & TIMER_ABSTIME) !== 0
@@ -150,8 +143,7 @@ export const timerSyscalls: SyscallDef[] = [
     handler: (k, a) => {
       // The overrun of the signal delivered last (Linux's it_overrun_last).
       const t = timerOf(k, a[0]);
-      if (typeof t === "number") return t;
-      return timerSignalQueued(k.proc, t) ? t.overrunDelivered : t.overrun;
+      return typeof t === "number" ? t : t.overrun;
     },
     args: ["int"],
   },

@@ -146,6 +146,10 @@ export function readTarget(
   cwd = Deno.cwd(),
 ): Target {
   for (let depth = 0;; depth++) {
+    // execve's checks come before the file is opened (a FIFO would block): readProgram reports.
+    if (programFileProblem(hostPath) !== undefined) {
+      return { program: readProgram(hostPath, shown), shown, argv };
+    }
     let head: Uint8Array;
     try {
       const f = Deno.openSync(hostPath);

@@ -137,6 +137,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   const status = await runKernel(proc, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
+  proc.router?.close();
   backend.close();
   return status;
 }

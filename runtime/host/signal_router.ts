@@ -82,6 +82,7 @@ export class SignalRouter {
   readonly flags = new Int32Array(new SharedArrayBuffer(48));
   #kicksSeen = 0;
   #worker: Worker | undefined;
+  #wakeWrite = -1;
   readonly #listening = new Set<number>();
   /** Read end of the listener's wake pipe (-1 until it starts): the scheduler's idle wait polls it. */
   wakeFd = -1;
@@ -99,6 +100,7 @@ export class SignalRouter {
     if (libc.pipe2(s.address, flags) !== 0) throw new Error("signal listener: pipe2 failed");
     this.wakeFd = s.view.getInt32(0, true);
     const wake = s.view.getInt32(4, true);
+    this.#wakeWrite = wake;
     const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
     w.postMessage({
       setup: {
@@ -112,6 +114,17 @@ export class SignalRouter {
     if (this.#interrupt !== undefined) w.postMessage({ interrupt: this.#interrupt });
     this.#worker = w;
     return w;
+  }
+
+  /**
+   * Ends the listener once the guest is gone: a live Worker (and its signal listeners) keeps
+   * Deno's event loop, so a process that ran a guest in itself and returned would never exit.
+   */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    for (const fd of [this.wakeFd, this.#wakeWrite]) if (fd >= 0) libc.close(fd);
+    this.wakeFd = this.#wakeWrite = -1;
   }
 
   /**

@@ -1,8 +1,23 @@
-// elfuse command line: `elfuse [options] [--] program [args...]`.
+/**
+ * The elfuse command line: `elfuse [options] [--] program [args...]`, `elfuse sysroot create`,
+ * `elfuse binfmt`. `deno install -g -A -n elfuse jsr:@elfuse/elfuse/cli` installs it as `elfuse`.
+ *
+ * @example Run it from a program of your own
+ * ```ts
+ * import { main } from "./cli.ts";
+ *
+ * Deno.exit(await main(["--timeout", "10", "./fixtures/build/hello"]));
+ * ```
+ *
+ * @module
+ */
 import { ElfuseError, printable } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
 
+export type { BackendName };
+
+/** elfuse's version, as `elfuse --version` prints it. */
 export const VERSION = "0.1.0";
 
 const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
@@ -86,18 +101,27 @@ function splitAtProgram(argv: string[]): { own: string[]; rest: string[] } {
 
 /** A run the command line asks for. */
 export interface CliRequest {
+  /** The program as given (a path, or a bare name looked up in PATH). */
   program: string;
+  /** Its arguments after argv[0]. */
   args: string[];
   /** argv[0] (`-0`; default: the program as given). */
   argv0: string;
+  /** The guest's environment as KEY=VALUE strings. */
   env: string[];
+  /** The CPU backend (`--backend`; default: elfuse's choice). */
   backend?: BackendName;
+  /** One line per syscall (`--strace`). */
   strace: boolean;
   /** Where --strace lines go (default stderr). */
   straceFile?: string;
+  /** Diagnostics on stderr (`-v`). */
   verbose: boolean;
+  /** The guest's working directory (`--workdir`). */
   workdir?: string;
+  /** The guest's system files (`--sysroot` or ELFUSE_SYSROOT). */
   sysroot?: string;
+  /** Seconds of wall-clock time before the run is ended (`--timeout`). */
   timeout?: number;
 }
 
@@ -190,9 +214,13 @@ export function parseArgsMessage(e: unknown): string {
   return message.split(/\.\s/)[0].replace(/\.$/, "");
 }
 
+/** What `elfuse sysroot create` is asked to build. */
 export interface SysrootRequest {
+  /** The directory to build the sysroot in. */
   dir: string;
+  /** The Debian packages to install (with their dependencies). */
   packages: string[];
+  /** The Debian suite (default bookworm). */
   suite?: string;
 }
 

@@ -23,12 +23,13 @@
 import {
   aarch64Entries,
   BINFMT_ROOT,
+  type BinfmtEntry,
   type BinfmtState,
   describeState,
   readState,
 } from "../runtime/host/binfmt_misc.ts";
 
-export { BINFMT_ROOT, type BinfmtState, describeState, readState };
+export { BINFMT_ROOT, type BinfmtEntry, type BinfmtState, describeState, readState };
 
 /** How a program running under qemu-user fares when it execs another aarch64 program. */
 export interface ExecFollowing {

@@ -308,7 +308,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (req.timeout !== undefined) {
-      const w = new Worker(new URL("./runtime/watchdog.ts", import.meta.url), { type: "module" });
+      const { workerUrl } = await import("./runtime/host/worker_url.ts");
+      const w = new Worker(
+        workerUrl("watchdog", new URL("./runtime/watchdog.ts", import.meta.url)),
+        { type: "module" },
+      );
       // Inherited by every host process this run starts, so the watchdog can find them all.
       const marker = `ELFUSE_RUN=${Deno.pid}-${crypto.randomUUID()}`;
       Deno.env.set("ELFUSE_RUN", marker.slice("ELFUSE_RUN=".length));

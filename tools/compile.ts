@@ -41,6 +41,8 @@ export function compileArgs(output: string, target?: string): string[] {
     "--include",
     `${root}runtime/host/signal_worker.ts`,
     "--include",
+    `${root}runtime/host/worker_url.ts`,
+    "--include",
     `${root}runtime/sysroot/create.ts`,
     "--include",
     `${root}runtime/binfmt.ts`,

@@ -7,6 +7,7 @@
 // (Vcpu.interruptCall): a guest that is computing takes the signal at once. Signals the guest
 // leaves at their default or ignores are left to the host (a default SIGINT ends elfuse with
 // SIGINT, exactly as it should end the guest).
+import { workerUrl } from "./worker_url.ts";
 import { libc, Scratch } from "./libc.ts";
 import type { NativeCall } from "../backends/backend.ts";
 
@@ -101,7 +102,10 @@ export class SignalRouter {
     this.wakeFd = s.view.getInt32(0, true);
     const wake = s.view.getInt32(4, true);
     this.#wakeWrite = wake;
-    const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
+    const w = new Worker(
+      workerUrl("signal_worker", new URL("./signal_worker.ts", import.meta.url)),
+      { type: "module" },
+    );
     w.postMessage({
       setup: {
         shared: this.flags.buffer as SharedArrayBuffer,

@@ -113,7 +113,7 @@ export type UnicornLib = NumberArgs<Deno.DynamicLibrary<typeof symbols>["symbols
 
 let loaded: { lib: UnicornLib; path: string } | undefined;
 
-/** Opens libunicorn once: $ELFUSE_LIBUNICORN, the project's tool cache, then the system's. */
+/** Opens libunicorn once, from the first of libunicornCandidates() (preload.ts) that loads. */
 export function openUnicorn(): { lib: UnicornLib; path: string } {
   if (loaded) return loaded;
   const errors: string[] = [];

@@ -14,8 +14,9 @@
 import { ElfuseError, printable } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
+import { SYSROOT_ARCHES, type SysrootArch } from "./runtime/sysroot/arch.ts";
 
-export type { BackendName };
+export type { BackendName, SysrootArch };
 
 /** elfuse's version, as `elfuse --version` prints it. */
 export const VERSION = "0.1.0";
@@ -23,7 +24,7 @@ export const VERSION = "0.1.0";
 const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
 
 usage: elfuse [options] [--] program [args...]
-       elfuse sysroot create [--suite SUITE] DIR PACKAGE...
+       elfuse sysroot create [--suite SUITE] [--arch ARCH] [--only] DIR PACKAGE...
        elfuse binfmt install|uninstall|status
 
 A program name without a slash is looked up in PATH; a #! script runs through its
@@ -51,8 +52,8 @@ options:
                          after SECONDS of wall-clock time
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
-  sysroot create         builds DIR from Debian arm64 packages and their dependencies
-                         (default suite bookworm), for use with --sysroot DIR
+  sysroot create         builds DIR from Debian arm64 packages, their dependencies and
+                         Debian's base (default suite bookworm), for use with --sysroot DIR
   binfmt install         (root) registers elfuse with binfmt_misc, so that aarch64 programs
                          run through elfuse when any program execs them; uninstall removes
                          the entry, status shows what handles aarch64 programs
@@ -222,19 +223,29 @@ export interface SysrootRequest {
   packages: string[];
   /** The Debian suite (default bookworm). */
   suite?: string;
+  /** The Debian architecture (default arm64). */
+  arch?: SysrootArch;
+  /** Only the named packages and their dependencies, without Debian's base. */
+  only?: boolean;
 }
 
-const SYSROOT_USAGE = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+const SYSROOT_USAGE =
+  "usage: elfuse sysroot create [--suite SUITE] [--arch ARCH] [--only] DIR PACKAGE...";
 
 const SYSROOT_HELP = `${SYSROOT_USAGE}
 
 Builds DIR from Debian arm64 packages and everything they depend on, for use with
 elfuse --sysroot DIR. apt-get resolves and downloads them through a private state
 directory under DIR/.elfuse (the system's apt sources and architectures are never
-touched); dpkg-deb unpacks them. See docs/sysroot.md.
+touched); dpkg-deb unpacks them. Debian's base comes too (dash as /bin/sh,
+base-passwd's /etc/passwd and /etc/group, debianutils), and what the maintainer
+scripts would do is done: the alternatives links (awk, which...) and, with the
+ca-certificates package, the CA bundle. See docs/sysroot.md.
 
 options:
   --suite SUITE   the Debian suite to take the packages from (default bookworm)
+  --arch ARCH     arm64 (default) or amd64 (for x86_64 guests); one per DIR
+  --only          only the named packages and their dependencies, not Debian's base
   -h, --help      show this help and exit
 `;
 
@@ -255,7 +266,12 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
     const { parseArgs } = await import("./runtime/deps.ts");
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: { suite: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        suite: { type: "string" },
+        arch: { type: "string" },
+        only: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -264,7 +280,20 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
   }
   if (values.help) return "help";
   if (positionals.length < 2) throw new ElfuseError(SYSROOT_USAGE, 2);
-  return { dir: positionals[0], packages: positionals.slice(1), suite: values.suite };
+  const arch = values.arch;
+  if (arch !== undefined && !(SYSROOT_ARCHES as readonly string[]).includes(arch)) {
+    throw new ElfuseError(
+      `sysroot create: unknown --arch '${arch}' (use ${SYSROOT_ARCHES.join(" or ")})`,
+      2,
+    );
+  }
+  return {
+    dir: positionals[0],
+    packages: positionals.slice(1),
+    suite: values.suite,
+    arch: arch as SysrootArch | undefined,
+    only: values.only === true,
+  };
 }
 
 /** Runs the command line and returns the process exit status (or dies by the guest's signal). */

@@ -247,12 +247,28 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     dir: "d",
     packages: ["bash", "sed"],
     suite: "trixie",
+    arch: undefined,
+    only: false,
   });
+  assert.deepEqual(await parseSysrootCli(["create", "--arch", "amd64", "--only", "d", "bash"]), {
+    dir: "d",
+    packages: ["bash"],
+    suite: undefined,
+    arch: "amd64",
+    only: true,
+  });
+  await assert.rejects(
+    () => parseSysrootCli(["create", "--arch", "x86_64", "d", "bash"]),
+    /^ElfuseError: sysroot create: unknown --arch 'x86_64' \(use arm64 or amd64\)$/,
+  );
   assert.equal(await parseSysrootCli(["create", "--help"]), "help");
   assert.equal(await parseSysrootCli(["--help"]), "help");
   const help = await elfuse("sysroot", "create", "--help");
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: elfuse sysroot create \[--suite SUITE\] DIR PACKAGE\.\.\.\n/);
+  assert.match(
+    help.stdout,
+    /^usage: elfuse sysroot create \[--suite SUITE\] \[--arch ARCH\] \[--only\] DIR PACKAGE\.\.\.\n/,
+  );
   assert.equal(help.stderr, "");
   // parseArgs's own message, cut to its first sentence: no dangling quote.
   const bad = await elfuse("sysroot", "create", "--bogus", "d", "x");

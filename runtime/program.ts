@@ -13,9 +13,13 @@ export interface Program {
   bytes: Uint8Array;
 }
 
+/** Debian's default PATH (/etc/profile): where a sysroot's own commands are. */
+const SYSROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /**
  * A name with a slash is a path; a bare name is looked up in PATH as a shell does. Under a sysroot,
- * absolute guest paths (and PATH entries) go through its rules; the result is a host path.
+ * absolute guest paths (and PATH entries) go through its rules, and the sysroot's own PATH is
+ * searched before the guest's; the result is a host path.
  */
 export function findProgram(
   name: string,
@@ -33,7 +37,11 @@ export function findProgram(
   // As a shell searches: the first executable regular file wins; one that is not executable is
   // remembered, so that "permission denied" (126) beats "not found" (127).
   let unrunnable: string | undefined;
-  for (const dir of (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+  // Under a sysroot its own PATH comes first: the host's PATH may name a host tool of that name
+  // (a pyenv shim for python3) that the sysroot's program should win over.
+  const dirs = (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":");
+  if (sysroot !== undefined) dirs.unshift(...SYSROOT_PATH.split(":"));
+  for (const dir of dirs) {
     const p = host(resolve(cwd, join(dir || ".", name)));
     const problem = programFileProblem(p);
     if (problem === undefined) return p;

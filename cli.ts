@@ -139,7 +139,15 @@ function directoryOption(option: string, dir: string | undefined): string | unde
   return dir;
 }
 
-/** Parses the command line; returns a request, or "help"/"version". */
+/**
+ * Parses the command line; returns a request, or "help"/"version".
+ *
+ * @example
+ * ```ts
+ * const req = await parseCli(["--timeout", "5", "./prog", "arg"]);
+ * if (typeof req === "object") console.log(req.program, req.args, req.timeout); // ./prog ["arg"] 5
+ * ```
+ */
 export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "version"> {
   const { own, rest } = splitAtProgram(argv);
   let values;
@@ -207,7 +215,18 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
   };
 }
 
-/** node:util parseArgs's error as one line: its first sentence, quotes balanced. */
+/**
+ * node:util parseArgs's error as one line: its first sentence, quotes balanced.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   (await import("node:util")).parseArgs({ args: ["--x"], options: {} });
+ * } catch (e) {
+ *   console.log(parseArgsMessage(e)); // "Unknown option '--x'"
+ * }
+ * ```
+ */
 export function parseArgsMessage(e: unknown): string {
   const message = (e as Error).message.split("\n")[0];
   // "Unknown option '--x'. To specify a positional argument starting with a '-', place it at
@@ -250,8 +269,15 @@ options:
 `;
 
 /**
- * Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`), or "help" for
+ * Parses `sysroot create [--suite S] [--arch A] [--only] DIR PACKAGE...` (the words after
+ * `sysroot`), or "help" for
  * `sysroot --help` and `sysroot create --help`.
+ *
+ * @example
+ * ```ts
+ * const req = await parseSysrootCli(["create", "--arch", "amd64", "root", "bash"]);
+ * if (req !== "help") console.log(req.dir, req.arch, req.packages); // root amd64 ["bash"]
+ * ```
  */
 export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | "help"> {
   if (argv[0] === "-h" || argv[0] === "--help") return "help";
@@ -296,7 +322,15 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
   };
 }
 
-/** Runs the command line and returns the process exit status (or dies by the guest's signal). */
+/**
+ * Runs the command line and returns the process exit status (or dies by the guest's signal).
+ *
+ * @example
+ * ```ts
+ * const status = await main(["./fixtures/build/hello"]); // prints "hello, world"
+ * console.log(status); // 0
+ * ```
+ */
 export async function main(argv: string[]): Promise<number> {
   // Linux runs on Unicorn whatever the options say: overlap its 7-8 ms dlopen with the rest.
   if (argv[0] !== "sysroot" && argv[0] !== "binfmt") preloadUnicorn();

@@ -21,7 +21,15 @@ export interface Corpus {
   busybox: { path: string; present: boolean };
 }
 
-/** Loads every case: the fixtures of fixtures/catalog.ts, the busybox cases, the sysroot's. */
+/**
+ * Loads every case: the fixtures of fixtures/catalog.ts, the busybox cases, the sysroot's.
+ *
+ * @example
+ * ```ts
+ * const corpus = await loadCorpus(".");
+ * console.log(corpus.cases.length, "cases");
+ * ```
+ */
 export async function loadCorpus(repo: string): Promise<Corpus> {
   const path = `${repo}/${BUSYBOX_PATH}`;
   let present = false;
@@ -52,7 +60,14 @@ export async function loadCorpus(repo: string): Promise<Corpus> {
   return { cases, notes: fixtures.notes, busybox: { path, present } };
 }
 
-/** The cases a run selects: those whose name matches `filter`, and only quick ones if `quick`. */
+/**
+ * The cases a run selects: those whose name matches `filter`, and only quick ones if `quick`.
+ *
+ * @example
+ * ```ts
+ * const quickBusybox = selectCases(corpus.cases, { filter: /^busybox\//, quick: true });
+ * ```
+ */
 export function selectCases(
   cases: readonly Case[],
   opts: { filter?: RegExp; quick?: boolean },

@@ -22,7 +22,14 @@ export const BACKENDS = ["unicorn", "hvf", "hvf-sim"] as const;
 /** The process groups still running, so an interrupted matrix can end them. */
 const running = new Set<number>();
 
-/** Kills every process group the runners started and that is still running. */
+/**
+ * Kills every process group the runners started and that is still running.
+ *
+ * @example
+ * ```ts
+ * globalThis.addEventListener("unload", () => killAllRunning());
+ * ```
+ */
 export function killAllRunning(): void {
   for (const pid of running) {
     try {
@@ -51,7 +58,19 @@ export interface SpawnSpec {
   timeoutSeconds: number;
 }
 
-/** Spawns one process in its own process group and waits for it, killing it on timeout. */
+/**
+ * Spawns one process in its own process group and waits for it, killing it on timeout.
+ *
+ * @example
+ * ```ts
+ * const r = await spawnTimed("qemu-user", {
+ *   cmd: "qemu-aarch64",
+ *   args: ["./fixtures/build/hello"],
+ *   timeoutSeconds: 10,
+ * });
+ * console.log(r.status, new TextDecoder().decode(r.stdout));
+ * ```
+ */
 export async function spawnTimed(runner: string, spec: SpawnSpec): Promise<RunResult> {
   const start = performance.now();
   const fail = (message: string): RunResult => ({
@@ -138,7 +157,14 @@ export function which(...names: string[]): string | null {
   return null;
 }
 
-/** True when this host runs aarch64 Linux programs itself. */
+/**
+ * True when this host runs aarch64 Linux programs itself.
+ *
+ * @example
+ * ```ts
+ * const reference = hostRunsAarch64() ? "native" : "qemu-user";
+ * ```
+ */
 export function hostRunsAarch64(): boolean {
   return Deno.build.os === "linux" && Deno.build.arch === "aarch64";
 }
@@ -147,6 +173,12 @@ export function hostRunsAarch64(): boolean {
  * The reference runner this host gets by default: `native` on aarch64 Linux, `qemu-user` on any
  * other Linux with qemu-aarch64 installed, else null (no reference: only cases that carry their own
  * expectation are judged).
+ *
+ * @example
+ * ```ts
+ * const name = defaultReference();
+ * const reference = name === null ? null : makeRunner(name, { repo: "." });
+ * ```
  */
 export function defaultReference(): RunnerName | null {
   if (hostRunsAarch64()) return "native";
@@ -156,7 +188,15 @@ export function defaultReference(): RunnerName | null {
   return null;
 }
 
-/** Runs programs with this project's CLI: `deno run -A <repo>/cli.ts [--backend X] ...`. */
+/**
+ * Runs programs with this project's CLI: `deno run -A <repo>/cli.ts [--backend X] ...`.
+ *
+ * @example
+ * ```ts
+ * const elfuse = new ElfuseRunner("/path/to/elfuse", "unicorn");
+ * console.log(elfuse.description, await elfuse.unavailable()); // null when it can run here
+ * ```
+ */
 export class ElfuseRunner implements Runner {
   readonly name = "elfuse";
   readonly description: string;
@@ -217,7 +257,15 @@ function withCleanEnv(env: Record<string, string>, argv: string[]): string {
   return ["env", "-i", ...vars, ...argv.map(shellQuote)].join(" ");
 }
 
-/** Runs programs with `qemu-aarch64 [-L sysroot] program args`. */
+/**
+ * Runs programs with `qemu-aarch64 [-L sysroot] program args`.
+ *
+ * @example
+ * ```ts
+ * const qemu = new QemuUserRunner(".tools/sysroot");
+ * console.log(await qemu.cannotRun(someCase)); // null when it can
+ * ```
+ */
 export class QemuUserRunner implements Runner {
   readonly name = "qemu-user";
   readonly description: string;
@@ -282,7 +330,14 @@ export class QemuUserRunner implements Runner {
   }
 }
 
-/** Runs programs directly, on a host that runs aarch64 Linux programs itself. */
+/**
+ * Runs programs directly, on a host that runs aarch64 Linux programs itself.
+ *
+ * @example
+ * ```ts
+ * if (hostRunsAarch64()) console.log(await new NativeRunner().unavailable()); // null
+ * ```
+ */
 export class NativeRunner implements Runner {
   readonly name = "native";
   readonly description = "native (the host runs aarch64 itself)";
@@ -328,7 +383,15 @@ export interface RunnerOptions {
   sysroot?: string;
 }
 
-/** The runner of that name. */
+/**
+ * The runner of that name.
+ *
+ * @example
+ * ```ts
+ * const subject = makeRunner("elfuse", { repo: ".", backend: "unicorn" });
+ * const reference = makeRunner("qemu-user", { repo: "." });
+ * ```
+ */
 export function makeRunner(name: RunnerName, opts: RunnerOptions): Runner {
   switch (name) {
     case "elfuse":

@@ -74,6 +74,12 @@ Deno.test("run: piped stdout and stderr, stdin from a string, the exit code", as
     stdout: "piped",
   });
   assert.equal(text(bytes.stdout).trim(), "1000");
+  // stdout to a stream of the caller's, as it comes.
+  const chunks: Uint8Array[] = [];
+  const sink = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+  const streamed = await run(busybox, ["sh", "-c", "echo one; echo two"], { stdout: sink });
+  assert.deepEqual([streamed.exitCode, streamed.stdout.length], [0, 0]);
+  assert.equal(chunks.map(text).join(""), "one\ntwo\n");
   const none = await run(fixture("hello"), [], { stdout: "null" });
   assert.deepEqual([none.success, none.stdout.length], [true, 0]);
 });

@@ -99,12 +99,19 @@ export interface RunResult extends RunStatus {
 }
 
 /** The options of {@link run}: those of {@link spawn}, and stdin given as data. */
-export interface RunOptions extends Omit<SpawnOptions, "stdin"> {
+export interface RunOptions extends Omit<SpawnOptions, "stdin" | "stdout" | "stderr"> {
   /**
-   * The guest's stdin: "inherit" (the default), "null", or the bytes (or text) to feed it;
-   * the stream is closed after them.
+   * The guest's stdin: "inherit" (the default), "null", or the bytes (or text, or a stream) to
+   * feed it; its stdin is closed after them.
    */
   stdin?: "inherit" | "null" | string | Uint8Array | ReadableStream<Uint8Array>;
+  /**
+   * The guest's stdout: "inherit" (the default), "piped" (collected into the result), "null",
+   * or a stream to write it to as it comes (then not collected).
+   */
+  stdout?: Stdio | WritableStream<Uint8Array>;
+  /** The guest's stderr, as `stdout`. */
+  stderr?: Stdio | WritableStream<Uint8Array>;
 }
 
 const cliPath = new URL("../cli.ts", import.meta.url);
@@ -241,17 +248,22 @@ export async function run(
   const input = opts.stdin;
   const data = typeof input === "string" ? new TextEncoder().encode(input) : input;
   const feed = data instanceof Uint8Array || data instanceof ReadableStream;
+  const out = opts.stdout, err = opts.stderr;
   const p = spawn(program, args, {
     ...opts,
     stdin: feed ? "piped" : (input as Stdio | undefined),
+    stdout: out instanceof WritableStream ? "piped" : out,
+    stderr: err instanceof WritableStream ? "piped" : err,
   });
+  const drain = (s: ReadableStream<Uint8Array> | null, to: Stdio | WritableStream | undefined) =>
+    to instanceof WritableStream ? s!.pipeTo(to).then(() => new Uint8Array(0)) : collect(s);
   const feeding = feed
     ? (data instanceof ReadableStream ? data : new Blob([data as Uint8Array<ArrayBuffer>]).stream())
       .pipeTo(p.stdin!).catch(() => {/* the guest closed its stdin first: EPIPE, as in a shell */})
     : Promise.resolve();
   const [stdout, stderr, status] = await Promise.all([
-    collect(p.stdout),
-    collect(p.stderr),
+    drain(p.stdout, out),
+    drain(p.stderr, err),
     p.status,
     feeding,
   ]);

@@ -105,6 +105,7 @@ Deno.test("run: env, argv0 and cwd reach the guest; the caller's cwd stays", asy
     const rel = await run("./hi", [], { cwd: dir, stdout: "piped" });
     assert.equal(text(rel.stdout), "hello, world\n");
     assert.throws(() => spawn("./hi", [], { cwd: `${dir}/none` }), /no such directory/);
+    assert.throws(() => spawn("./hi", [], { timeout: -1 }), /timeout -1: milliseconds/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -148,6 +148,9 @@ export function spawn(program: string, args: string[] = [], opts: SpawnOptions =
     } catch { /* reported below */ }
     if (!st?.isDirectory) throw new Error(`elfuse: cwd ${opts.cwd}: no such directory`);
   }
+  if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31)) {
+    throw new RangeError(`elfuse: timeout ${opts.timeout}: milliseconds from 0 to 2^31-1`);
+  }
   const base = opts.command ??
     [
       Deno.execPath(),

@@ -220,8 +220,10 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
  *
  * @example
  * ```ts
+ * import { parseArgs } from "node:util";
+ *
  * try {
- *   (await import("node:util")).parseArgs({ args: ["--x"], options: {} });
+ *   parseArgs({ args: ["--x"], options: {} });
  * } catch (e) {
  *   console.log(parseArgsMessage(e)); // "Unknown option '--x'"
  * }

@@ -42,7 +42,11 @@ async function command(cmd: string, args: string[], cwd?: string) {
   try {
     out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   } catch {
-    throw new ElfuseError(`sysroot create: ${cmd} not found (it needs apt-get and dpkg-deb)`, 1);
+    throw new ElfuseError(
+      `sysroot create: ${cmd} not found: it needs apt-get and dpkg-deb (a Debian or Ubuntu ` +
+        `host: apt-get install apt dpkg)`,
+      1,
+    );
   }
   const dec = new TextDecoder();
   return { ok: out.success, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -145,6 +149,12 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
   // apt drops to the _apt user to download: it must be able to enter and write these.
   for (const d of [`${root}/.elfuse`, state, debs, `${state}/lists`, `${state}/lists/partial`]) {
     Deno.chmodSync(d, 0o777);
+  }
+  if (!exists(KEYRING)) {
+    throw new ElfuseError(
+      `sysroot create: ${KEYRING} is missing: apt-get install debian-archive-keyring`,
+      1,
+    );
   }
   Deno.writeTextFileSync(`${state}/status`, "", { append: true });
   Deno.writeTextFileSync(

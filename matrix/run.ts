@@ -319,6 +319,8 @@ export interface MatrixOptions extends CaseOptions {
   subject: Runner;
   /** The runner it is compared with, or null when this host has none. */
   reference: Runner | null;
+  /** The reference for `guest: "x86_64"` cases (native on an x86-64 host), or null: none. */
+  x86_64Reference?: Runner | null;
   /** Cases run at once (default 2). */
   jobs?: number;
   /** Every case name of the whole corpus, to find known-difference entries naming none. */
@@ -363,7 +365,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
       current = cases[i].name;
       running.add(current);
       report();
-      outcomes[i] = await runCase(cases[i], opts.subject, opts.reference, opts);
+      const reference = cases[i].guest === "x86_64" ? opts.x86_64Reference ?? null : opts.reference;
+      outcomes[i] = await runCase(cases[i], opts.subject, reference, opts);
       running.delete(cases[i].name);
       done++;
       report(outcomes[i]);

@@ -112,6 +112,11 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "-U, --unset-env",
       "-0, --argv0",
       "ELFUSE_SYSROOT",
+      "--x86-translator",
+      "--no-x86",
+      "--no-rosetta",
+      "ELFUSE_X86_TRANSLATOR",
+      "ELFUSE_NO_X86",
       "sysroot create",
       "binfmt install",
     ]

@@ -119,7 +119,7 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
       // ELFCLASS32: name the machine (e_machine sits at offset 18 in both classes).
       throw new ElfuseError(
         `${shown}: cannot execute: it is a 32-bit ${
-          machineName(bytes[18] | (bytes[19] << 8))
+          machineName(bytes[18] | (bytes[19] << 8)).replace(/ \(32-bit\)$/, "")
         } program; elfuse runs 64-bit AArch64 programs (and x86-64 ones through a translator)`,
         126,
       );

@@ -72,6 +72,12 @@ Deno.test({
     );
     assert.doesNotMatch(r.stdout, /hello from x86-64/);
     assert.doesNotMatch(r.stdout, /status=7/);
+    // The choice is run-wide: a fork child started as a host process of its own keeps it.
+    const args = ["--sysroot", sysroot, "--workdir", dir, busybox, "sh", "-c", script];
+    r = await runCliWith({ ELFUSE_FORK: "process" }, ...args);
+    assert.equal(r.stdout, "hello from x86-64: 1 arguments\nargv[1]=one\nstatus=7\n", r.stderr);
+    r = await runCliWith({ ELFUSE_FORK: "process" }, "--no-x86", ...args);
+    assert.doesNotMatch(r.stdout, /hello from x86-64/);
   },
 });
 

@@ -325,7 +325,7 @@ export const execSyscalls: SyscallDef[] = [
     args: ["path", "ptr", "ptr"],
     status: "partial",
     note:
-      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); the image is replaced in this host process",
+      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); x86-64 programs through the run's translator (box64), as binfmt_misc hands them over; the image is replaced in this host process",
   },
   {
     name: "execveat",

@@ -50,6 +50,12 @@ const defs: Def[] = [
     about: "handlers, SA_SIGINFO, masks, pending signals",
   },
   {
+    name: "threads",
+    steps: [{ args: [] }],
+    compare: selfCheck,
+    about: "pthread create/join, a mutex counter, a condition variable, thread-local storage",
+  },
+  {
     name: "compute",
     steps: [{ args: ["300"] }],
     about: "an integer and floating-point checksum, bit for bit",

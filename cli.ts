@@ -36,7 +36,7 @@ options:
                          after SECONDS of wall-clock time
       --x86-translator PATH
                          run x86-64 programs through this AArch64 translator (box64);
-                         default: the sysroot's /usr/bin/box64 (see docs/x86_64.md)
+                         default: box64 from the sysroot (see docs/x86_64.md)
       --no-x86           refuse x86-64 programs (alias --no-rosetta)
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
@@ -49,6 +49,8 @@ subcommands (only as the first argument; a program named sysroot or binfmt: ./sy
 environment:
   ELFUSE_SYSROOT         the default for --sysroot (as qemu-user's QEMU_LD_PREFIX)
   ELFUSE_X86_TRANSLATOR  the default for --x86-translator
+  ELFUSE_X86_SYSROOT     box64's sysroot for x86-64 programs run without --sysroot (default
+                         ~/.cache/elfuse/x86-sysroot; at a terminal elfuse offers to fetch it)
   ELFUSE_NO_X86=1        as --no-x86 (ELFUSE_NO_ROSETTA=1 too)
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),

@@ -93,7 +93,8 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     // The translator is what runs, handed the program as binfmt_misc would (docs/x86_64.md).
     const { startX86 } = await import("./x86/start.ts");
     const shown = target.shown === started ? opts.program : target.shown;
-    const x86 = startX86(prog, shown, argv, opts, sysroot);
+    const x86 = await startX86(prog, shown, argv, opts, sysroot);
+    sysroot = x86.sysroot;
     if (opts.verbose) {
       note(
         `x86-64 program: running it through ${x86.translator.guestPath} (${x86.translator.source})`,

@@ -85,9 +85,13 @@ Deno.test({
   name: "x86-64: what cannot run says so in one line with exit status 126",
   ignore,
   fn: async () => {
-    let r = await runCli(hello); // no sysroot, no translator
+    const none = { ELFUSE_X86_SYSROOT: `${sysroot}-none` };
+    let r = await runCliWith(none, hello); // no sysroot, no box64 where the default one would be
     assert.equal(r.code, 126);
-    oneLine(r.stderr, /is an x86-64 program: no x86-64 translator .*sysroot create --suite sid/);
+    oneLine(
+      r.stderr,
+      /x86-64 program: no x86-64 translator \(no --sysroot and no box64 in \S+-none: run elfuse sysroot create --suite sid \S+-none box64 once\)/,
+    );
     r = await runCli("--sysroot", sysroot, helloStatic);
     assert.equal(r.code, 126);
     oneLine(r.stderr, /static x86-64 program: box64 cannot run these/);
@@ -100,6 +104,52 @@ Deno.test({
     r = await runCli("--x86-translator", `${sysroot}/nothing`, hello);
     assert.equal(r.code, 126);
     oneLine(r.stderr, /translator .*nothing: no such file/);
+  },
+});
+
+Deno.test({
+  name: "x86-64: without --sysroot, box64's default sysroot serves (ELFUSE_X86_SYSROOT)",
+  ignore,
+  fn: async () => {
+    const r = await runCliWith({ ELFUSE_X86_SYSROOT: sysroot }, "-v", hello, "x");
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stdout, "hello from x86-64: 1 arguments\nargv[1]=x\n");
+    assert.match(r.stderr, /no --sysroot: box64's sysroot .*x86-sysroot/);
+  },
+});
+
+const haveScript = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "x86-64: at a terminal, elfuse asks before fetching box64; no means nothing is fetched",
+  ignore: ignore || !haveScript,
+  fn: async () => {
+    const dir = `${Deno.makeTempDirSync()}/x86-root`;
+    const elfuse = `${repo}elfuse`;
+    // util-linux script(1) gives the run a pseudo-terminal; "n" answers the question.
+    const out = await new Deno.Command("/usr/bin/script", {
+      args: ["-qec", `${elfuse} ${hello}`, "/dev/null"],
+      env: { ELFUSE_X86_SYSROOT: dir },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = out.stdin.getWriter();
+    await w.write(new TextEncoder().encode("n\n"));
+    await w.close();
+    const r = await out.output();
+    const text = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 126, text);
+    assert.match(text, /fetch it from Debian \(about 9 MB\) into \S+x86-root .*\[y\/N\]/);
+    assert.match(text, /no x86-64 translator/);
+    assert.throws(() => Deno.statSync(dir), "nothing was fetched");
+    Deno.removeSync(dir.slice(0, -"/x86-root".length), { recursive: true });
   },
 });
 

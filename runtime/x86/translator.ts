@@ -11,8 +11,23 @@ import { ROSETTA_PATH, rosettaInstallHint, rosettaUnavailable } from "./rosetta.
 /** Where box64 lives in a sysroot made by `elfuse sysroot create --suite sid DIR box64`. */
 export const BOX64_GUEST_PATH = "/usr/bin/box64";
 
-/** The one command that makes a sysroot with box64 (docs/x86_64.md). */
-export const BOX64_SYSROOT_COMMAND = "elfuse sysroot create --suite sid DIR box64";
+/** The one command that makes a sysroot with box64 in `dir` (docs/x86_64.md). */
+export function box64SysrootCommand(dir = "DIR"): string {
+  return `elfuse sysroot create --suite sid ${dir} box64`;
+}
+
+/**
+ * Where box64's sysroot is looked for when a run has no --sysroot: ELFUSE_X86_SYSROOT, else
+ * $XDG_CACHE_HOME/elfuse/x86-sysroot, else ~/.cache/elfuse/x86-sysroot (undefined without HOME).
+ */
+export function defaultX86SysrootDir(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): string | undefined {
+  const own = env("ELFUSE_X86_SYSROOT");
+  if (own) return own;
+  const cache = env("XDG_CACHE_HOME") || (env("HOME") ? `${env("HOME")}/.cache` : undefined);
+  return cache === undefined ? undefined : `${cache}/elfuse/x86-sysroot`;
+}
 
 /** How x86-64 programs are to be run: the run-wide options (RuntimeOptions carries them). */
 export interface X86Settings {
@@ -43,6 +58,8 @@ export interface TranslatorHost {
   arch: string;
   /** Does a file exist (tests pass a fake). */
   exists?: (hostPath: string) => boolean;
+  /** Where box64's own sysroot would be (defaultX86SysrootDir), for the error message. */
+  defaultSysroot?: string;
 }
 
 function fileExists(p: string): boolean {
@@ -94,13 +111,15 @@ export function findTranslator(
   if (appleSilicon && exists(ROSETTA_PATH)) {
     return { kind: "rosetta", hostPath: ROSETTA_PATH, guestPath: ROSETTA_PATH, source: "Rosetta" };
   }
-  const where = sr === undefined
-    ? "no --sysroot"
-    : `the sysroot ${sr.root} has no ${BOX64_GUEST_PATH}`;
+  const hint = sr === undefined && host.defaultSysroot !== undefined
+    ? `no --sysroot and no box64 in ${host.defaultSysroot}: run ${
+      box64SysrootCommand(host.defaultSysroot)
+    } once`
+    : `${
+      sr === undefined ? "no --sysroot" : `the sysroot ${sr.root} has no ${BOX64_GUEST_PATH}`
+    }: make a sysroot with box64 (${box64SysrootCommand()}) and run with --sysroot DIR`;
   return {
-    error:
-      `no x86-64 translator (${where}): make a sysroot with box64 (${BOX64_SYSROOT_COMMAND}) ` +
-      `and run with --sysroot DIR, or name one with --x86-translator PATH` +
+    error: `no x86-64 translator (${hint}), or name one with --x86-translator PATH` +
       (appleSilicon ? `, or ${rosettaInstallHint}` : ""),
   };
 }

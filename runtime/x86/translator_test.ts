@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { type ElfImage, EM_AARCH64, EM_X86_64 } from "../elf/parse.ts";
 import { Sysroot } from "../sysroot/resolve.ts";
+import { isYes } from "./start.ts";
 import {
   BOX64_GUEST_PATH,
+  defaultX86SysrootDir,
   findTranslator,
   handOverArgv,
   type Translator,
@@ -104,4 +106,20 @@ Deno.test("the hand-over is binfmt_misc's argv: translator, the path as given, a
     "b c",
   ]);
   assert.deepEqual(handOverArgv(t, "/bin/x", []), ["/usr/bin/box64", "/bin/x"]);
+});
+
+Deno.test("box64's default sysroot: ELFUSE_X86_SYSROOT, then the XDG cache, then ~/.cache", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  assert.equal(defaultX86SysrootDir(env({ ELFUSE_X86_SYSROOT: "/x", HOME: "/h" })), "/x");
+  assert.equal(
+    defaultX86SysrootDir(env({ XDG_CACHE_HOME: "/c", HOME: "/h" })),
+    "/c/elfuse/x86-sysroot",
+  );
+  assert.equal(defaultX86SysrootDir(env({ HOME: "/h" })), "/h/.cache/elfuse/x86-sysroot");
+  assert.equal(defaultX86SysrootDir(env({})), undefined);
+});
+
+Deno.test("only y or yes agrees to fetching box64", () => {
+  for (const a of ["y\n", "Y", " yes \n", "YES"]) assert.ok(isYes(a), a);
+  for (const a of ["", "\n", "n", "no", "yy", "sure", "y es"]) assert.ok(!isYes(a), a);
 });

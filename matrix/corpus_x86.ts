@@ -56,6 +56,17 @@ const defs: Def[] = [
     about: "pthread create/join, a mutex counter, a condition variable, thread-local storage",
   },
   {
+    name: "dlopen",
+    steps: [{ args: [] }],
+    compare: selfCheck,
+    about: "dlopen/dlsym of an x86-64 shared library, which box64 runs emulated",
+  },
+  {
+    name: "cpp",
+    steps: [{ args: [] }],
+    about: "C++ on the x86-64 libstdc++ (emulated): containers, streams, exceptions",
+  },
+  {
     name: "compute",
     steps: [{ args: ["300"] }],
     about: "an integer and floating-point checksum, bit for bit",

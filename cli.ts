@@ -8,7 +8,7 @@ export const VERSION = "0.1.0";
 const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
 
 usage: elfuse [options] [--] program [args...]
-       elfuse sysroot create [--suite SUITE] DIR PACKAGE...
+       elfuse sysroot create [--suite SUITE] [--arch ARCH] DIR PACKAGE...
        elfuse binfmt install|uninstall|status
 
 A program name without a slash is looked up in PATH; a #! script runs through its
@@ -216,9 +216,10 @@ export interface SysrootRequest {
   dir: string;
   packages: string[];
   suite?: string;
+  arch?: string;
 }
 
-const SYSROOT_USAGE = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+const SYSROOT_USAGE = "usage: elfuse sysroot create [--suite SUITE] [--arch ARCH] DIR PACKAGE...";
 
 const SYSROOT_HELP = `${SYSROOT_USAGE}
 
@@ -229,6 +230,8 @@ touched); dpkg-deb unpacks them. See docs/sysroot.md.
 
 options:
   --suite SUITE   the Debian suite to take the packages from (default bookworm)
+  --arch ARCH     arm64 (default), or amd64: x86-64 libraries for x86-64 programs run
+                  through box64, added beside the arm64 ones (see docs/x86_64.md)
   -h, --help      show this help and exit
 `;
 
@@ -249,7 +252,11 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
     const { parseArgs } = await import("./runtime/deps.ts");
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: { suite: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        suite: { type: "string" },
+        arch: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -258,7 +265,12 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
   }
   if (values.help) return "help";
   if (positionals.length < 2) throw new ElfuseError(SYSROOT_USAGE, 2);
-  return { dir: positionals[0], packages: positionals.slice(1), suite: values.suite };
+  return {
+    dir: positionals[0],
+    packages: positionals.slice(1),
+    suite: values.suite,
+    arch: values.arch,
+  };
 }
 
 /** Runs the command line and returns the process exit status (or dies by the guest's signal). */

@@ -256,12 +256,20 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     dir: "d",
     packages: ["bash", "sed"],
     suite: "trixie",
+    arch: undefined,
   });
+  assert.deepEqual(
+    await parseSysrootCli(["create", "--suite", "sid", "--arch", "amd64", "d", "libgmp10"]),
+    { dir: "d", packages: ["libgmp10"], suite: "sid", arch: "amd64" },
+  );
   assert.equal(await parseSysrootCli(["create", "--help"]), "help");
   assert.equal(await parseSysrootCli(["--help"]), "help");
   const help = await elfuse("sysroot", "create", "--help");
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: elfuse sysroot create \[--suite SUITE\] DIR PACKAGE\.\.\.\n/);
+  assert.match(
+    help.stdout,
+    /^usage: elfuse sysroot create \[--suite SUITE\] \[--arch ARCH\] DIR PACKAGE\.\.\.\n/,
+  );
   assert.equal(help.stderr, "");
   // parseArgs's own message, cut to its first sentence: no dangling quote.
   const bad = await elfuse("sysroot", "create", "--bogus", "d", "x");
@@ -291,6 +299,9 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     r = await elfuse("sysroot", "create", dir, "Not_A_Package!");
     assert.equal(r.code, 2);
     oneLineError(r, /is not a package name/);
+    r = await elfuse("sysroot", "create", "--arch", "s390x", `${dir}/new`, "bash");
+    assert.equal(r.code, 2);
+    oneLineError(r, /architecture 's390x' \(choose arm64 or amd64\)/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -2,6 +2,8 @@
 // depend on. apt-get resolves and downloads through a private state directory under DIR/.elfuse
 // (the system's apt sources and dpkg architectures are never touched); dpkg-deb -x unpacks each
 // package, and top-level /bin, /sbin, /lib are folded into /usr as on a merged-/usr system.
+// `--arch amd64` adds x86-64 packages (libraries for x86-64 programs run through box64) with a
+// state directory of their own, so one sysroot can hold both.
 import { ElfuseError } from "../errors.ts";
 
 export interface CreateOptions {
@@ -9,9 +11,14 @@ export interface CreateOptions {
   packages: string[];
   /** Debian suite (default bookworm). */
   suite?: string;
+  /** Debian architecture of the packages (default arm64; amd64 for x86-64 libraries). */
+  arch?: string;
   /** Progress lines (default: stderr). */
   progress?: (line: string) => void;
 }
+
+/** The architectures a sysroot's packages may have: the guest's, and x86-64 for box64's programs. */
+export const ARCHES = ["arm64", "amd64"];
 
 /** Top-level directories that are symlinks into /usr on a merged-/usr system. */
 const MERGED = ["bin", "sbin", "lib"];
@@ -28,8 +35,8 @@ async function command(cmd: string, args: string[], cwd?: string) {
   return { ok: out.success, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** apt-get with a private state directory; arm64 is its only architecture. */
-function aptArgs(state: string, args: string[]): string[] {
+/** apt-get with a private state directory; `arch` is its only architecture. */
+function aptArgs(state: string, args: string[], arch: string): string[] {
   return [
     "-q",
     "-o",
@@ -49,9 +56,9 @@ function aptArgs(state: string, args: string[]): string[] {
     "-o",
     `Dir::Etc::PreferencesParts=${state}/prefs.d`,
     "-o",
-    "APT::Architecture=arm64",
+    `APT::Architecture=${arch}`,
     "-o",
-    "APT::Architectures::=arm64",
+    `APT::Architectures::=${arch}`,
     "-o",
     "APT::Install-Recommends=false",
     "-o",
@@ -81,6 +88,13 @@ function isDir(p: string): boolean {
 export async function createSysroot(opts: CreateOptions): Promise<number> {
   const say = opts.progress ?? ((l: string) => console.error(`sysroot: ${l}`));
   const suite = opts.suite ?? "bookworm";
+  const arch = opts.arch ?? "arm64";
+  if (!ARCHES.includes(arch)) {
+    throw new ElfuseError(
+      `sysroot create: architecture '${arch}' (choose ${ARCHES.join(" or ")})`,
+      2,
+    );
+  }
   const dir = opts.dir.replace(/\/+$/, "") || "/";
   try {
     if (!Deno.statSync(dir).isDirectory) {
@@ -93,7 +107,8 @@ export async function createSysroot(opts: CreateOptions): Promise<number> {
   const bad = opts.packages.find((p) => !/^[a-z0-9][a-z0-9+.-]*$/.test(p));
   if (bad !== undefined) throw new ElfuseError(`sysroot create: '${bad}' is not a package name`, 2);
   const root = Deno.realPathSync(dir);
-  const state = `${root}/.elfuse/apt`;
+  // arm64 keeps the state directory it always had; another architecture gets its own.
+  const state = arch === "arm64" ? `${root}/.elfuse/apt` : `${root}/.elfuse/apt-${arch}`;
   const debs = `${root}/.elfuse/debs`;
   for (const d of [`${state}/lists/partial`, `${state}/cache/archives/partial`, debs]) {
     Deno.mkdirSync(d, { recursive: true });
@@ -108,13 +123,13 @@ export async function createSysroot(opts: CreateOptions): Promise<number> {
     `${state}/sources.list`,
     `deb [signed-by=${KEYRING}] http://deb.debian.org/debian ${suite} main\n`,
   );
-  const apt = (args: string[], cwd?: string) => command("apt-get", aptArgs(state, args), cwd);
+  const apt = (args: string[], cwd?: string) => command("apt-get", aptArgs(state, args, arch), cwd);
 
   const stamp = `${state}/.updated-${suite}`;
   try {
     Deno.statSync(stamp);
   } catch {
-    say(`fetching the ${suite} arm64 package lists`);
+    say(`fetching the ${suite} ${arch} package lists`);
     const r = await apt(["update"]);
     if (!r.ok) {
       throw new ElfuseError(`sysroot create: apt-get update failed: ${aptError(r.stderr)}`, 1);
@@ -129,14 +144,17 @@ export async function createSysroot(opts: CreateOptions): Promise<number> {
     const unknown = /Unable to locate package (\S+)/.exec(msg);
     throw new ElfuseError(
       unknown
-        ? `sysroot create: unknown package '${unknown[1]}' in ${suite} (arm64)`
+        ? `sysroot create: unknown package '${unknown[1]}' in ${suite} (${arch})`
         : `sysroot create: cannot resolve the packages: ${msg}`,
       1,
     );
   }
+  // What is unpacked is recorded as name=version (arm64, as always) or name:arch=version.
+  const tag = arch === "arm64" ? "" : `:${arch}`;
   const wanted = [...sim.stdout.matchAll(/^Inst (\S+) \((\S+)/gm)].map((m) => ({
     name: m[1],
     version: m[2],
+    key: `${m[1]}${tag}=${m[2]}`,
   }));
   const doneFile = `${root}/.elfuse/unpacked`;
   let done = new Set<string>();
@@ -145,13 +163,18 @@ export async function createSysroot(opts: CreateOptions): Promise<number> {
   } catch {
     // first run
   }
-  const todo = wanted.filter((p) => !done.has(`${p.name}=${p.version}`));
+  const todo = wanted.filter((p) => !done.has(p.key));
   if (todo.length === 0) {
     say(`up to date (${wanted.length} packages)`);
     return 0;
   }
-  const have = new Set([...Deno.readDirSync(debs)].map((e) => e.name));
-  const fetch = todo.filter((p) => ![...have].some((f) => f.startsWith(`${p.name}_`)));
+  // A package's .deb: NAME_VERSION_ARCH.deb, for this architecture or for all.
+  const debOf = (files: string[], name: string) =>
+    files.find((f) =>
+      f.startsWith(`${name}_`) && (f.endsWith(`_${arch}.deb`) || f.endsWith("_all.deb"))
+    );
+  const have = [...Deno.readDirSync(debs)].map((e) => e.name);
+  const fetch = todo.filter((p) => debOf(have, p.name) === undefined);
   if (fetch.length) {
     say(`downloading ${fetch.length} of ${wanted.length} packages`);
     const r = await apt(["download", ...fetch.map((p) => `${p.name}=${p.version}`)], debs);
@@ -164,11 +187,11 @@ export async function createSysroot(opts: CreateOptions): Promise<number> {
   const files = [...Deno.readDirSync(debs)].map((e) => e.name);
   let n = 0;
   for (const p of todo) {
-    const deb = files.find((f) => f.startsWith(`${p.name}_`) && f.endsWith(".deb"));
+    const deb = debOf(files, p.name);
     if (deb === undefined) throw new ElfuseError(`sysroot create: ${p.name} was not downloaded`, 1);
     say(`unpacking ${++n}/${todo.length} ${p.name}`);
     await unpack(`${debs}/${deb}`, root);
-    done.add(`${p.name}=${p.version}`);
+    done.add(p.key);
     Deno.writeTextFileSync(doneFile, [...done].join("\n") + "\n");
   }
   say(`done: ${wanted.length} packages in ${root}`);

@@ -92,8 +92,9 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (prog.elf.machine === EM_X86_64) {
     // The translator is what runs, handed the program as binfmt_misc would (docs/x86_64.md).
     const { startX86 } = await import("./x86/start.ts");
-    const shown = target.shown === started ? opts.program : target.shown;
-    const x86 = await startX86(prog, shown, argv, opts, sysroot);
+    // The program's path as execve would get it (a bare name: where PATH found it), which
+    // binfmt_misc hands over.
+    const x86 = await startX86(prog, target.shown, argv, opts, sysroot);
     sysroot = x86.sysroot;
     if (opts.verbose) {
       note(

@@ -7,14 +7,17 @@
  * @module
  */
 
-import type { Case, Comparison, Step } from "./types.ts";
+import type { Case, Comparison, Expected, Step } from "./types.ts";
 
 /** Where tools/setup.sh builds the sysroot that holds box64 (relative to the repository). */
 export const X86_SYSROOT_PATH = ".tools/x86-sysroot";
 
 interface Def {
   name: string;
+  /** The fixture (default: x86_NAME with dashes as underscores). */
+  binary?: string;
   steps: Step[];
+  expect?: Expected;
   compare?: Comparison;
   quick?: boolean;
   about: string;
@@ -67,6 +70,34 @@ const defs: Def[] = [
     about: "C++ on the x86-64 libstdc++ (emulated): containers, streams, exceptions",
   },
   {
+    name: "segv",
+    binary: "x86_exits",
+    steps: [{ args: ["segv"] }],
+    expect: { signal: "SIGSEGV", stdout: "segv: before\n" },
+    quick: true,
+    about: "a bad pointer: box64 delivers SIGSEGV, and elfuse dies of it as the native run does",
+  },
+  {
+    name: "abort",
+    binary: "x86_exits",
+    steps: [{ args: ["abort"] }],
+    expect: { signal: "SIGABRT", stdout: "abort: before\n" },
+    about: "abort(): killed by SIGABRT",
+  },
+  {
+    name: "exit-status",
+    binary: "x86_exits",
+    steps: [{ args: ["exit"] }],
+    expect: { exit: 42 },
+    about: "exit(42) after a flushed line",
+  },
+  {
+    name: "stdin",
+    binary: "x86_exits",
+    steps: [{ args: ["cat"], stdin: "one\ntwo\n" + "x".repeat(100000) + "\nend\n" }],
+    about: "stdin through a pipe to the end",
+  },
+  {
     name: "compute",
     steps: [{ args: ["300"] }],
     about: "an integer and floating-point checksum, bit for bit",
@@ -79,8 +110,8 @@ const defs: Def[] = [
 ];
 
 /** The fixture binary a case runs: fixtures/build/x86_NAME (dashes become underscores). */
-function binary(repo: string, name: string): string {
-  return `${repo}/fixtures/build/x86_${name.replaceAll("-", "_")}`;
+function binary(repo: string, d: Def): string {
+  return `${repo}/fixtures/build/${d.binary ?? `x86_${d.name.replaceAll("-", "_")}`}`;
 }
 
 function present(path: string): boolean {
@@ -100,7 +131,7 @@ export function x86Cases(repo: string): Case[] {
   const hostOk = Deno.build.os === "linux" && Deno.build.arch === "x86_64";
   const box64 = present(`${sysroot}/usr/bin/box64`);
   return defs.map((d) => {
-    const program = binary(repo, d.name);
+    const program = binary(repo, d);
     const skip = !hostOk
       ? `x86-64 fixtures are built and checked only on an x86-64 Linux host`
       : !box64
@@ -114,6 +145,7 @@ export function x86Cases(repo: string): Case[] {
       program,
       steps: d.steps,
       compare: d.compare,
+      expect: d.expect,
       quick: d.quick,
       sysroot,
       guest: "x86_64" as const,

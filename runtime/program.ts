@@ -1,14 +1,8 @@
 // Finding and reading the program to run, with the shell's exit codes for what goes wrong:
 // 127 when it cannot be found, 126 when it is found but cannot be run.
 import { isAbsolute, join, resolve } from "./path.ts";
-import {
-  ElfError,
-  type ElfImage,
-  EM_AARCH64,
-  EM_X86_64,
-  machineName,
-  parseElf,
-} from "./elf/parse.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, machineName } from "./elf/parse.ts";
+import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "./elf/file.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
@@ -17,7 +11,9 @@ export interface Program {
   /** Absolute host path. */
   hostPath: string;
   elf: ElfImage;
+  /** The file, or the prefix of a big one that `read` loads by segments (elf/file.ts). */
   bytes: Uint8Array;
+  read?: SegmentReader;
 }
 
 /**
@@ -98,9 +94,9 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
     // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
     throw new ElfuseError(`${shown}: ${problem.why}`, problem.errno === "ENOENT" ? 127 : 126);
   }
-  let bytes: Uint8Array;
+  let file: ElfFile;
   try {
-    bytes = Deno.readFileSync(hostPath);
+    file = readElfFile(hostPath);
   } catch (e) {
     const why = e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
@@ -108,8 +104,9 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
     throw new ElfuseError(`${shown}: ${why}`, 126);
   }
   let elf: ElfImage;
+  const bytes = file.bytes;
   try {
-    elf = parseElf(bytes);
+    ({ elf, file } = parseElfFile(file, hostPath));
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
     if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
@@ -136,7 +133,7 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
       126,
     );
   }
-  return { hostPath, elf, bytes };
+  return { hostPath, elf, bytes: file.bytes, read: file.read };
 }
 
 /** Linux's BINPRM_MAX_RECURSION: how many `#!` interpreters deep a program may go. */

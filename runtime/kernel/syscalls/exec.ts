@@ -5,7 +5,8 @@ import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, parseElf } from "../../elf/parse.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64 } from "../../elf/parse.ts";
+import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "../../elf/file.ts";
 import { findTranslator, handOverArgv, translatorProblem } from "../../x86/translator.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
@@ -54,7 +55,9 @@ interface Target {
   hostPath: string;
   guestPath: string;
   elf: ElfImage;
+  /** The file, or a big one's prefix with `read` for its segments (elf/file.ts). */
   bytes: Uint8Array;
+  read?: SegmentReader;
   argv: string[];
   /** AT_EXECFN when it is not guestPath: the x86-64 program a translator was handed. */
   execfn?: string;
@@ -96,12 +99,14 @@ function resolveTarget(
   const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
-  let bytes: Uint8Array;
+  let file: ElfFile;
   try {
-    bytes = Deno.readFileSync(hostPath);
+    // A descriptor's path is gone once close-on-exec descriptors close: read such a file whole.
+    file = readElfFile(hostPath, hostPath.startsWith("/proc/self/fd/"));
   } catch {
     return -E.EACCES;
   }
+  const bytes = file.bytes;
   if (bytes[0] === 0x23 && bytes[1] === 0x21) {
     // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
     const end = bytes.indexOf(0x0a);
@@ -116,18 +121,20 @@ function resolveTarget(
   }
   let elf: ElfImage;
   try {
-    elf = parseElf(bytes);
+    ({ elf, file } = parseElfFile(file, hostPath));
   } catch (e) {
     if (e instanceof ElfError) return -E.ENOEXEC;
-    throw e;
+    if (e instanceof Deno.errors.NotFound) return -E.ENOENT; // gone since it was opened
+    return -E.EACCES;
   }
   if (elf.machine === EM_X86_64) return x86Target(k, elf, guestPath, argv, depth);
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
   }
-  programCache.set(key, { elf, bytes });
-  return { hostPath, guestPath, elf, bytes, argv };
+  const loaded = { elf, bytes: file.bytes, read: file.read };
+  programCache.set(key, loaded);
+  return { hostPath, guestPath, ...loaded, argv };
 }
 
 const PROGRAM_CACHE_SIZE = 8;
@@ -226,7 +233,12 @@ function exec(
     commitExec(k);
     try {
       image = buildImage(k.proc.as, {
-        program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
+        program: {
+          hostPath: target.hostPath,
+          elf: target.elf,
+          bytes: target.bytes,
+          read: target.read,
+        },
         shownName: target.execfn ?? target.guestPath,
         argv: target.argv,
         envp,

@@ -35,7 +35,10 @@ export function ioc(dir: number, type: string, nr: number, size: number): number
  * The VZ ioctls Rosetta issues to confirm it runs in Apple's virtualization environment, trapped
  * only for Rosetta: CHECK (_IOR 'a' 0x25, 69 bytes) reads Apple's fixed signature; CAPS (_IOR 'a'
  * 0x23, 128 bytes) reads caps[0] (enable) and a 42-byte inline path of rosettad; ACTIVATE
- * (_IO 'a' 0x24).
+ * (_IO 'a' 0x24). To confirm on hardware: OrbStack's public notes (docs/private-apis.md of
+ * orbstack/swift-nio) give the 69-byte key ioctl as 0x80456122 (nr 0x22), CAPS's byte 0 as
+ * "abstract socket or path" with the path after it, and 0x6124 as setting TSO; Rosetta versions
+ * may differ.
  */
 export const VZ_IOCTL = {
   CHECK: ioc(IOC_READ, "a", 0x25, 69),

@@ -384,6 +384,12 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
     wallMs: performance.now() - start,
     outcomes,
     staleEntries: staleEntries(opts.known ?? [], opts.allCaseNames ?? cases.map((c) => c.name)),
-    notes: [...(opts.notes ?? [])],
+    notes: [
+      ...(opts.notes ?? []),
+      // The header names one reference; the x86-64 cases had their own.
+      ...(cases.some((c) => c.guest === "x86_64")
+        ? [`x86_64 cases: reference ${opts.x86_64Reference?.description ?? "none on this host"}`]
+        : []),
+    ],
   };
 }

@@ -5,7 +5,8 @@ import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
 
 export const VERSION = "0.1.0";
 
-const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
+const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell (x86-64 ones
+through a translator, box64)
 
 usage: elfuse [options] [--] program [args...]
        elfuse sysroot create [--suite SUITE] [--arch ARCH] DIR PACKAGE...

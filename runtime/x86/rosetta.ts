@@ -1,8 +1,9 @@
 // Apple's Linux Rosetta as the x86-64 translator on Apple Silicon: the documented facts it needs
 // from its host (shared/reference/elfuse.md §1.18), as constants and layouts the hvf backend's
 // Rosetta path is to be built on. What exists today: finding the binary, the install hint, the
-// ioctl numbers and the hand-over (translator.ts). What does not: loading its image at 128 TiB
-// with the 256 MiB kbuf aliased through TTBR1, the VZ ioctl replies, the rosettad AOT bridge.
+// ioctl numbers, their answers (not yet wired into the ioctl handler) and the hand-over
+// (translator.ts). What does not: loading its image at 128 TiB with the 256 MiB kbuf aliased
+// through TTBR1, the rosettad AOT bridge.
 // None of it can run off a Mac, so elfuse refuses Rosetta in one line rather than pretend.
 
 /** Where macOS installs the Linux Rosetta binary (a static AArch64 ET_EXEC). */
@@ -66,4 +67,41 @@ export function capsRosettadPath(path: string, fd: number): string {
   return new TextEncoder().encode(path).length <= CAPS_INLINE_PATH_MAX
     ? path
     : `/proc/self/fd/${fd}`;
+}
+
+/**
+ * The CAPS ioctl's 128-byte reply as recorded: byte 0 enables the rosettad AOT bridge, and the
+ * rosettad path (capsRosettadPath) follows from byte 1, NUL-terminated. Not wired into the ioctl
+ * handler yet: Rosetta is refused before it would run (docs/x86_64.md).
+ */
+export function capsReply(rosettadPath: string | undefined, fd: number): Uint8Array {
+  const reply = new Uint8Array(CAPS_SIZE);
+  if (rosettadPath === undefined) return reply; // caps[0] = 0: no AOT bridge, Rosetta JITs only
+  reply[0] = 1;
+  const path = new TextEncoder().encode(capsRosettadPath(rosettadPath, fd));
+  reply.set(path.subarray(0, CAPS_SIZE - 2), 1);
+  return reply;
+}
+
+/**
+ * What the trapped VZ ioctls answer, for a process running Rosetta: the bytes to write to the
+ * caller's buffer and the result, or undefined for any other request (it goes to the host as
+ * usual). CHECK's reply is Apple's fixed 69-byte signature, which is not recorded here: without
+ * it the answer is ENOTTY, which Rosetta takes for "not in Apple's VM" (untested).
+ */
+export function vzIoctl(
+  request: number,
+  caps: { rosettadPath?: string; fd: number },
+  signature?: Uint8Array,
+): { reply?: Uint8Array; result: number } | undefined {
+  const ENOTTY = 25;
+  switch (request >>> 0) {
+    case VZ_IOCTL.CHECK:
+      return signature?.length === 69 ? { reply: signature, result: 0 } : { result: -ENOTTY };
+    case VZ_IOCTL.CAPS:
+      return { reply: capsReply(caps.rosettadPath, caps.fd), result: 0 };
+    case VZ_IOCTL.ACTIVATE:
+      return { result: 0 };
+  }
+  return undefined;
 }

@@ -51,6 +51,16 @@ Deno.test({
 });
 
 Deno.test({
+  name: "x86-64: box64 runs on the hvf backend's code path too (hvf-sim)",
+  ignore,
+  fn: async () => {
+    const r = await runCli("--backend", "hvf-sim", "--sysroot", sysroot, hello, "sim");
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stdout, "hello from x86-64: 1 arguments\nargv[1]=sim\n");
+  },
+});
+
+Deno.test({
   name: "x86-64: execve of an x86-64 program from an aarch64 shell goes through box64",
   ignore,
   fn: async () => {

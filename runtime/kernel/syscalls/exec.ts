@@ -258,7 +258,8 @@ function exec(
     return RESULT_SET;
   }
   Object.assign(k.proc.info, {
-    exePath: target.hostPath,
+    // /proc/self/exe shows the guest's path: without the sysroot's prefix, as at start-up.
+    exePath: k.proc.info.sysroot?.guestPath(target.hostPath) ?? target.hostPath,
     hostExePath: target.hostPath,
     argv: target.argv,
     envp,

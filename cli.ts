@@ -21,7 +21,8 @@ export type { BackendName, SysrootArch };
 /** elfuse's version, as `elfuse --version` prints it. */
 export const VERSION = "0.1.0";
 
-const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
+const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell (x86-64 ones
+through a translator, box64)
 
 usage: elfuse [options] [--] program [args...]
        elfuse sysroot create [--suite SUITE] [--arch ARCH] [--only] DIR PACKAGE...
@@ -50,6 +51,10 @@ options:
                          come from DIR (see docs/sysroot.md)
       --timeout SECONDS  end the guest and every process it started (exit status 124)
                          after SECONDS of wall-clock time
+      --x86-translator PATH
+                         run x86-64 programs through this AArch64 translator (box64);
+                         default: box64 from the sysroot (see docs/x86_64.md)
+      --no-x86           refuse x86-64 programs (alias --no-rosetta)
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
   sysroot create         builds DIR from Debian arm64 packages, their dependencies and
@@ -60,6 +65,10 @@ subcommands (only as the first argument; a program named sysroot or binfmt: ./sy
 
 environment:
   ELFUSE_SYSROOT         the default for --sysroot (as qemu-user's QEMU_LD_PREFIX)
+  ELFUSE_X86_TRANSLATOR  the default for --x86-translator
+  ELFUSE_X86_SYSROOT     box64's sysroot for x86-64 programs run without --sysroot (default
+                         ~/.cache/elfuse/x86-sysroot; at a terminal elfuse offers to fetch it)
+  ELFUSE_NO_X86=1        as --no-x86 (ELFUSE_NO_ROSETTA=1 too)
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
@@ -82,6 +91,9 @@ const options = {
   workdir: { type: "string" },
   sysroot: { type: "string" },
   timeout: { type: "string" },
+  "x86-translator": { type: "string" },
+  "no-x86": { type: "boolean" },
+  "no-rosetta": { type: "boolean" },
 } as const;
 
 /** Splits argv at the program: options before it, the program and its arguments after. */
@@ -124,6 +136,10 @@ export interface CliRequest {
   sysroot?: string;
   /** Seconds of wall-clock time before the run is ended (`--timeout`). */
   timeout?: number;
+  /** --x86-translator (or ELFUSE_X86_TRANSLATOR). */
+  x86Translator?: string;
+  /** --no-x86, --no-rosetta (or ELFUSE_NO_X86, ELFUSE_NO_ROSETTA). */
+  noX86?: boolean;
 }
 
 /** A directory an option names: must exist (a usage error, exit 2, like every bad option). */
@@ -197,6 +213,10 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
   }
   if (values["strace-file"] === "") throw new ElfuseError("--strace-file needs a path", 2);
   const sysrootFromEnv = values.sysroot === undefined ? Deno.env.get("ELFUSE_SYSROOT") : undefined;
+  const translator = values["x86-translator"] ??
+    (Deno.env.get("ELFUSE_X86_TRANSLATOR") || undefined);
+  if (translator === "") throw new ElfuseError("--x86-translator needs a path", 2);
+  const envFlag = (name: string) => !["", "0", undefined].includes(Deno.env.get(name));
   return {
     program: rest[0],
     args: rest.slice(1),
@@ -212,6 +232,9 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
       values.sysroot ?? (sysrootFromEnv || undefined),
     ),
     timeout,
+    x86Translator: translator,
+    noX86: values["no-x86"] === true || values["no-rosetta"] === true ||
+      envFlag("ELFUSE_NO_X86") || envFlag("ELFUSE_NO_ROSETTA"),
   };
 }
 
@@ -265,7 +288,8 @@ ca-certificates package, the CA bundle. See docs/sysroot.md.
 
 options:
   --suite SUITE   the Debian suite to take the packages from (default bookworm)
-  --arch ARCH     arm64 (default) or amd64 (for x86_64 guests); one per DIR
+  --arch ARCH     arm64 (default), or amd64: x86-64 libraries for x86-64 programs run
+                  through box64, added beside the arm64 ones (see docs/x86_64.md)
   --only          only the named packages and their dependencies, not Debian's base
   -h, --help      show this help and exit
 `;

@@ -112,6 +112,11 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "-U, --unset-env",
       "-0, --argv0",
       "ELFUSE_SYSROOT",
+      "--x86-translator",
+      "--no-x86",
+      "--no-rosetta",
+      "ELFUSE_X86_TRANSLATOR",
+      "ELFUSE_NO_X86",
       "sysroot create",
       "binfmt install",
     ]
@@ -136,7 +141,11 @@ Deno.test("programs that cannot run give one line and the shell's exit code", as
     r = await elfuse(write("text", new TextEncoder().encode("hello\n")));
     assert.equal(r.code, 126);
     oneLineError(r, /not an ELF file/);
-    r = await elfuse(write("x86", makeElf({ machine: 62 })));
+    // (Where box64's default sysroot would be is empty: ELFUSE_X86_SYSROOT.)
+    r = await runCliWith(
+      { ELFUSE_X86_SYSROOT: `${dir}/none` },
+      write("x86", makeElf({ machine: 62 })),
+    );
     assert.equal(r.code, 126);
     oneLineError(r, /x86-64 program/);
     r = await elfuse(write("trunc", makeElf().subarray(0, 100)));
@@ -298,6 +307,9 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     r = await elfuse("sysroot", "create", dir, "Not_A_Package!");
     assert.equal(r.code, 2);
     oneLineError(r, /is not a package name/);
+    r = await elfuse("sysroot", "create", "--arch", "s390x", `${dir}/new`, "bash");
+    assert.equal(r.code, 2);
+    oneLineError(r, /unknown --arch 's390x' \(use arm64 or amd64\)/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -1,5 +1,6 @@
 /**
- * The whole corpus (fixtures, busybox, shell scripts, Debian programs from the sysroot) and its
+ * The whole corpus (fixtures, busybox, shell scripts, Debian programs from the sysroot, x86-64
+ * programs through box64) and its
  * selection by `--filter` and `--quick`.
  *
  * @module
@@ -9,6 +10,7 @@ import { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
 import { fixtureCases } from "./corpus_fixtures.ts";
 import { SYSROOT_PATH, sysrootCases } from "./corpus_sysroot.ts";
 import { shCases } from "./corpus_sh.ts";
+import { x86Cases } from "./corpus_x86.ts";
 import type { Case } from "./types.ts";
 
 /** The corpus and what the user should know about it. */
@@ -51,6 +53,7 @@ export async function loadCorpus(repo: string): Promise<Corpus> {
     ...busyboxCases(path),
     ...shCases(path),
     ...sysrootCases(sysroot, haveSysroot),
+    ...x86Cases(repo),
   ];
   const names = new Set<string>();
   for (const c of cases) {

@@ -355,6 +355,8 @@ export interface MatrixOptions extends CaseOptions {
   subject: Runner;
   /** The runner it is compared with, or null when this host has none. */
   reference: Runner | null;
+  /** The reference for `guest: "x86_64"` cases (native on an x86-64 host), or null: none. */
+  x86_64Reference?: Runner | null;
   /** Cases run at once (default 2). */
   jobs?: number;
   /** Every case name of the whole corpus, to find known-difference entries naming none. */
@@ -399,7 +401,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
       current = cases[i].name;
       running.add(current);
       report();
-      outcomes[i] = await runCase(cases[i], opts.subject, opts.reference, opts);
+      const reference = cases[i].guest === "x86_64" ? opts.x86_64Reference ?? null : opts.reference;
+      outcomes[i] = await runCase(cases[i], opts.subject, reference, opts);
       running.delete(cases[i].name);
       done++;
       report(outcomes[i]);
@@ -417,6 +420,12 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
     wallMs: performance.now() - start,
     outcomes,
     staleEntries: staleEntries(opts.known ?? [], opts.allCaseNames ?? cases.map((c) => c.name)),
-    notes: [...(opts.notes ?? [])],
+    notes: [
+      ...(opts.notes ?? []),
+      // The header names one reference; the x86-64 cases had their own.
+      ...(cases.some((c) => c.guest === "x86_64")
+        ? [`x86_64 cases: reference ${opts.x86_64Reference?.description ?? "none on this host"}`]
+        : []),
+    ],
   };
 }

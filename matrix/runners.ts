@@ -339,8 +339,8 @@ export class QemuUserRunner implements Runner {
  * ```
  */
 export class NativeRunner implements Runner {
-  readonly name = "native";
-  readonly description = "native (the host runs aarch64 itself)";
+  readonly name: string = "native";
+  readonly description: string = "native (the host runs aarch64 itself)";
 
   unavailable(): Promise<string | null> {
     return Promise.resolve(
@@ -371,6 +371,33 @@ export class NativeRunner implements Runner {
       timeoutSeconds: inv.timeoutSeconds,
     });
   }
+}
+
+/** True when this host runs x86-64 Linux programs itself. */
+export function hostRunsX86_64(): boolean {
+  return Deno.build.os === "linux" && Deno.build.arch === "x86_64";
+}
+
+/**
+ * The x86-64 guests' reference: the program run directly on an x86-64 Linux host (what the
+ * original's Rosetta acceptance suite compares with, natively).
+ */
+export class NativeX86_64Runner extends NativeRunner {
+  override readonly name = "native-x86_64";
+  override readonly description = "native (the host runs x86-64 itself)";
+
+  override unavailable(): Promise<string | null> {
+    return Promise.resolve(
+      hostRunsX86_64()
+        ? null
+        : `this host (${Deno.build.os}/${Deno.build.arch}) cannot run x86-64 Linux programs`,
+    );
+  }
+}
+
+/** The reference for x86_64 cases on this host, or null when it has none. */
+export function x86_64Reference(): Runner | null {
+  return hostRunsX86_64() ? new NativeX86_64Runner() : null;
 }
 
 /** Options for {@linkcode makeRunner}. */

@@ -39,7 +39,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   let image, interp;
   try {
     const shown = spec.sysroot?.guestPath(prog.hostPath) ?? prog.hostPath; // for /proc/self/maps
-    image = loadElf(as, prog.elf, prog.bytes, layout.pieBase, shown);
+    image = loadElf(as, prog.elf, prog.read ?? prog.bytes, layout.pieBase, shown);
     if (prog.elf.interpreter !== undefined) {
       interp = loadInterpreter(as, spec, prog.elf.interpreter);
     }
@@ -116,5 +116,6 @@ function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
   const span = spanOf(ld.elf);
   const base = as.freeArea(span);
   if (base < 0) throw new ElfError(`no room for its dynamic loader ${path}`);
-  return loadElf(as, ld.elf, ld.bytes, base, sr === undefined ? host : sr.guestPath(host));
+  const name = sr === undefined ? host : sr.guestPath(host);
+  return loadElf(as, ld.elf, ld.read ?? ld.bytes, base, name);
 }

@@ -1,7 +1,8 @@
 // Finding and reading the program to run, with the shell's exit codes for what goes wrong:
 // 127 when it cannot be found, 126 when it is found but cannot be run.
 import { isAbsolute, join, resolve } from "./path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, machineName } from "./elf/parse.ts";
+import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "./elf/file.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
@@ -10,7 +11,9 @@ export interface Program {
   /** Absolute host path. */
   hostPath: string;
   elf: ElfImage;
+  /** The file, or the prefix of a big one that `read` loads by segments (elf/file.ts). */
   bytes: Uint8Array;
+  read?: SegmentReader;
 }
 
 /** Debian's default PATH (/etc/profile): where a sysroot's own commands are. */
@@ -89,16 +92,19 @@ export function programFileProblem(hostPath: string): FileProblem | undefined {
   return undefined;
 }
 
-/** Reads and validates an aarch64 ELF program. */
-export function readProgram(hostPath: string, shown: string): Program {
+/**
+ * Reads and validates an aarch64 ELF program (or, with `x86`, an x86-64 one, which runs through a
+ * translator: x86/translator.ts).
+ */
+export function readProgram(hostPath: string, shown: string, x86 = false): Program {
   const problem = programFileProblem(hostPath);
   if (problem !== undefined) {
     // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
     throw new ElfuseError(`${shown}: ${problem.why}`, problem.errno === "ENOENT" ? 127 : 126);
   }
-  let bytes: Uint8Array;
+  let file: ElfFile;
   try {
-    bytes = Deno.readFileSync(hostPath);
+    file = readElfFile(hostPath);
   } catch (e) {
     const why = e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
@@ -106,24 +112,36 @@ export function readProgram(hostPath: string, shown: string): Program {
     throw new ElfuseError(`${shown}: ${why}`, 126);
   }
   let elf: ElfImage;
+  const bytes = file.bytes;
   try {
-    elf = parseElf(bytes);
+    ({ elf, file } = parseElfFile(file, hostPath));
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
     if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
       throw new ElfuseError(`${shown}: is a script (#!), not an ELF program`, 126);
     }
+    if (bytes[4] === 1 && bytes.length >= 20) {
+      // ELFCLASS32: name the machine (e_machine sits at offset 18 in both classes).
+      throw new ElfuseError(
+        `${shown}: cannot execute: it is a 32-bit ${
+          machineName(bytes[18] | (bytes[19] << 8)).replace(/ \(32-bit\)$/, "")
+        } program; elfuse runs 64-bit AArch64 programs (and x86-64 ones through a translator)`,
+        126,
+      );
+    }
     throw new ElfuseError(`${shown}: cannot execute: ${e.message}`, 126);
   }
-  if (elf.machine !== EM_AARCH64) {
+  if (elf.machine !== EM_AARCH64 && !(x86 && elf.machine === EM_X86_64)) {
     throw new ElfuseError(
       `${shown}: cannot execute: it is an ${
         machineName(elf.machine)
-      } program; elfuse runs AArch64 (arm64) Linux programs`,
+      } program; elfuse runs AArch64 (arm64) Linux programs${
+        x86 ? " (and x86-64 ones through a translator)" : ""
+      }`,
       126,
     );
   }
-  return { hostPath, elf, bytes };
+  return { hostPath, elf, bytes: file.bytes, read: file.read };
 }
 
 /** Linux's BINPRM_MAX_RECURSION: how many `#!` interpreters deep a program may go. */
@@ -144,7 +162,8 @@ export interface Target {
  * `#!interpreter [one argument]` runs the interpreter with argv `[interpreter, argument?, script,
  * argv[1]...]`, where `script` is `shown` (the name the program was started by); an absolute
  * interpreter path goes through the sysroot's rules. Errors are the shell's: 126 for a script
- * whose interpreter is missing or that nests too deep.
+ * whose interpreter is missing or that nests too deep. With `x86`, the program found may be an
+ * x86-64 one (the caller hands it to a translator).
  */
 export function readTarget(
   hostPath: string,
@@ -152,11 +171,12 @@ export function readTarget(
   argv: string[],
   sysroot?: Sysroot,
   cwd = Deno.cwd(),
+  x86 = false,
 ): Target {
   for (let depth = 0;; depth++) {
     // execve's checks come before the file is opened (a FIFO would block): readProgram reports.
     if (programFileProblem(hostPath) !== undefined) {
-      return { program: readProgram(hostPath, shown), shown, argv };
+      return { program: readProgram(hostPath, shown, x86), shown, argv };
     }
     let head: Uint8Array;
     try {
@@ -168,10 +188,10 @@ export function readTarget(
         f.close();
       }
     } catch {
-      return { program: readProgram(hostPath, shown), shown, argv }; // its error is the right one
+      return { program: readProgram(hostPath, shown, x86), shown, argv }; // its error is the right one
     }
     if (head[0] !== 0x23 || head[1] !== 0x21) {
-      return { program: readProgram(hostPath, shown), shown, argv };
+      return { program: readProgram(hostPath, shown, x86), shown, argv };
     }
     if (depth === MAX_SCRIPT_DEPTH) {
       throw new ElfuseError(`${shown}: too many levels of #! interpreters`, 126);

@@ -46,6 +46,8 @@ export function compileArgs(output: string, target?: string): string[] {
     `${root}runtime/sysroot/create.ts`,
     "--include",
     `${root}runtime/binfmt.ts`,
+    "--include",
+    `${root}runtime/x86/start.ts`,
     "--output",
     output,
     ...(target ? ["--target", target] : []),

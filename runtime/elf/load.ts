@@ -13,6 +13,7 @@ import {
   PT_LOAD,
   PT_PHDR,
 } from "./parse.ts";
+import type { SegmentReader } from "./file.ts";
 
 export interface LoadedImage {
   /** Added to every p_vaddr (0 for ET_EXEC). */
@@ -106,7 +107,7 @@ const gib = (n: number) => (n / 2 ** 30).toFixed(1);
 export function loadElf(
   as: AddressSpace,
   elf: ElfImage,
-  file: Uint8Array,
+  file: Uint8Array | SegmentReader,
   base: number,
   name: string,
   limits: { commit?: number } = {},
@@ -126,7 +127,9 @@ export function loadElf(
       start = prevEnd;
     }
     if (end > start) as.mapFixed(start, end - start, prot, name);
-    as.slab.u8.set(file.subarray(ph.offset, ph.offset + ph.filesz), ph.vaddr + bias);
+    const at = ph.vaddr + bias;
+    if (typeof file === "function") file(ph.offset, as.slab.u8.subarray(at, at + ph.filesz));
+    else as.slab.u8.set(file.subarray(ph.offset, ph.offset + ph.filesz), at);
     prevEnd = Math.max(prevEnd, end);
     prevProt = prot;
   }

@@ -60,8 +60,11 @@ export function machineName(m: number): string {
   return machineNames[m] ?? `machine ${m}`;
 }
 
-/** Parses and validates the headers of an ELF file held in memory. */
-export function parseElf(file: Uint8Array): ElfImage {
+/**
+ * Parses and validates the headers of an ELF file held in memory: the whole file, or (with `size`,
+ * the file's size) a prefix holding its headers and PT_INTERP (elf/file.ts).
+ */
+export function parseElf(file: Uint8Array, size: number = file.length): ElfImage {
   if (
     file.length < 4 || file[0] !== 0x7f || file[1] !== 0x45 || file[2] !== 0x4c || file[3] !== 0x46
   ) {
@@ -122,7 +125,7 @@ export function parseElf(file: Uint8Array): ElfImage {
       // A segment with no file bytes (bss only) is zero pages: Linux's elf_load() maps nothing
       // from the file then, so its p_offset is never used and may be anything.
       if (ph.filesz === 0) continue;
-      if (ph.offset + ph.filesz > file.length) {
+      if (ph.offset + ph.filesz > size) {
         throw new ElfError(`segment ${i} lies past the end of the file (truncated?)`);
       }
       if (ph.vaddr % 4096 !== ph.offset % 4096) {

@@ -3,7 +3,9 @@
 // (the system's apt sources and dpkg architectures are never touched); dpkg-deb -x unpacks each
 // package, and top-level /bin, /sbin, /lib are folded into /usr as on a merged-/usr system.
 // Unless `only` is set, Debian's base (debian_base.ts) comes too, and what the maintainer scripts
-// would have done that a guest notices is done afterwards.
+// would have done that a guest notices is done afterwards. `--arch amd64` adds x86-64 packages
+// (libraries for x86-64 programs run through box64) beside the arm64 ones, with an apt state
+// directory of their own and never Debian's base (its commands would replace the arm64 ones).
 import { ElfuseError } from "../errors.ts";
 import {
   type Alternative,
@@ -112,7 +114,8 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
       2,
     );
   }
-  const packages = [...new Set([...(opts.only ? [] : BASE_PACKAGES), ...opts.packages])];
+  const base = opts.only || arch !== "arm64" ? [] : BASE_PACKAGES;
+  const packages = [...new Set([...base, ...opts.packages])];
   const MERGED = MERGED_BY_ARCH[arch];
   const dir = opts.dir.replace(/\/+$/, "") || "/";
   try {
@@ -126,26 +129,13 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
   const bad = packages.find((p) => !/^[a-z0-9][a-z0-9+.-]*$/.test(p));
   if (bad !== undefined) throw new ElfuseError(`sysroot create: '${bad}' is not a package name`, 2);
   const root = Deno.realPathSync(dir);
-  const state = `${root}/.elfuse/apt`;
+  // arm64 keeps the state directory it always had; another architecture gets its own.
+  const state = arch === "arm64" ? `${root}/.elfuse/apt` : `${root}/.elfuse/apt-${arch}`;
   const debs = `${root}/.elfuse/debs`;
   for (const d of [`${state}/lists/partial`, `${state}/cache/archives/partial`, debs]) {
     Deno.mkdirSync(d, { recursive: true });
   }
   Deno.mkdirSync(`${state}/prefs.d`, { recursive: true });
-  // One architecture per sysroot: its apt state and its libraries are for that one.
-  const archFile = `${root}/.elfuse/arch`;
-  let had: string | undefined;
-  try {
-    had = Deno.readTextFileSync(archFile).trim();
-  } catch { /* a sysroot from before --arch, or a new one: arm64 if it has packages */ }
-  if (had === undefined && exists(`${root}/.elfuse/unpacked`)) had = "arm64";
-  if (had !== undefined && had !== arch) {
-    throw new ElfuseError(
-      `sysroot create: ${root} is an ${had} sysroot; use a new directory for ${arch}`,
-      2,
-    );
-  }
-  Deno.writeTextFileSync(archFile, `${arch}\n`);
   // apt drops to the _apt user to download: it must be able to enter and write these.
   for (const d of [`${root}/.elfuse`, state, debs, `${state}/lists`, `${state}/lists/partial`]) {
     Deno.chmodSync(d, 0o777);
@@ -191,9 +181,12 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
       1,
     );
   }
+  // What is unpacked is recorded as NAME=VERSION (arm64, as always) or NAME:ARCH=VERSION.
+  const tag = arch === "arm64" ? "" : `:${arch}`;
   const wanted = [...sim.stdout.matchAll(/^Inst (\S+) \((\S+)/gm)].map((m) => ({
     name: m[1],
     version: m[2],
+    key: `${m[1]}${tag}=${m[2]}`,
   }));
   const doneFile = `${root}/.elfuse/unpacked`;
   let done = new Set<string>();
@@ -202,7 +195,7 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
   } catch {
     // first run
   }
-  const todo = wanted.filter((p) => !done.has(`${p.name}=${p.version}`));
+  const todo = wanted.filter((p) => !done.has(p.key));
   if (todo.length === 0) {
     await configure(root, debs, done, say);
     say(`up to date (${wanted.length} packages)`);
@@ -248,7 +241,7 @@ export async function createSysroot(opts: CreateOptions, retried = false): Promi
     }
     say(`unpacking ${++n}/${todo.length} ${p.name}`);
     await unpack(`${debs}/${deb}`, root, MERGED);
-    done.add(`${p.name}=${p.version}`);
+    done.add(p.key);
     Deno.writeTextFileSync(doneFile, [...done].join("\n") + "\n");
   }
   await configure(root, debs, done, say);

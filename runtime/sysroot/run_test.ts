@@ -53,6 +53,12 @@ Deno.test({
       assert.equal(o.stdout, "/usr/lib/aarch64-linux-gnu\nguest-host\n", o.stderr);
       o = await run(r, "readlink", "/proc/self/exe");
       assert.equal(o.stdout, `${busybox}\n`, o.stderr);
+      // After an execve of a program inside the sysroot, /proc/self/exe is its guest path too.
+      Deno.mkdirSync(`${r}/usr/bin`);
+      Deno.copyFileSync(busybox, `${r}/usr/bin/busybox`);
+      Deno.chmodSync(`${r}/usr/bin/busybox`, 0o755);
+      o = await run(r, "sh", "-c", "exec /usr/bin/busybox readlink /proc/self/exe");
+      assert.equal(o.stdout, "/usr/bin/busybox\n", o.stderr);
     } finally {
       Deno.removeSync(r, { recursive: true });
     }

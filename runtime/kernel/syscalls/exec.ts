@@ -5,7 +5,9 @@ import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64 } from "../../elf/parse.ts";
+import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "../../elf/file.ts";
+import { findTranslator, handOverArgv, translatorProblem } from "../../x86/translator.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
@@ -53,8 +55,12 @@ interface Target {
   hostPath: string;
   guestPath: string;
   elf: ElfImage;
+  /** The file, or a big one's prefix with `read` for its segments (elf/file.ts). */
   bytes: Uint8Array;
+  read?: SegmentReader;
   argv: string[];
+  /** AT_EXECFN when it is not guestPath: the x86-64 program a translator was handed. */
+  execfn?: string;
 }
 
 /** Follows #! lines (binfmt_script) to an aarch64 ELF; -errno when it cannot run. */
@@ -93,12 +99,14 @@ function resolveTarget(
   const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
-  let bytes: Uint8Array;
+  let file: ElfFile;
   try {
-    bytes = Deno.readFileSync(hostPath);
+    // A descriptor's path is gone once close-on-exec descriptors close: read such a file whole.
+    file = readElfFile(hostPath, hostPath.startsWith("/proc/self/fd/"));
   } catch {
     return -E.EACCES;
   }
+  const bytes = file.bytes;
   if (bytes[0] === 0x23 && bytes[1] === 0x21) {
     // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
     const end = bytes.indexOf(0x0a);
@@ -113,20 +121,58 @@ function resolveTarget(
   }
   let elf: ElfImage;
   try {
-    elf = parseElf(bytes);
+    ({ elf, file } = parseElfFile(file, hostPath));
   } catch (e) {
     if (e instanceof ElfError) return -E.ENOEXEC;
-    throw e;
+    if (e instanceof Deno.errors.NotFound) return -E.ENOENT; // gone since it was opened
+    return -E.EACCES;
   }
+  if (elf.machine === EM_X86_64) return x86Target(k, elf, guestPath, argv, depth);
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
   }
-  programCache.set(key, { elf, bytes });
-  return { hostPath, guestPath, elf, bytes, argv };
+  const loaded = { elf, bytes: file.bytes, read: file.read };
+  programCache.set(key, loaded);
+  return { hostPath, guestPath, ...loaded, argv };
 }
 
 const PROGRAM_CACHE_SIZE = 8;
+
+/**
+ * An x86-64 program runs through the translator the command line's would (x86/translator.ts),
+ * handed over as binfmt_misc does; with none (or one that cannot run it) execve fails with
+ * ENOEXEC, as Linux's does for a format no binfmt handler takes.
+ */
+function x86Target(
+  k: Task,
+  elf: ElfImage,
+  guestPath: string,
+  argv: string[],
+  depth: number,
+): Target | number {
+  const t = findTranslator(k.rt.options, {
+    sysroot: k.proc.info.sysroot,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+  });
+  const problem = "error" in t ? t.error : translatorProblem(t, elf);
+  if (problem !== undefined || "error" in t) {
+    if (k.rt.verbose) k.rt.note(`execve ${guestPath}: is an x86-64 program: ${problem}`);
+    return -E.ENOEXEC;
+  }
+  const target = resolveTarget(
+    k,
+    t.hostPath,
+    t.guestPath,
+    handOverArgv(t, guestPath, argv),
+    depth + 1,
+  );
+  if (typeof target === "number") return target;
+  // A translator that is not an AArch64 program (or another x86-64 one) cannot run.
+  if (target.elf.machine !== EM_AARCH64) return -E.ENOEXEC;
+  return { ...target, execfn: guestPath };
+}
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Task, guest: string): string {
@@ -187,8 +233,13 @@ function exec(
     commitExec(k);
     try {
       image = buildImage(k.proc.as, {
-        program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
-        shownName: target.guestPath,
+        program: {
+          hostPath: target.hostPath,
+          elf: target.elf,
+          bytes: target.bytes,
+          read: target.read,
+        },
+        shownName: target.execfn ?? target.guestPath,
         argv: target.argv,
         envp,
         hwcap: k.rt.hwcap,
@@ -207,7 +258,8 @@ function exec(
     return RESULT_SET;
   }
   Object.assign(k.proc.info, {
-    exePath: target.hostPath,
+    // /proc/self/exe shows the guest's path: without the sysroot's prefix, as at start-up.
+    exePath: k.proc.info.sysroot?.guestPath(target.hostPath) ?? target.hostPath,
     hostExePath: target.hostPath,
     argv: target.argv,
     envp,
@@ -215,7 +267,9 @@ function exec(
     auxvLength: image.auxvLength,
     stackStart: image.sp,
   });
-  k.name = target.guestPath.split("/").pop()!.slice(0, 15);
+  // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
+  // which for a translated program is the program, not its translator.
+  k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);
   const v = k.proc.vcpu, g = k.rt.scratch.view;
   k.rt.scratch.u8.fill(0, Slot.REGS, Slot.REGS + 34 * 8);
   k.rt.scratch.u8.fill(0, Slot.FPSIMD, Slot.FPSIMD + 528);
@@ -284,7 +338,7 @@ export const execSyscalls: SyscallDef[] = [
     args: ["path", "ptr", "ptr"],
     status: "partial",
     note:
-      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); the image is replaced in this host process",
+      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); x86-64 programs through the run's translator (box64), as binfmt_misc hands them over; the image is replaced in this host process",
   },
   {
     name: "execveat",

@@ -267,6 +267,17 @@ grep -c 'BEGIN CERTIFICATE' /etc/ssl/certs/ca-certificates.crt | sed 's/^[1-9][0
       quick: true,
     },
     {
+      // A shell whose in-process child ran one program, then runs or execs another at the same
+      // load address: the old program's translated code must be gone (Unicorn drops a range's
+      // translations by the RAM block of its start only; dash then faulted in ls).
+      name: "dash-exec-after-child",
+      program: "/usr/bin/dash",
+      steps: args("-c", "cat /dev/null; ls /etc/passwd; /usr/bin/echo x; exec ls /etc/group"),
+      needsExec: true,
+      expect: { exit: 0, stdout: "/etc/passwd\nx\n/etc/group\n" },
+      quick: true,
+    },
+    {
       name: "bash-builtins",
       program: "/usr/bin/bash",
       steps: args(

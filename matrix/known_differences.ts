@@ -26,6 +26,11 @@ export const knownDifferences: KnownDifference[] = [
     reason: "qemu-user's F_GETFL does not report O_LARGEFILE",
   },
   {
+    case: "fixture/job_control",
+    reference: "qemu-user",
+    reason: "qemu-user sends SIGCHLD for a stopped or continued child whatever SA_NOCLDSTOP says",
+  },
+  {
     case: "fixture/proc_wait",
     reference: "qemu-user",
     reason: "qemu-user runs a vfork child without suspending the parent until its exec or exit, " +

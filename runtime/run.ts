@@ -17,7 +17,7 @@ import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readTarget } from "./program.ts";
 import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
-import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
+import { INLINE_SLICE_MS, inlineTable, startingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 
 export interface RunOptions {
@@ -164,7 +164,7 @@ export async function runKernel(
   };
   const rows = tables.rows;
   proc.table = inline ? tables.inline : tables.base;
-  if (proc.releaseFd >= 0) proc.table = releasingTable(proc, proc.table);
+  if (proc.releaseFd >= 0 || proc.readyFd >= 0) proc.table = startingTable(proc, proc.table);
   if (opts.verbose) {
     const seen = new Set<number>();
     rt.onUnknown = (nr) => {

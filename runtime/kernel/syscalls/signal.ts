@@ -131,6 +131,7 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
   if (pid !== k.proc.pid) {
     // Linux refuses kernel-style codes from user space when the target is another process.
     if (code >= 0 || code === SI_TKILL) return -E.EPERM;
+    k.proc.awaitReady(pid);
     // siginfo_t has one layout on every 64-bit Linux: hand it to the host as it is.
     const nr = Deno.build.arch === "x86_64" ? 129n : 138n; // rt_sigqueueinfo
     return k.host(
@@ -166,6 +167,7 @@ function kill(k: Task, a: Float64Array): number {
   // the guest itself. A process group (0 or -pgid) is the host's: guest pids are host pids, and
   // this process receives its own share through the signal router.
   if (pid === -1) return sendSelf(k, sig, SI_USER);
+  if (sig !== 0) k.proc.awaitReady(pid);
   const r = k.host(libc.kill(pid, sig));
   // Our own group includes us, and Linux makes the signal pending before kill returns: wait for
   // the listener to record it, so that unblocking it next runs the handler (kill(2)).

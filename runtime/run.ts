@@ -212,6 +212,7 @@ export async function runKernel(
     if (f && proc.exitStatus === undefined && deliverFault(k, f.sig, f.code, f.address)) {
       continue;
     }
+    proc.creds.withdraw(proc.pid, rt);
     return statusOf(exit, proc, opts.verbose === true);
   }
 }

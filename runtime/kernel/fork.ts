@@ -12,6 +12,7 @@ import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import type { Vma } from "../memory/vmas.ts";
 import type { SigAction } from "./signals.ts";
+import { Credentials, type CredState } from "./credentials.ts";
 import { MAX_FDS, sendFds } from "../host/fd_passing.ts";
 import { selfCommand, spawnHost } from "../host/spawn.ts";
 
@@ -35,6 +36,7 @@ export interface Inherited {
   keepCaps: number;
   personality: number;
   noNewPrivs: number;
+  creds: CredState;
 }
 
 /** `k`'s inheritable state, copied. */
@@ -50,6 +52,7 @@ export function inherited(k: Task): Inherited {
     keepCaps: k.proc.keepCaps,
     personality: k.proc.personality,
     noNewPrivs: k.proc.noNewPrivs,
+    creds: k.proc.creds.save(),
   };
 }
 
@@ -67,6 +70,8 @@ export function inherit(k: Task, from: Inherited): void {
   k.proc.keepCaps = from.keepCaps;
   k.proc.personality = from.personality;
   k.proc.noNewPrivs = from.noNewPrivs;
+  k.proc.creds = new Credentials(from.creds);
+  k.proc.creds.publish(k.proc.pid);
 }
 
 /** The fd table as a fork child rebuilds it: entries, and each emulated description once. */
@@ -311,6 +316,7 @@ export function spawnChild(k: Task, flags: ForkFlags): number {
     if (pid > 0) k.proc.notReady(pid, ready[0]);
     else libc.close(ready[0]);
   }
+  if (pid > 0) k.proc.creds.publishFor(pid);
   if (pid > 0) startSpare(k);
   return pid;
 }

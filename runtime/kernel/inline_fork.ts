@@ -244,6 +244,8 @@ export function moveOut(
   if (!ok) {
     // The holder is gone (killed): so is the child, as far as anyone can see.
     if (k.rt.verbose) k.rt.note(`fork child ${k.proc.pid} could not move to its own process`);
+  } else if (k.rt.verbose) {
+    k.rt.note(`fork child ${k.proc.pid} moves to a process of its own`);
   }
   k.proc.vcpu.stop();
   return RESULT_SET;

@@ -7,6 +7,7 @@ import type { AddressSpace } from "../memory/address_space.ts";
 import type { Sysroot } from "../sysroot/resolve.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
+import { Credentials } from "./credentials.ts";
 import { Slot } from "./scratch.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import {
@@ -55,6 +56,8 @@ export class Process {
   readonly fds = new FdTable();
   /** Signal dispositions, shared by every thread (CLONE_SIGHAND). */
   readonly actions: SigAction[] = defaultActions();
+  /** User and group ids, emulated (credentials.ts); a fork child's come from its parent. */
+  creds = new Credentials();
   /** Signals sent to the process as a whole (kill), taken by any thread that does not block them. */
   readonly pending = new PendingSignals();
   readonly info: ProcessInfo;
@@ -148,6 +151,7 @@ export class Process {
     if (info.code <= CLD_DUMPED) {
       this.children.delete(info.pid);
       this.#ready(info.pid);
+      this.creds.reaped(info.pid, this.rt);
     }
     this.childReport = info;
     const r = this.router;

@@ -3,7 +3,6 @@
 // thread returns from a syscall (or is woken from a wait for it): a handler gets a signal frame
 // (signal_frame.ts), default actions are carried out.
 import { libc } from "../host/libc.ts";
-import { hostIds } from "../host/credentials.ts";
 import { stopThisProcess } from "../host/signal_router.ts";
 import type { Process } from "./process.ts";
 import type { PosixTimer } from "./posix_timers.ts";
@@ -97,7 +96,7 @@ export function pendingChanged(proc: Process): void {
 /** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
 export function sendSelf(k: Task, sig: number, code: number, value = 0n, pid = k.proc.pid): number {
   if (sig === 0) return 0;
-  sendSignal(k.proc, sig, { code, pid, uid: hostIds().uid, value });
+  sendSignal(k.proc, sig, { code, pid, uid: k.proc.creds.uid, value });
   return 0;
 }
 

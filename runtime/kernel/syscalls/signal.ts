@@ -2,7 +2,7 @@
 // signal_delivery.ts, the frame signal_frame.ts.
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
-import { libc } from "../../host/libc.ts";
+import { hostErrno, libc } from "../../host/libc.ts";
 import { RESULT_SET } from "../syscall_def.ts";
 import { Reg } from "../../backends/backend.ts";
 import { sigreturn } from "../signal_frame.ts";
@@ -131,6 +131,8 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
   if (pid !== k.proc.pid) {
     // Linux refuses kernel-style codes from user space when the target is another process.
     if (code >= 0 || code === SI_TKILL) return -E.EPERM;
+    const denied = pid > 0 ? permission(k, pid, sig) : 0;
+    if (denied < 0) return denied;
     k.proc.awaitReady(pid);
     // siginfo_t has one layout on every 64-bit Linux: hand it to the host as it is.
     const nr = Deno.build.arch === "x86_64" ? 129n : 138n; // rt_sigqueueinfo
@@ -159,6 +161,21 @@ function rtSigsuspend(k: Task, a: Float64Array): number {
   return -ERESTARTNOHAND;
 }
 
+/**
+ * Whether this process may signal process `pid` by its emulated ids (credentials.ts; Linux
+ * check_kill_permission): the host then checks its own. SIGCONT within the session is always
+ * allowed. A root guest (the plain case as root) and a guest with the host's ids as a user other
+ * than root (the host's check is the same) read nothing.
+ */
+function permission(k: Task, pid: number, sig: number): number {
+  const c = k.proc.creds;
+  if (c.privileged || (c.asHost && hostIds().euid !== 0)) return 0;
+  if (c.maySignal(c.peer(pid))) return 0;
+  if (sig === 18 && libc.getsid(pid) === libc.getsid(0)) return 0;
+  // A process that does not exist is ESRCH first (Linux looks it up before checking).
+  return libc.kill(pid, 0) !== 0 && hostErrno() === E.ESRCH ? -E.ESRCH : -E.EPERM;
+}
+
 function kill(k: Task, a: Float64Array): number {
   const pid = a[0] | 0, sig = a[1] | 0;
   if (sig < 0 || sig > 64) return -E.EINVAL;
@@ -167,6 +184,8 @@ function kill(k: Task, a: Float64Array): number {
   // the guest itself. A process group (0 or -pgid) is the host's: guest pids are host pids, and
   // this process receives its own share through the signal router.
   if (pid === -1) return sendSelf(k, sig, SI_USER);
+  const denied = pid > 0 ? permission(k, pid, sig) : 0;
+  if (denied < 0) return denied;
   if (sig !== 0) k.proc.awaitReady(pid);
   const r = k.host(libc.kill(pid, sig));
   // Our own group includes us, and Linux makes the signal pending before kill returns: wait for
@@ -183,7 +202,12 @@ function tgkill(k: Task, tgid: number, tid: number, sig: number): number {
   const t = k.proc.tasks.find((t) => t.tid === tid);
   if (t === undefined) return -E.ESRCH;
   if (sig !== 0) {
-    sendSignal(k.proc, sig, { code: SI_TKILL, pid: k.proc.pid, uid: hostIds().uid, value: 0n }, t);
+    sendSignal(
+      k.proc,
+      sig,
+      { code: SI_TKILL, pid: k.proc.pid, uid: k.proc.creds.uid, value: 0n },
+      t,
+    );
   }
   return 0;
 }

@@ -45,6 +45,13 @@ export type ExitStatus = { code: number } | { signal: number; core: boolean };
 
 const dec = new TextDecoder();
 
+/**
+ * How long a kill waits for a child to take signals (awaitReady): a host process's start-up is a
+ * Deno start-up, seconds on a loaded machine; a child that never gets there (it computes without
+ * a syscall) costs this once.
+ */
+const READY_WAIT_MS = 10_000;
+
 export class Process {
   readonly rt: Runtime;
   readonly as: AddressSpace;
@@ -174,14 +181,14 @@ export class Process {
 
   /**
    * A signal is about to be sent to `pid` (0 or less: a process group, which may hold any
-   * child): wait (up to 2 s) until the child it may reach takes signals as its guest would
+   * child): wait (up to READY_WAIT_MS) until the child it may reach takes signals as its guest would
    * (kernel/inline_table.ts startingTable).
    */
   awaitReady(pid: number): void {
     if (this.unready.size === 0) return;
     for (const [p, f] of this.unready) {
       if (pid > 0 && p !== pid) continue;
-      this.#closed(f, 2000);
+      this.#closed(f, READY_WAIT_MS);
       this.#ready(p);
     }
   }

@@ -8,6 +8,7 @@ import type { Sysroot } from "../sysroot/resolve.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
 import { Credentials } from "./credentials.ts";
+import { LockedRanges } from "../memory/locked_ranges.ts";
 import { Slot } from "./scratch.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import {
@@ -65,6 +66,8 @@ export class Process {
   readonly actions: SigAction[] = defaultActions();
   /** User and group ids, emulated (credentials.ts); a fork child's come from its parent. */
   creds = new Credentials();
+  /** mlock'd ranges (not inherited by fork children, dropped by execve). */
+  readonly locks = new LockedRanges();
   /** Signals sent to the process as a whole (kill), taken by any thread that does not block them. */
   readonly pending = new PendingSignals();
   readonly info: ProcessInfo;

@@ -235,6 +235,7 @@ function exec(
 function commitExec(k: Task): void {
   endOtherThreads(k);
   k.proc.creds.exec();
+  k.proc.locks.clear();
   k.proc.creds.publish(k.proc.pid);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;

@@ -59,6 +59,7 @@ function status({ k, tid }: Subject): string {
     `PPid:\t${k.proc.ppid()}`,
     `Uid:\t${uid}\t${euid}\t${suid}\t${fsuid}`,
     `Gid:\t${gid}\t${egid}\t${sgid}\t${fsgid}`,
+    `VmLck:\t${k.proc.locks.bytes(k.proc.as.vmas) / 1024} kB`, // mlock'd and mapped
     `Threads:\t${k.proc.tasks.length}`,
     "",
   ].join("\n");

@@ -158,7 +158,8 @@ export const knownDifferences: KnownDifference[] = [
   {
     case: "fixture/sigaction",
     reference: "qemu-user",
-    reason: "qemu-user keeps SIGKILL/SIGSTOP in sa_mask and unsupported sa_flags bits",
+    reason: "qemu-user keeps SIGKILL/SIGSTOP in sa_mask and unsupported sa_flags bits, and " +
+      "rejects sigaltstack's SS_AUTODISARM",
   },
   {
     case: "fixture/sigprocmask",

@@ -95,28 +95,40 @@ function rtSigprocmask(k: Task, a: Float64Array): number {
   return 0;
 }
 
+const SS_ONSTACK = 1, SS_DISABLE = 2, SS_AUTODISARM = 0x80000000 | 0;
+
+/**
+ * sigaltstack as Linux's do_sigaltstack: the new stack is read before the old one is written
+ * (they may be the same struct), a stack cannot change while the thread runs on it (EPERM), and
+ * SS_DISABLE clears the stack's address and size (reported as SS_DISABLE, sp 0, size 0).
+ */
 function sigaltstack(k: Task, a: Float64Array): number {
   const ss = a[0], old = a[1];
   if (ss !== 0 && !k.proc.canRead(ss, 24)) return -E.EFAULT;
   if (old !== 0 && !k.proc.canWrite(old, 24)) return -E.EFAULT;
   const st = k.signals.altStack;
-  if (old !== 0) {
-    // SS_ONSTACK while the guest runs on the alternate stack (Linux's on_sig_stack()).
-    const sp = k.proc.vcpu.get(Reg.SP);
-    const on = st.flags !== 2 && sp > st.sp && sp <= st.sp + st.size;
-    k.proc.writeU64(old, st.sp);
-    k.proc.view.setInt32(old + 8, on ? 1 : st.flags, true);
-    k.proc.view.setInt32(old + 12, 0, true);
-    k.proc.writeU64(old + 16, st.size);
-  }
+  const sp = k.proc.vcpu.get(Reg.SP);
+  // on_sig_stack(): never with SS_AUTODISARM (the stack is disarmed while a handler uses it).
+  const on = st.size !== 0 && !(st.flags & SS_AUTODISARM) && sp > st.sp && sp <= st.sp + st.size;
+  const was = { ...st };
   if (ss !== 0) {
     const flags = k.proc.view.getInt32(ss + 8, true);
-    if ((flags & ~(2 | 0x80000000)) !== 0) return -E.EINVAL; // SS_DISABLE, SS_AUTODISARM
-    const size = k.proc.readU64(ss + 16);
-    if (!(flags & 2) && size < 2048) return -E.ENOMEM; // MINSIGSTKSZ on arm64 Linux
-    st.sp = k.proc.readU64(ss);
-    st.flags = flags;
+    const mode = flags & ~SS_AUTODISARM;
+    if (on) return -E.EPERM;
+    if (mode !== 0 && mode !== SS_ONSTACK && mode !== SS_DISABLE) return -E.EINVAL;
+    let size = k.proc.readU64(ss + 16), stack = k.proc.readU64(ss);
+    if (mode === SS_DISABLE) stack = size = 0;
+    else if (size < 2048) return -E.ENOMEM; // MINSIGSTKSZ
+    st.sp = stack;
     st.size = size;
+    st.flags = mode === SS_DISABLE ? flags : flags & SS_AUTODISARM;
+  }
+  if (old !== 0) {
+    const mode = was.size === 0 ? SS_DISABLE : on ? SS_ONSTACK : 0;
+    k.proc.writeU64(old, was.sp);
+    k.proc.view.setInt32(old + 8, mode | (was.flags & SS_AUTODISARM), true);
+    k.proc.view.setInt32(old + 12, 0, true);
+    k.proc.writeU64(old + 16, was.size);
   }
   return 0;
 }

@@ -154,8 +154,31 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
       ),
     );
   }
+  if (overQueued(k, sig, code)) return -E.EAGAIN;
   const value = k.proc.view.getBigUint64(info + 24, true);
   return sendSelf(k, sig, code, value, k.proc.view.getInt32(info + 16, true));
+}
+
+const RLIMIT_SIGPENDING = 11, SIGRTMIN = 32;
+
+/**
+ * Whether queuing real-time signal `sig` with `code` would pass RLIMIT_SIGPENDING: Linux counts
+ * queued siginfo entries (per user; here the process's) and refuses a real-time signal sent by
+ * sigqueue and friends with EAGAIN; kill's (SI_USER) and the kernel's go through regardless, and
+ * a standard signal is then pending without its siginfo.
+ */
+function overQueued(k: Task, sig: number, code: number): boolean {
+  if (sig < SIGRTMIN || code >= 0) return false;
+  const limit = k.proc.rlimits[RLIMIT_SIGPENDING][0];
+  if (limit === Infinity) return false;
+  let queued = k.proc.pending.queue.reduce((n, q) => n + q.length, 0);
+  for (const t of k.proc.tasks) queued += t.signals.pending.queue.reduce((n, q) => n + q.length, 0);
+  return queued >= limit && !ignoredNow(k, sig);
+}
+
+/** Whether `sig` would be discarded (ignored and not blocked): it queues nothing then. */
+function ignoredNow(k: Task, sig: number): boolean {
+  return k.proc.actions[sig].handler === SIG_IGN && !k.blocks(sig);
 }
 
 /** rt_sigsuspend: wait, with `mask` blocked, for a signal that runs a handler (then EINTR). */
@@ -293,6 +316,7 @@ function rtTgsigqueueinfo(k: Task, a: Float64Array): number {
   const t = k.proc.tasks.find((t) => t.tid === tid);
   if (t === undefined) return -E.ESRCH;
   const v = k.proc.view;
+  if (sig !== 0 && overQueued(k, sig, v.getInt32(info + 8, true))) return -E.EAGAIN;
   if (sig !== 0) {
     sendSignal(k.proc, sig, {
       code: v.getInt32(info + 8, true),
@@ -349,7 +373,8 @@ export const signalSyscalls: SyscallDef[] = [
     handler: rtSigqueueinfo,
     args: ["int", "signal", "ptr"],
     status: "partial",
-    note: "other processes get the siginfo through the host (user-space codes only, as Linux)",
+    note: "other processes get the siginfo through the host (user-space codes only, as Linux); " +
+      "RLIMIT_SIGPENDING counts the process's own queued signals (EAGAIN)",
   },
   { name: "rt_sigtimedwait", handler: rtSigtimedwait, args: ["ptr", "outbuf", "ptr", "uint"] },
   {

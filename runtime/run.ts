@@ -19,6 +19,7 @@ import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, startingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
+import { cpuNow } from "./kernel/syscalls/time.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -174,6 +175,7 @@ export async function runKernel(
     };
   }
   const vcpu = proc.vcpu;
+  proc.cpuBase = cpuNow(rt);
   // An in-process child leaves host signals to its waiting parent (kernel/inline_fork.ts).
   if (!inline) {
     proc.router = new SignalRouter();

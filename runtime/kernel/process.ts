@@ -68,6 +68,11 @@ export class Process {
   creds = new Credentials();
   /** mlock'd ranges (not inherited by fork children, dropped by execve). */
   readonly locks = new LockedRanges();
+  /**
+   * Host CPU time (process, thread; ns) when this process's guest started: CPU-time clocks
+   * report the guest's own, not elfuse's start-up (syscalls/time.ts).
+   */
+  cpuBase: [number, number] = [0, 0];
   /** Signals sent to the process as a whole (kill), taken by any thread that does not block them. */
   readonly pending = new PendingSignals();
   readonly info: ProcessInfo;

@@ -94,7 +94,7 @@ async function resume(
   Deno.umask(state.umask);
   // The shared mappings' host files come after the guest's fds and the pipes (fork.ts), at the
   // parent's numbers when inherited.
-  const pipes = (state.vfork !== undefined ? 1 : 0) + (state.release !== undefined ? 1 : 0);
+  const pipes = [state.vfork, state.release, state.ready].filter((fd) => fd !== undefined).length;
   const shared = state.sharedFiles.map((parentFd, i) => ({
     hostFd: spare ? spare.fds[state.fds.length + pipes + i] : parentFd,
     base: 0,
@@ -127,6 +127,7 @@ async function resume(
     proc.vforkWriteFd = spare ? spare.fds[extra++] : state.vfork;
   }
   if (state.release !== undefined) proc.releaseFd = spare ? spare.fds[extra++] : state.release;
+  if (state.ready !== undefined) proc.readyFd = spare ? spare.fds[extra++] : state.ready;
   // Fds arrive at the parent's numbers (inherited) or, to a spare, in state.fds order. Emulated
   // descriptions are rebuilt here, each with host fds of its own that stand for it.
   const files = state.files.length === 0

@@ -24,6 +24,8 @@ export interface ImageSpec {
   monotonicCounter: boolean;
   /** Where PT_INTERP is looked up (undefined: on the host, by its own path). */
   sysroot?: Sysroot;
+  /** AT_UID, AT_EUID, AT_GID, AT_EGID after an execve (default: the host's). */
+  ids?: { uid: number; euid: number; gid: number; egid: number };
 }
 
 export interface Image {
@@ -36,6 +38,7 @@ export interface Image {
 /** Loads the program into an empty address space; throws ElfuseError (126) when it cannot. */
 export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   const { program: prog, shownName } = spec;
+  const ids = spec.ids ?? hostIds();
   let image, interp;
   try {
     const shown = spec.sysroot?.guestPath(prog.hostPath) ?? prog.hostPath; // for /proc/self/maps
@@ -67,10 +70,10 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
       [AT.BASE, interp?.bias ?? 0],
       [AT.FLAGS, 0],
       [AT.ENTRY, image.entry],
-      [AT.UID, hostIds().uid],
-      [AT.EUID, hostIds().euid],
-      [AT.GID, hostIds().gid],
-      [AT.EGID, hostIds().egid],
+      [AT.UID, ids.uid],
+      [AT.EUID, ids.euid],
+      [AT.GID, ids.gid],
+      [AT.EGID, ids.egid],
       [AT.HWCAP, spec.hwcap],
       [AT.HWCAP2, spec.hwcap2],
       [AT.CLKTCK, 100],

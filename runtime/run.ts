@@ -18,8 +18,9 @@ import { findProgram, readTarget } from "./program.ts";
 import { EM_X86_64 } from "./elf/parse.ts";
 import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
-import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
+import { INLINE_SLICE_MS, inlineTable, startingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
+import { cpuNow } from "./kernel/syscalls/time.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -189,7 +190,7 @@ export async function runKernel(
   };
   const rows = tables.rows;
   proc.table = inline ? tables.inline : tables.base;
-  if (proc.releaseFd >= 0) proc.table = releasingTable(proc, proc.table);
+  if (proc.releaseFd >= 0 || proc.readyFd >= 0) proc.table = startingTable(proc, proc.table);
   if (opts.verbose) {
     const seen = new Set<number>();
     rt.onUnknown = (nr) => {
@@ -199,6 +200,7 @@ export async function runKernel(
     };
   }
   const vcpu = proc.vcpu;
+  proc.cpuBase = cpuNow(rt);
   // An in-process child leaves host signals to its waiting parent (kernel/inline_fork.ts).
   if (!inline) {
     proc.router = new SignalRouter();
@@ -237,6 +239,7 @@ export async function runKernel(
     if (f && proc.exitStatus === undefined && deliverFault(k, f.sig, f.code, f.address)) {
       continue;
     }
+    proc.creds.withdraw(proc.pid, rt);
     return statusOf(exit, proc, opts.verbose === true);
   }
 }

@@ -1,6 +1,5 @@
-// The host process's user and group ids. elfuse never changes them (setuid and friends accept only
-// ids the process already has, kernel/syscalls/system.ts), so they are read once per process and
-// getuid, geteuid, getgid and getegid make no host call.
+// The host process's user and group ids. elfuse never changes them (a guest's ids are emulated,
+// kernel/credentials.ts), so they are read once per process: the guest's start from them.
 import { libc } from "./libc.ts";
 
 export interface HostIds {

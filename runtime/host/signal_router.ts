@@ -54,6 +54,32 @@ export function installKick(): void {
 }
 const SIG_DFL = 0, SIG_IGN = 1;
 
+/**
+ * Stops this host process as the default action of stop signal `sig` does, so that its parent
+ * sees it stopped by `sig` (WSTOPSIG), and returns once it is continued. The signal goes to the
+ * calling thread with the host's default action for the moment: a signal a thread sends itself
+ * is taken before its syscall returns, so no routed handler can see it first. macOS has no
+ * tgkill: there it is SIGSTOP.
+ */
+export function stopThisProcess(sig: number): void {
+  if (Deno.build.os !== "linux") {
+    libc.kill(libc.getpid(), 19);
+    return;
+  }
+  const tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
+  const send = () =>
+    libc.syscall6(tgkill, BigInt(libc.getpid()), BigInt(libc.gettid()), BigInt(sig), 0n, 0n, 0n);
+  if (sig === 19) { // SIGSTOP has no other action
+    send();
+    return;
+  }
+  const s = new Scratch(4096);
+  const old = s.address + 256;
+  if (libc.sigaction(sig, s.address, old) !== 0) return; // s: SIG_DFL, no flags, empty mask
+  send();
+  libc.sigaction(sig, old, 0);
+}
+
 /** Indexes into the shared words (bit (n-1)%32 of a pair: [lo for 1-32, hi for 33-64]). */
 export const ANY = 0,
   PENDING = 1,

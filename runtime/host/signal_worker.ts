@@ -29,6 +29,7 @@ const symbols = {
   signal: { parameters: ["i32", "usize"], result: "usize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const;
 let libc: Deno.DynamicLibrary<typeof symbols>;
 // Indexes into the shared words, as in signal_router.ts.
@@ -41,6 +42,7 @@ const ANY = 0,
   KICKS = 10,
   ALARM = 11;
 const SYS_tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
+const SYS_gettid = Deno.build.arch === "x86_64" ? 186n : 178n;
 const listening = new Set<string>();
 /** Interrupts the vCPU (Vcpu.interruptCall), when the backend offers a safe way. */
 let interrupt: (() => void) | undefined;
@@ -49,6 +51,23 @@ let alarmTimer: number | undefined;
 /** setTimeout's longest delay; a longer alarm rings early and the timers set it again. */
 const LONGEST_DELAY = 0x7fffffff;
 const ONE = new Uint8Array([1]);
+
+/**
+ * Stops the process by stop signal `n` (its parent sees WSTOPSIG n): sent to this thread with the
+ * default action for the moment, so that it is taken before the syscall returns (as
+ * signal_router.ts stopThisProcess). macOS has no tgkill: there it is SIGSTOP.
+ */
+function stop(n: number): void {
+  if (Deno.build.os !== "linux") {
+    libc.symbols.kill(setup.pid, 19);
+    return;
+  }
+  const act = new Uint8Array(512), old = act.subarray(256);
+  if (libc.symbols.sigaction(n, act, old) !== 0) return;
+  const tid = libc.symbols.syscall(SYS_gettid, 0n, 0n, 0n);
+  libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), tid, BigInt(n));
+  libc.symbols.sigaction(n, old, null);
+}
 
 /** Tells the main thread: the scheduler's wait wakes, and a computing guest is interrupted. */
 function alert(): void {
@@ -118,7 +137,7 @@ self.onmessage = (e: MessageEvent<Message>) => {
       return;
     }
     if (Atomics.load(flags, STOP + w) & bit) {
-      libc.symbols.kill(setup.pid, 19); // SIGSTOP: a job-control stop, as the default action is
+      stop(n); // a job-control stop, as the default action is
       return;
     }
     Atomics.or(flags, PENDING + w, bit);

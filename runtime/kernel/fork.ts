@@ -12,6 +12,7 @@ import { Reg } from "../backends/backend.ts";
 import { libc } from "../host/libc.ts";
 import type { Vma } from "../memory/vmas.ts";
 import type { SigAction } from "./signals.ts";
+import { Credentials, type CredState } from "./credentials.ts";
 import { MAX_FDS, sendFds } from "../host/fd_passing.ts";
 import { selfCommand, spawnHost } from "../host/spawn.ts";
 
@@ -35,6 +36,7 @@ export interface Inherited {
   keepCaps: number;
   personality: number;
   noNewPrivs: number;
+  creds: CredState;
 }
 
 /** `k`'s inheritable state, copied. */
@@ -50,6 +52,7 @@ export function inherited(k: Task): Inherited {
     keepCaps: k.proc.keepCaps,
     personality: k.proc.personality,
     noNewPrivs: k.proc.noNewPrivs,
+    creds: k.proc.creds.save(),
   };
 }
 
@@ -67,6 +70,8 @@ export function inherit(k: Task, from: Inherited): void {
   k.proc.keepCaps = from.keepCaps;
   k.proc.personality = from.personality;
   k.proc.noNewPrivs = from.noNewPrivs;
+  k.proc.creds = new Credentials(from.creds);
+  k.proc.creds.publish(k.proc.pid);
 }
 
 /** The fd table as a fork child rebuilds it: entries, and each emulated description once. */
@@ -109,6 +114,11 @@ export interface ForkState extends Inherited {
   vfork?: number;
   /** The fd the child closes once its first syscall has returned (passed after vfork's). */
   release?: number;
+  /**
+   * The fd the child closes once its host process takes signals as the guest would (its signal
+   * router is set up): passed after release's. Its parent's kill waits for that (Process.unready).
+   */
+  ready?: number;
   /** ProcessInfo, with the sysroot as its root path. */
   info: Omit<ProcessInfo, "sysroot"> & { sysroot?: string };
   run: { backend: string; strace?: boolean; verbose?: boolean };
@@ -126,6 +136,8 @@ export interface ForkFlags {
   vforkFd?: number;
   /** The parent waits for the child's first syscall (kernel/inline_fork.ts): closed after it. */
   releaseFd?: number;
+  /** Closed once the child takes signals (ForkState.ready). */
+  readyFd?: number;
   /**
    * The state is taken in the middle of a syscall that must run again in the new process (an
    * in-process child moving out, kernel/inline_fork.ts): x0 is kept and pc put back on the svc.
@@ -197,6 +209,7 @@ export function writeState(
     clearTid: flags.clearTid,
     vfork: flags.vforkFd,
     release: flags.releaseFd,
+    ready: flags.readyFd,
     info: { ...k.proc.info, sysroot: k.proc.info.sysroot?.root },
     run: k.rt.options,
     cwd: Deno.cwd(),
@@ -265,12 +278,24 @@ function startSpare(k: Task): void {
   else k.proc.spare = { pid, sock: mine };
 }
 
+/** A host pipe (O_CLOEXEC): [read end, write end], or undefined when the host refuses. */
+export function hostPipe(k: Task): [number, number] | undefined {
+  const s = k.rt.scratch;
+  if (libc.pipe2(s.address + Slot.PIPE, 0o2000000 /* O_CLOEXEC */) !== 0) return undefined;
+  return [s.view.getInt32(Slot.PIPE, true), s.view.getInt32(Slot.PIPE + 4, true)];
+}
+
 /** Starts the child process; returns its pid or -errno. */
 export function spawnChild(k: Task, flags: ForkFlags): number {
-  const stateFd = writeState(k, flags);
-  if (stateFd < 0) return stateFd;
+  const ready = hostPipe(k);
+  const stateFd = writeState(k, { ...flags, readyFd: ready?.[1] });
+  if (stateFd < 0) {
+    ready?.forEach((fd) => libc.close(fd));
+    return stateFd;
+  }
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
   if (flags.vforkFd !== undefined) hostFds.push(flags.vforkFd);
+  if (ready !== undefined) hostFds.push(ready[1]);
   hostFds.push(...sharedFileFds(k));
   let pid: number;
   const spare = k.proc.spare;
@@ -286,6 +311,12 @@ export function spawnChild(k: Task, flags: ForkFlags): number {
   }
   if (spare !== undefined) libc.close(spare.sock);
   libc.close(stateFd);
+  if (ready !== undefined) {
+    libc.close(ready[1]);
+    if (pid > 0) k.proc.notReady(pid, ready[0]);
+    else libc.close(ready[0]);
+  }
+  if (pid > 0) k.proc.creds.publishFor(pid);
   if (pid > 0) startSpare(k);
   return pid;
 }

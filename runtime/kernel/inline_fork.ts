@@ -17,7 +17,7 @@ import { KickTimer } from "../host/kick_timer.ts";
 import { libc } from "../host/libc.ts";
 import { Snapshot } from "../memory/snapshot.ts";
 import { dupEntry } from "./fdtable.ts";
-import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
+import { hostPipe, inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
@@ -44,6 +44,8 @@ export interface InlineChild {
   moved: boolean;
   /** Read ends the parent waits on after the child moved out (vfork's, the release pipe). */
   waits: number[];
+  /** After it moved out: the read end of its ready pipe (ForkState.ready), for the parent. */
+  ready?: number;
   /** The parent's host-signal flags: set when a signal reached this host process. */
   parentSignals: Int32Array;
   /** The pending words last looked at, and a syscall count (signalNews). */
@@ -166,6 +168,7 @@ export async function runInline(
     closeFds(child);
     finishHolder(state.holder, status);
   }
+  if (state.ready !== undefined) parent.notReady(child.pid, state.ready);
   snapshot.restore();
   try {
     Deno.chdir(cwd);
@@ -202,24 +205,21 @@ export function moveOut(
   between = false,
 ): number | undefined {
   const state = k.proc.inline!;
-  const pipe = (): [number, number] | undefined => {
-    const s = k.rt.scratch;
-    if (libc.pipe2(s.address + Slot.PIPE, 0o2000000 /* O_CLOEXEC */) !== 0) return undefined;
-    return [s.view.getInt32(Slot.PIPE, true), s.view.getInt32(Slot.PIPE + 4, true)];
-  };
-  const vfork = state.vfork ? pipe() : undefined;
-  const released = release ? pipe() : undefined;
+  const vfork = state.vfork ? hostPipe(k) : undefined;
+  const released = release ? hostPipe(k) : undefined;
+  const ready = hostPipe(k);
   const stateFd = writeState(k, {
     sp: 0,
     childTid: k.tidAddress,
     clearTid: k.tidAddress !== 0,
     vforkFd: vfork?.[1],
     releaseFd: released?.[1],
+    readyFd: ready?.[1],
     restart: between ? "as-is" : true,
   });
   const pipes = [vfork, released].filter((p) => p !== undefined);
   if (stateFd < 0) {
-    for (const p of pipes) p.forEach((fd) => libc.close(fd));
+    for (const p of [...pipes, ready]) p?.forEach((fd) => libc.close(fd));
     return undefined;
   }
   const hostFds = k.proc.fds.open().map((g) => k.proc.fds.get(g)!.hostFd);
@@ -227,6 +227,7 @@ export function moveOut(
     stateFd,
     ...hostFds,
     ...pipes.map((p) => p[1]),
+    ...(ready !== undefined ? [ready[1]] : []),
     ...sharedFileFds(k),
   ]);
   libc.close(stateFd);
@@ -234,11 +235,17 @@ export function moveOut(
     libc.close(write);
     state.waits.push(read);
   }
+  if (ready !== undefined) {
+    libc.close(ready[1]);
+    state.ready = ready[0];
+  }
   closeFds(k.proc);
   state.moved = true;
   if (!ok) {
     // The holder is gone (killed): so is the child, as far as anyone can see.
     if (k.rt.verbose) k.rt.note(`fork child ${k.proc.pid} could not move to its own process`);
+  } else if (k.rt.verbose) {
+    k.rt.note(`fork child ${k.proc.pid} moves to a process of its own`);
   }
   k.proc.vcpu.stop();
   return RESULT_SET;

@@ -163,3 +163,15 @@ Deno.test({
     assert.equal(new TextDecoder().decode(out.stdout), "trapped\nafter 130\n");
   },
 });
+
+Deno.test("credential calls that change nothing leave a fork child in-process", async () => {
+  // posix_spawn children call setresuid(-1, euid, -1) and the like (make spawns many): ids are
+  // emulated per process, so they cost no host process. setpgid shows that a move is seen.
+  const moves = /fork child \d+ moves to a process of its own/;
+  const still = await runCliWith({}, "-v", fixture("credentials"), "noop");
+  assert.match(still.stdout, /\n\d+ passed, 0 failed\n$/, still.stdout);
+  assert.doesNotMatch(still.stderr, moves);
+  const moved = await runCliWith({}, "-v", fixture("credentials"), "setpgid");
+  assert.match(moved.stdout, /\n\d+ passed, 0 failed\n$/, moved.stdout);
+  assert.match(moved.stderr, moves);
+});

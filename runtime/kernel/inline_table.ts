@@ -9,8 +9,11 @@ import type { Process } from "./process.ts";
 import { closeFds, type InlineChild, moveOut } from "./inline_fork.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import type { TableRow } from "./table.ts";
+import { BLOCKED } from "./wait.ts";
 
 const EINTR = -4;
+/** SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU. */
+const STOPS = new Set([19, 20, 21, 22]);
 /**
  * How long a child may keep its parent waiting: at its first syscall after that it moves out, or
  * at the first interrupt (time slices run while it does) if it makes no syscall (run.ts).
@@ -33,15 +36,6 @@ const MOVE_FIRST_AND_WAIT = new Set([
   "timer_delete",
   "getrusage",
   "times",
-  "setuid",
-  "setgid",
-  "setreuid",
-  "setregid",
-  "setresuid",
-  "setresgid",
-  "setfsuid",
-  "setfsgid",
-  "setgroups",
   "setrlimit",
   "setpriority",
   "sched_setaffinity",
@@ -93,8 +87,15 @@ export function inlineTable(
       return (k, a) => (a[2] !== 0 ? moveOut(k, true) ?? h(k, a) : h(k, a));
     }
     if (name === "kill") {
-      const group = (a: Float64Array) => (a[0] | 0) <= 0 && (a[0] | 0) !== -1;
-      return (k, a) => (group(a) ? moveOut(k, true) ?? h(k, a) : h(k, a));
+      // A group, or itself with a stop signal (which stops its own host process).
+      const move = (k: Task, a: Float64Array) =>
+        ((a[0] | 0) <= 0 && (a[0] | 0) !== -1) ||
+        ((a[0] | 0) === k.proc.pid && STOPS.has(a[1] | 0));
+      return (k, a) => (move(k, a) ? moveOut(k, true) ?? h(k, a) : h(k, a));
+    }
+    if (name === "tgkill" || name === "tkill") {
+      const sig = name === "tgkill" ? 2 : 1;
+      return (k, a) => (STOPS.has(a[sig] | 0) ? moveOut(k, true) ?? h(k, a) : h(k, a));
     }
     return (k, a) => {
       const r = h(k, a);
@@ -138,22 +139,36 @@ function endKilled(k: Task): number {
 }
 
 /**
- * A child that moved out with a release pipe: its first syscall closes it once it returns, so
- * its parent sees that syscall's effect (a new process group, say) when it goes on.
+ * How long a fork child in a process of its own runs before its parent's kill stops waiting for
+ * it (Process.awaitReady), unless it waits for something first.
  */
-export function releasingTable(
+const READY_MS = 200;
+
+/**
+ * A fork child's first syscalls in a process of its own. With a release pipe (an in-process
+ * child that moved out to make a syscall its parent waits for), its first syscall closes it once
+ * it returns, so its parent sees that syscall's effect (a new process group, say) when it goes
+ * on. Its ready pipe it closes once it has run up to its first wait, or for READY_MS: Linux may
+ * run a child first, and one that starts up slower than its parent's next kill (a host process
+ * takes a Deno start-up) would otherwise meet that signal before its handlers are in place.
+ */
+export function startingTable(
   k: Process,
   base: (SyscallHandler | undefined)[],
 ): (SyscallHandler | undefined)[] {
-  const release = () => {
-    k.table = base;
-    libc.close(k.releaseFd);
-    k.releaseFd = -1;
-  };
+  const readyBy = performance.now() + READY_MS;
   return base.map((h) =>
     h === undefined ? undefined : (kk, a) => {
       const r = h(kk, a);
-      release();
+      if (k.releaseFd >= 0) {
+        libc.close(k.releaseFd);
+        k.releaseFd = -1;
+      }
+      if (k.readyFd >= 0 && (r === -BLOCKED || performance.now() > readyBy)) {
+        libc.close(k.readyFd);
+        k.readyFd = -1;
+      }
+      if (k.readyFd < 0) k.table = base;
       return r;
     }
   );

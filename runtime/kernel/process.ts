@@ -2,13 +2,22 @@
 // guest memory accessors, the fd table, signal dispositions and process-directed pending signals,
 // limits, children, and how the process ends. Its threads are Tasks (task.ts).
 import type { Vcpu } from "../backends/backend.ts";
-import { libc } from "../host/libc.ts";
+import { hostErrno, libc } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
 import type { Sysroot } from "../sysroot/resolve.ts";
 import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
+import { Credentials } from "./credentials.ts";
+import { LockedRanges } from "../memory/locked_ranges.ts";
+import { Slot } from "./scratch.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
-import { defaultActions, PendingSignals, type SigAction } from "./signals.ts";
+import {
+  CLD_DUMPED,
+  defaultActions,
+  PendingSignals,
+  type SigAction,
+  type SigInfo,
+} from "./signals.ts";
 import type { SignalRouter } from "../host/signal_router.ts";
 import type { InlineChild, InlineStart } from "./inline_fork.ts";
 import type { PidHolder } from "./pid_holder.ts";
@@ -37,6 +46,13 @@ export type ExitStatus = { code: number } | { signal: number; core: boolean };
 
 const dec = new TextDecoder();
 
+/**
+ * How long a kill waits for a child to take signals (awaitReady): a host process's start-up is a
+ * Deno start-up, seconds on a loaded machine; a child that never gets there (it computes without
+ * a syscall) costs this once.
+ */
+const READY_WAIT_MS = 10_000;
+
 export class Process {
   readonly rt: Runtime;
   readonly as: AddressSpace;
@@ -48,6 +64,15 @@ export class Process {
   readonly fds = new FdTable();
   /** Signal dispositions, shared by every thread (CLONE_SIGHAND). */
   readonly actions: SigAction[] = defaultActions();
+  /** User and group ids, emulated (credentials.ts); a fork child's come from its parent. */
+  creds = new Credentials();
+  /** mlock'd ranges (not inherited by fork children, dropped by execve). */
+  readonly locks = new LockedRanges();
+  /**
+   * Host CPU time (process, thread; ns) when this process's guest started: CPU-time clocks
+   * report the guest's own, not elfuse's start-up (syscalls/time.ts).
+   */
+  cpuBase: [number, number] = [0, 0];
   /** Signals sent to the process as a whole (kill), taken by any thread that does not block them. */
   readonly pending = new PendingSignals();
   readonly info: ProcessInfo;
@@ -86,12 +111,23 @@ export class Process {
   readonly children = new Set<number>();
   /** Children reaped, less any SIGCHLDs the host merged (see reaped). */
   childSignalsSeen = 0;
+  /** The last change of a child's state a wait reported (see reaped). */
+  childReport: SigInfo | undefined;
   /** A vfork child's end of the pipe its parent waits on; closed by execve and exit. */
   vforkWriteFd = -1;
   /** A pid holder started ahead for the next in-process child. */
   nextHolder: PidHolder | undefined;
   /** Closed once the first syscall returns: a parent waits for it (kernel/inline_fork.ts). */
   releaseFd = -1;
+  /** A fork child's: closed once signals reach the guest (ForkState.ready). */
+  readyFd = -1;
+  /**
+   * Children whose host process may not take signals as the guest would yet (a fork child
+   * starting up, an in-process child that moved out): the read end of the pipe each closes once
+   * it does. A signal sent to one waits for that (awaitReady), as on Linux a child's handlers are
+   * in place the moment fork returns.
+   */
+  readonly unready = new Map<number, number>();
   /** A pre-started elfuse waiting to become the next fork child (kernel/fork.ts). */
   spare: { pid: number; sock: number } | undefined;
   /** The parent of an in-process child (its guest pid); otherwise the host's getppid(). */
@@ -120,11 +156,19 @@ export class Process {
   }
 
   /**
-   * A child was reaped: its SIGCHLD must be pending now, as on Linux, not arrive later (the
-   * listener runs on its own thread and may lag under load).
+   * A wait reported a child's change of state (CLD_EXITED, CLD_KILLED, CLD_DUMPED: it was
+   * reaped; CLD_STOPPED, CLD_CONTINUED: it stays a child): its SIGCHLD must be pending now, as on
+   * Linux, not arrive later (the listener runs on its own thread and may lag under load), and
+   * carry this report (the host's own siginfo is out of the listener's sight, and the wait has
+   * consumed what signal_delivery.ts childInfo would look at).
    */
-  reaped(pid: number): void {
-    this.children.delete(pid);
+  reaped(info: SigInfo): void {
+    if (info.code <= CLD_DUMPED) {
+      this.children.delete(info.pid);
+      this.#ready(info.pid);
+      this.creds.reaped(info.pid, this.rt);
+    }
+    this.childReport = info;
     const r = this.router;
     if (r === undefined) return;
     if (r.childSignals() < 0) return;
@@ -134,6 +178,48 @@ export class Process {
     this.childSignalsSeen++;
     if (r.childSignals() < this.childSignalsSeen) r.awaitChildSignal(this.childSignalsSeen, 50);
     this.childSignalsSeen = Math.min(this.childSignalsSeen, r.childSignals());
+  }
+
+  /** `pid`'s host process takes signals once `fd`'s pipe is closed (see unready). */
+  notReady(pid: number, fd: number): void {
+    // Children that got ready and were never signalled or reaped keep no fd open for long.
+    for (const [p, f] of this.unready) if (this.#closed(f, 0)) this.#ready(p);
+    this.unready.set(pid, fd);
+  }
+
+  /**
+   * A signal is about to be sent to `pid` (0 or less: a process group, which may hold any
+   * child): wait (up to READY_WAIT_MS) until the child it may reach takes signals as its guest would
+   * (kernel/inline_table.ts startingTable).
+   */
+  awaitReady(pid: number): void {
+    if (this.unready.size === 0) return;
+    for (const [p, f] of this.unready) {
+      if (pid > 0 && p !== pid) continue;
+      this.#closed(f, READY_WAIT_MS);
+      this.#ready(p);
+    }
+  }
+
+  /** Whether the other end of pipe `fd` is closed, waiting up to `ms` for it. */
+  #closed(fd: number, ms: number): boolean {
+    const s = this.rt.scratch, at = Slot.POLL_ONE;
+    const until = performance.now() + ms;
+    for (;;) {
+      s.view.setInt32(at, fd, true);
+      s.view.setInt32(at + 4, 1, true); // POLLIN; revents 0
+      const left = Math.max(0, Math.ceil(until - performance.now()));
+      const r = libc.poll(s.address + at, 1n, left);
+      if (r !== 0 && !(r < 0 && hostErrno() === 4)) return r > 0;
+      if (r === 0 && performance.now() >= until) return false;
+    }
+  }
+
+  #ready(pid: number): void {
+    const fd = this.unready.get(pid);
+    if (fd === undefined) return;
+    libc.close(fd);
+    this.unready.delete(pid);
   }
 
   /** The parent's pid, as getppid(2) reports it. */

@@ -3,7 +3,6 @@
 // renders the file once into a host memfd, which then reads, seeks and closes like a file.
 import { libc } from "../host/libc.ts";
 import type { Task } from "./task.ts";
-import { hostIds } from "../host/credentials.ts";
 
 const enc = new TextEncoder();
 const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
@@ -51,15 +50,16 @@ function stat({ k, tid }: Subject): string {
 }
 
 function status({ k, tid }: Subject): string {
-  const { uid, euid, gid, egid } = hostIds();
+  const { uid, euid, suid, fsuid, gid, egid, sgid, fsgid } = k.proc.creds;
   return [
     `Name:\t${comm(k)}`,
     "State:\tR (running)",
     `Tgid:\t${k.proc.pid}`,
     `Pid:\t${tid}`,
     `PPid:\t${k.proc.ppid()}`,
-    `Uid:\t${uid}\t${euid}\t${euid}\t${euid}`,
-    `Gid:\t${gid}\t${egid}\t${egid}\t${egid}`,
+    `Uid:\t${uid}\t${euid}\t${suid}\t${fsuid}`,
+    `Gid:\t${gid}\t${egid}\t${sgid}\t${fsgid}`,
+    `VmLck:\t${k.proc.locks.bytes(k.proc.as.vmas) / 1024} kB`, // mlock'd and mapped
     `Threads:\t${k.proc.tasks.length}`,
     "",
   ].join("\n");

@@ -9,7 +9,7 @@ import { libc } from "../host/libc.ts";
 import { moveOut } from "./inline_fork.ts";
 import type { Process } from "./process.ts";
 import { Slot } from "./scratch.ts";
-import { deliverPending, takeHostSignals } from "./signal_delivery.ts";
+import { deliverPending, signalWaiting, takeHostSignals } from "./signal_delivery.ts";
 import { type Task, TaskState } from "./task.ts";
 import { msUntil, Outcome, SLICE_MS, type Wait } from "./wait.ts";
 
@@ -39,7 +39,17 @@ export function park(k: Task): void {
   else rewind(k);
   k.state = TaskState.Blocked;
   proc.blocked.add(k);
+  // A signal that arrived while its handler ran (the dispatcher takes host signals after it)
+  // found the thread not yet parked: it ends the wait now, as it would have then.
+  if (w.sigset !== undefined && pendingIn(k, w.sigset)) proc.wake(k, Outcome.Ready);
+  else if (!w.uninterruptible && signalWaiting(k, w.mask)) proc.wake(k, Outcome.Signal);
   switchAway(k);
+}
+
+/** Whether a signal of `set` is pending for `k` (its own or its process's). */
+function pendingIn(k: Task, set: [number, number]): boolean {
+  const t = k.signals.pending, p = k.proc.pending;
+  return ((t.lo | p.lo) & set[0]) !== 0 || ((t.hi | p.hi) & set[1]) !== 0;
 }
 
 /** `from` gives up the vCPU (parked or exited): the next runnable thread gets it. */

@@ -34,6 +34,8 @@ export const Slot = {
   BYTE: 0x1_05f0,
   /** One pollfd and a zero timespec (blocking.ts mayBlock). */
   POLL_ONE: 0x1_0600,
+  /** wait4's status when the guest passed none (reaping needs it). */
+  WAIT_STATUS: 0x1_0620,
   /** getcwd's buffer. */
   CWD: 0x1_1000,
   /** Runtime.scratchString's default (8 KiB). */
@@ -80,6 +82,7 @@ export const slotSizes: Record<keyof typeof Slot, number> = {
   OFFSETS: 0x10,
   BYTE: 0x10,
   POLL_ONE: 0x20,
+  WAIT_STATUS: 0x10,
   CWD: 0x1000,
   STRING: 0x2000,
   PATH_0: 0x2000,

@@ -3,11 +3,13 @@
 // thread returns from a syscall (or is woken from a wait for it): a handler gets a signal frame
 // (signal_frame.ts), default actions are carried out.
 import { libc } from "../host/libc.ts";
-import { hostIds } from "../host/credentials.ts";
+import { stopThisProcess } from "../host/signal_router.ts";
 import type { Process } from "./process.ts";
 import type { PosixTimer } from "./posix_timers.ts";
 import { setupFrame } from "./signal_frame.ts";
 import {
+  CLD_CONTINUED,
+  CLD_STOPPED,
   coreSignals,
   ignoredByDefault,
   type SigAction,
@@ -21,7 +23,7 @@ import type { Task } from "./task.ts";
 import { Outcome } from "./wait.ts";
 import { E } from "./errno.ts";
 
-const SIG_IGN = 1;
+const SIG_IGN = 1, SIGCHLD = 17, SA_NOCLDSTOP = 1;
 export const SI_USER = 0, SI_TKILL = -6, SI_KERNEL = 0x80;
 
 /** Whether `sig` would be discarded on arrival: ignored, and not blocked by the thread. */
@@ -94,7 +96,7 @@ export function pendingChanged(proc: Process): void {
 /** kill(getpid(), sig) and friends: a signal to the calling thread's own process. */
 export function sendSelf(k: Task, sig: number, code: number, value = 0n, pid = k.proc.pid): number {
   if (sig === 0) return 0;
-  sendSignal(k.proc, sig, { code, pid, uid: hostIds().uid, value });
+  sendSignal(k.proc, sig, { code, pid, uid: k.proc.creds.uid, value });
   return 0;
 }
 
@@ -124,9 +126,12 @@ export function deliverPending(k: Task): void {
       return;
     }
     if (action.handler === SIG_IGN || ignoredByDefault.has(sig)) continue;
-    // Stopping is approximated as ignoring until job control exists (a stopped single-process
-    // guest could never be continued).
-    if (stopSignals.has(sig)) continue;
+    if (stopSignals.has(sig)) {
+      // A job-control stop: the host process stops (its parent sees it stopped, and SIGCONT
+      // goes on from here). An in-process child's moved out before sending it (inline_table.ts).
+      if (proc.inline === undefined) stopThisProcess(sig);
+      continue;
+    }
     proc.killedBy(sig, coreSignals.has(sig));
   }
   if (s.savedMask !== undefined) {
@@ -162,12 +167,17 @@ export function takeHostSignals(proc: Process): void {
   if (proc.router!.rang()) fireTimers(proc);
   for (let sig = 1; sig <= 64; sig++) {
     const on = sig <= 32 ? (bits[0] >>> (sig - 1)) & 1 : (bits[1] >>> (sig - 33)) & 1;
-    if (on) {
-      sendSignal(
-        proc,
-        sig,
-        sig === 17 ? childInfo(proc) : { code: SI_KERNEL, pid: 0, uid: 0, value: 0n },
-      );
+    if (!on) continue;
+    if (sig !== SIGCHLD) {
+      sendSignal(proc, sig, { code: SI_KERNEL, pid: 0, uid: 0, value: 0n });
+      continue;
+    }
+    const info = childInfo(proc);
+    // SA_NOCLDSTOP: no SIGCHLD for a child that stopped or continued (the host sent one anyway:
+    // the listener's handler is not the guest's).
+    const quiet = (proc.actions[SIGCHLD].flags & SA_NOCLDSTOP) !== 0;
+    if (!quiet || (info.code !== CLD_STOPPED && info.code !== CLD_CONTINUED)) {
+      sendSignal(proc, sig, info);
     }
   }
 }
@@ -221,7 +231,8 @@ export function nextHandler(k: Task): SigAction | undefined {
 
 /**
  * The siginfo of a SIGCHLD: the listener cannot see the host's, so look at the child that
- * changed state without reaping it (waitid with WNOWAIT), as the kernel would have filled it.
+ * changed state without reaping it (waitid with WNOWAIT), as the kernel would have filled it;
+ * when a wait has taken that report already, it is the one the wait saw (Process.reaped).
  */
 function childInfo(proc: Process): SigInfo {
   const s = proc.rt.scratch, at = Slot.WAITID;
@@ -231,7 +242,9 @@ function childInfo(proc: Process): SigInfo {
     libc.waitid(0, 0, s.address + at, 4 | 2 | 8 | 1 | 0x01000000) !== 0 ||
     s.view.getInt32(at + 16, true) === 0
   ) {
-    return { code: SI_KERNEL, pid: 0, uid: 0, value: 0n };
+    const report = proc.childReport;
+    proc.childReport = undefined;
+    return report ?? { code: SI_KERNEL, pid: 0, uid: 0, value: 0n };
   }
   const status = s.view.getInt32(at + 24, true);
   return {

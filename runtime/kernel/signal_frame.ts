@@ -46,8 +46,9 @@ export function setupFrame(k: Task, sig: number, info: SigInfo, faultAddress?: n
   const s = k.signals, action = k.proc.actions[sig], v = k.proc.vcpu;
   const alt = s.altStack;
   let sp = v.get(Reg.SP);
-  const onAlt = alt.flags !== SS_DISABLE && sp > alt.sp && sp <= alt.sp + alt.size;
-  if ((action.flags & SA_ONSTACK) && alt.flags !== SS_DISABLE && !onAlt) sp = alt.sp + alt.size;
+  // A disabled alternate stack has size 0 (syscalls/signal.ts sigaltstack).
+  const onAlt = alt.size !== 0 && sp > alt.sp && sp <= alt.sp + alt.size;
+  if ((action.flags & SA_ONSTACK) && alt.size !== 0 && !onAlt) sp = alt.sp + alt.size;
   const record = Math.floor((sp - 16) / 16) * 16;
   const frame = Math.floor((record - FRAME_SIZE) / 16) * 16;
   if (!k.proc.canWrite(frame, record + 16 - frame)) return false;
@@ -66,7 +67,7 @@ export function setupFrame(k: Task, sig: number, info: SigInfo, faultAddress?: n
   k.proc.writeU64(frame + UC + 16, alt.sp);
   view.setInt32(
     frame + UC + 24,
-    alt.flags === SS_DISABLE ? SS_DISABLE : onAlt ? SS_ONSTACK : 0,
+    alt.size === 0 ? SS_DISABLE : onAlt ? SS_ONSTACK : 0,
     true,
   );
   k.proc.writeU64(frame + UC + 32, alt.size);

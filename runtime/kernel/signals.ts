@@ -53,6 +53,23 @@ export const stopSignals = new Set([19, 20, 21, 22]);
 /** Signals whose default action dumps core (signal(7)). */
 export const coreSignals = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
 
+/** SIGCHLD's si_code values (CLD_TRAPPED, 4, is ptrace's). */
+export const CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5, CLD_CONTINUED = 6;
+
+/**
+ * The SIGCHLD siginfo for a wait status (`pid`'s, as wait4 reports it): what changed, and the
+ * exit code or signal in si_status (which sits where si_value does).
+ */
+export function childStatusInfo(pid: number, status: number, uid: number): SigInfo {
+  const low = status & 0x7f;
+  let code: number, value: number;
+  if (status === 0xffff) [code, value] = [CLD_CONTINUED, 18];
+  else if ((status & 0xff) === 0x7f) [code, value] = [CLD_STOPPED, (status >> 8) & 0xff];
+  else if (low === 0) [code, value] = [CLD_EXITED, (status >> 8) & 0xff];
+  else [code, value] = [status & 0x80 ? CLD_DUMPED : CLD_KILLED, low];
+  return { code, pid, uid, value: BigInt(value) };
+}
+
 /** The siginfo fields a queued signal carries (si_code, si_pid, si_uid, si_value). */
 export interface SigInfo {
   code: number;

@@ -12,6 +12,7 @@ import { futexSyscalls } from "./syscalls/futex.ts";
 import { xattrSyscalls } from "./syscalls/xattr.ts";
 import { ioSyscalls } from "./syscalls/io.ts";
 import { memorySyscalls } from "./syscalls/memory.ts";
+import { mlockSyscalls } from "./syscalls/mlock.ts";
 import { pollSyscalls } from "./syscalls/poll.ts";
 import { signalSyscalls } from "./syscalls/signal.ts";
 import { systemSyscalls } from "./syscalls/system.ts";
@@ -31,7 +32,7 @@ export const families: Record<string, SyscallDef[]> = {
   polling: pollSyscalls,
   sockets: socketSyscalls,
   "event objects": [...eventSyscalls, ...signalfdSyscalls],
-  memory: memorySyscalls,
+  memory: [...memorySyscalls, ...mlockSyscalls],
   futex: futexSyscalls,
   time: timeSyscalls,
   "POSIX timers": timerSyscalls,

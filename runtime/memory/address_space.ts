@@ -263,10 +263,13 @@ export class AddressSpace {
     offset: number,
   ): number {
     const type = flags & MAP_TYPE;
-    if (length <= 0 || (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== 3)) {
+    if (length === 0 || (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== 3)) {
       return -E.EINVAL;
     }
     if (offset < 0 || offset % PAGE_SIZE !== 0) return -E.EINVAL;
+    // A length near 2^64 (negative as a signed argument) fits nowhere: ENOMEM, as Linux's
+    // do_mmap says once PAGE_ALIGN wraps it or no area is that large.
+    if (length < 0) return -E.ENOMEM;
     const len = pageUp(length);
     if (len > this.slab.size) return -E.ENOMEM;
     const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
@@ -453,6 +456,24 @@ export class AddressSpace {
     this.dataRuns(oldAddr, end, (s, n) => this.slab.u8.copyWithin(dest + (s - oldAddr), s, s + n));
     this.#drop(oldAddr, oldAddr + oldLen);
     return dest;
+  }
+
+  /**
+   * A file may have shrunk (the guest's ftruncate or truncate): host pages of a shared mapping
+   * past its new end would raise a host SIGBUS in the elfuse process at the next access, so they
+   * become anonymous zeros (Linux raises SIGBUS in the guest there; elfuse does not yet). One
+   * lseek per shared file mapping; nothing without them.
+   */
+  fileShrank(): void {
+    for (const v of this.vmas.list) {
+      const b = v.backing;
+      if (b === undefined) continue;
+      const size = Number(libc.lseek(b.hostFd, 0n, 2 /* SEEK_END */));
+      if (size < 0) continue;
+      // Guest address a maps file offset a + base.
+      const from = Math.max(v.start, pageUp(size) - b.base);
+      for (const [s, e] of this.slab.fileRanges(from, v.end)) this.slab.zero(s, e - s);
+    }
   }
 
   /** madvise(2): MADV_DONTNEED zeroes private anonymous pages; advisory values are accepted. */

@@ -246,6 +246,7 @@ function exec(
         hwcap2: k.rt.hwcap2,
         monotonicCounter: k.rt.monotonicCounter,
         sysroot: k.proc.info.sysroot,
+        ids: k.proc.creds,
       });
     } catch (e) {
       failure = e;
@@ -287,6 +288,9 @@ function exec(
  */
 function commitExec(k: Task): void {
   endOtherThreads(k);
+  k.proc.creds.exec();
+  k.proc.locks.clear();
+  k.proc.creds.publish(k.proc.pid);
   for (const fd of k.proc.fds.open()) {
     const e = k.proc.fds.get(fd)!;
     if (e.cloexec) k.proc.fds.close(fd);

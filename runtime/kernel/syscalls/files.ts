@@ -249,7 +249,12 @@ export const fileSyscalls: SyscallDef[] = [
     handler: (
       k,
       a,
-    ) => (a[1] < 0 ? -E.EINVAL : withPath((_k, p, b) => libc.truncate(p, b[1]))(k, a)),
+    ) => {
+      if (a[1] < 0) return -E.EINVAL;
+      const r = withPath((_k, p, b) => libc.truncate(p, b[1]))(k, a);
+      if (r === 0) k.proc.as.fileShrank(); // see ftruncate
+      return r;
+    },
     args: ["path", "int"],
   },
   {

@@ -155,7 +155,9 @@ function ftruncate(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
   if (a[1] < 0) return -E.EINVAL;
-  return k.host(libc.ftruncate(h, a[1]));
+  const r = k.host(libc.ftruncate(h, a[1]));
+  if (r === 0) k.proc.as.fileShrank();
+  return r;
 }
 
 function fallocate(k: Task, a: Float64Array): number {

@@ -2,6 +2,7 @@
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import type { MappedFile } from "../../memory/address_space.ts";
+import { pageUp } from "../../memory/vmas.ts";
 import { statx as hostStatx } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
@@ -45,7 +46,10 @@ function mmap(k: Task, a: Float64Array): number {
     if (typeof f === "number") return f;
     if (f.hostFd >= 0) file = f; // /dev/zero maps as anonymous memory, as on Linux
   }
-  return k.proc.as.mmap(addr, len, prot, flags, file, off);
+  const r = k.proc.as.mmap(addr, len, prot, flags, file, off);
+  // mlockall(MCL_FUTURE): new mappings are locked.
+  if (k.proc.locks.future && r >= 0 && r < k.proc.as.size) k.proc.locks.add(r, r + pageUp(len));
+  return r;
 }
 
 function msync(k: Task, a: Float64Array): number {

@@ -25,6 +25,8 @@ import {
 } from "./thread.ts";
 import { POLLIN } from "../blocking.ts";
 import { ERESTARTSYS, Outcome } from "../wait.ts";
+import { childStatusInfo } from "../signals.ts";
+import { hostIds } from "../../host/credentials.ts";
 
 const CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000;
 
@@ -145,13 +147,20 @@ function wait4(k: Task, a: Float64Array): number {
   // Another host child of this process (a spare, a pid holder, a sibling's) is not the guest's.
   if (pid > 0 && !k.proc.children.has(pid)) return -E.ECHILD;
   // Linux's wait status and struct rusage are the same on every architecture.
-  const st = status === 0 ? 0 : k.proc.hostBase + status,
+  // The status is needed either way: a stopped or continued child is reported, not reaped.
+  const s = k.rt.scratch;
+  const st = status === 0 ? s.address + Slot.WAIT_STATUS : k.proc.hostBase + status,
     ru = rusage === 0 ? 0 : k.proc.hostBase + rusage;
   return waitChild(k, options, (opts) => {
     let r: number;
     // A warm spare that died (a group kill) is a host child but not the guest's: wait again.
     do r = libc.wait4(pid, st, opts, ru); while (r > 0 && pid <= 0 && !k.proc.children.has(r));
-    if (r > 0) k.proc.reaped(r);
+    if (r > 0) {
+      const v = status === 0
+        ? s.view.getInt32(Slot.WAIT_STATUS, true)
+        : k.proc.view.getInt32(status, true);
+      k.proc.reaped(childStatusInfo(r, v, hostIds().uid));
+    }
     return k.host(r);
   });
 }
@@ -184,11 +193,13 @@ function waitid(k: Task, a: Float64Array): number {
   // siginfo_t for SIGCHLD (si_pid, si_uid, si_status) has one layout on every Linux.
   if (info !== 0) k.proc.mem.set(s.u8.subarray(at, at + 128), info);
   const child = s.view.getInt32(at + 16, true);
-  const code = s.view.getInt32(at + 8, true);
-  if (
-    child > 0 && (code === 1 || code === 2 || code === 3) && !(options & WNOWAIT)
-  ) {
-    k.proc.reaped(child);
+  if (child > 0 && !(options & WNOWAIT)) {
+    k.proc.reaped({
+      code: s.view.getInt32(at + 8, true),
+      pid: child,
+      uid: s.view.getUint32(at + 20, true),
+      value: BigInt(s.view.getInt32(at + 24, true) >>> 0),
+    });
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 // signal_delivery.ts, the frame signal_frame.ts.
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
-import { libc } from "../../host/libc.ts";
+import { hostErrno, libc } from "../../host/libc.ts";
 import { RESULT_SET } from "../syscall_def.ts";
 import { Reg } from "../../backends/backend.ts";
 import { sigreturn } from "../signal_frame.ts";
@@ -95,28 +95,40 @@ function rtSigprocmask(k: Task, a: Float64Array): number {
   return 0;
 }
 
+const SS_ONSTACK = 1, SS_DISABLE = 2, SS_AUTODISARM = 0x80000000 | 0;
+
+/**
+ * sigaltstack as Linux's do_sigaltstack: the new stack is read before the old one is written
+ * (they may be the same struct), a stack cannot change while the thread runs on it (EPERM), and
+ * SS_DISABLE clears the stack's address and size (reported as SS_DISABLE, sp 0, size 0).
+ */
 function sigaltstack(k: Task, a: Float64Array): number {
   const ss = a[0], old = a[1];
   if (ss !== 0 && !k.proc.canRead(ss, 24)) return -E.EFAULT;
   if (old !== 0 && !k.proc.canWrite(old, 24)) return -E.EFAULT;
   const st = k.signals.altStack;
-  if (old !== 0) {
-    // SS_ONSTACK while the guest runs on the alternate stack (Linux's on_sig_stack()).
-    const sp = k.proc.vcpu.get(Reg.SP);
-    const on = st.flags !== 2 && sp > st.sp && sp <= st.sp + st.size;
-    k.proc.writeU64(old, st.sp);
-    k.proc.view.setInt32(old + 8, on ? 1 : st.flags, true);
-    k.proc.view.setInt32(old + 12, 0, true);
-    k.proc.writeU64(old + 16, st.size);
-  }
+  const sp = k.proc.vcpu.get(Reg.SP);
+  // on_sig_stack(): never with SS_AUTODISARM (the stack is disarmed while a handler uses it).
+  const on = st.size !== 0 && !(st.flags & SS_AUTODISARM) && sp > st.sp && sp <= st.sp + st.size;
+  const was = { ...st };
   if (ss !== 0) {
     const flags = k.proc.view.getInt32(ss + 8, true);
-    if ((flags & ~(2 | 0x80000000)) !== 0) return -E.EINVAL; // SS_DISABLE, SS_AUTODISARM
-    const size = k.proc.readU64(ss + 16);
-    if (!(flags & 2) && size < 2048) return -E.ENOMEM; // MINSIGSTKSZ on arm64 Linux
-    st.sp = k.proc.readU64(ss);
-    st.flags = flags;
+    const mode = flags & ~SS_AUTODISARM;
+    if (on) return -E.EPERM;
+    if (mode !== 0 && mode !== SS_ONSTACK && mode !== SS_DISABLE) return -E.EINVAL;
+    let size = k.proc.readU64(ss + 16), stack = k.proc.readU64(ss);
+    if (mode === SS_DISABLE) stack = size = 0;
+    else if (size < 2048) return -E.ENOMEM; // MINSIGSTKSZ
+    st.sp = stack;
     st.size = size;
+    st.flags = mode === SS_DISABLE ? flags : flags & SS_AUTODISARM;
+  }
+  if (old !== 0) {
+    const mode = was.size === 0 ? SS_DISABLE : on ? SS_ONSTACK : 0;
+    k.proc.writeU64(old, was.sp);
+    k.proc.view.setInt32(old + 8, mode | (was.flags & SS_AUTODISARM), true);
+    k.proc.view.setInt32(old + 12, 0, true);
+    k.proc.writeU64(old + 16, was.size);
   }
   return 0;
 }
@@ -131,6 +143,9 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
   if (pid !== k.proc.pid) {
     // Linux refuses kernel-style codes from user space when the target is another process.
     if (code >= 0 || code === SI_TKILL) return -E.EPERM;
+    const denied = pid > 0 ? permission(k, pid, sig) : 0;
+    if (denied < 0) return denied;
+    k.proc.awaitReady(pid);
     // siginfo_t has one layout on every 64-bit Linux: hand it to the host as it is.
     const nr = Deno.build.arch === "x86_64" ? 129n : 138n; // rt_sigqueueinfo
     return k.host(
@@ -139,8 +154,31 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
       ),
     );
   }
+  if (overQueued(k, sig, code)) return -E.EAGAIN;
   const value = k.proc.view.getBigUint64(info + 24, true);
   return sendSelf(k, sig, code, value, k.proc.view.getInt32(info + 16, true));
+}
+
+const RLIMIT_SIGPENDING = 11, SIGRTMIN = 32;
+
+/**
+ * Whether queuing real-time signal `sig` with `code` would pass RLIMIT_SIGPENDING: Linux counts
+ * queued siginfo entries (per user; here the process's) and refuses a real-time signal sent by
+ * sigqueue and friends with EAGAIN; kill's (SI_USER) and the kernel's go through regardless, and
+ * a standard signal is then pending without its siginfo.
+ */
+function overQueued(k: Task, sig: number, code: number): boolean {
+  if (sig < SIGRTMIN || code >= 0) return false;
+  const limit = k.proc.rlimits[RLIMIT_SIGPENDING][0];
+  if (limit === Infinity) return false;
+  let queued = k.proc.pending.queue.reduce((n, q) => n + q.length, 0);
+  for (const t of k.proc.tasks) queued += t.signals.pending.queue.reduce((n, q) => n + q.length, 0);
+  return queued >= limit && !ignoredNow(k, sig);
+}
+
+/** Whether `sig` would be discarded (ignored and not blocked): it queues nothing then. */
+function ignoredNow(k: Task, sig: number): boolean {
+  return k.proc.actions[sig].handler === SIG_IGN && !k.blocks(sig);
 }
 
 /** rt_sigsuspend: wait, with `mask` blocked, for a signal that runs a handler (then EINTR). */
@@ -158,6 +196,21 @@ function rtSigsuspend(k: Task, a: Float64Array): number {
   return -ERESTARTNOHAND;
 }
 
+/**
+ * Whether this process may signal process `pid` by its emulated ids (credentials.ts; Linux
+ * check_kill_permission): the host then checks its own. SIGCONT within the session is always
+ * allowed. A root guest (the plain case as root) and a guest with the host's ids as a user other
+ * than root (the host's check is the same) read nothing.
+ */
+function permission(k: Task, pid: number, sig: number): number {
+  const c = k.proc.creds;
+  if (c.privileged || (c.asHost && hostIds().euid !== 0)) return 0;
+  if (c.maySignal(c.peer(pid))) return 0;
+  if (sig === 18 && libc.getsid(pid) === libc.getsid(0)) return 0;
+  // A process that does not exist is ESRCH first (Linux looks it up before checking).
+  return libc.kill(pid, 0) !== 0 && hostErrno() === E.ESRCH ? -E.ESRCH : -E.EPERM;
+}
+
 function kill(k: Task, a: Float64Array): number {
   const pid = a[0] | 0, sig = a[1] | 0;
   if (sig < 0 || sig > 64) return -E.EINVAL;
@@ -166,6 +219,9 @@ function kill(k: Task, a: Float64Array): number {
   // the guest itself. A process group (0 or -pgid) is the host's: guest pids are host pids, and
   // this process receives its own share through the signal router.
   if (pid === -1) return sendSelf(k, sig, SI_USER);
+  const denied = pid > 0 ? permission(k, pid, sig) : 0;
+  if (denied < 0) return denied;
+  if (sig !== 0) k.proc.awaitReady(pid);
   const r = k.host(libc.kill(pid, sig));
   // Our own group includes us, and Linux makes the signal pending before kill returns: wait for
   // the listener to record it, so that unblocking it next runs the handler (kill(2)).
@@ -181,7 +237,12 @@ function tgkill(k: Task, tgid: number, tid: number, sig: number): number {
   const t = k.proc.tasks.find((t) => t.tid === tid);
   if (t === undefined) return -E.ESRCH;
   if (sig !== 0) {
-    sendSignal(k.proc, sig, { code: SI_TKILL, pid: k.proc.pid, uid: hostIds().uid, value: 0n }, t);
+    sendSignal(
+      k.proc,
+      sig,
+      { code: SI_TKILL, pid: k.proc.pid, uid: k.proc.creds.uid, value: 0n },
+      t,
+    );
   }
   return 0;
 }
@@ -255,6 +316,7 @@ function rtTgsigqueueinfo(k: Task, a: Float64Array): number {
   const t = k.proc.tasks.find((t) => t.tid === tid);
   if (t === undefined) return -E.ESRCH;
   const v = k.proc.view;
+  if (sig !== 0 && overQueued(k, sig, v.getInt32(info + 8, true))) return -E.EAGAIN;
   if (sig !== 0) {
     sendSignal(k.proc, sig, {
       code: v.getInt32(info + 8, true),
@@ -311,7 +373,8 @@ export const signalSyscalls: SyscallDef[] = [
     handler: rtSigqueueinfo,
     args: ["int", "signal", "ptr"],
     status: "partial",
-    note: "other processes get the siginfo through the host (user-space codes only, as Linux)",
+    note: "other processes get the siginfo through the host (user-space codes only, as Linux); " +
+      "RLIMIT_SIGPENDING counts the process's own queued signals (EAGAIN)",
   },
   { name: "rt_sigtimedwait", handler: rtSigtimedwait, args: ["ptr", "outbuf", "ptr", "uint"] },
   {

@@ -4,7 +4,7 @@ import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
-import { hostIds } from "../../host/credentials.ts";
+import { NGROUPS_MAX } from "../credentials.ts";
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const RLIMIT_NOFILE = 7;
@@ -21,9 +21,10 @@ function putU32(k: Task, addr: number, v: number): boolean {
   return true;
 }
 
-function getres(ids: () => number[]) {
+function getres(group: boolean) {
   return (k: Task, a: Float64Array): number => {
-    const v = ids();
+    const c = k.proc.creds;
+    const v = group ? [c.gid, c.egid, c.sgid] : [c.uid, c.euid, c.suid];
     for (let i = 0; i < 3; i++) if (!k.proc.canWrite(a[i], 4)) return -E.EFAULT;
     for (let i = 0; i < 3; i++) putU32(k, a[i], v[i]);
     return 0;
@@ -34,23 +35,55 @@ function getgroups(k: Task, a: Float64Array): number {
   const size = a[0] | 0, list = a[1];
   if (size < 0) return -E.EINVAL;
   if (size > 0 && !k.proc.canWrite(list, size * 4)) return -E.EFAULT;
-  return k.host(libc.getgroups(size, size === 0 ? 0 : k.proc.hostBase + list));
+  const groups = k.proc.creds.groups;
+  if (groups === undefined) {
+    return k.host(libc.getgroups(size, size === 0 ? 0 : k.proc.hostBase + list));
+  }
+  if (size === 0) return groups.length;
+  if (size < groups.length) return -E.EINVAL;
+  groups.forEach((g, i) => k.proc.view.setUint32(list + i * 4, g, true));
+  return groups.length;
 }
 
-/** setuid/setgid and friends: changing to ids the process already has succeeds, as on Linux. */
-function setIds(count: number, current: () => number[]) {
-  return (_k: Task, a: Float64Array): number => {
-    const have = current();
-    for (let i = 0; i < count; i++) {
-      const id = a[i] >>> 0;
-      if (id !== 0xffffffff && !have.includes(id)) return -E.EPERM;
-    }
-    return 0;
-  };
+function setgroups(k: Task, a: Float64Array): number {
+  const size = a[0], list = a[1];
+  if (size > NGROUPS_MAX) return -E.EINVAL; // a negative size is a huge size_t
+  if (size > 0 && !k.proc.canRead(list, size * 4)) return -E.EFAULT;
+  const groups: number[] = [];
+  for (let i = 0; i < size; i++) groups.push(k.proc.view.getUint32(list + i * 4, true));
+  return changed(k, k.proc.creds.setGroups(groups));
 }
 
-const uids = () => [hostIds().uid, hostIds().euid, hostIds().euid];
-const gids = () => [hostIds().gid, hostIds().egid, hostIds().egid];
+/** A credentials change: the run's other processes learn of it (kill's permission check). */
+function changed(k: Task, r: number): number {
+  if (r >= 0) k.proc.creds.publish(k.proc.pid);
+  return r;
+}
+
+/** setuid and friends: emulated per process (credentials.ts), the host's never change. */
+const setIds = {
+  uid: (k: Task, a: Float64Array) => changed(k, k.proc.creds.set(a[0] >>> 0, false)),
+  gid: (k: Task, a: Float64Array) => changed(k, k.proc.creds.set(a[0] >>> 0, true)),
+  reuid: (k: Task, a: Float64Array) =>
+    changed(k, k.proc.creds.setRe(a[0] >>> 0, a[1] >>> 0, false)),
+  regid: (k: Task, a: Float64Array) => changed(k, k.proc.creds.setRe(a[0] >>> 0, a[1] >>> 0, true)),
+  resuid: (k: Task, a: Float64Array) =>
+    changed(k, k.proc.creds.setRes(a[0] >>> 0, a[1] >>> 0, a[2] >>> 0, false)),
+  resgid: (k: Task, a: Float64Array) =>
+    changed(k, k.proc.creds.setRes(a[0] >>> 0, a[1] >>> 0, a[2] >>> 0, true)),
+  fsuid: (k: Task, a: Float64Array) => {
+    const r = k.proc.creds.setFs(a[0] >>> 0, false);
+    changed(k, 0);
+    return r;
+  },
+  fsgid: (k: Task, a: Float64Array) => {
+    const r = k.proc.creds.setFs(a[0] >>> 0, true);
+    changed(k, 0);
+    return r;
+  },
+};
+const CREDS_NOTE = "emulated per guest process as Linux's rules say (root is privileged); " +
+  "the host's credentials never change";
 
 function uname(k: Task, a: Float64Array): number {
   const out = a[0];
@@ -104,7 +137,7 @@ function prlimit(k: Task, resource: number, newAddr: number, oldAddr: number): n
   if (newAddr !== 0) {
     next = readRlimit(k, newAddr);
     if (next[0] > next[1]) return -E.EINVAL;
-    if (next[1] > cur[1] && hostIds().euid !== 0) return -E.EPERM;
+    if (next[1] > cur[1] && !k.proc.creds.privileged) return -E.EPERM;
     if (resource === RLIMIT_NOFILE && next[0] > 1024 * 1024) return -E.EPERM;
   }
   if (oldAddr !== 0) writeRlimit(k, oldAddr, cur);
@@ -303,45 +336,46 @@ export const systemSyscalls: SyscallDef[] = [
   { name: "getpid", handler: (k) => k.proc.pid },
   // The host's answer: a guest whose parent exits is reparented exactly as its host process is.
   { name: "getppid", handler: (k) => k.proc.ppid() },
-  { name: "getuid", handler: () => hostIds().uid },
-  { name: "geteuid", handler: () => hostIds().euid },
-  { name: "getgid", handler: () => hostIds().gid },
-  { name: "getegid", handler: () => hostIds().egid },
-  { name: "getresuid", handler: getres(uids), args: ["outbuf", "outbuf", "outbuf"] },
-  { name: "getresgid", handler: getres(gids), args: ["outbuf", "outbuf", "outbuf"] },
+  { name: "getuid", handler: (k) => k.proc.creds.uid },
+  { name: "geteuid", handler: (k) => k.proc.creds.euid },
+  { name: "getgid", handler: (k) => k.proc.creds.gid },
+  { name: "getegid", handler: (k) => k.proc.creds.egid },
+  { name: "getresuid", handler: getres(false), args: ["outbuf", "outbuf", "outbuf"] },
+  { name: "getresgid", handler: getres(true), args: ["outbuf", "outbuf", "outbuf"] },
   { name: "getgroups", handler: getgroups, args: ["int", "outbuf"] },
   {
-    name: "setuid",
-    handler: setIds(1, uids),
-    args: ["int"],
+    name: "setgroups",
+    handler: setgroups,
+    args: ["int", "ptr"],
     status: "partial",
-    note: "only to an id the process already has (elfuse does not change host credentials)",
+    note: "emulated as setuid is: root only, as Linux's CAP_SETGID",
   },
-  { name: "setgid", handler: setIds(1, gids), args: ["int"], status: "partial", note: "as setuid" },
+  { name: "setuid", handler: setIds.uid, args: ["int"], status: "partial", note: CREDS_NOTE },
+  { name: "setgid", handler: setIds.gid, args: ["int"], status: "partial", note: "as setuid" },
   {
     name: "setreuid",
-    handler: setIds(2, uids),
+    handler: setIds.reuid,
     args: ["int", "int"],
     status: "partial",
     note: "as setuid",
   },
   {
     name: "setregid",
-    handler: setIds(2, gids),
+    handler: setIds.regid,
     args: ["int", "int"],
     status: "partial",
     note: "as setuid",
   },
   {
     name: "setresuid",
-    handler: setIds(3, uids),
+    handler: setIds.resuid,
     args: ["int", "int", "int"],
     status: "partial",
     note: "as setuid",
   },
   {
     name: "setresgid",
-    handler: setIds(3, gids),
+    handler: setIds.resgid,
     args: ["int", "int", "int"],
     status: "partial",
     note: "as setuid",
@@ -467,15 +501,15 @@ export const systemSyscalls: SyscallDef[] = [
   },
   {
     name: "setfsuid",
-    // Returns the previous fsuid (the euid); Linux reports no error from setfsuid either way.
-    handler: () => hostIds().euid,
+    // Returns the previous fsuid; Linux reports no error from setfsuid either way.
+    handler: setIds.fsuid,
     args: ["int"],
     status: "partial",
-    note: "reports the fsuid (the euid) and does not change it",
+    note: "as setuid; the fsuid is recorded (file access checks use the host's)",
   },
   {
     name: "setfsgid",
-    handler: () => hostIds().egid,
+    handler: setIds.fsgid,
     args: ["int"],
     status: "partial",
     note: "as setfsuid",

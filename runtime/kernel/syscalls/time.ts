@@ -4,6 +4,7 @@ import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
+import type { Runtime } from "../runtime.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { deadlineAt, deadlineIn, ERESTART_RESTARTBLOCK, msUntil, Outcome } from "../wait.ts";
 
@@ -17,16 +18,65 @@ function validTimespec(k: Task, addr: number): boolean {
   return sec >= 0 && nsec >= 0 && nsec < 1e9;
 }
 
+const CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3;
+const CPUCLOCK_PERTHREAD = 4, CPUCLOCK_SCHED = 2, CPUCLOCK_FD = 3;
+
+/**
+ * The host clock that answers guest clock `id`, or -EINVAL. A negative id is a CPU-time clock
+ * (clock_getcpuclockid, pthread_getcpuclockid: ~pid << 3 | which, bit 2 for a thread): this
+ * process's and its threads' are the host's own CPU clocks (every guest thread runs on the host
+ * thread that runs the vCPU); another process's is the host's clock of the same pid (guest pids
+ * are host pids, and an x86_64 or arm64 Linux host numbers them alike), which fails with EINVAL
+ * for a pid that does not exist, as Linux's does (glibc then reports ESRCH).
+ */
+function hostClock(k: Task, id: number): number | undefined {
+  if (id >= 0) return validClock(id) ? id : undefined;
+  const which = id & 3, pid = ~(id >> 3);
+  if (which === CPUCLOCK_FD) return undefined; // clocks of PTP devices: none offered
+  if (id & CPUCLOCK_PERTHREAD) {
+    if (pid !== 0 && !k.proc.tasks.some((t) => t.tid === pid)) return undefined;
+    return CLOCK_THREAD_CPUTIME_ID;
+  }
+  if (pid === 0 || pid === k.proc.pid) return CLOCK_PROCESS_CPUTIME_ID;
+  if (Deno.build.os !== "linux") return undefined;
+  return which === CPUCLOCK_SCHED ? id : undefined; // the host's PROF and VIRT clocks differ
+}
+
+/** Host CPU time now of this process and thread, in ns (Process.cpuBase). */
+export function cpuNow(rt: Runtime): [number, number] {
+  const s = rt.scratch, at = Slot.TIMESPEC;
+  const read = (clock: number) => {
+    libc.clock_gettime(clock, s.address + at);
+    return Number(s.view.getBigInt64(at, true)) * 1e9 + Number(s.view.getBigInt64(at + 8, true));
+  };
+  return [read(CLOCK_PROCESS_CPUTIME_ID), read(CLOCK_THREAD_CPUTIME_ID)];
+}
+
 function clockGettime(k: Task, a: Float64Array): number {
-  const id = a[0] | 0, out = a[1];
-  if (!validClock(id)) return -E.EINVAL;
+  const id = hostClock(k, a[0] | 0), out = a[1];
+  if (id === undefined) return -E.EINVAL;
   if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
-  return k.host(libc.clock_gettime(id, k.proc.hostBase + out));
+  const r = k.host(libc.clock_gettime(id, k.proc.hostBase + out));
+  // The guest's own CPU time: the host's less what elfuse spent before the guest started.
+  if (r === 0 && (id === CLOCK_PROCESS_CPUTIME_ID || id === CLOCK_THREAD_CPUTIME_ID)) {
+    const v = k.proc.view;
+    const ns = Number(v.getBigInt64(out, true)) * 1e9 + Number(v.getBigInt64(out + 8, true)) -
+      k.proc.cpuBase[id === CLOCK_PROCESS_CPUTIME_ID ? 0 : 1];
+    const t = Math.max(0, ns);
+    v.setBigInt64(out, BigInt(Math.floor(t / 1e9)), true);
+    v.setBigInt64(out + 8, BigInt(t % 1e9), true);
+  }
+  return r;
 }
 
 function clockGetres(k: Task, a: Float64Array): number {
-  const id = a[0] | 0, out = a[1];
-  if (!validClock(id)) return -E.EINVAL;
+  const id = hostClock(k, a[0] | 0), out = a[1];
+  if (id === undefined) return -E.EINVAL;
+  if (id < 0) {
+    // Another process's clock: the host says whether that process exists.
+    const r = libc.clock_getres(id, k.rt.scratch.address + Slot.TIMESPEC);
+    if (r !== 0) return -E.EINVAL;
+  }
   if (out === 0) return 0;
   if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
   return k.host(libc.clock_getres(id, k.proc.hostBase + out));
@@ -156,9 +206,15 @@ export const timeSyscalls: SyscallDef[] = [
     args: ["int", "outbuf"],
     note:
       "libcs call the vDSO first, which answers CLOCK_MONOTONIC itself on the Unicorn backend on Linux " +
-      "(docs/internals.md, vDSO)",
+      "(docs/internals.md, vDSO); CPU-time clocks count from the guest's start, other processes' " +
+      "(clock_getcpuclockid) are the host's",
   },
-  { name: "clock_getres", handler: clockGetres, args: ["int", "outbuf"] },
+  {
+    name: "clock_getres",
+    handler: clockGetres,
+    args: ["int", "outbuf"],
+    note: "CPU-time clocks of this process, its threads and other processes (EINVAL for none)",
+  },
   { name: "gettimeofday", handler: gettimeofday, args: ["outbuf", "outbuf"] },
   { name: "nanosleep", handler: nanosleep, args: ["ptr", "outbuf"] },
   { name: "clock_nanosleep", handler: clockNanosleep, args: ["int", "hex", "ptr", "outbuf"] },

@@ -1,0 +1,13 @@
+// A guest that truncates a file under its own shared mapping and touches the pages past the new
+// end: the host pages there would raise a host SIGBUS in the elfuse process (address_space.ts
+// fileShrank); the guest must go on.
+import assert from "node:assert/strict";
+import { runCliWith } from "../testing.ts";
+
+const fixture = new URL("../../fixtures/build/mmap_edges", import.meta.url).pathname;
+
+Deno.test("a file shrunk under a shared mapping does not kill elfuse", async () => {
+  const r = await runCliWith({}, fixture, "shrink");
+  assert.match(r.stdout, /\nsurvived\n/, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.code, 0);
+});

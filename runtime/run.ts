@@ -54,6 +54,8 @@ export function note(msg: string): void {
 export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const t0 = performance.now();
   const env = opts.env ?? Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  // A new process tree: every host process it starts shares its FUSE mounts (fuse/mounts.ts).
+  Deno.env.set("ELFUSE_TREE", String(Deno.pid));
   if (opts.workdir !== undefined) {
     try {
       Deno.chdir(opts.workdir);

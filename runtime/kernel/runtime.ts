@@ -5,6 +5,7 @@ import { libc, Scratch } from "../host/libc.ts";
 import { SCRATCH_SIZE, Slot } from "./scratch.ts";
 import type { ElfImage } from "../elf/parse.ts";
 import type { KickTimer } from "../host/kick_timer.ts";
+import type { FuseRun } from "./fuse/mounts.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts. */
 export interface RuntimeOptions {
@@ -43,6 +44,8 @@ export class Runtime {
   inlineForks: boolean | undefined;
   /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */
   kickTimer: KickTimer | undefined;
+  /** The process tree's FUSE mount table, once looked for (fuse/mounts.ts). */
+  fuse: FuseRun | undefined;
   #pidMax = 0;
 
   /** The host's highest pid (/proc/sys/kernel/pid_max; macOS: 99999): thread ids start above. */

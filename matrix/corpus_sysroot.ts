@@ -30,6 +30,7 @@ export const SYSROOT_PACKAGES = [
   "restic",
   "curl",
   "nodejs",
+  "squashfuse",
 ];
 
 interface Def {

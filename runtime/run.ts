@@ -19,6 +19,7 @@ import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
+import { endTree } from "./kernel/fuse/mounts.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -139,6 +140,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   const status = await runKernel(proc, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
+  endTree(proc.rt);
   backend.close();
   return status;
 }

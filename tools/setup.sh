@@ -27,9 +27,9 @@ case "$(uname -s)" in
 esac
 
 # Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go) and
-# qemu-user.
+# qemu-user; squashfs-tools (mksquashfs) makes the images the FUSE cases mount with squashfuse.
 need=()
-for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user; do
+for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user squashfs-tools; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -15,6 +15,7 @@ import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { ERESTARTSYS, Outcome } from "../wait.ts";
+import { moveOut } from "../inline_fork.ts";
 import { type FuseMount, treeDir } from "./mounts.ts";
 import { args, frame, IN_HEADER, MAX_IO, Op, OUT_HEADER } from "./protocol.ts";
 import { addressOf, boundSocket, MSG_DONTWAIT, sendFrame } from "./transport.ts";
@@ -96,6 +97,13 @@ export function request(
   parts: (Uint8Array | string)[],
   noReply = false,
 ): Reply | number {
+  // An in-process fork child (inline_fork.ts) moves to a process of its own first: a request
+  // may wait on a daemon in its parent, and its replies must reach the process that goes on.
+  const inline = k.proc.inline;
+  if (inline !== undefined && !inline.moved) {
+    const moved = moveOut(k);
+    if (moved !== undefined) return moved;
+  }
   const s = state(k);
   if (typeof s === "number") return s;
   const i = s.index++;

@@ -12,6 +12,7 @@
 // exists: only elfuse's path syscalls consult the table.
 import { libc } from "../../host/libc.ts";
 import type { Runtime } from "../runtime.ts";
+import { sendFrame } from "./transport.ts";
 
 /** One mount, as /proc/mounts shows it plus how to reach its daemon. */
 export interface FuseMount {
@@ -194,4 +195,25 @@ export function fuseMountRows(rt: Runtime): [string, string, string, string][] {
     (libc.faccessat(HOST_AT_FDCWD, addr(f.probe), F_OK, 0) === 0 ? open(f, false) : undefined);
   if (t === undefined) return [];
   return t.mounts().map((m) => [m.source, m.target, m.fstype, m.options]);
+}
+
+/**
+ * The tree's first process is ending: every daemon still serving a mount gets the unmounted
+ * marker (its reads fail with ENODEV, so it ends as after umount) and the tree's directory goes.
+ * Nothing outside the tree could reach those mounts, so nothing is left serving them.
+ */
+export function endTree(rt: Runtime): void {
+  if (Deno.env.get("ELFUSE_TREE") !== String(Deno.pid)) return;
+  const f = run(rt);
+  if (f.table === undefined && libc.faccessat(HOST_AT_FDCWD, addr(f.probe), F_OK, 0) !== 0) return;
+  const t = open(f, false);
+  const marker = new Uint8Array(40);
+  new DataView(marker.buffer).setUint32(0, 40, true);
+  new DataView(marker.buffer).setUint32(4, 0xfffffffe, true); // device.ts UNMOUNTED
+  const fd = libc.socket(1, /* AF_UNIX */ 2, /* SOCK_DGRAM */ 0);
+  for (const m of t?.mounts() ?? []) if (fd >= 0) sendFrame(fd, m.socket, marker);
+  if (fd >= 0) libc.close(fd);
+  try {
+    Deno.removeSync(treeDir(), { recursive: true });
+  } catch { /* another tree process may be removing it too */ }
 }

@@ -406,7 +406,7 @@ const routes: Record<string, Route> = {
     const f = fuseFile(k, a[0]);
     if (f === undefined) return undefined;
     const w = new Walk(k, f.m);
-    return statfs(k, w, f.nodeid, a[1]);
+    return f.ready(w) || statfs(k, w, f.nodeid, a[1]);
   },
   fsync: (k, a) => fsync(k, a[0], 0),
   fdatasync: (k, a) => fsync(k, a[0], 1),
@@ -414,10 +414,27 @@ const routes: Record<string, Route> = {
     const f = fuseFile(k, a[0]);
     if (f === undefined) return undefined;
     const w = new Walk(k, f.m);
-    return status(w.call(Op.SETATTR, f.nodeid, [setattr({ valid: 8 | 64, fh: f.fh, size: a[1] })]));
+    return f.ready(w) ||
+      status(w.call(Op.SETATTR, f.nodeid, [setattr({ valid: 8 | 64, fh: f.fh, size: a[1] })]));
   },
   fchmodat: (k, a) => attrPath(k, a[0], a[1], { valid: 1, mode: a[2] & 0o7777 }),
   truncate: (k, a) => attrPath(k, AT_FDCWD, a[0], { valid: 8, size: a[1] }),
+  getxattr: (k, a) => xattrPath(k, a[0], true, a[1], a[2], a[3] >>> 0),
+  lgetxattr: (k, a) => xattrPath(k, a[0], false, a[1], a[2], a[3] >>> 0),
+  listxattr: (k, a) => xattrPath(k, a[0], true, 0, a[1], a[2] >>> 0),
+  llistxattr: (k, a) => xattrPath(k, a[0], false, 0, a[1], a[2] >>> 0),
+  fgetxattr: (k, a) => {
+    const f = fuseFile(k, a[0]);
+    return f === undefined
+      ? undefined
+      : xattr(k, new Walk(k, f.m), f.nodeid, a[1], a[2], a[3] >>> 0);
+  },
+  flistxattr: (k, a) => {
+    const f = fuseFile(k, a[0]);
+    if (f === undefined) return undefined;
+    const w = new Walk(k, f.m);
+    return f.ready(w) || xattr(k, w, f.nodeid, 0, a[1], a[2] >>> 0);
+  },
   chdir: (k, a) => {
     const u = under(k, AT_FDCWD, a[0]);
     if (u === undefined) return undefined;
@@ -425,6 +442,50 @@ const routes: Record<string, Route> = {
     return u[0].done(-E.ENOSYS);
   },
 };
+
+/** getxattr/listxattr on a path (`name` 0: LISTXATTR). */
+function xattrPath(
+  k: Task,
+  addr: number,
+  follow: boolean,
+  name: number,
+  buf: number,
+  size: number,
+) {
+  const u = under(k, AT_FDCWD, addr);
+  if (u === undefined) return undefined;
+  const [w, rest] = u;
+  const n = w.walk(rest, follow);
+  if (typeof n === "number") return w.done(n);
+  return w.done(xattr(k, w, n.nodeid, name, buf, size));
+}
+
+/**
+ * GETXATTR (or LISTXATTR when `name` is 0): with size 0 the daemon answers the size needed
+ * (fuse_getxattr_out), else the value; ERANGE when it is longer; a daemon without xattrs
+ * (ENOSYS) gives EOPNOTSUPP, as Linux's fuse_getxattr does.
+ */
+function xattr(k: Task, w: Walk, nodeid: number, name: number, buf: number, size: number): number {
+  let key: string | undefined;
+  if (name !== 0) {
+    const s = k.proc.string(name, 256);
+    if (typeof s === "number") return s === -E.ENAMETOOLONG ? -E.ERANGE : s;
+    key = s;
+  }
+  const size32 = Math.min(size, 65536);
+  const r = w.call(name === 0 ? Op.LISTXATTR : Op.GETXATTR, nodeid, [
+    args([4, size32], [4, 0]),
+    ...(key === undefined ? [] : [key]),
+  ]);
+  if (typeof r === "number") return r;
+  if (r.error === E.ENOSYS) return -E.EOPNOTSUPP;
+  if (r.error !== 0) return -r.error;
+  if (size === 0) return r.body.length >= 4 ? r.view.getUint32(0, true) : -E.EIO;
+  if (r.body.length > size) return -E.ERANGE;
+  if (!k.proc.canWrite(buf, r.body.length)) return -E.EFAULT;
+  k.proc.mem.set(r.body, buf);
+  return r.body.length;
+}
 
 function status(r: ReturnType<Walk["call"]>): number {
   if (typeof r === "number") return r;
@@ -496,6 +557,8 @@ function fsync(k: Task, fd: number, datasync: number): number | undefined {
   const f = fuseFile(k, fd);
   if (f === undefined) return undefined;
   const w = new Walk(k, f.m);
+  const ok = f.ready(w);
+  if (ok < 0) return ok;
   const r = w.call(f.dir ? Op.FSYNCDIR : Op.FSYNC, f.nodeid, [
     args([8, f.fh], [4, datasync], [4, 0]),
   ]);

@@ -10,6 +10,7 @@ import { E } from "../errno.ts";
 import type { Description, DescriptionState, FdEntry } from "../fdtable.ts";
 import { shownPath } from "../paths.ts";
 import type { Task } from "../task.ts";
+import { ERESTARTNOINTR } from "../wait.ts";
 import type { FuseMount, MountTable } from "./mounts.ts";
 import { begin, type Reply, request } from "./client.ts";
 import {
@@ -185,15 +186,21 @@ export class FuseFile implements Description {
   readonly kind = "fuse";
   refs = 0;
   readonly m: FuseMount;
-  readonly nodeid: number;
-  readonly fh: number;
+  nodeid: number;
+  fh: number;
   readonly flags: number;
   readonly dir: boolean;
   /** Its guest path (relative paths from it, /proc/self/fd). */
   readonly path: string;
   pos = 0;
   /** The sending socket of the thread that opened it (for RELEASE, which nobody waits for). */
-  readonly sender: number;
+  sender: number;
+  /**
+   * A copy in a fork child's host process: it opens the file again (LOOKUP, OPEN) before its
+   * first request, so each host process holds its own node reference and handle and RELEASEs
+   * only those (the daemon cannot count one handle across processes that close on their own).
+   */
+  reopen = false;
 
   constructor(
     m: FuseMount,
@@ -221,6 +228,25 @@ export class FuseFile implements Description {
     return new Walk(k, this.m);
   }
 
+  /** Opens it again in this host process when it came from a fork (see `reopen`): 0 or -errno. */
+  ready(w: Walk): number {
+    if (!this.reopen) return 0;
+    const node = w.walk(this.path.slice(this.m.target.length), true);
+    if (typeof node === "number") return w.done(node);
+    const oflags = this.flags & ~(0o100 | 0o200 | 0o1000 | 0o100000 | 0o10000000);
+    const r = w.call(this.dir ? Op.OPENDIR : Op.OPEN, node.nodeid, [args([4, oflags], [4, 0])]);
+    if (typeof r === "number") return w.done(r);
+    if (r.error !== 0) return w.done(-r.error);
+    this.nodeid = node.nodeid;
+    this.fh = r.body.length >= 8 ? Number(r.view.getBigUint64(0, true)) : 0;
+    this.sender = w.k.fuse!.sock;
+    this.reopen = false;
+    w.done(0, node.nodeid);
+    // The syscall runs again from the start, now with this process's own handle (its requests
+    // so far must not be replayed into the ones it makes next).
+    return -ERESTARTNOINTR;
+  }
+
   read(k: Task, _e: FdEntry, buf: number, len: number): number {
     return this.pread(k, buf, len, -1);
   }
@@ -230,6 +256,8 @@ export class FuseFile implements Description {
     if (this.dir) return -E.EISDIR;
     if ((this.flags & 3) === 1) return -E.EBADF;
     const w = this.#walk(k);
+    const ok = this.ready(w);
+    if (ok < 0) return ok;
     const at = off < 0 ? this.pos : off;
     const size = Math.min(len, MAX_IO, this.m.maxRead || MAX_IO);
     const r = w.call(Op.READ, this.nodeid, [
@@ -252,6 +280,8 @@ export class FuseFile implements Description {
     if (this.dir) return -E.EISDIR;
     if ((this.flags & 3) === 0) return -E.EBADF;
     const w = this.#walk(k);
+    const ok = this.ready(w);
+    if (ok < 0) return ok;
     let at = off < 0 ? this.pos : off;
     if (off < 0 && (this.flags & 0o2000) !== 0) {
       const st = w.getattr(this.nodeid, this.fh);
@@ -283,7 +313,10 @@ export class FuseFile implements Description {
     let base = 0;
     if (whence === 1) base = this.pos;
     else if (whence === 2) {
-      const st = this.#walk(k).getattr(this.nodeid, this.fh);
+      const w = this.#walk(k);
+      const ok = this.ready(w);
+      if (ok < 0) return ok;
+      const st = w.getattr(this.nodeid, this.fh);
       if (typeof st === "number") return st;
       base = st.attr.size;
     } else if (whence !== 0) return -E.EINVAL;
@@ -297,6 +330,8 @@ export class FuseFile implements Description {
   getdents(k: Task, buf: number, len: number): number {
     if (!this.dir) return -E.ENOTDIR;
     const w = this.#walk(k);
+    const ok = this.ready(w);
+    if (ok < 0) return ok;
     const r = w.call(Op.READDIR, this.nodeid, [
       args([8, this.fh], [8, this.pos], [4, Math.min(len, 4096)], [4, 0], [8, 0], [4, this.flags], [
         4,
@@ -335,7 +370,10 @@ export class FuseFile implements Description {
 
   /** fstat / statx on the open file: GETATTR with its handle. */
   attr(k: Task): Attr | number {
-    const st = this.#walk(k).getattr(this.nodeid, this.fh);
+    const w = this.#walk(k);
+    const ok = this.ready(w);
+    if (ok < 0) return ok;
+    const st = w.getattr(this.nodeid, this.fh);
     return typeof st === "number" ? st : st.attr;
   }
 
@@ -354,6 +392,7 @@ export class FuseFile implements Description {
 
   /** The last fd closed: FLUSH and RELEASE (nobody waits for the replies), then FORGET. */
   release(): void {
+    if (this.reopen || this.sender < 0) return; // never opened in this host process
     const ids = { uid: libc.getuid(), gid: libc.getgid(), pid: 0 };
     const send = (op: number, body: Uint8Array, unique: number) => {
       const f = new Uint8Array(40 + body.length);
@@ -393,6 +432,7 @@ export function restoreFuseFile(s: DescriptionState): Description {
     -1,
   );
   f.pos = s.pos as number;
+  f.reopen = true;
   return f;
 }
 

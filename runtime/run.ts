@@ -19,7 +19,7 @@ import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
-import { endTree } from "./kernel/fuse/mounts.ts";
+import { endTree, startTree } from "./kernel/fuse/mounts.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -122,6 +122,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     sysroot,
   });
   const proc = leader.proc;
+  startTree(proc.rt);
   installStdio(proc);
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;

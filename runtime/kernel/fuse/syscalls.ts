@@ -81,8 +81,7 @@ function statPath(k: Task, dirfd: number, addr: number, flags: number, out: numb
 /** open(2) under a mount: CREATE, or LOOKUP then OPEN/OPENDIR. */
 function open(k: Task, a: Float64Array): number | undefined {
   const flags = a[2] >>> 0;
-  const s = k.proc.string(a[1]);
-  if (s === "/dev/fuse") return openDevice(k, flags);
+  if (isDevFuse(k, a[1])) return openDevice(k, flags);
   const u = under(k, a[0], a[1]);
   if (u === undefined) return undefined;
   const [w, rest, p] = u;
@@ -134,6 +133,18 @@ function open(k: Task, a: Float64Array): number | undefined {
   const h = openNull();
   if (h < 0) return w.done(k.fail());
   return w.done(install(k, h, (flags & O_CLOEXEC) !== 0, p, 0, file), node.nodeid);
+}
+
+const DEV_FUSE = enc.encode("/dev/fuse\0");
+
+/**
+ * The guest string at `addr` is "/dev/fuse": compared in place after the checked strlen (a bad
+ * pointer is left to openat's own EFAULT), so openat allocates nothing.
+ */
+function isDevFuse(k: Task, addr: number): boolean {
+  if (k.proc.strlen(addr, 16) !== DEV_FUSE.length - 1) return false;
+  for (let i = 0; i < DEV_FUSE.length; i++) if (k.proc.mem[addr + i] !== DEV_FUSE[i]) return false;
+  return true;
 }
 
 /** struct fuse_setattr_in (88 bytes). */

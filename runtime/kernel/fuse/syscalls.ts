@@ -429,6 +429,27 @@ const routes: Record<string, Route> = {
       status(w.call(Op.SETATTR, f.nodeid, [setattr({ valid: 8 | 64, fh: f.fh, size: a[1] })]));
   },
   fchmodat: (k, a) => attrPath(k, a[0], a[1], { valid: 1, mode: a[2] & 0o7777 }),
+  fchownat: (k, a) => {
+    const uid = a[2] >>> 0, gid = a[3] >>> 0;
+    const valid = (uid !== 0xffffffff ? 2 : 0) | (gid !== 0xffffffff ? 4 : 0);
+    return attrPath(k, a[0], a[1], { valid, uid, gid }, (a[4] & AT_SYMLINK_NOFOLLOW) === 0);
+  },
+  utimensat: utimensat,
+  linkat: (k, a) => {
+    const from = under(k, a[0], a[1]);
+    const to = under(k, a[2], a[3], from === undefined);
+    if (from === undefined && to === undefined) return undefined;
+    if (from === undefined || to === undefined || from[0].m.id !== to[0].m.id) {
+      return (from ?? to)![0].done(-E.EXDEV);
+    }
+    const w = from[0];
+    const old = w.walk(from[1], (a[4] & 0x400 /* AT_SYMLINK_FOLLOW */) !== 0);
+    if (typeof old === "number") return w.done(old);
+    if ((old.attr.mode & S_IFMT) === S_IFDIR) return w.done(-E.EPERM);
+    const par = w.parent(to[1]);
+    if (typeof par === "number") return w.done(par);
+    return w.done(entryReply(w, w.call(Op.LINK, par[0].nodeid, [args([8, old.nodeid]), par[1]])));
+  },
   truncate: (k, a) => attrPath(k, AT_FDCWD, a[0], { valid: 8, size: a[1] }),
   getxattr: (k, a) => xattrPath(k, a[0], true, a[1], a[2], a[3] >>> 0),
   lgetxattr: (k, a) => xattrPath(k, a[0], false, a[1], a[2], a[3] >>> 0),
@@ -555,13 +576,52 @@ function rename(k: Task, od: number, op: number, nd: number, np: number, flags: 
   return w.done(status(r));
 }
 
-function attrPath(k: Task, dirfd: number, addr: number, s: Parameters<typeof setattr>[0]) {
+function attrPath(
+  k: Task,
+  dirfd: number,
+  addr: number,
+  s: Parameters<typeof setattr>[0],
+  follow = true,
+) {
   const u = under(k, dirfd, addr);
   if (u === undefined) return undefined;
   const [w, rest] = u;
-  const n = w.walk(rest, true);
+  const n = w.walk(rest, follow);
   if (typeof n === "number") return w.done(n);
   return w.done(status(w.call(Op.SETATTR, n.nodeid, [setattr(s)])));
+}
+
+const UTIME_NOW = 0x3fffffff, UTIME_OMIT = 0x3ffffffe;
+
+/** utimensat (and futimens, a NULL path): SETATTR with the times, or "now" (FATTR_*_NOW). */
+function utimensat(k: Task, a: Float64Array): number | undefined {
+  const f = a[1] === 0 ? fuseFile(k, a[0]) : undefined;
+  if (a[1] === 0 && f === undefined) return undefined;
+  const s: Parameters<typeof setattr>[0] = { valid: 0 };
+  const times = a[2];
+  if (times === 0) s.valid = 16 | 32 | 128 | 256;
+  else {
+    if (!k.proc.canRead(times, 32)) return -E.EFAULT;
+    const v = k.proc.view;
+    for (const [i, bit, now] of [[0, 16, 128], [1, 32, 256]] as const) {
+      const sec = Number(v.getBigInt64(times + i * 16, true));
+      const nsec = Number(v.getBigInt64(times + i * 16 + 8, true));
+      if (nsec === UTIME_OMIT) continue;
+      if (nsec === UTIME_NOW) s.valid |= bit | now;
+      else if (nsec < 0 || nsec > 999999999) return -E.EINVAL;
+      else {
+        s.valid |= bit;
+        if (i === 0) s.atime = [sec, nsec];
+        else s.mtime = [sec, nsec];
+      }
+    }
+  }
+  if (f !== undefined) {
+    const w = new Walk(k, f.m);
+    return f.ready(w) ||
+      status(w.call(Op.SETATTR, f.nodeid, [setattr({ ...s, valid: s.valid | 64, fh: f.fh })]));
+  }
+  return attrPath(k, a[0], a[1], s, (a[3] & AT_SYMLINK_NOFOLLOW) === 0);
 }
 
 function fsync(k: Task, fd: number, datasync: number): number | undefined {

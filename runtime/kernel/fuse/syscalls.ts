@@ -677,7 +677,7 @@ export const fuseSyscalls: SyscallDef[] = [
     args: ["path", "path", "path", "hex", "ptr"],
     status: "partial",
     note:
-      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process",
+      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir gives ENOSYS, execve and mmap of a file there are not served",
   },
   {
     name: "umount2",

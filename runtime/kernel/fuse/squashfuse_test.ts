@@ -20,7 +20,7 @@ function exists(p: string): boolean {
 
 const mksquashfs = ["/usr/bin/mksquashfs", "/usr/sbin/mksquashfs"].find(exists);
 const ready = mksquashfs !== undefined && exists(`${sysroot}/usr/bin/squashfuse`) &&
-  exists(busybox);
+  exists(busybox) && exists(`${repo}fixtures/build/hello`);
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
@@ -43,6 +43,12 @@ function makeTree(dir: string): Record<string, Uint8Array> {
     Deno.writeFileSync(`${dir}/${name}`, bytes);
   }
   Deno.symlinkSync("a.txt", `${dir}/link`);
+  // Programs to run from the mount: a static aarch64 ELF and a script.
+  Deno.mkdirSync(`${dir}/bin`);
+  Deno.copyFileSync(`${repo}fixtures/build/hello`, `${dir}/bin/hello`);
+  Deno.chmodSync(`${dir}/bin/hello`, 0o755);
+  Deno.writeTextFileSync(`${dir}/bin/script`, '#!/bin/bash\necho script ran "$1"\n');
+  Deno.chmodSync(`${dir}/bin/script`, 0o755);
   return files;
 }
 
@@ -70,6 +76,8 @@ Deno.test({
         `cat ${mnt}/link`,
         `ls -l ${mnt}/link`,
         `${busybox} find ${mnt}`, // squashfs keeps directories sorted: pre-order is sorted
+        `${mnt}/bin/hello`,
+        `${mnt}/bin/script arg`,
         `sha256sum ${Object.keys(files).map((f) => `${mnt}/${f}`).join(" ")}`,
         `grep -c "${mnt} fuse.squashfuse" /proc/mounts`,
         `${busybox} umount ${mnt} && echo unmounted`,
@@ -81,14 +89,28 @@ Deno.test({
       assert.equal(lines[0], "hello squashfuse");
       assert.match(lines[1], /^lrwxrwxrwx .* -> a\.txt$/);
       lines.splice(1, 1);
-      const names = ["", "/a.txt", "/dir", "/dir/big.bin", "/dir/deep", "/dir/deep/f", "/link"];
-      assert.deepEqual(lines.slice(1, 8), names.map((n) => mnt + n));
+      const names = [
+        "",
+        "/a.txt",
+        "/bin",
+        "/bin/hello",
+        "/bin/script",
+        "/dir",
+        "/dir/big.bin",
+        "/dir/deep",
+        "/dir/deep/f",
+        "/link",
+      ];
+      assert.deepEqual(lines.splice(1, names.length), names.map((n) => mnt + n));
+      assert.equal(lines[1], "hello, world", "execve of an ELF under the mount");
+      assert.equal(lines[2], "script ran arg", "execve of a script under the mount");
+      lines.splice(1, 2);
       for (const [i, [name, bytes]] of Object.entries(files).entries()) {
-        assert.equal(lines[8 + i], `${await sha256(bytes)}  ${mnt}/${name}`, name);
+        assert.equal(lines[1 + i], `${await sha256(bytes)}  ${mnt}/${name}`, name);
       }
-      assert.equal(lines[11], "1", "/proc/mounts lists it");
-      assert.equal(lines[12], "unmounted");
-      assert.equal(lines[13], "[]", "the mount point is the host's empty directory again");
+      assert.equal(lines[4], "1", "/proc/mounts lists it");
+      assert.equal(lines[5], "unmounted");
+      assert.equal(lines[6], "[]", "the mount point is the host's empty directory again");
     } finally {
       Deno.removeSync(tmp, { recursive: true });
     }

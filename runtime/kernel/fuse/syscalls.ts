@@ -8,6 +8,7 @@ import { E } from "../errno.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import type { Task } from "../task.ts";
 import { install } from "../syscalls/fd.ts";
+import { execSyscalls } from "../syscalls/exec.ts";
 import { FuseDevice, UNMOUNTED } from "./device.ts";
 import { activeMounts, type FuseMount, mountTable, treeDir } from "./mounts.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type Attr,
   ENTRY_ATTR,
   IN_HEADER,
+  MAX_IO,
   Op,
   readAttr,
   writeStat,
@@ -30,9 +32,12 @@ const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
 const FUSE_SUPER_MAGIC = 0x65735546;
+const execveat = execSyscalls.find((d) => d.name === "execveat")!.handler!;
 const enc = new TextEncoder();
 
-type Route = (k: Task, a: Float64Array) => number | undefined;
+type Handler = (k: Task, a: Float64Array) => number;
+/** A route: the syscall under FUSE, or undefined for the handler (`next`) to serve it. */
+type Route = (k: Task, a: Float64Array, next: Handler) => number | undefined;
 
 /** The mount and path inside it that (dirfd, path) names, or undefined when it is not FUSE's. */
 function under(
@@ -467,6 +472,14 @@ const routes: Record<string, Route> = {
     const w = new Walk(k, f.m);
     return f.ready(w) || xattr(k, w, f.nodeid, 0, a[1], a[2] >>> 0);
   },
+  mmap: (k, a, next) => {
+    const fd = a[4] | 0;
+    const f = fuseFile(k, fd);
+    if (f === undefined || (a[3] & 0x20 /* MAP_ANONYMOUS */) !== 0) return undefined;
+    return mapFile(k, a, f, next);
+  },
+  execve: (k, a) => execUnder(k, AT_FDCWD, a[0], a, 0),
+  execveat: (k, a) => execUnder(k, a[0], a[1], a, 1),
   chdir: (k, a) => {
     const u = under(k, AT_FDCWD, a[0]);
     if (u === undefined) return undefined;
@@ -591,6 +604,124 @@ function attrPath(
   return w.done(status(w.call(Op.SETATTR, n.nodeid, [setattr(s)])));
 }
 
+/** The bytes [off, off + len) of an open FUSE file (READs in MAX_IO pieces), or -errno. */
+function readAll(
+  w: Walk,
+  nodeid: number,
+  fh: number,
+  off: number,
+  len: number,
+): Uint8Array | number {
+  const out = new Uint8Array(len);
+  let done = 0;
+  while (done < len) {
+    const size = Math.min(len - done, MAX_IO);
+    const r = w.call(Op.READ, nodeid, [
+      args([8, fh], [8, off + done], [4, size], [4, 0], [8, 0], [4, 0], [4, 0]),
+    ]);
+    if (typeof r === "number") return r;
+    if (r.error !== 0) return -r.error;
+    out.set(r.body.subarray(0, Math.min(r.body.length, size)), done);
+    done += r.body.length;
+    if (r.body.length < size) break; // end of file: the rest stays zero, as past EOF in a page
+  }
+  return out;
+}
+
+/** A host memfd holding `bytes` at offset `at` (the file's own offsets), or -errno. */
+function memfdWith(k: Task, bytes: Uint8Array, at: number): number {
+  const fd = libc.memfd_create(k.rt.scratchString("elfuse-fuse"), 1 /* MFD_CLOEXEC */);
+  if (fd < 0) return k.fail();
+  const p = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+  if (bytes.length > 0 && Number(libc.pwrite(fd, p, bytes.length, BigInt(at))) !== bytes.length) {
+    libc.close(fd);
+    return -E.EIO;
+  }
+  return fd;
+}
+
+/** The most elfuse reads for one mmap or execve of a FUSE file. */
+const MAX_COPY = 256 << 20;
+
+/**
+ * mmap of a FUSE file: its bytes are read (READ) into a host memfd, which the ordinary handler
+ * then maps in its place (private: copy-on-write, as a file's private mapping; shared read-only:
+ * the file's contents now). A shared writable mapping would need writes to reach the daemon:
+ * ENODEV, as Linux answers for a file that cannot be mapped so.
+ */
+function mapFile(k: Task, a: Float64Array, f: FuseFile, next: Handler): number {
+  const shared = (a[3] & 3) === 1;
+  if (shared && (a[2] & 2) !== 0) return -E.ENODEV;
+  const len = a[1], off = a[5];
+  if (len <= 0) return next(k, a);
+  if (len > MAX_COPY) return -E.ENOMEM;
+  const w = new Walk(k, f.m);
+  const ok = f.ready(w);
+  if (ok < 0) return ok;
+  const bytes = readAll(w, f.nodeid, f.fh, off, len);
+  if (typeof bytes === "number") return bytes;
+  const mfd = memfdWith(k, bytes, off);
+  if (mfd < 0) return mfd;
+  const e = k.proc.fds.get(a[4] | 0)!;
+  const own = e.hostFd;
+  e.hostFd = mfd;
+  try {
+    return next(k, a);
+  } finally {
+    e.hostFd = own;
+    libc.close(mfd);
+  }
+}
+
+/**
+ * execve of a file under a mount: its bytes are read into a host memfd (as the original's
+ * fuse_materialize_path copies it to a temp file), installed as a close-on-exec guest fd, and
+ * execveat runs that fd (AT_EMPTY_PATH): the new image is the file's, /proc/self/exe names the
+ * memfd. `at`: 0 execve (path in a[0]), 1 execveat (dirfd a[0], path a[1]).
+ */
+function execUnder(
+  k: Task,
+  dirfd: number,
+  pathAddr: number,
+  a: Float64Array,
+  at: number,
+): number | undefined {
+  const u = under(k, dirfd, pathAddr);
+  if (u === undefined) return undefined;
+  const [w, rest] = u;
+  const node = w.walk(rest, true);
+  if (typeof node === "number") return w.done(node);
+  if ((node.attr.mode & S_IFMT) !== 0o100000) return w.done(-E.EACCES);
+  if ((node.attr.mode & 0o111) === 0) return w.done(-E.EACCES);
+  if (node.attr.size > MAX_COPY) return w.done(-E.ENOMEM);
+  const r = w.call(Op.OPEN, node.nodeid, [args([4, 0], [4, 0])]);
+  if (typeof r === "number") return w.done(r);
+  if (r.error !== 0) return w.done(-r.error);
+  const fh = r.body.length >= 8 ? Number(r.view.getBigUint64(0, true)) : 0;
+  const bytes = readAll(w, node.nodeid, fh, 0, node.attr.size);
+  const rel = w.call(Op.RELEASE, node.nodeid, [args([8, fh], [4, 0], [4, 0], [8, 0])]);
+  if (typeof rel === "number" && rel <= -512) return rel;
+  if (typeof bytes === "number") return w.done(bytes);
+  const mfd = memfdWith(k, bytes, 0);
+  if (mfd < 0) return w.done(mfd);
+  // A script's interpreter opens it by /dev/fd/N, so that fd must survive the exec (a program
+  // never sees it: close-on-exec).
+  const script = bytes[0] === 0x23 && bytes[1] === 0x21;
+  const gfd = install(k, mfd, !script, "");
+  if (gfd < 0) return w.done(gfd);
+  w.done(0);
+  // execveat(gfd, "", argv, envp, AT_EMPTY_PATH): "" is the NUL that ends the guest's own path.
+  const args6 = new Float64Array(6);
+  args6[0] = gfd;
+  args6[1] = pathAddr + k.proc.strlen(pathAddr);
+  args6[2] = a[1 + at];
+  args6[3] = a[2 + at];
+  args6[4] = AT_EMPTY_PATH;
+  const res = execveat(k, args6);
+  if (res === res && res < 0) k.proc.fds.close(gfd); // failed before the point of no return
+  return res;
+}
+
 const UTIME_NOW = 0x3fffffff, UTIME_OMIT = 0x3ffffffe;
 
 /** utimensat (and futimens, a NULL path): SETATTR with the times, or "now" (FATTR_*_NOW). */
@@ -666,7 +797,7 @@ export function withFuseRoutes(
   for (const [name, route] of Object.entries(routes)) {
     const orig = handlerOf(name);
     if (orig === undefined) continue;
-    set(name, (k, a) => route(k, a) ?? orig(k, a));
+    set(name, (k, a) => route(k, a, orig) ?? orig(k, a));
   }
 }
 
@@ -677,7 +808,7 @@ export const fuseSyscalls: SyscallDef[] = [
     args: ["path", "path", "path", "hex", "ptr"],
     status: "partial",
     note:
-      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir gives ENOSYS, execve and mmap of a file there are not served",
+      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir gives ENOSYS; execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
   },
   {
     name: "umount2",

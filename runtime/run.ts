@@ -54,7 +54,11 @@ export function note(msg: string): void {
  */
 export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const t0 = performance.now();
-  const env = opts.env ?? Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  // ELFUSE_TREE is elfuse's own (set below; a library caller's earlier run left it set).
+  const env = opts.env ??
+    Object.entries(Deno.env.toObject()).flatMap(([k, v]) =>
+      k === "ELFUSE_TREE" ? [] : [`${k}=${v}`]
+    );
   // A new process tree: every host process it starts shares its FUSE mounts (fuse/mounts.ts).
   Deno.env.set("ELFUSE_TREE", String(Deno.pid));
   if (opts.workdir !== undefined) {

@@ -31,6 +31,7 @@ export const SYSROOT_PACKAGES = [
   "curl",
   "nodejs",
   "squashfuse",
+  "bindfs",
 ];
 
 interface Def {

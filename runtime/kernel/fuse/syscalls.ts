@@ -27,7 +27,14 @@ import { AT_FDCWD, FuseFile, guestPath, mountDev, normalise, openNull, Walk } fr
 
 const O_ACCMODE = 3, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000;
 const O_NONBLOCK = 0o4000, O_DIRECTORY = 0o40000, O_NOFOLLOW = 0o100000, O_CLOEXEC = 0o2000000;
-const O_PATH = 0o10000000;
+const O_PATH = 0o10000000, O_NOCTTY = 0o400;
+
+/** The process's umask (umask(2) has no read-only form). */
+function currentUmask(): number {
+  const u = libc.umask(0);
+  libc.umask(u);
+  return u;
+}
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
@@ -99,23 +106,35 @@ function open(k: Task, a: Float64Array): number | undefined {
   if (node === -E.ENOENT && (flags & O_CREAT) !== 0) {
     const par = w.parent(rest);
     if (typeof par === "number") return w.done(par);
-    const umask = 0o022;
+    // As fuse_create_open: the mode masked by the umask (no FUSE_DONT_MASK), which is sent too;
+    // the open flags keep O_CREAT and O_EXCL.
+    const umask = currentUmask();
+    const mode = (a[3] & 0o7777 & ~umask) | 0o100000;
     const r = w.call(Op.CREATE, par[0].nodeid, [
-      args(
-        [4, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)],
-        [4, a[3] & 0o7777 | 0o100000],
-        [4, umask],
-        [4, 0],
-      ),
+      args([4, flags & ~(O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)], [4, mode], [4, umask], [4, 0]),
       par[1],
     ]);
     if (typeof r === "number") return w.done(r);
-    if (r.error !== 0) return w.done(-r.error);
-    const nodeid = Number(r.view.getBigUint64(0, true));
-    w.looked.push(nodeid);
-    node = { nodeid, attr: readAttr(r.view, ENTRY_ATTR) };
-    fh = Number(r.view.getBigUint64(128, true));
-    created = true;
+    if (r.error === E.ENOSYS) {
+      // A daemon without CREATE: MKNOD, then the usual OPEN below (fuse_mknod's fallback).
+      const mk = w.call(Op.MKNOD, par[0].nodeid, [
+        args([4, mode], [4, 0], [4, umask], [4, 0]),
+        par[1],
+      ]);
+      if (typeof mk === "number") return w.done(mk);
+      if (mk.error !== 0) return w.done(-mk.error);
+      const nodeid = Number(mk.view.getBigUint64(0, true));
+      w.looked.push(nodeid);
+      node = { nodeid, attr: readAttr(mk.view, ENTRY_ATTR) };
+      created = true;
+    } else {
+      if (r.error !== 0) return w.done(-r.error);
+      const nodeid = Number(r.view.getBigUint64(0, true));
+      w.looked.push(nodeid);
+      node = { nodeid, attr: readAttr(r.view, ENTRY_ATTR) };
+      fh = Number(r.view.getBigUint64(128, true));
+      created = true;
+    }
   }
   if (typeof node === "number") return w.done(node);
   if (!created && (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return w.done(-E.EEXIST);
@@ -330,7 +349,13 @@ const routes: Record<string, Route> = {
       a[0],
       a[1],
       (w, dir, name) =>
-        entryReply(w, w.call(Op.MKDIR, dir, [args([4, a[2] & 0o7777], [4, 0o022]), name])),
+        entryReply(
+          w,
+          w.call(Op.MKDIR, dir, [
+            args([4, a[2] & 0o7777 & ~currentUmask()], [4, currentUmask()]),
+            name,
+          ]),
+        ),
     ),
   mknodat: (k, a) =>
     named(
@@ -340,7 +365,10 @@ const routes: Record<string, Route> = {
       (w, dir, name) =>
         entryReply(
           w,
-          w.call(Op.MKNOD, dir, [args([4, a[2] >>> 0], [4, a[3] >>> 0], [4, 0o022], [4, 0]), name]),
+          w.call(Op.MKNOD, dir, [
+            args([4, (a[2] >>> 0) & ~currentUmask()], [4, a[3] >>> 0], [4, currentUmask()], [4, 0]),
+            name,
+          ]),
         ),
     ),
   unlinkat: (k, a) =>

@@ -284,7 +284,9 @@ export class FuseFile implements Description {
     if (ok < 0) return ok;
     let at = off < 0 ? this.pos : off;
     if (off < 0 && (this.flags & 0o2000) !== 0) {
-      const st = w.getattr(this.nodeid, this.fh);
+      // Linux passes the handle (FUSE_GETATTR_FH) for regular files only (fuse_do_getattr): a
+      // directory's handle is the daemon's directory stream, not something it can fstat.
+      const st = w.getattr(this.nodeid, this.dir ? undefined : this.fh);
       if (typeof st === "number") return st;
       at = st.attr.size;
     }
@@ -316,7 +318,9 @@ export class FuseFile implements Description {
       const w = this.#walk(k);
       const ok = this.ready(w);
       if (ok < 0) return ok;
-      const st = w.getattr(this.nodeid, this.fh);
+      // Linux passes the handle (FUSE_GETATTR_FH) for regular files only (fuse_do_getattr): a
+      // directory's handle is the daemon's directory stream, not something it can fstat.
+      const st = w.getattr(this.nodeid, this.dir ? undefined : this.fh);
       if (typeof st === "number") return st;
       base = st.attr.size;
     } else if (whence !== 0) return -E.EINVAL;
@@ -373,7 +377,9 @@ export class FuseFile implements Description {
     const w = this.#walk(k);
     const ok = this.ready(w);
     if (ok < 0) return ok;
-    const st = w.getattr(this.nodeid, this.fh);
+    // Linux passes the handle (FUSE_GETATTR_FH) for regular files only (fuse_do_getattr): a
+    // directory's handle is the daemon's directory stream, not something it can fstat.
+    const st = w.getattr(this.nodeid, this.dir ? undefined : this.fh);
     return typeof st === "number" ? st : st.attr;
   }
 

@@ -1,7 +1,9 @@
-// Real software on guest-internal FUSE: Debian arm64's squashfuse (libfuse3) mounts an image
-// made here by the host's mksquashfs, and other guest processes (coreutils, busybox) read
-// through the mount: names, symlinks and every file's SHA-256 must be the source tree's.
-// Needs mksquashfs (tools/setup.sh installs squashfs-tools) and the corpus sysroot.
+// Real software on guest-internal FUSE, from Debian arm64 (the corpus sysroot): squashfuse
+// (libfuse3) mounts an image made here by the host's mksquashfs, and other guest processes
+// (coreutils, busybox) read through the mount: names, symlinks and every file's SHA-256 must be
+// the source tree's. bindfs (libfuse 2) mirrors a host directory writeably: what guest programs
+// create, write, rename and remove under the mount must be what the host directory then holds.
+// Needs mksquashfs (tools/setup.sh installs squashfs-tools).
 import assert from "node:assert/strict";
 import { runCli } from "../../testing.ts";
 
@@ -111,6 +113,44 @@ Deno.test({
       assert.equal(lines[4], "1", "/proc/mounts lists it");
       assert.equal(lines[5], "unmounted");
       assert.equal(lines[6], "[]", "the mount point is the host's empty directory again");
+    } finally {
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "bindfs (libfuse 2) mirrors a directory writeably: creates, writes, renames, removes",
+  ignore: !exists(`${sysroot}/usr/bin/bindfs`) || !exists(busybox),
+  fn: async () => {
+    const tmp = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "elfuse-bindfs-" }));
+    try {
+      const src = `${tmp}/src`, mnt = `${tmp}/mnt`;
+      Deno.mkdirSync(src);
+      Deno.mkdirSync(mnt);
+      Deno.writeTextFileSync(`${src}/a.txt`, "original\n");
+      Deno.writeTextFileSync(`${src}/gone.txt`, "remove me\n");
+      const script = [
+        `bindfs ${src} ${mnt} || exit 9`,
+        `${busybox} cat ${mnt}/a.txt`,
+        `echo written > ${mnt}/new.txt`,
+        `echo appended >> ${mnt}/a.txt`,
+        `${busybox} mkdir ${mnt}/d`,
+        `${busybox} mv ${mnt}/new.txt ${mnt}/d/moved.txt`,
+        `${busybox} rm ${mnt}/gone.txt`,
+        `${busybox} ls ${mnt} ${mnt}/d`,
+        `${busybox} umount ${mnt} && echo unmounted`,
+      ].join("\n");
+      const o = await runCli("--sysroot", sysroot, "--timeout", "60", busybox, "sh", "-c", script);
+      assert.equal(o.code, 0, o.stderr);
+      assert.equal(
+        o.stdout,
+        `original\n${mnt}:\na.txt\nd\n\n${mnt}/d:\nmoved.txt\nunmounted\n`,
+        o.stderr,
+      );
+      assert.equal(Deno.readTextFileSync(`${src}/a.txt`), "original\nappended\n");
+      assert.equal(Deno.readTextFileSync(`${src}/d/moved.txt`), "written\n");
+      assert.ok(!exists(`${src}/gone.txt`) && !exists(`${src}/new.txt`));
     } finally {
       Deno.removeSync(tmp, { recursive: true });
     }

@@ -12,6 +12,7 @@
 // name the directory's table (it is keyed by the tree's pid and is 0700), and no host mount
 // exists: only elfuse's path syscalls consult the table.
 import { libc } from "../../host/libc.ts";
+import { errno as hostErrno } from "../../host/mod.ts";
 import type { Runtime } from "../runtime.ts";
 import { sendFrame } from "./transport.ts";
 
@@ -235,7 +236,28 @@ export function endTree(rt: Runtime): void {
   const fd = libc.socket(1, /* AF_UNIX */ 2, /* SOCK_DGRAM */ 0);
   for (const m of t?.mounts() ?? []) if (fd >= 0) sendFrame(fd, m.socket, marker);
   if (fd >= 0) libc.close(fd);
+  const dir = treeDir();
   try {
-    Deno.removeSync(treeDir(), { recursive: true });
+    Deno.removeSync(dir, { recursive: true });
   } catch { /* another tree process may be removing it too */ }
+  removeStale(dir.slice(0, dir.lastIndexOf("/")));
+}
+
+/**
+ * Removes the directories of trees whose first process is gone without ending them (killed by
+ * SIGKILL, a --timeout watchdog's _exit): their table is 64 KiB of tmpfs each. At exit, where it
+ * costs no start-up time.
+ */
+function removeStale(parent: string): void {
+  const ESRCH = 3;
+  try {
+    for (const e of Deno.readDirSync(parent)) {
+      const pid = Number(e.name);
+      if (!e.isDirectory || !Number.isInteger(pid) || pid <= 0 || pid === Deno.pid) continue;
+      if (libc.kill(pid, 0) === 0 || hostErrno() !== ESRCH) continue; // alive (or not ours)
+      try {
+        Deno.removeSync(`${parent}/${e.name}`, { recursive: true });
+      } catch { /* removed by another process meanwhile */ }
+    }
+  } catch { /* no such directory: nothing stale */ }
 }

@@ -31,6 +31,8 @@ export const SYSROOT_PACKAGES = [
   "curl",
   "nodejs",
   "ca-certificates",
+  "squashfuse",
+  "bindfs",
 ];
 
 interface Def {

@@ -136,7 +136,7 @@ async function resume(
   state.fds.forEach(([guest, hostFd, cloexec, path, fi], i) => {
     let h = spare ? spare.fds[i] : hostFd;
     const file = fi >= 0 ? files[fi] : undefined;
-    if (file !== undefined) {
+    if (file !== undefined && file.keepsHostFd !== true) {
       libc.close(h);
       h = file.standIn();
     }

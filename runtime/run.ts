@@ -21,6 +21,7 @@ import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, startingTable } from "./kernel/inline_table.ts";
 import { Sysroot } from "./sysroot/resolve.ts";
 import { cpuNow } from "./kernel/syscalls/time.ts";
+import { endTree, startTree } from "./kernel/fuse/mounts.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -59,7 +60,13 @@ export function note(msg: string): void {
  */
 export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const t0 = performance.now();
-  const env = opts.env ?? Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  // ELFUSE_TREE is elfuse's own (set below; a library caller's earlier run left it set).
+  const env = opts.env ??
+    Object.entries(Deno.env.toObject()).flatMap(([k, v]) =>
+      k === "ELFUSE_TREE" ? [] : [`${k}=${v}`]
+    );
+  // A new process tree: every host process it starts shares its FUSE mounts (fuse/mounts.ts).
+  Deno.env.set("ELFUSE_TREE", String(Deno.pid));
   if (opts.workdir !== undefined) {
     try {
       Deno.chdir(opts.workdir);
@@ -142,6 +149,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     sysroot,
   });
   const proc = leader.proc;
+  startTree(proc.rt);
   installStdio(proc);
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
@@ -161,6 +169,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const status = await runKernel(proc, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   proc.router?.close();
+  endTree(proc.rt);
   backend.close();
   return status;
 }

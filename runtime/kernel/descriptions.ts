@@ -2,9 +2,13 @@
 // only by a child whose parent had one.
 import type { Description, DescriptionState } from "./fdtable.ts";
 import { restoreSignalfd } from "./syscalls/signalfd.ts";
+import { restoreFuseDevice } from "./fuse/device.ts";
+import { restoreFuseFile } from "./fuse/vfs.ts";
 
 const restorers: Record<string, (s: DescriptionState) => Description> = {
   signalfd: restoreSignalfd,
+  "fuse-device": restoreFuseDevice,
+  fuse: restoreFuseFile,
 };
 
 /** Each saved description rebuilt, in order. */

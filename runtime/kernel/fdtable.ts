@@ -23,6 +23,8 @@ export interface Description {
   read(k: Task, e: FdEntry, buf: number, len: number): number;
   /** A new host fd that stands for it in poll and epoll (a fork child's entries get these). */
   standIn(): number;
+  /** A fork child keeps the inherited host fd instead of a stand-in (it is the description's). */
+  readonly keepsHostFd?: boolean;
   /** The process's pending signals changed (signalfd's readiness follows them). */
   signalsChanged?(proc: Process): void;
   /** What a host-process fork child needs to rebuild it (kernel/fork.ts), as JSON. */

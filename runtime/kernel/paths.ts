@@ -310,7 +310,9 @@ function isOwn(k: Task, who: string): boolean {
 // show the elfuse host process itself; `s` is canonical.
 function procPath(k: Task, path: string): string | number | undefined {
   // /proc/net is a link to self/net: the guest's own view (procfs.ts renders it).
-  const s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
+  const s = under(path, "/proc/net") || path === "/proc/mounts"
+    ? `/proc/self${path.slice(5)}`
+    : path;
   const m = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?(\/.*)?$/.exec(s);
   if (m === null) return undefined;
   const rest = m[3] ?? "";

@@ -3,6 +3,7 @@
 // renders the file once into a host memfd, which then reads, seeks and closes like a file.
 import { libc } from "../host/libc.ts";
 import type { Task } from "./task.ts";
+import { fuseMountRows } from "./fuse/mounts.ts";
 
 const enc = new TextEncoder();
 const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
@@ -114,6 +115,39 @@ function netTable(name: string) {
 
 const nulJoined = (list: string[]) => list.map((s) => s + "\0").join("");
 
+/** The host's own table (what the guest saw before), or "" where there is none (macOS). */
+function hostTable(name: string): string {
+  try {
+    return Deno.readTextFileSync(`/proc/self/${name}`);
+  } catch {
+    return "";
+  }
+}
+
+/** Octal escapes of space, tab, newline and backslash, as Linux's mangle() writes them. */
+const mangle = (s: string) =>
+  s.replace(/[ \t\n\\]/g, (c) => "\\" + c.charCodeAt(0).toString(8).padStart(3, "0"));
+const MOUNT_OPTS = new Set(["rw", "ro", "nosuid", "nodev", "noexec", "relatime"]);
+
+/** /proc/self/mounts: the host's lines, then the process tree's FUSE mounts (fuse/mounts.ts). */
+function mounts({ k }: Subject): string {
+  return hostTable("mounts") +
+    fuseMountRows(k.rt).map(([src, dst, type, opts]) =>
+      `${mangle(src)} ${mangle(dst)} ${type} ${opts} 0 0\n`
+    ).join("");
+}
+
+/** /proc/self/mountinfo: as mounts, with per-mount and superblock options apart. */
+function mountinfo({ k }: Subject): string {
+  return hostTable("mountinfo") +
+    fuseMountRows(k.rt).map(([src, dst, type, opts], i) => {
+      const o = opts.split(",");
+      const mnt = o.filter((x) => MOUNT_OPTS.has(x)).join(",");
+      const sup = [o[0], ...o.filter((x) => !MOUNT_OPTS.has(x))].join(",");
+      return `${1000 + i} 1 0:${200 + i} / ${mangle(dst)} ${mnt} - ${type} ${mangle(src)} ${sup}\n`;
+    }).join("");
+}
+
 /** The files elfuse renders, by the path after /proc/self (or /proc/self/task/TID). */
 const files: Record<string, (s: Subject) => string | Uint8Array> = {
   "/cmdline": ({ k }) => nulJoined(k.proc.info.argv),
@@ -121,6 +155,8 @@ const files: Record<string, (s: Subject) => string | Uint8Array> = {
   "/comm": ({ k }) => comm(k) + "\n",
   "/maps": ({ k }) => maps(k),
   "/stat": stat,
+  "/mounts": mounts,
+  "/mountinfo": mountinfo,
   "/status": status,
   "/net/tcp": netTable("tcp"),
   "/net/tcp6": netTable("tcp6"),

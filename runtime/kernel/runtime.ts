@@ -7,6 +7,7 @@ import type { ElfImage } from "../elf/parse.ts";
 import type { SegmentReader } from "../elf/file.ts";
 import type { KickTimer } from "../host/kick_timer.ts";
 import type { X86Settings } from "../x86/translator.ts";
+import type { FuseRun } from "./fuse/mounts.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts (and execve's x86-64 programs). */
 export interface RuntimeOptions extends X86Settings {
@@ -48,6 +49,8 @@ export class Runtime {
   inlineForks: boolean | undefined;
   /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */
   kickTimer: KickTimer | undefined;
+  /** The process tree's FUSE mount table, once looked for (fuse/mounts.ts). */
+  fuse: FuseRun | undefined;
   #pidMax = 0;
 
   /** The host's highest pid (/proc/sys/kernel/pid_max; macOS: 99999): thread ids start above. */

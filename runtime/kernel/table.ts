@@ -22,6 +22,7 @@ import { threadSyscalls } from "./syscalls/thread.ts";
 import { eventSyscalls } from "./syscalls/event.ts";
 import { signalfdSyscalls } from "./syscalls/signalfd.ts";
 import { socketSyscalls } from "./syscalls/socket.ts";
+import { fuseSyscalls, withFuseRoutes } from "./fuse/syscalls.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -40,6 +41,7 @@ export const families: Record<string, SyscallDef[]> = {
   signals: signalSyscalls,
   "programs and processes": [...execSyscalls, ...processSyscalls],
   threads: threadSyscalls,
+  "mounts (guest-internal FUSE)": fuseSyscalls,
 };
 
 export interface TableRow {
@@ -88,5 +90,7 @@ export function handlerTable(rows = tableRows()): (SyscallHandler | undefined)[]
       out[r.nr] = () => -code;
     }
   }
+  // Path and fd syscalls under a FUSE mount go to its daemon first (fuse/syscalls.ts).
+  withFuseRoutes((name) => out[numberOf.get(name)!], (name, h) => out[numberOf.get(name)!] = h);
   return out;
 }

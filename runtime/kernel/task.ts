@@ -10,6 +10,7 @@ import type { Runtime } from "./runtime.ts";
 import { TaskSignals } from "./signals.ts";
 import type { VcpuContext } from "../backends/backend.ts";
 import { BLOCKED, Outcome, type Wait } from "./wait.ts";
+import type { TaskFuse } from "./fuse/client.ts";
 
 /** Where a thread is in its life (the scheduler's view, scheduler.ts). */
 export const enum TaskState {
@@ -62,6 +63,8 @@ export class Task {
   context: VcpuContext | undefined;
   /** performance.now() when it last got the vCPU (time slices). */
   since = 0;
+  /** Its FUSE reply socket and the replies of the syscall in progress (fuse/client.ts). */
+  fuse: TaskFuse | undefined;
 
   constructor(proc: Process, tid: number) {
     this.proc = proc;

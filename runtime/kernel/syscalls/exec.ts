@@ -193,13 +193,15 @@ function exec(
   flags: number,
 ): number {
   if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) !== 0) return -E.EINVAL;
-  const guestPath = k.proc.string(pathAddr);
+  let guestPath = k.proc.string(pathAddr);
   if (typeof guestPath === "number") return guestPath;
   let hostPath: string;
   if (guestPath === "" && (flags & AT_EMPTY_PATH)) {
     const e = k.proc.fds.get(dirfd | 0);
     if (e === undefined) return -E.EBADF;
     hostPath = `/proc/self/fd/${e.hostFd}`;
+    // Linux names the file "/dev/fd/N" (fs/exec.c alloc_bprm): what a script's interpreter gets.
+    guestPath = `/dev/fd/${dirfd | 0}`;
   } else {
     const p = pathAt(k, dirfd, pathAddr);
     if (p < 0) return p;

@@ -171,3 +171,26 @@ export function tcrTtbr1Bits(): bigint {
   const TG1_4K = 2n << 30n, TBI1 = 1n << 38n;
   return T1SZ | IRGN1 | ORGN1 | SH1 | TG1_4K | TBI1;
 }
+
+/** A 36-bit IPA (M1/M2): the smallest guest-physical space Rosetta's buffer must fit in. */
+export const IPA_36_TOP = 2 ** 36;
+
+/**
+ * One line on where an installed Rosetta binary would go (for `deno task selftest` on a Mac):
+ * its image size and the primary buffer's place under a 36-bit IPA, or why it does not fit.
+ */
+export function describeRosettaPlacement(
+  segments: LoadSegment[],
+  entry: number,
+  bufferTop = IPA_36_TOP,
+): string {
+  try {
+    const l = rosettaLayout(segments, entry, bufferTop);
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    return `image ${hex(l.imageVa)}+${hex(l.imageSize)} at GPA ${hex(l.imageGpa)}, ` +
+      `kbuf GPA ${hex(l.kbufGpa)} (aliased at 0x${KBUF_VA_BASE.toString(16)} and ` +
+      `${hex(KBUF_USER_VA)}), ${l.pages.length} PT_LOADs`;
+  } catch (e) {
+    return `cannot be placed: ${(e as Error).message}`;
+  }
+}

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { KBUF_SIZE, KBUF_VA_BASE } from "../../x86/rosetta.ts";
 import {
+  describeRosettaPlacement,
   KBUF_USER_VA,
   kbufTtbr1Writes,
   rosettaLayout,
@@ -97,4 +98,16 @@ Deno.test("TCR_EL1's TTBR1 half: T1SZ 16, 4 KiB granule, walks on, TBI1", () => 
   assert.equal(t, 0x40_b500_0000n | (16n << 16n));
   assert.equal((t >> 23n) & 1n, 0n, "EPD1 clear");
   assert.equal((t >> 38n) & 1n, 1n, "TBI1");
+});
+
+Deno.test("the selftest's placement line, under a 36-bit IPA", () => {
+  assert.equal(
+    describeRosettaPlacement([text, data], ENTRY),
+    "image 0x800000000000+0xc2000 at GPA 0xfffe00000, kbuf GPA 0xfefe00000 " +
+      "(aliased at 0xfffffffff0000000 and 0xfffff0000000), 2 PT_LOADs",
+  );
+  assert.match(
+    describeRosettaPlacement([{ ...text, vaddr: 0x40_0000 }], 0x40_0000),
+    /^cannot be placed: .*128 TiB/,
+  );
 });

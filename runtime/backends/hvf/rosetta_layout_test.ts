@@ -111,3 +111,46 @@ Deno.test("the selftest's placement line, under a 36-bit IPA", () => {
     /^cannot be placed: .*128 TiB/,
   );
 });
+
+/**
+ * A stage-1 walk as the Arm ARM describes it (D8.2-D8.3: 4 KiB granule, 48-bit, TTBR1 for VAs
+ * whose bits 55:48 are all ones once TBI1 drops the top byte), written independently of the code
+ * under test: a table descriptor is 0b11 at levels 0-2, a block 0b01 at levels 1-2.
+ */
+function walkTtbr1(mem: DataView, root: number, va: bigint): number | "fault" {
+  va &= 0x00ff_ffff_ffff_ffffn; // TBI1: bits 63:56 are a tag
+  if (va >> 48n !== 0xffn) return "fault"; // not a TTBR1 address
+  let table = root;
+  for (let level = 0; level <= 3; level++) {
+    const shift = 39n - 9n * BigInt(level);
+    const index = Number((va >> shift) & 511n);
+    const d = mem.getBigUint64(table + index * 8, true);
+    const addr = Number(d & 0x0000_ffff_ffff_f000n);
+    if ((d & 1n) === 0n) return "fault";
+    const isTable = (d & 2n) !== 0n;
+    if (level === 3) return isTable ? addr + Number(va & 0xfffn) : "fault";
+    if (!isTable) {
+      if (level === 0) return "fault";
+      return addr + Number(va & ((1n << shift) - 1n));
+    }
+    table = addr;
+  }
+  return "fault";
+}
+
+Deno.test("walking the TTBR1 tables those writes make lands every kbuf VA, tagged or not, in the kbuf", () => {
+  const l0 = 0x0000, l1 = 0x1000, l2 = 0x2000, kbuf = 0x4000_0000;
+  const mem = new DataView(new ArrayBuffer(0x3000));
+  for (const w of kbufTtbr1Writes(kbuf, { l0, l1, l2 })) {
+    mem.setUint32(w.table + w.index * 8, w.lo, true);
+    mem.setUint32(w.table + w.index * 8 + 4, w.hi, true);
+  }
+  for (const off of [0, 0x123, 0x20_0000, 0x0abc_def0, KBUF_SIZE - 1]) {
+    assert.equal(walkTtbr1(mem, l0, KBUF_VA_BASE + BigInt(off)), kbuf + off, off.toString(16));
+  }
+  // A tagged pointer (top byte 0x5a) translates the same with TBI1.
+  const tagged = (KBUF_VA_BASE & 0x00ff_ffff_ffff_ffffn) | (0x5an << 56n);
+  assert.equal(walkTtbr1(mem, l0, tagged + 0x40n), kbuf + 0x40);
+  // Just below the kbuf nothing is mapped (L2[383] is empty).
+  assert.equal(walkTtbr1(mem, l0, KBUF_VA_BASE - 1n), "fault");
+});

@@ -1,7 +1,7 @@
 // Apple's Linux Rosetta as the x86-64 translator on Apple Silicon: the documented facts it needs
 // from its host (shared/reference/elfuse.md §1.18), as constants and layouts the hvf backend's
 // Rosetta path is built on: finding the binary, the install hint, the VZ ioctls and the answer
-// the ioctl handler gives on Rosetta's own descriptor (Process.rosetta), the hand-over
+// the ioctl handler gives on Rosetta's own descriptor (Process.vzIoctl), the hand-over
 // (translator.ts: binfmt flags, AT_EXECFD). The image's place at 128 TiB and the kbuf alias are
 // computed in backends/hvf/rosetta_layout.ts, the rosettad bridge's protocol in rosettad.ts;
 // docs/x86_64.md says which of these the live hvf backend does not install yet.

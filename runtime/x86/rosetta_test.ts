@@ -13,6 +13,7 @@ import {
   rosettaIoctl,
   VZ_IOCTL,
   vzIoctl,
+  vzIoctlFor,
   vzIoctlGate,
 } from "./rosetta.ts";
 
@@ -94,4 +95,15 @@ Deno.test("ioctl's Rosetta step writes the answer into guest memory, EFAULT past
   assert.equal(rosettaIoctl({ ...r, signature: sig }, m, 1, "/rosetta", VZ_IOCTL.CHECK, 0x200), 0);
   assert.deepEqual(mem.subarray(0x200, 0x245), sig);
   assert.equal(mem[0x245], 0xee);
+});
+
+Deno.test("Process.vzIoctl's closure answers for its process's pid and Rosetta state", () => {
+  const mem = new Uint8Array(0x100).fill(0xee);
+  const m = { mem, canWrite: (a: number, n: number) => a >= 0 && a + n <= mem.length };
+  const vz = vzIoctlFor({ guestPath: "/rosetta", rosettadFd: 9 }, m, 40);
+  assert.equal(vz("/proc/40/exe", VZ_IOCTL.CAPS, 0), 0);
+  assert.ok(mem.subarray(0, 128).every((b) => b === 0), "no bridge: 128 zero bytes");
+  assert.equal(mem[128], 0xee);
+  assert.equal(vz("/proc/41/exe", VZ_IOCTL.CAPS, 0), undefined, "another process's exe");
+  assert.equal(vz("/rosetta", VZ_IOCTL.ACTIVATE, 0), 0);
 });

@@ -102,7 +102,10 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     const { startX86 } = await import("./x86/start.ts");
     // The program's path as execve would get it (a bare name: where PATH found it), which
     // binfmt_misc hands over.
-    const x86 = await startX86(prog, target.shown, argv, opts, sysroot);
+    const x86 = await startX86(prog, target.shown, argv, {
+      ...opts,
+      backend: opts.backend ?? defaultBackend().name,
+    }, sysroot);
     sysroot = x86.sysroot;
     if (opts.verbose) {
       note(

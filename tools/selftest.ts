@@ -11,6 +11,7 @@ import type { HvfBackend, HvfVcpu } from "../runtime/backends/hvf/backend.ts";
 import { shimSha256 } from "../shim/shim_bytes.ts";
 import { EM_AARCH64, parseElf } from "../runtime/elf/parse.ts";
 import { ROSETTA_LINK_BASE, ROSETTA_PATH, rosettaInstallHint } from "../runtime/x86/rosetta.ts";
+import { describeRosettaPlacement } from "../runtime/backends/hvf/rosetta_layout.ts";
 
 type Result = "ok" | "FAIL" | "not available yet";
 const lines: string[] = [];
@@ -150,8 +151,10 @@ const steps: [string, () => Promise<string | { result: Result; detail: string }>
 
 /**
  * Whether Linux Rosetta is installed, and whether its binary is what docs/x86_64.md records (a
- * static AArch64 program linked at 128 TiB): facts the Rosetta path is to be built on, checked on
- * the Mac that reports. Hosting it is not built, so the step is "not available yet" at best.
+ * static AArch64 program linked at 128 TiB) and where its image and kbuf would go under a 36-bit
+ * IPA (backends/hvf/rosetta_layout.ts): facts the Rosetta path is built on, checked on the Mac
+ * that reports. The hvf backend does not install that layout yet, so the step is "not available
+ * yet" at best.
  */
 function rosettaStep(): { result: Result; detail: string } {
   const later = (detail: string) => ({ result: "not available yet" as Result, detail });
@@ -175,8 +178,9 @@ function rosettaStep(): { result: Result; detail: string } {
     elf.interpreter === undefined ? "static" : `PT_INTERP ${elf.interpreter}`,
     `entry 0x${elf.entry.toString(16)}`,
     elf.entry >= ROSETTA_LINK_BASE ? "at 128 TiB as recorded" : "NOT at 128 TiB: please report",
+    describeRosettaPlacement(elf.phdrs, elf.entry),
   ];
-  return later(`${ROSETTA_PATH}: ${facts.join(", ")}; hosting it is not built yet`);
+  return later(`${ROSETTA_PATH}: ${facts.join(", ")}; hosting it is not complete yet`);
 }
 
 for (const [name, fn] of steps) {

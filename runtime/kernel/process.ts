@@ -140,6 +140,12 @@ export class Process {
   router: SignalRouter | undefined;
   /** POSIX timers (timer_create), made at the first; a fork child starts without any. */
   timers: PosixTimers | undefined;
+  /**
+   * While the process runs Apple's Rosetta (hvf only): the VZ ioctl answer for a descriptor's
+   * guest path, request and argument, undefined when it is not one (x86/rosetta.ts
+   * rosettaIoctl). A closure, so the ioctl handler never imports the Rosetta code.
+   */
+  vzIoctl: ((fdPath: string, request: number, arg: number) => number | undefined) | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
   hostSignals: Int32Array = new Int32Array(new SharedArrayBuffer(4));
 

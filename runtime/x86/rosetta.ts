@@ -1,9 +1,10 @@
 // Apple's Linux Rosetta as the x86-64 translator on Apple Silicon: the documented facts it needs
 // from its host (shared/reference/elfuse.md §1.18), as constants and layouts the hvf backend's
-// Rosetta path is to be built on. What exists today: finding the binary, the install hint, the
-// ioctl numbers, their answers (not yet wired into the ioctl handler) and the hand-over
-// (translator.ts). What does not: loading its image at 128 TiB with the 256 MiB kbuf aliased
-// through TTBR1, the rosettad AOT bridge.
+// Rosetta path is built on: finding the binary, the install hint, the VZ ioctls and the answer
+// the ioctl handler gives on Rosetta's own descriptor (Process.vzIoctl), the hand-over
+// (translator.ts: binfmt flags, AT_EXECFD). The image's place at 128 TiB and the kbuf alias are
+// computed in backends/hvf/rosetta_layout.ts, the rosettad bridge's protocol in rosettad.ts;
+// docs/x86_64.md says which of these the live hvf backend does not install yet.
 // None of it can run off a Mac, so elfuse refuses Rosetta in one line rather than pretend.
 
 /** Where macOS installs the Linux Rosetta binary (a static AArch64 ET_EXEC). */
@@ -14,7 +15,8 @@ export const rosettaInstallHint = "install Rosetta (softwareupdate --install-ros
 
 /** The one line elfuse gives for a program Rosetta would run. */
 export const rosettaUnavailable =
-  "Rosetta hosting is not built yet in elfuse for Deno (docs/x86_64.md); use box64: " +
+  "Rosetta hosting is not complete in elfuse for Deno: the hvf backend does not yet map its " +
+  "image at 128 TiB and its kernel buffer (docs/x86_64.md); use box64: " +
   "--x86-translator PATH or a sysroot with box64";
 
 /** Rosetta's image is linked at 128 TiB (its entry was logged at 0x8000000261ac). */
@@ -34,18 +36,23 @@ export function ioc(dir: number, type: string, nr: number, size: number): number
 
 /**
  * The VZ ioctls Rosetta issues to confirm it runs in Apple's virtualization environment, trapped
- * only for Rosetta: CHECK (_IOR 'a' 0x25, 69 bytes) reads Apple's fixed signature; CAPS (_IOR 'a'
- * 0x23, 128 bytes) reads caps[0] (enable) and a 42-byte inline path of rosettad; ACTIVATE
- * (_IO 'a' 0x24). To confirm on hardware: OrbStack's public notes (docs/private-apis.md of
- * orbstack/swift-nio) give the 69-byte key ioctl as 0x80456122 (nr 0x22), CAPS's byte 0 as
- * "abstract socket or path" with the path after it, and 0x6124 as setting TSO; Rosetta versions
- * may differ.
+ * only for Rosetta on the descriptor it opened on itself (vzIoctlGate). Two public readings
+ * disagree (docs/x86_64.md, "Two readings"): the original elfuse (§1.18, and its PR #41 that ran
+ * on hardware) gives the 69-byte signature read as CHECK, _IOR('a', 0x25, 69) = 0x80456125;
+ * OrbStack's notes (orbstack/swift-nio docs/private-apis.md) give the same 69-byte key read as
+ * 0x80456122, _IOR('a', 0x22, 69). Both are answered alike: a request only Rosetta issues, on a
+ * descriptor only Rosetta holds, read-only. CAPS (_IOR 'a' 0x23, 128 bytes) and 0x6124 (_IO 'a'
+ * 0x24: "ACTIVATE" to the original, "sets TSO at start, no side effects" to OrbStack) agree.
  */
 export const VZ_IOCTL = {
   CHECK: ioc(IOC_READ, "a", 0x25, 69),
+  KEY_ORBSTACK: ioc(IOC_READ, "a", 0x22, 69),
   CAPS: ioc(IOC_READ, "a", 0x23, 128),
   ACTIVATE: ioc(IOC_NONE, "a", 0x24, 0),
 } as const;
+
+/** The signature CHECK returns: 69 bytes, Apple's, not recorded here. */
+export const VZ_SIGNATURE_SIZE = 69;
 
 /** The CAPS reply's size and the longest rosettad path it holds inline (else /proc/self/fd/N). */
 export const CAPS_SIZE = 128;
@@ -70,9 +77,10 @@ export function capsRosettadPath(path: string, fd: number): string {
 }
 
 /**
- * The CAPS ioctl's 128-byte reply as recorded: byte 0 enables the rosettad AOT bridge, and the
- * rosettad path (capsRosettadPath) follows from byte 1, NUL-terminated. Not wired into the ioctl
- * handler yet: Rosetta is refused before it would run (docs/x86_64.md).
+ * The CAPS ioctl's 128-byte reply: byte 0 = 1 and the rosettad name (capsRosettadPath) from byte
+ * 1, NUL-terminated; all zero without a bridge. Byte 0 is "enable the AOT bridge" to the original
+ * and "abstract socket or path" to OrbStack; 1 is what the original writes, and the bridge
+ * recognises Rosetta's connect under either reading (rosettad.ts isRosettadAddress).
  */
 export function capsReply(rosettadPath: string | undefined, fd: number): Uint8Array {
   const reply = new Uint8Array(CAPS_SIZE);
@@ -85,9 +93,9 @@ export function capsReply(rosettadPath: string | undefined, fd: number): Uint8Ar
 
 /**
  * What the trapped VZ ioctls answer, for a process running Rosetta: the bytes to write to the
- * caller's buffer and the result, or undefined for any other request (it goes to the host as
- * usual). CHECK's reply is Apple's fixed 69-byte signature, which is not recorded here: without
- * it the answer is ENOTTY, which Rosetta takes for "not in Apple's VM" (untested).
+ * caller's buffer and the result, or undefined for any other request (it goes on as usual).
+ * CHECK (either number) answers Apple's 69-byte signature when one is supplied; without it the
+ * answer is ENOTTY, which Rosetta takes for "not in Apple's VM".
  */
 export function vzIoctl(
   request: number,
@@ -97,11 +105,69 @@ export function vzIoctl(
   const ENOTTY = 25;
   switch (request >>> 0) {
     case VZ_IOCTL.CHECK:
-      return signature?.length === 69 ? { reply: signature, result: 0 } : { result: -ENOTTY };
+    case VZ_IOCTL.KEY_ORBSTACK:
+      return signature?.length === VZ_SIGNATURE_SIZE
+        ? { reply: signature, result: 0 }
+        : { result: -ENOTTY };
     case VZ_IOCTL.CAPS:
       return { reply: capsReply(caps.rosettadPath, caps.fd), result: 0 };
     case VZ_IOCTL.ACTIVATE:
       return { result: 0 };
   }
   return undefined;
+}
+
+/**
+ * Is this descriptor the one Rosetta checks its environment on? The original keys the trap on
+ * is_rosetta plus the fd's path being Rosetta's own (Rosetta opens /proc/self/exe, which names
+ * the translator): `path` is the guest path the fd was opened with.
+ */
+export function vzIoctlGate(path: string, rosettaGuestPath: string, pid: number): boolean {
+  return path === rosettaGuestPath || path === "/proc/self/exe" || path === `/proc/${pid}/exe`;
+}
+
+/** Guest memory as the VZ answer needs it (Process satisfies it). */
+export interface VzMemory {
+  readonly mem: Uint8Array;
+  canWrite(addr: number, len: number): boolean;
+}
+
+/** A process's Rosetta state: what the ioctl handler consults (Process.rosetta). */
+export interface RosettaProcess {
+  guestPath: string;
+  rosettadPath?: string;
+  /** The fd CAPS names when rosettad's path is too long to go inline. */
+  rosettadFd: number;
+  signature?: Uint8Array;
+}
+
+/**
+ * ioctl's Rosetta step: for a request on Rosetta's own descriptor, the VZ answer written to the
+ * guest's buffer (EFAULT when it cannot be written) and the result; undefined for anything else,
+ * which the handler treats as it always does. Called only when the request is not one elfuse
+ * passes to the host, so no other ioctl pays for it.
+ */
+export function rosettaIoctl(
+  r: RosettaProcess,
+  m: VzMemory,
+  pid: number,
+  fdPath: string,
+  request: number,
+  arg: number,
+): number | undefined {
+  if (!vzIoctlGate(fdPath, r.guestPath, pid)) return undefined;
+  const a = vzIoctl(request, { rosettadPath: r.rosettadPath, fd: r.rosettadFd }, r.signature);
+  if (a === undefined || a.reply === undefined) return a?.result;
+  if (!m.canWrite(arg, a.reply.length)) return -14; // EFAULT
+  m.mem.set(a.reply, arg);
+  return a.result;
+}
+
+/** The Process.vzIoctl closure for a process running Rosetta. */
+export function vzIoctlFor(
+  r: RosettaProcess,
+  m: VzMemory,
+  pid: number,
+): (fdPath: string, request: number, arg: number) => number | undefined {
+  return (fdPath, request, arg) => rosettaIoctl(r, m, pid, fdPath, request, arg);
 }

@@ -11,7 +11,7 @@ import {
   box64SysrootCommand,
   defaultX86SysrootDir,
   findTranslator,
-  handOverArgv,
+  handOver,
   type Translator,
   translatorProblem,
   type X86Settings,
@@ -22,6 +22,8 @@ export interface X86Start {
   translator: Translator;
   program: Program;
   argv: string[];
+  /** Rosetta's hand-over: the program is opened for it and passed as AT_EXECFD (translator.ts). */
+  openProgram: boolean;
   /** The sysroot the run uses: the one given, or box64's default one. */
   sysroot: Sysroot | undefined;
 }
@@ -81,7 +83,7 @@ export async function startX86(
   program: Program,
   shown: string,
   argv: string[],
-  settings: X86Settings & { verbose?: boolean },
+  settings: X86Settings & { verbose?: boolean; backend?: string },
   sysroot: Sysroot | undefined,
   ask: Ask = askTerminal,
 ): Promise<X86Start> {
@@ -94,6 +96,7 @@ export async function startX86(
     os: Deno.build.os,
     arch: Deno.build.arch,
     defaultSysroot: defaultDir,
+    backend: settings.backend,
   });
   if ("error" in t) throw new ElfuseError(`${shown}: is an x86-64 program: ${t.error}`, 126);
   const problem = translatorProblem(t, program.elf);
@@ -113,5 +116,6 @@ export async function startX86(
       126,
     );
   }
-  return { translator: t, program: translator, argv: handOverArgv(t, shown, argv), sysroot };
+  const h = handOver(t, shown, argv);
+  return { translator: t, program: translator, argv: h.argv, openProgram: h.openProgram, sysroot };
 }

@@ -60,6 +60,8 @@ export interface TranslatorHost {
   exists?: (hostPath: string) => boolean;
   /** Where box64's own sysroot would be (defaultX86SysrootDir), for the error message. */
   defaultSysroot?: string;
+  /** The run's backend: Rosetta needs hvf (it runs only in Apple's hypervisor). */
+  backend?: string;
 }
 
 function fileExists(p: string): boolean {
@@ -78,7 +80,8 @@ function kindOf(path: string): TranslatorKind {
 
 /**
  * Finds the translator for an x86-64 program, in this order: --x86-translator (or
- * ELFUSE_X86_TRANSLATOR), the sysroot's /usr/bin/box64, Rosetta on Apple Silicon. Returns a
+ * ELFUSE_X86_TRANSLATOR), the sysroot's /usr/bin/box64, Rosetta on Apple Silicon with the hvf
+ * backend when it is installed. Returns a
  * one-line reason when there is none (or x86-64 programs are refused).
  */
 export function findTranslator(
@@ -108,7 +111,7 @@ export function findTranslator(
     }
   }
   const appleSilicon = host.os === "darwin" && host.arch === "aarch64";
-  if (appleSilicon && exists(ROSETTA_PATH)) {
+  if (appleSilicon && host.backend === "hvf" && exists(ROSETTA_PATH)) {
     return { kind: "rosetta", hostPath: ROSETTA_PATH, guestPath: ROSETTA_PATH, source: "Rosetta" };
   }
   const hint = sr === undefined && host.defaultSysroot !== undefined
@@ -128,7 +131,7 @@ export function findTranslator(
  * Why this translator cannot run this program, in one line (undefined: it can). Measured: box64
  * 0.4.3 exits with status 128 before main for a static (or static-pie) x86-64 program, under
  * elfuse and under qemu-aarch64 alike ("box64 is not really compatible with statically linked
- * binaries"); Rosetta's hosting is not built (rosetta.ts).
+ * binaries"); Rosetta's image is not loaded by the hvf backend yet (rosetta.ts).
  */
 export function translatorProblem(t: Translator, program: ElfImage): string | undefined {
   if (program.machine !== EM_X86_64) return "not an x86-64 program";
@@ -141,11 +144,52 @@ export function translatorProblem(t: Translator, program: ElfImage): string | un
 }
 
 /**
- * The translator's argv, as binfmt_misc builds it without its P flag (Linux
- * fs/binfmt_misc.c): the interpreter, the program's path as execve was given it, then the
- * program's argv[1...]. The program's own argv[0] is lost, as under binfmt_misc; box64 gives
- * the x86-64 program its path as argv[0].
+ * The binfmt_misc flags each translator is registered with, which decide its hand-over. box64's
+ * own registration has none. Rosetta's is Apple's documented one (`update-binfmts --install
+ * rosetta ... --credentials yes --preserve no --fix-binary yes`): C and F, and C implies O in
+ * fs/binfmt_misc.c, so the program is opened for the translator and passed as AT_EXECFD; the
+ * original elfuse opens it as guest fd 3, close-on-exec.
+ */
+export const BINFMT_FLAGS: Record<TranslatorKind, string> = { box64: "", rosetta: "CF", other: "" };
+
+/** auxv's AT_EXECFD (include/uapi/linux/auxvec.h): the fd of the program an interpreter runs. */
+export const AT_EXECFD = 2;
+
+/** What a translator is handed: its argv, and whether the program is opened for it (AT_EXECFD). */
+export interface HandOver {
+  argv: string[];
+  /** binfmt_misc's O (or C): open the program and pass the fd as AT_EXECFD. */
+  openProgram: boolean;
+}
+
+/**
+ * The hand-over as Linux's binfmt_misc builds it for `flags` (fs/binfmt_misc.c
+ * load_misc_binary): without P the program's argv[0] is dropped; then the program's path as
+ * execve was given it becomes argv[1] and the interpreter argv[0]. O, or C which implies it,
+ * opens the program for the interpreter (AT_EXECFD).
+ */
+export function binfmtHandOver(
+  flags: string,
+  interpreter: string,
+  programPath: string,
+  argv: string[],
+): HandOver {
+  const rest = flags.includes("P") ? argv : argv.slice(1);
+  return {
+    argv: [interpreter, programPath, ...rest],
+    openProgram: flags.includes("O") || flags.includes("C"),
+  };
+}
+
+/** The hand-over for this translator (BINFMT_FLAGS). */
+export function handOver(t: Translator, programPath: string, argv: string[]): HandOver {
+  return binfmtHandOver(BINFMT_FLAGS[t.kind], t.guestPath, programPath, argv);
+}
+
+/**
+ * The translator's argv: both translators are registered without P, so the program's own
+ * argv[0] is lost, as under binfmt_misc; box64 gives the x86-64 program its path as argv[0].
  */
 export function handOverArgv(t: Translator, programPath: string, argv: string[]): string[] {
-  return [t.guestPath, programPath, ...argv.slice(1)];
+  return handOver(t, programPath, argv).argv;
 }

@@ -4,9 +4,13 @@ import { type ElfImage, EM_AARCH64, EM_X86_64 } from "../elf/parse.ts";
 import { Sysroot } from "../sysroot/resolve.ts";
 import { isYes } from "./start.ts";
 import {
+  AT_EXECFD,
+  BINFMT_FLAGS,
+  binfmtHandOver,
   BOX64_GUEST_PATH,
   defaultX86SysrootDir,
   findTranslator,
+  handOver,
   handOverArgv,
   type Translator,
   translatorProblem,
@@ -56,11 +60,15 @@ Deno.test("the translator: --x86-translator first, then the sysroot's box64, the
   });
 });
 
-Deno.test("the translator: Rosetta only on Apple Silicon, with an install hint when missing", () => {
-  const mac = { os: "darwin", arch: "aarch64" };
+Deno.test("the translator: Rosetta only on Apple Silicon with hvf, an install hint when missing", () => {
+  const mac = { os: "darwin", arch: "aarch64", backend: "hvf" };
   let t = findTranslator({}, { ...mac, exists: (p) => p === ROSETTA_PATH });
   assert.ok(!("error" in t));
   assert.equal(t.kind, "rosetta");
+  t = findTranslator({}, { ...mac, backend: "unicorn", exists: (p) => p === ROSETTA_PATH });
+  assert.ok("error" in t, "Rosetta runs only in Apple's hypervisor, not under Unicorn");
+  t = findTranslator({}, { ...mac, backend: "hvf-sim", exists: (p) => p === ROSETTA_PATH });
+  assert.ok("error" in t, "nor under the simulator");
   t = findTranslator({}, { ...mac, exists: () => false });
   assert.ok("error" in t);
   assert.match(t.error, /softwareupdate --install-rosetta/);
@@ -88,7 +96,7 @@ Deno.test("what a translator cannot run is said in one line", () => {
   assert.equal(translatorProblem(box64, dynamic), undefined);
   assert.match(translatorProblem(box64, elf(EM_X86_64))!, /static x86-64 program/);
   assert.equal(translatorProblem(other, elf(EM_X86_64)), undefined);
-  assert.match(translatorProblem(rosetta, dynamic)!, /Rosetta hosting is not built/);
+  assert.match(translatorProblem(rosetta, dynamic)!, /Rosetta hosting is not complete.*128 TiB/);
   assert.match(translatorProblem(box64, elf(EM_AARCH64))!, /not an x86-64 program/);
 });
 
@@ -106,6 +114,34 @@ Deno.test("the hand-over is binfmt_misc's argv: translator, the path as given, a
     "b c",
   ]);
   assert.deepEqual(handOverArgv(t, "/bin/x", []), ["/usr/bin/box64", "/bin/x"]);
+  assert.equal(handOver(t, "/bin/x", ["x"]).openProgram, false, "box64 reads the path");
+});
+
+Deno.test("Rosetta's hand-over: flags CF, so the same argv and the program opened (AT_EXECFD)", () => {
+  const t: Translator = {
+    kind: "rosetta",
+    hostPath: ROSETTA_PATH,
+    guestPath: ROSETTA_PATH,
+    source: "",
+  };
+  assert.equal(BINFMT_FLAGS.rosetta, "CF");
+  assert.deepEqual(handOver(t, "./x86prog", ["argv0", "-v"]), {
+    argv: [ROSETTA_PATH, "./x86prog", "-v"],
+    openProgram: true,
+  });
+  assert.equal(AT_EXECFD, 2);
+});
+
+Deno.test("binfmt_misc's flags as fs/binfmt_misc.c reads them: P keeps argv[0], O or C opens", () => {
+  const argv = ["a0", "a1"];
+  assert.deepEqual(binfmtHandOver("", "/i", "/p", argv), {
+    argv: ["/i", "/p", "a1"],
+    openProgram: false,
+  });
+  assert.deepEqual(binfmtHandOver("P", "/i", "/p", argv).argv, ["/i", "/p", "a0", "a1"]);
+  assert.equal(binfmtHandOver("O", "/i", "/p", argv).openProgram, true);
+  assert.equal(binfmtHandOver("C", "/i", "/p", argv).openProgram, true);
+  assert.equal(binfmtHandOver("F", "/i", "/p", argv).openProgram, false);
 });
 
 Deno.test("box64's default sysroot: ELFUSE_X86_SYSROOT, then the XDG cache, then ~/.cache", () => {

@@ -155,6 +155,7 @@ function x86Target(
     sysroot: k.proc.info.sysroot,
     os: Deno.build.os,
     arch: Deno.build.arch,
+    backend: k.rt.options.backend,
   });
   const problem = "error" in t ? t.error : translatorProblem(t, elf);
   if (problem !== undefined || "error" in t) {
@@ -306,6 +307,8 @@ function commitExec(k: Task): void {
   k.signals.altStack = { sp: 0, flags: 2, size: 0 };
   k.proc.syncSignals();
   k.proc.timers?.clear();
+  // The new image is not Rosetta (execve of an x86-64 program refuses Rosetta: x86/rosetta.ts).
+  k.proc.vzIoctl = undefined;
   k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;
   k.robustList = 0;

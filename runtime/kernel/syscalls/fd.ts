@@ -295,7 +295,10 @@ function ioctl(k: Task, a: Float64Array): number {
   if (req === TIOCSCTTY) return -E.EPERM;
   if (req === SIOCGIFCONF) return ifconf(k, e.hostFd, arg);
   const p = passthrough[req];
-  if (p === undefined) return -E.ENOTTY;
+  if (p === undefined) {
+    // Rosetta's VZ ioctls (x86/rosetta.ts): checked only for requests no host device takes.
+    return k.proc.vzIoctl?.(e.path, req, arg) ?? -E.ENOTTY;
+  }
   const ok = p.write ? k.proc.canWrite(arg, p.size) : k.proc.canRead(arg, p.size);
   if (!ok) return -E.EFAULT;
   return k.host(libc.ioctl(e.hostFd, req, k.proc.hostBase + arg));

@@ -154,6 +154,8 @@ export async function runKernel(
   const rt = proc.rt;
   rt.hwcap = backend.hwcap;
   rt.hwcap2 = backend.hwcap2;
+  rt.midr = backend.midr ?? 0;
+  rt.counterHz = backend.counterHz ?? 0;
   rt.monotonicCounter = backend.monotonicCounter === true;
   rt.verbose = opts.verbose === true;
   rt.note = note;

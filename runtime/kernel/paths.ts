@@ -5,7 +5,7 @@ import type { Sysroot } from "../sysroot/resolve.ts";
 import type { Task } from "./task.ts";
 import { E } from "./errno.ts";
 import type { FdEntry } from "./fdtable.ts";
-import { isRendered } from "./procfs.ts";
+import { isRendered, isRenderedSystemFile } from "./procfs/mod.ts";
 import { Slot } from "./scratch.ts";
 
 export const AT_FDCWD = -100;
@@ -306,28 +306,43 @@ function isOwn(k: Task, who: string): boolean {
   return who === "self" || who === "thread-self" || Number(who) === k.proc.pid;
 }
 
+/** What a rendered file's path stands for on the host: a stat-able /proc file (openat renders). */
+const RENDERED_STAND_IN = "/proc/self/comm";
+
 // /proc/self (and /proc/<own pid>, /proc/thread-self, /proc/self/task/TID) paths that must not
 // show the elfuse host process itself; `s` is canonical.
 function procPath(k: Task, path: string): string | number | undefined {
-  // /proc/net is a link to self/net: the guest's own view (procfs.ts renders it).
+  // /proc/net is a link to self/net: the guest's own view (procfs/ renders it).
   const s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
-  const m = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?(\/.*)?$/.exec(s);
-  if (m === null) return undefined;
-  const rest = m[3] ?? "";
+  const m = /^\/proc\/(self|thread-self|\d+)(\/task\/(\d+))?(\/.*)?$/.exec(s);
+  if (m === null) {
+    if (!isRenderedSystemFile(s)) return undefined;
+    k.path.procRest = s;
+    return RENDERED_STAND_IN;
+  }
+  const rest = m[4] ?? "";
   if (!isOwn(k, m[1])) return otherProcess(Number(m[1]), rest);
   if (rest === "/exe") return k.proc.info.hostExePath;
   if (isRendered((m[2] ?? "") + rest)) {
     k.path.procRest = (m[2] ?? "") + rest;
-    return "/proc/self/comm"; // stat-able stand-in; openat serves the rendered content
+    return RENDERED_STAND_IN;
   }
+  if (m[3] !== undefined) {
+    // A guest thread's directory: its tid is elfuse's, not a host thread's, so the host's
+    // /proc/self/task has no such entry; the process's own directory stands in for it.
+    if (!k.proc.tasks.some((t) => t.tid === Number(m[3]))) return -E.ENOENT;
+    if (rest === "") return "/proc/self";
+  }
+  // The thread list: getdents64 lists the guest's threads (procfs/fd_dir.ts listFds).
+  if (rest === "/task") return "/proc/self/task";
   const fd = /^\/(fd|fdinfo)\/(\d+)(\/.*)?$/.exec(rest);
   if (fd !== null) {
     const e = k.proc.fds.get(Number(fd[2]));
     return e === undefined ? CLOSED_FD : `/proc/self/${fd[1]}/${e.hostFd}${fd[3] ?? ""}`;
   }
-  // The directories themselves: getdents64 lists the guest's fds (procfs.ts listFds).
+  // The directories themselves: getdents64 lists the guest's fds (procfs/fd_dir.ts listFds).
   if (rest === "/fd" || rest === "/fdinfo") return `/proc/self${rest}`;
-  return undefined;
+  return m[3] !== undefined ? `/proc/self${rest}` : undefined;
 }
 
 /**

@@ -31,6 +31,10 @@ export class Runtime {
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
   hwcap = 0;
   hwcap2 = 0;
+  /** MIDR_EL1 of the backend's CPU (Backend.midr), for /proc/cpuinfo. */
+  midr = 0;
+  /** CNTFRQ_EL0 of the backend (Backend.counterHz), for /proc/cpuinfo. */
+  counterHz = 0;
   /** For the vDSO of images built by execve (Backend.monotonicCounter). */
   monotonicCounter = false;
   #hostLimits: [number, number][] | undefined;

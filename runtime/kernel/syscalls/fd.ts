@@ -5,7 +5,7 @@ import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { pathAt } from "../paths.ts";
-import { openRendered } from "../procfs.ts";
+import { openRendered, openRenderedForWriting } from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
 import { Slot } from "../scratch.ts";
@@ -46,15 +46,16 @@ function openat(k: Task, a: Float64Array): number {
   const p = pathAt(k, a[0], a[1], 0, false, follow);
   if (p < 0) return p;
   if (k.path.procRest !== undefined) {
-    if ((flags & 3) !== 0) return -E.EACCES; // rendered /proc files are read-only
-    const h = openRendered(k, k.path.procRest);
+    const h = (flags & 3) === 0
+      ? openRendered(k, k.path.procRest)
+      : openRenderedForWriting(k, flags);
     return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
   }
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();
   // A /proc or /dev/fd path is recorded canonical: relative paths from it and getdents64 on it
-  // then see the guest's view (paths.ts procView, procfs.ts listFds).
+  // then see the guest's view (paths.ts procView, procfs/fd_dir.ts listFds).
   const shown = k.path.shown ?? (k.proc.string(a[1]) as string);
   return install(k, h, (flags & O_CLOEXEC) !== 0, shown);
 }

@@ -7,7 +7,7 @@ import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { path, pathAt, shownPath } from "../paths.ts";
-import { isFdDir, listFds } from "../procfs.ts";
+import { isFdDir, listFds } from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;

@@ -30,6 +30,9 @@ export const SYSROOT_PACKAGES = [
   "restic",
   "curl",
   "nodejs",
+  "procps",
+  "bsdutils",
+  "ncurses-base",
 ];
 
 interface Def {
@@ -199,6 +202,27 @@ curl -s http://127.0.0.1:$port/page.txt
 curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:$port/missing
 kill $srv; wait $srv 2>/dev/null
 echo done
+`;
+
+/** pty.spawn of a shell that checks its terminal (the pts number varies, so it is not shown). */
+const pyPty = `import os, pty
+out = []
+def read(fd):
+    data = os.read(fd, 1024)
+    out.append(data)
+    return data
+st = pty.spawn(["/usr/bin/bash", "-c", "[[ $(tty) == /dev/pts/* ]] && echo on-a-pty"], read)
+print(repr(b"".join(out)), os.waitstatus_to_exitcode(st))
+`;
+
+/** procps reading the guest's /proc: its own process, memory, uptime, the process table. */
+const procpsScript = `set -e
+exec 2>&1
+free -b | gawk 'NR == 1 { print $1, $NF } NR == 2 { print $1, ($2 > 0) }'
+uptime | grep -q 'load average' && echo uptime-ok
+top -b -n1 | head -1 | grep -q '^top - ' && echo top-ok
+ps -e -o pid= | wc -l | gawk '{ print ($1 > 1) }'
+bash -c 'exec ps -o comm=,nlwp= -p $$'
 `;
 
 /** An http server and client in one node process. */
@@ -398,6 +422,34 @@ function definitions(): Def[] {
       needsExec: true,
       timeout: 180,
       expect: { exit: 0, stdout: "a page\n404\ndone\n" },
+    },
+    {
+      name: "python-pty-spawn",
+      program: "/usr/bin/python3.11",
+      steps: args("spawn_pty.py"),
+      files: [{ path: "spawn_pty.py", content: pyPty }],
+      needsExec: true,
+      // pty.spawn copies what the child writes to stdout as it reads it.
+      expect: { exit: 0, stdout: "on-a-pty\r\nb'on-a-pty\\r\\n' 0\n" },
+    },
+    {
+      name: "script-qc",
+      program: "/usr/bin/script",
+      steps: args("-qc", "bash -c '[[ $(tty) == /dev/pts/* ]] && echo on-a-pty'", "/dev/null"),
+      needsExec: true,
+      expect: { exit: 0, stdout: "on-a-pty\r\n" },
+    },
+    {
+      name: "procps",
+      program: "/usr/bin/bash",
+      steps: args("procps.sh"),
+      files: [{ path: "procps.sh", content: procpsScript }],
+      env: { PATH: "/usr/bin:/bin", TERM: "dumb" },
+      needsExec: true,
+      expect: {
+        exit: 0,
+        stdout: "total available\nMem: 1\nuptime-ok\ntop-ok\n1\nps                 1\n",
+      },
     },
     {
       name: "node-http",

@@ -21,6 +21,7 @@ import { threadSyscalls } from "./syscalls/thread.ts";
 import { eventSyscalls } from "./syscalls/event.ts";
 import { signalfdSyscalls } from "./syscalls/signalfd.ts";
 import { socketSyscalls } from "./syscalls/socket.ts";
+import { sysvIpcSyscalls } from "./syscalls/sysv_ipc.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -39,6 +40,7 @@ export const families: Record<string, SyscallDef[]> = {
   signals: signalSyscalls,
   "programs and processes": [...execSyscalls, ...processSyscalls],
   threads: threadSyscalls,
+  "System V IPC": sysvIpcSyscalls,
 };
 
 export interface TableRow {

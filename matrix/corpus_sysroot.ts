@@ -225,6 +225,21 @@ ps -e -o pid= | wc -l | gawk '{ print ($1 > 1) }'
 bash -c 'exec ps -o comm=,nlwp= -p $$'
 `;
 
+/** multiprocessing.shared_memory between a parent and its fork child (POSIX shm in /dev/shm). */
+const pySharedMemory = `from multiprocessing import shared_memory, Process
+def child(name):
+    s = shared_memory.SharedMemory(name=name)
+    s.buf[:5] = b"child"
+    s.close()
+if __name__ == "__main__":
+    shm = shared_memory.SharedMemory(create=True, size=4096)
+    shm.buf[:6] = b"parent"
+    p = Process(target=child, args=(shm.name,))
+    p.start(); p.join()
+    print(bytes(shm.buf[:6]), p.exitcode)
+    shm.close(); shm.unlink()
+`;
+
 /** An http server and client in one node process. */
 const nodeHttp = `const http = require("http");
 const srv = http.createServer((req, res) => res.end("node says " + req.url));
@@ -433,9 +448,18 @@ function definitions(): Def[] {
       expect: { exit: 0, stdout: "on-a-pty\r\nb'on-a-pty\\r\\n' 0\n" },
     },
     {
+      name: "python-shared-memory",
+      program: "/usr/bin/python3.11",
+      steps: args("shm.py"),
+      files: [{ path: "shm.py", content: pySharedMemory }],
+      needsExec: true, // multiprocessing's resource tracker is a new python3 (fork + execve)
+      expect: { exit: 0, stdout: "b'childt' 0\n" },
+    },
+    {
       name: "script-qc",
       program: "/usr/bin/script",
-      steps: args("-qc", "bash -c '[[ $(tty) == /dev/pts/* ]] && echo on-a-pty'", "/dev/null"),
+      steps: args("-qc", "[[ $(tty) == /dev/pts/* ]] && echo on-a-pty", "/dev/null"),
+      env: { SHELL: "/usr/bin/bash" }, // the sysroot has no /bin/sh
       needsExec: true,
       expect: { exit: 0, stdout: "on-a-pty\r\n" },
     },

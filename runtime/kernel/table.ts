@@ -22,6 +22,7 @@ import { eventSyscalls } from "./syscalls/event.ts";
 import { signalfdSyscalls } from "./syscalls/signalfd.ts";
 import { socketSyscalls } from "./syscalls/socket.ts";
 import { sysvIpcSyscalls } from "./syscalls/sysv_ipc.ts";
+import { mqueueSyscalls } from "./syscalls/mqueue.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -41,6 +42,7 @@ export const families: Record<string, SyscallDef[]> = {
   "programs and processes": [...execSyscalls, ...processSyscalls],
   threads: threadSyscalls,
   "System V IPC": sysvIpcSyscalls,
+  "POSIX message queues": mqueueSyscalls,
 };
 
 export interface TableRow {

@@ -19,8 +19,8 @@ const HOST_NR = Deno.build.arch === "x86_64"
   ? { semget: 64n, semop: 65n, semctl: 66n, semtimedop: 220n, msgget: 68n, msgsnd: 69n }
   : { semget: 190n, semop: 193n, semctl: 191n, semtimedop: 192n, msgget: 186n, msgsnd: 189n };
 const HOST_NR2 = Deno.build.arch === "x86_64"
-  ? { msgrcv: 70n, msgctl: 71n, shmget: 29n, shmctl: 31n }
-  : { msgrcv: 188n, msgctl: 187n, shmget: 194n, shmctl: 195n };
+  ? { msgrcv: 70n, msgctl: 71n, shmget: 29n, shmctl: 31n, shmat: 30n, shmdt: 67n }
+  : { msgrcv: 188n, msgctl: 187n, shmget: 194n, shmctl: 195n, shmat: 196n, shmdt: 197n };
 const x86Sem = Deno.build.arch === "x86_64";
 
 function sys(nr: bigint, a = 0, b = 0, c = 0, d = 0, e = 0): number {
@@ -239,6 +239,73 @@ function shmctl(k: Task, a: Float64Array): number {
   return k.host(sys(HOST_NR2.shmctl, id, cmd, k.proc.hostBase + buf));
 }
 
+const SHM_RDONLY = 0o10000, SHM_RND = 0o20000, SHM_REMAP = 0o40000, SHM_EXEC = 0o100000;
+/** arm64's SHMLBA is PAGE_SIZE (asm/shmparam.h: only compat tasks use 16 KiB). */
+const SHMLBA = 4096;
+
+/**
+ * shmat: the host attaches the segment right over the slab at the chosen guest range
+ * (SHM_REMAP at its host address), so guest, backend and other processes all see the same
+ * pages and shm_nattch counts the attach. A host fd of the attached memory (its
+ * /proc/self/map_files entry, which needs CAP_SYS_ADMIN) lets fork children share it; without
+ * one a host-process fork child gets a copy (open work).
+ */
+function shmat(k: Task, a: Float64Array): number {
+  const id = a[0] | 0, flg = a[2] | 0;
+  let addr = a[1];
+  const s = k.rt.scratch, at = Slot.BUFFER;
+  // The segment's size and key, and a first check of the id and read permission.
+  if (sys(HOST_NR2.shmctl, id, IPC_STAT, s.address + at) < 0) return k.fail();
+  const key = s.view.getUint32(at, true);
+  const len = Math.ceil(Number(s.view.getBigUint64(at + 48, true)) / 4096) * 4096;
+  const as = k.proc.as;
+  if (addr === 0) {
+    addr = as.freeArea(len);
+    if (addr < 0) return -E.ENOMEM;
+  } else {
+    if ((flg & SHM_RND) !== 0) addr -= addr % SHMLBA;
+    if (addr % SHMLBA !== 0 || addr + len > as.size) return -E.EINVAL;
+    if ((flg & SHM_REMAP) === 0 && as.vmas.list.some((v) => v.start < addr + len && v.end > addr)) {
+      return -E.EINVAL;
+    }
+  }
+  const prot = (flg & SHM_RDONLY ? 1 : 3) | (flg & SHM_EXEC ? 4 : 0);
+  const host = k.proc.hostBase + addr;
+  const name = `/SYSV${key.toString(16).padStart(8, "0")} (deleted)`;
+  let err = 0;
+  const ok = as.attachShared(addr, len, prot, name, () => {
+    const r = sys(HOST_NR2.shmat, id, host, (flg & (SHM_RDONLY | SHM_EXEC)) | SHM_REMAP);
+    if (r === host) return true;
+    err = r < 0 ? k.fail() : -E.EINVAL;
+    return false;
+  }, () => {
+    const path = `/proc/self/map_files/${host.toString(16)}-${(host + len).toString(16)}`;
+    const fd = libc.openat(
+      -100,
+      k.rt.scratchString(path),
+      (flg & SHM_RDONLY ? 0 : 2) | 0o2000000,
+      0,
+    );
+    return fd < 0 ? undefined : { hostFd: fd, base: -addr };
+  });
+  return ok ? addr : err;
+}
+
+/** shmdt: the attach that starts at `addr` (every piece of it, however mprotect split it). */
+function shmdt(k: Task, a: Float64Array): number {
+  const addr = a[0];
+  const list = k.proc.as.vmas.list;
+  const i = list.findIndex((v) => v.start === addr);
+  if (i < 0 || !list[i].shared || !list[i].name.startsWith("/SYSV")) return -E.EINVAL;
+  let end = list[i].end;
+  for (let j = i + 1; j < list.length; j++) {
+    const v = list[j];
+    if (v.start !== end || v.name !== list[i].name || v.backing !== list[i].backing) break;
+    end = v.end;
+  }
+  return k.proc.as.munmap(addr, end - addr);
+}
+
 const linuxOnly = (h: (k: Task, a: Float64Array) => number) => onLinux ? h : () => -E.ENOSYS;
 const NOTE = "the host's objects (Linux hosts); ENOSYS on macOS";
 
@@ -311,6 +378,16 @@ export const sysvIpcSyscalls: SyscallDef[] = [
     handler: linuxOnly(shmctl),
     args: ["int", "int", "ptr"],
     status: "partial",
-    note: `${NOTE}; shmat and shmdt are not implemented yet (ENOSYS)`,
+    note: NOTE,
   },
+  {
+    name: "shmat",
+    handler: linuxOnly(shmat),
+    args: ["int", "ptr", "octal"],
+    hexResult: true,
+    status: "partial",
+    note:
+      `${NOTE}; a host-process fork child shares the segment only where elfuse may open /proc/self/map_files (CAP_SYS_ADMIN), else it gets a copy`,
+  },
+  { name: "shmdt", handler: linuxOnly(shmdt), args: ["ptr"], status: "partial", note: NOTE },
 ];

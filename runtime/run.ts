@@ -8,6 +8,7 @@ import { type BackendName, createBackend, defaultBackend } from "./backends/sele
 import { ElfuseError, printable } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, newProcess, type Process } from "./kernel/process.ts";
+import { publish, withdraw } from "./kernel/procfs/registry.ts";
 import { Runtime } from "./kernel/runtime.ts";
 import { syscallEntry } from "./kernel/dispatch.ts";
 import { errnoNames } from "./kernel/errno.ts";
@@ -119,6 +120,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     sysroot,
   });
   const proc = leader.proc;
+  publish(proc);
   installStdio(proc);
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
@@ -136,6 +138,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     );
   }
   const status = await runKernel(proc, backend, opts);
+  withdraw(proc.rt, proc.pid);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   backend.close();
   return status;

@@ -19,6 +19,7 @@ import { Snapshot } from "../memory/snapshot.ts";
 import { dupEntry } from "./fdtable.ts";
 import { inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
+import { publish, withdraw } from "./procfs/registry.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
 import { Slot } from "./scratch.ts";
@@ -119,6 +120,7 @@ function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
     if (dup >= 0) c.fds.set(fd, dupEntry(e, dup, e.cloexec));
   }
   inherit(child, inherited(k));
+  publish(c);
   return child;
 }
 
@@ -164,6 +166,7 @@ export async function runInline(
   }
   if (!state.moved) {
     closeFds(child);
+    withdraw(child.rt, child.pid);
     finishHolder(state.holder, status);
   }
   snapshot.restore();

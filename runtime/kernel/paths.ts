@@ -5,7 +5,7 @@ import type { Sysroot } from "../sysroot/resolve.ts";
 import type { Task } from "./task.ts";
 import { E } from "./errno.ts";
 import type { FdEntry } from "./fdtable.ts";
-import { isRendered, isRenderedSystemFile } from "./procfs/mod.ts";
+import { isRendered, isRenderedSystemFile, otherProcessPath } from "./procfs/mod.ts";
 import { Slot } from "./scratch.ts";
 
 export const AT_FDCWD = -100;
@@ -321,7 +321,10 @@ function procPath(k: Task, path: string): string | number | undefined {
     return RENDERED_STAND_IN;
   }
   const rest = m[4] ?? "";
-  if (!isOwn(k, m[1])) return otherProcess(Number(m[1]), rest);
+  if (!isOwn(k, m[1])) {
+    return otherProcessPath(k, Number(m[1]), (m[2] ?? "") + rest) ??
+      otherProcess(Number(m[1]), rest);
+  }
   if (rest === "/exe") return k.proc.info.hostExePath;
   if (isRendered((m[2] ?? "") + rest)) {
     k.path.procRest = (m[2] ?? "") + rest;

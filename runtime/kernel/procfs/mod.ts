@@ -5,6 +5,9 @@
 // files, "/proc/cpuinfo" for the system's.
 import { libc } from "../../host/libc.ts";
 import { hostIds } from "../../host/credentials.ts";
+import { Slot } from "../scratch.ts";
+import { card, hasRegistry } from "./registry.ts";
+import { otherFiles } from "./other_process.ts";
 import type { Task } from "../task.ts";
 import { processFiles, type Rendered, systemFiles } from "./table.ts";
 import type { Subject } from "./process_files.ts";
@@ -43,6 +46,12 @@ function subject(k: Task, rest: string): [Subject, string] | undefined {
 
 function render(k: Task, key: string): Rendered | undefined {
   if (key.startsWith("/proc/")) return systemFiles[key]?.render(k);
+  if (key.startsWith("pid:")) {
+    // Another guest process: "pid:PID/file".
+    const slash = key.indexOf("/"), pid = Number(key.slice(4, slash));
+    const c = card(k.rt, pid);
+    return c === undefined ? undefined : otherFiles[key.slice(slash)]?.(pid, c);
+  }
   const found = subject(k, key);
   return found === undefined ? undefined : processFiles[found[1]](found[0]);
 }
@@ -84,4 +93,77 @@ export function openRenderedForWriting(k: Task, flags: number): number {
   const standIn = key.startsWith("/proc/") ? "/proc/version" : "/proc/self/stat";
   const fd = libc.openat(-100, k.rt.scratchString(standIn), O_WRONLY | O_CLOEXEC, 0);
   return fd < 0 ? k.fail() : fd;
+}
+
+/** Files of another guest process that are elfuse's, not the guest's, to show: EACCES. */
+const PRIVATE =
+  /^\/(fd|fdinfo|maps|smaps|smaps_rollup|mem|pagemap|auxv|statm|limits|io|task|mounts|mountinfo|net)(\/|$)/;
+
+/**
+ * /proc/PID`rest` of another process (paths.ts): a rendered file (k.path.procRest set), the
+ * host path to use, -errno, or undefined for the host's own. Where the run's registry knows the
+ * guest processes, a pid that is not one is ENOENT, as Linux answers for no such process.
+ */
+export function otherProcessPath(k: Task, pid: number, rest: string): string | number | undefined {
+  if (!hasRegistry(k.rt)) return undefined;
+  const c = card(k.rt, pid);
+  if (c === undefined) return -2; // ENOENT
+  if (rest in otherFiles) {
+    k.path.procRest = `pid:${pid}${rest}`;
+    return RENDERED_STAND_IN;
+  }
+  if (rest === "/exe") return c.hostExe;
+  if (PRIVATE.test(rest)) return -13; // EACCES
+  return undefined;
+}
+
+/** What readlink of /proc/PID/exe says for another guest process, if `path` is one. */
+export function otherExeLink(k: Task, path: string): string | undefined {
+  const m = /^\/proc\/(\d+)\/exe$/.exec(path);
+  if (m === null || !hasRegistry(k.rt)) return undefined;
+  return card(k.rt, Number(m[1]))?.exe;
+}
+
+const RENDERED_STAND_IN = "/proc/self/comm";
+
+/** Whether a directory fd's path is /proc itself. */
+export function isProcRoot(path: string): boolean {
+  return /^\/proc\/*$/.test(path);
+}
+
+/**
+ * getdents64 on /proc: the host's entries, less the pids that are not this run's guest
+ * processes (elfuse's own helpers, other users' processes). Returns bytes written or -errno.
+ */
+export function listProcRoot(k: Task, hostFd: number, buf: number, len: number): number {
+  if (!hasRegistry(k.rt)) {
+    return k.host(Number(libc.getdents64(hostFd, k.proc.hostBase + buf, len)));
+  }
+  const s = k.rt.scratch, at = Slot.BUFFER, chunk = Math.min(len, 0x8000);
+  const dec = new TextDecoder();
+  let out = 0;
+  for (;;) {
+    let pos = Number(libc.lseek(hostFd, 0, 1 /* SEEK_CUR */));
+    const n = Number(libc.getdents64(hostFd, s.address + at, chunk));
+    if (n <= 0) return out > 0 ? out : n < 0 ? k.fail() : 0;
+    for (let o = 0; o < n;) {
+      const reclen = s.view.getUint16(at + o + 16, true);
+      const next = Number(s.view.getBigInt64(at + o + 8, true));
+      const nameEnd = s.u8.indexOf(0, at + o + 19);
+      const name = dec.decode(s.u8.subarray(at + o + 19, nameEnd));
+      const keep = !/^\d+$/.test(name) || Number(name) === k.proc.pid ||
+        card(k.rt, Number(name)) !== undefined;
+      if (keep) {
+        if (out + reclen > len) {
+          libc.lseek(hostFd, pos, 0 /* SEEK_SET */); // this entry comes first next time
+          return out > 0 ? out : -22; // EINVAL: the buffer cannot hold one entry
+        }
+        k.proc.mem.set(s.u8.subarray(at + o, at + o + reclen), buf + out);
+        out += reclen;
+      }
+      pos = next;
+      o += reclen;
+    }
+    if (out > 0) return out;
+  }
 }

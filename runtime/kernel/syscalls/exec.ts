@@ -1,6 +1,7 @@
 // execve and execveat: the new program replaces the image in this same host process, as on
 // Linux. Everything that can fail is checked before the old image is torn down; after that
 // point the exec cannot fail back to the caller.
+import { publish } from "../procfs/registry.ts";
 import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
@@ -207,7 +208,8 @@ function exec(
     return RESULT_SET;
   }
   Object.assign(k.proc.info, {
-    exePath: target.hostPath,
+    // The guest's name for it (AT_EXECFN, /proc/self/exe): no sysroot prefix.
+    exePath: k.proc.info.sysroot?.guestPath(target.hostPath) ?? target.hostPath,
     hostExePath: target.hostPath,
     argv: target.argv,
     envp,
@@ -216,6 +218,7 @@ function exec(
     stackStart: image.sp,
   });
   k.name = target.guestPath.split("/").pop()!.slice(0, 15);
+  publish(k.proc);
   const v = k.proc.vcpu, g = k.rt.scratch.view;
   k.rt.scratch.u8.fill(0, Slot.REGS, Slot.REGS + 34 * 8);
   k.rt.scratch.u8.fill(0, Slot.FPSIMD, Slot.FPSIMD + 528);

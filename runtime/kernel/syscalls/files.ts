@@ -7,7 +7,7 @@ import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { path, pathAt, shownPath } from "../paths.ts";
-import { isFdDir, listFds } from "../procfs/mod.ts";
+import { isFdDir, isProcRoot, listFds, listProcRoot, otherExeLink } from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -89,6 +89,15 @@ function readlinkat(k: Task, a: Float64Array): number {
     k.proc.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
+  const other = s.startsWith("/proc/") ? otherExeLink(k, s) : undefined;
+  if (other !== undefined) {
+    // Another guest process's program, as that guest names it.
+    const bytes = new TextEncoder().encode(other);
+    const n = Math.min(bytes.length, size);
+    if (!k.proc.canWrite(buf, n)) return -E.EFAULT;
+    k.proc.mem.set(bytes.subarray(0, n), buf);
+    return n;
+  }
   const p = pathAt(k, a[0], a[1], 0, true, false); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
   if (!k.proc.canWrite(buf, size)) return -E.EFAULT;
@@ -130,6 +139,7 @@ function getdents64(k: Task, a: Float64Array): number {
   if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
   // The host's /proc/self/fd would list elfuse's own fds: the guest sees its table.
   if (isFdDir(k, e.path)) return listFds(k, e.hostFd, e.path, buf, len);
+  if (isProcRoot(e.path)) return listProcRoot(k, e.hostFd, buf, len);
   return k.host(Number(libc.getdents64(e.hostFd, k.proc.hostBase + buf, len)));
 }
 

@@ -16,7 +16,9 @@ export type VmaKind = "file" | "anon" | "shmem" | "stack" | "special";
 export function vmaKind(v: Vma): VmaKind {
   if (v.name === "[stack]") return "stack";
   if (v.name === "[vdso]" || v.name === "[vvar]") return "special";
-  if (v.name.startsWith("/")) return v.backing !== undefined || !v.shared ? "file" : "shmem";
+  // Shared anonymous memory and System V segments are shmem files on Linux too.
+  if (v.name === "/dev/zero (deleted)" || v.name.startsWith("/SYSV")) return "shmem";
+  if (v.name.startsWith("/")) return "file";
   return v.shared ? "shmem" : "anon";
 }
 

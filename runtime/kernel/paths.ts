@@ -326,6 +326,8 @@ function procPath(k: Task, path: string): string | number | undefined {
       otherProcess(Number(m[1]), rest);
   }
   if (rest === "/exe") return k.proc.info.hostExePath;
+  const info = /^\/fdinfo\/(\d+)$/.exec(rest);
+  if (info !== null && k.proc.fds.get(Number(info[1])) === undefined) return CLOSED_FD;
   if (isRendered((m[2] ?? "") + rest)) {
     k.path.procRest = (m[2] ?? "") + rest;
     return RENDERED_STAND_IN;

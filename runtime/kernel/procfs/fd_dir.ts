@@ -3,6 +3,7 @@
 // elfuse's fds and Deno's threads.
 import { libc } from "../../host/libc.ts";
 import type { Task } from "../task.ts";
+import { openFlagsFromHost } from "../../host/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -57,4 +58,32 @@ export function listFds(k: Task, hostFd: number, path: string, buf: number, len:
   }
   libc.lseek(hostFd, pos, SEEK_SET);
   return off;
+}
+
+const F_GETFL = 3, O_CLOEXEC = 0o2000000;
+
+/**
+ * /proc/self/fdinfo/N: the host's fdinfo of the fd behind guest fd N, with the guest's view of
+ * its flags (aarch64's numbers, and its own close-on-exec: the host fd always has one) and,
+ * for a description elfuse emulates, only the lines every fd has (the host's would describe
+ * the fd that stands for it). Undefined when N is not open.
+ */
+export function fdinfo(k: Task, fd: number): string | undefined {
+  const e = k.proc.fds.get(fd);
+  if (e === undefined) return undefined;
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(`/proc/self/fdinfo/${e.hostFd}`);
+  } catch { /* no /proc (macOS): position and flags only */ }
+  const hostFlags = libc.fcntl(e.hostFd, F_GETFL, 0);
+  const flags = (openFlagsFromHost(Math.max(hostFlags, 0)) & ~O_CLOEXEC) |
+    (e.cloexec ? O_CLOEXEC : 0);
+  const lines = text.split("\n").filter((l) => l !== "");
+  const keep = e.file === undefined ? lines : lines.filter((l) => /^(pos|mnt_id|ino):/.test(l));
+  const out = keep.map((l) => l.startsWith("flags:") ? `flags:\t0${flags.toString(8)}` : l);
+  if (!out.some((l) => l.startsWith("pos:"))) {
+    out.unshift(`pos:\t${Math.max(0, Number(libc.lseek(e.hostFd, 0, 1)))}`);
+  }
+  if (!out.some((l) => l.startsWith("flags:"))) out.splice(1, 0, `flags:\t0${flags.toString(8)}`);
+  return out.join("\n") + "\n";
 }

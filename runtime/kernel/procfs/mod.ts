@@ -13,18 +13,21 @@ import { processFiles, type Rendered, systemFiles } from "./table.ts";
 import type { Subject } from "./process_files.ts";
 
 export { isFdDir, listFds } from "./fd_dir.ts";
+import { fdinfo } from "./fd_dir.ts";
 
 const enc = new TextEncoder();
 const onLinux = Deno.build.os === "linux";
 
 /** The per-thread files of /proc/self/task/TID. */
 const TASK_FILE = /^\/task\/(\d+)(\/.+)$/;
+/** /proc/self/fdinfo/N (or a thread's). */
+const FDINFO = /^\/fdinfo\/(\d+)$/;
 
 /** True when /proc/self`rest` is one of the rendered files. */
 export function isRendered(rest: string): boolean {
-  if (rest in processFiles) return true;
+  if (rest in processFiles || FDINFO.test(rest)) return true;
   const m = TASK_FILE.exec(rest);
-  return m !== null && m[2] in processFiles;
+  return m !== null && (m[2] in processFiles || FDINFO.test(m[2]));
 }
 
 /** True when the canonical path `path` (under /proc, not a process's) is rendered. */
@@ -53,7 +56,9 @@ function render(k: Task, key: string): Rendered | undefined {
     return c === undefined ? undefined : otherFiles[key.slice(slash)]?.(pid, c);
   }
   const found = subject(k, key);
-  return found === undefined ? undefined : processFiles[found[1]](found[0]);
+  if (found === undefined) return undefined;
+  const fd = FDINFO.exec(found[1]);
+  return fd !== null ? fdinfo(k, Number(fd[1])) : processFiles[found[1]](found[0]);
 }
 
 /** Renders the file named by `key` into a new host memfd positioned at 0; the fd or -errno. */

@@ -215,7 +215,10 @@ st = pty.spawn(["/usr/bin/bash", "-c", "[[ $(tty) == /dev/pts/* ]] && echo on-a-
 print(repr(b"".join(out)), os.waitstatus_to_exitcode(st))
 `;
 
-/** procps reading the guest's /proc: its own process, memory, uptime, the process table. */
+/**
+ * procps reading the guest's /proc: its own process, memory, uptime, the process table (the
+ * script's bash by name, and no elfuse host process among them).
+ */
 const procpsScript = `set -e
 exec 2>&1
 free -b | gawk 'NR == 1 { print $1, $NF } NR == 2 { print $1, ($2 > 0) }'
@@ -223,6 +226,8 @@ uptime | grep -q 'load average' && echo uptime-ok
 top -b -n1 | head -1 | grep -q '^top - ' && echo top-ok
 ps -e -o pid= | wc -l | gawk '{ print ($1 > 1) }'
 bash -c 'exec ps -o comm=,nlwp= -p $$'
+ps -o comm= -p $$
+ps -e -o comm= | grep -c '^deno' || true
 `;
 
 /** multiprocessing.shared_memory between a parent and its fork child (POSIX shm in /dev/shm). */
@@ -472,7 +477,7 @@ function definitions(): Def[] {
       needsExec: true,
       expect: {
         exit: 0,
-        stdout: "total available\nMem: 1\nuptime-ok\ntop-ok\n1\nps                 1\n",
+        stdout: "total available\nMem: 1\nuptime-ok\ntop-ok\n1\nps                 1\nbash\n0\n",
       },
     },
     {

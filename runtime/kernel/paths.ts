@@ -313,7 +313,15 @@ const RENDERED_STAND_IN = "/proc/self/comm";
 // show the elfuse host process itself; `s` is canonical.
 function procPath(k: Task, path: string): string | number | undefined {
   // /proc/net is a link to self/net: the guest's own view (procfs/ renders it).
-  const s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
+  let s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
+  // /proc/TID of one of this process's other threads (not listed, but there, as on Linux) is
+  // that thread's view: /proc/self/task/TID.
+  const tid = /^\/proc\/(\d+)(\/.*)?$/.exec(s);
+  if (tid !== null && Number(tid[1]) !== k.proc.pid) {
+    if (k.proc.tasks.some((t) => t.tid === Number(tid[1]))) {
+      s = `/proc/self/task/${tid[1]}${tid[2] ?? ""}`;
+    }
+  }
   const m = /^\/proc\/(self|thread-self|\d+)(\/task\/(\d+))?(\/.*)?$/.exec(s);
   if (m === null) {
     if (!isRenderedSystemFile(s)) return undefined;

@@ -35,11 +35,9 @@ function directory(rt: Runtime): string | undefined {
       dir = mine;
       Deno.env.set(ENV, dir);
     }
-    // This process's own directory (again, for a second run() in the same process).
-    if (dir === mine) {
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      rt.ownsRegistry = true;
-    }
+    // Made again when gone (a second run() in the same process removed it at its end).
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    rt.ownsRegistry = dir === mine;
   } catch {
     dir = ""; // no room for cards: /proc shows this process only
   }

@@ -54,7 +54,8 @@ export const knownDifferences: KnownDifference[] = [
     reference: "qemu-user",
     judgeAlone: true,
     reason: "qemu-user 7.2 passes the host's /proc through (an x86_64 cpuinfo, its own helper " +
-      "thread in /proc/self/task, fdinfo flags in x86_64's numbers) and renders /proc/self/stat " +
+      "thread in /proc/self/task, fdinfo flags in x86_64's numbers), all of the host's /sys, " +
+      "and renders /proc/self/stat " +
       "with vsize 0",
   },
   {

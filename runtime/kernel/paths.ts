@@ -79,6 +79,10 @@ function inSysroot(
   if (typeof host === "number") return host;
   k.path.atDir = HOST_AT_FDCWD;
   // The walk may have arrived in /proc or /dev (a symlink to /proc/self/fd/N): the guest's view.
+  if (under(host, "/sys")) {
+    const hidden = sysPath(host);
+    if (hidden !== undefined) return hidden;
+  }
   if (under(host, "/proc") || under(host, "/dev")) {
     const special = procPath(k, devView(host));
     if (typeof special === "number") return special;
@@ -146,8 +150,10 @@ function procView(
   if (abs) {
     const second = mem[addr + 1];
     const plain = isCanonical(mem, addr, len);
-    if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */) return undefined;
+    const sy = second === 0x73 /* s */ && mem[addr + 2] === 0x79; /* y */
+    if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */ && !sy) return undefined;
     guest = k.proc.string(addr) as string;
+    if (plain && under(guest, "/sys")) return sysPath(guest);
     if (plain && !under(guest, "/proc") && !under(guest, "/dev")) return undefined;
   } else {
     const base = relativeBase(k, entry, addr, len);
@@ -155,12 +161,32 @@ function procView(
     guest = `${base}/${k.proc.string(addr)}`;
   }
   const c = canonical(k, guest);
+  if (under(c, "/sys")) return sysPath(c) ?? (abs ? undefined : c);
   if (!under(c, "/proc") && !under(c, "/dev")) return undefined;
   const mapped = devView(c);
   const special = procPath(k, mapped);
   if (special === undefined) return abs ? undefined : c; // the host resolves it as the guest does
   if (typeof special === "string") k.path.shown = mapped;
   return special;
+}
+
+/**
+ * What of /sys the guest sees: the CPUs (`online`, `possible`, `present`, cpuN/), NUMA nodes,
+ * cgroup limits and transparent huge page sizes, which glibc, Go, Python and node read at
+ * start-up, and the directories above them; the rest (the host's devices, firmware, DMI tables,
+ * its x86 CPU's details elsewhere) is ENOENT, as where /sys has no such entry.
+ */
+const SYS_SHOWN = [
+  "/sys/devices/system/cpu",
+  "/sys/devices/system/node",
+  "/sys/fs/cgroup",
+  "/sys/kernel/mm/transparent_hugepage",
+];
+
+/** -ENOENT for a canonical /sys path the guest does not see, else undefined (the host's). */
+function sysPath(c: string): number | undefined {
+  for (const shown of SYS_SHOWN) if (under(c, shown) || under(shown, c)) return undefined;
+  return -E.ENOENT;
 }
 
 /** `p` is `dir` or below it. */

@@ -183,6 +183,11 @@ const SYS_SHOWN = [
   "/sys/kernel/mm/transparent_hugepage",
 ];
 
+/** Whether the guest sees the canonical /sys path `c`. */
+export function sysVisible(c: string): boolean {
+  return sysPath(c) === undefined;
+}
+
 /** -ENOENT for a canonical /sys path the guest does not see, else undefined (the host's). */
 function sysPath(c: string): number | undefined {
   for (const shown of SYS_SHOWN) if (under(c, shown) || under(shown, c)) return undefined;

@@ -144,6 +144,28 @@ export function listProcRoot(k: Task, hostFd: number, buf: number, len: number):
   if (!hasRegistry(k.rt)) {
     return k.host(Number(libc.getdents64(hostFd, k.proc.hostBase + buf, len)));
   }
+  return listFiltered(
+    k,
+    hostFd,
+    buf,
+    len,
+    (name) =>
+      !/^\d+$/.test(name) || Number(name) === k.proc.pid || card(k.rt, Number(name)) !== undefined,
+  );
+}
+
+/**
+ * getdents64 of the host directory `hostFd` with only the entries `keep` accepts, written at
+ * guest `buf` (at most `len` bytes); the host fd's position stays right after the last entry
+ * given, so the next call goes on from there. Bytes written, or -errno.
+ */
+export function listFiltered(
+  k: Task,
+  hostFd: number,
+  buf: number,
+  len: number,
+  keep: (name: string) => boolean,
+): number {
   const s = k.rt.scratch, at = Slot.BUFFER, chunk = Math.min(len, 0x8000);
   const dec = new TextDecoder();
   let out = 0;
@@ -156,9 +178,7 @@ export function listProcRoot(k: Task, hostFd: number, buf: number, len: number):
       const next = Number(s.view.getBigInt64(at + o + 8, true));
       const nameEnd = s.u8.indexOf(0, at + o + 19);
       const name = dec.decode(s.u8.subarray(at + o + 19, nameEnd));
-      const keep = !/^\d+$/.test(name) || Number(name) === k.proc.pid ||
-        card(k.rt, Number(name)) !== undefined;
-      if (keep) {
+      if (keep(name)) {
         if (out + reclen > len) {
           libc.lseek(hostFd, pos, 0 /* SEEK_SET */); // this entry comes first next time
           return out > 0 ? out : -22; // EINVAL: the buffer cannot hold one entry

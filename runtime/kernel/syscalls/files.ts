@@ -6,8 +6,15 @@ import { libc } from "../../host/libc.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
-import { path, pathAt, shownPath } from "../paths.ts";
-import { isFdDir, isProcRoot, listFds, listProcRoot, otherExeLink } from "../procfs/mod.ts";
+import { path, pathAt, shownPath, sysVisible } from "../paths.ts";
+import {
+  isFdDir,
+  isProcRoot,
+  listFds,
+  listFiltered,
+  listProcRoot,
+  otherExeLink,
+} from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -140,6 +147,17 @@ function getdents64(k: Task, a: Float64Array): number {
   // The host's /proc/self/fd would list elfuse's own fds: the guest sees its table.
   if (isFdDir(k, e.path)) return listFds(k, e.hostFd, e.path, buf, len);
   if (isProcRoot(e.path)) return listProcRoot(k, e.hostFd, buf, len);
+  // /sys and the directories above what the guest sees of it list only that (paths.ts).
+  const dir = e.path.startsWith("/sys") ? e.path.replace(/\/+$/, "") : "";
+  if (dir === "/sys" || dir.startsWith("/sys/")) {
+    return listFiltered(
+      k,
+      e.hostFd,
+      buf,
+      len,
+      (name) => name === "." || name === ".." || sysVisible(`${dir}/${name}`),
+    );
+  }
   return k.host(Number(libc.getdents64(e.hostFd, k.proc.hostBase + buf, len)));
 }
 

@@ -33,6 +33,7 @@ export const SYSROOT_PACKAGES = [
   "procps",
   "bsdutils",
   "ncurses-base",
+  "util-linux",
 ];
 
 interface Def {
@@ -243,6 +244,17 @@ if __name__ == "__main__":
     p.start(); p.join()
     print(bytes(shm.buf[:6]), p.exitcode)
     shm.close(); shm.unlink()
+`;
+
+/** util-linux's System V IPC tools: a queue made, listed, removed (ids vary, so not shown). */
+const ipcsScript = `set -e
+out=$(ipcmk -Q)
+id=\${out##* }
+ipcs -q | grep -qw "$id" && echo listed
+ipcs -q -i "$id" | grep -q 'msqid=' && echo details
+ipcrm -q "$id" && echo removed
+ipcs -q | grep -qw "$id" || echo gone
+ipcrm -q "$id" 2>/dev/null || echo "removing it again fails"
 `;
 
 /** An http server and client in one node process. */
@@ -459,6 +471,14 @@ function definitions(): Def[] {
       files: [{ path: "shm.py", content: pySharedMemory }],
       needsExec: true, // multiprocessing's resource tracker is a new python3 (fork + execve)
       expect: { exit: 0, stdout: "b'childt' 0\n" },
+    },
+    {
+      name: "ipcs",
+      program: "/usr/bin/bash",
+      steps: args("ipcs.sh"),
+      files: [{ path: "ipcs.sh", content: ipcsScript }],
+      needsExec: true,
+      expect: { exit: 0, stdout: "listed\ndetails\nremoved\ngone\nremoving it again fails\n" },
     },
     {
       name: "script-qc",

@@ -38,11 +38,25 @@ function directory(rt: Runtime): string | undefined {
     // Made again when gone (a second run() in the same process removed it at its end).
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     rt.ownsRegistry = dir === mine;
+    if (rt.ownsRegistry) sweep(mine.slice(0, mine.lastIndexOf("/")));
   } catch {
     dir = ""; // no room for cards: /proc shows this process only
   }
   rt.registry = dir;
   return dir || undefined;
+}
+
+/**
+ * Removes the directories of runs whose first elfuse is gone without removing its own (ended
+ * by --timeout's watchdog or SIGKILL): one directory listing when a run starts.
+ */
+function sweep(parent: string): void {
+  try {
+    for (const d of Deno.readDirSync(parent)) {
+      if (!/^\d+$/.test(d.name) || startTime(Number(d.name)) !== undefined) continue;
+      Deno.removeSync(`${parent}/${d.name}`, { recursive: true });
+    }
+  } catch { /* another run swept it first */ }
 }
 
 /** The host's start time of `pid`, or undefined when there is no such process. */

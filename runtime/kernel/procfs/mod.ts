@@ -102,17 +102,29 @@ export function openRenderedForWriting(k: Task, flags: number): number {
 
 /** Files of another guest process that are elfuse's, not the guest's, to show: EACCES. */
 const PRIVATE =
-  /^\/(fd|fdinfo|maps|smaps|smaps_rollup|mem|pagemap|auxv|statm|limits|io|task|mounts|mountinfo|net)(\/|$)/;
+  /^\/(fd|fdinfo|maps|smaps|smaps_rollup|mem|pagemap|auxv|limits|io|mounts|mountinfo|net)(\/|$)/;
 
 /**
  * /proc/PID`rest` of another process (paths.ts): a rendered file (k.path.procRest set), the
  * host path to use, -errno, or undefined for the host's own. Where the run's registry knows the
  * guest processes, a pid that is not one is ENOENT, as Linux answers for no such process.
  */
-export function otherProcessPath(k: Task, pid: number, rest: string): string | number | undefined {
+export function otherProcessPath(
+  k: Task,
+  pid: number,
+  path: string,
+): string | number | undefined {
+  let rest = path;
   if (!hasRegistry(k.rt)) return undefined;
   const c = card(k.rt, pid);
   if (c === undefined) return -2; // ENOENT
+  // Its one thread shown (task/PID) is the process; task/ itself lists only it (listFiltered).
+  const task = /^\/task\/(\d+)(\/.*)?$/.exec(rest);
+  if (task !== null) {
+    if (Number(task[1]) !== pid) return -2;
+    if (task[2] === undefined) return `/proc/${pid}`;
+    rest = task[2];
+  }
   if (rest in otherFiles) {
     k.path.procRest = `pid:${pid}${rest}`;
     return RENDERED_STAND_IN;
@@ -130,6 +142,13 @@ export function otherExeLink(k: Task, path: string): string | undefined {
 }
 
 const RENDERED_STAND_IN = "/proc/self/comm";
+
+/** The pid whose task/ directory `path` names, when it is another guest process's. */
+export function otherTaskDir(k: Task, path: string): number | undefined {
+  const m = /^\/proc\/(\d+)\/task\/*$/.exec(path);
+  if (m === null || Number(m[1]) === k.proc.pid || !hasRegistry(k.rt)) return undefined;
+  return card(k.rt, Number(m[1])) === undefined ? undefined : Number(m[1]);
+}
 
 /** Whether a directory fd's path is /proc itself. */
 export function isProcRoot(path: string): boolean {

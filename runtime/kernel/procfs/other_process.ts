@@ -1,8 +1,9 @@
 // /proc/PID of another guest process of the run (procfs/registry.ts): what its card says (argv,
 // environment, program) and, for state and times, the host's view of the process that runs it,
-// with the host's name, memory and thread count left out: they are elfuse's (Deno's threads, the
-// slab), not the guest's. Its memory and threads are not known here: stat reports vsize and rss
-// 0 and one thread, and status leaves the Vm lines out, as Linux does for kernel threads.
+// with the host's name, memory, signal state and thread count left out: they are elfuse's
+// (Deno's threads and handlers, the slab), not the guest's. Those are not known here: stat
+// reports vsize and rss 0, no signals and one thread (task/ lists the pid alone), statm zeros,
+// status leaves the Vm lines out, as Linux does for kernel threads, and shows empty signal sets.
 import type { Card } from "./registry.ts";
 
 const nulJoined = (list: string[]) => list.map((s) => s + "\0").join("");
@@ -25,9 +26,15 @@ export function otherStat(pid: number, c: Card): string | undefined {
   const f = text.slice(text.lastIndexOf(")") + 2).trim().split(" ");
   // f[0] is field 3 (state); field n is f[n - 3].
   f[20 - 3] = "1"; // num_threads
-  for (const n of [23, 24, 26, 27, 28, 29, 30, 45, 46, 47, 48, 49, 50, 51]) f[n - 3] = "0";
+  // Memory and signal state: elfuse's (the slab, Deno's handlers and masks), not the guest's.
+  for (const n of [23, 24, 26, 27, 28, 29, 30, 31, 32, 33, 34, 45, 46, 47, 48, 49, 50, 51]) {
+    f[n - 3] = "0";
+  }
   return `${pid} (${otherComm(c)}) ${f.join(" ")}\n`;
 }
+
+/** Signal lines: Deno's masks and handlers, not the guest's (which are not known here). */
+const SIGNALS = /^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):/;
 
 /** Lines of the host's status that describe elfuse's memory and threads, not the guest's. */
 const HIDDEN = /^(Vm|Rss|Hugetlb|Threads|Name)/;
@@ -35,7 +42,9 @@ const HIDDEN = /^(Vm|Rss|Hugetlb|Threads|Name)/;
 export function otherStatus(pid: number, c: Card): string | undefined {
   const text = hostFile(pid, "status");
   if (text === undefined) return undefined;
-  const lines = text.split("\n").filter((l) => l !== "" && !HIDDEN.test(l));
+  const lines = text.split("\n").filter((l) => l !== "" && !HIDDEN.test(l)).map((l) =>
+    SIGNALS.test(l) ? `${l.slice(0, l.indexOf(":"))}:\t0000000000000000` : l
+  );
   lines.unshift(`Name:\t${otherComm(c)}`);
   const state = lines.findIndex((l) => l.startsWith("PPid:"));
   lines.splice(state + 1, 0, "Threads:\t1");
@@ -49,4 +58,5 @@ export const otherFiles: Record<string, (pid: number, c: Card) => string | undef
   "/comm": (_p, c) => otherComm(c) + "\n",
   "/stat": otherStat,
   "/status": otherStatus,
+  "/statm": () => "0 0 0 0 0 0 0\n",
 };

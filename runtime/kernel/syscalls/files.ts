@@ -14,6 +14,7 @@ import {
   listFiltered,
   listProcRoot,
   otherExeLink,
+  otherTaskDir,
 } from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
@@ -147,6 +148,13 @@ function getdents64(k: Task, a: Float64Array): number {
   // The host's /proc/self/fd would list elfuse's own fds: the guest sees its table.
   if (isFdDir(k, e.path)) return listFds(k, e.hostFd, e.path, buf, len);
   if (isProcRoot(e.path)) return listProcRoot(k, e.hostFd, buf, len);
+  const other = e.path.startsWith("/proc/") ? otherTaskDir(k, e.path) : undefined;
+  if (other !== undefined) {
+    // Another guest process's threads are not known here: its main thread alone (the host's
+    // task/ of an elfuse lists Deno's threads).
+    const self = String(other);
+    return listFiltered(k, e.hostFd, buf, len, (n) => n === "." || n === ".." || n === self);
+  }
   // /sys and the directories above what the guest sees of it list only that (paths.ts).
   const dir = e.path.startsWith("/sys") ? e.path.replace(/\/+$/, "") : "";
   if (dir === "/sys" || dir.startsWith("/sys/")) {

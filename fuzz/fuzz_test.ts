@@ -122,6 +122,11 @@ Deno.test("the syscall plan keeps pids, memory ranges, sizes and the fuzzer's ow
     const e = syscallPlan().find((x) => x.name === name)!;
     assert.ok(e.offLimits && e.weight === 0, name);
   }
+  // Nor does a host IPC object that would outlive the run.
+  for (const name of ["semget", "msgget", "shmget", "mq_open"]) {
+    const e = syscallPlan().find((x) => x.name === name)!;
+    assert.ok(e.offLimits && e.weight === 0, name);
+  }
 });
 
 Deno.test({

@@ -33,6 +33,10 @@ export const SYSROOT_PACKAGES = [
   "ca-certificates",
   "squashfuse",
   "bindfs",
+  "procps",
+  "bsdutils",
+  "ncurses-base",
+  "util-linux",
 ];
 
 interface Def {
@@ -202,6 +206,58 @@ curl -s http://127.0.0.1:$port/page.txt
 curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:$port/missing
 kill $srv; wait $srv 2>/dev/null
 echo done
+`;
+
+/** pty.spawn of a shell that checks its terminal (the pts number varies, so it is not shown). */
+const pyPty = `import os, pty
+out = []
+def read(fd):
+    data = os.read(fd, 1024)
+    out.append(data)
+    return data
+st = pty.spawn(["/usr/bin/bash", "-c", "[[ $(tty) == /dev/pts/* ]] && echo on-a-pty"], read)
+print(repr(b"".join(out)), os.waitstatus_to_exitcode(st))
+`;
+
+/**
+ * procps reading the guest's /proc: its own process, memory, uptime, the process table (the
+ * script's bash by name, and no elfuse host process among them).
+ */
+const procpsScript = `set -e
+exec 2>&1
+free -b | gawk 'NR == 1 { print $1, $NF } NR == 2 { print $1, ($2 > 0) }'
+uptime | grep -q 'load average' && echo uptime-ok
+top -b -n1 | head -1 | grep -q '^top - ' && echo top-ok
+ps -e -o pid= | wc -l | gawk '{ print ($1 > 1) }'
+bash -c 'exec ps -o comm=,nlwp= -p $$'
+ps -o comm= -p $$
+ps -e -o comm= | grep -c '^deno' || true
+`;
+
+/** multiprocessing.shared_memory between a parent and its fork child (POSIX shm in /dev/shm). */
+const pySharedMemory = `from multiprocessing import shared_memory, Process
+def child(name):
+    s = shared_memory.SharedMemory(name=name)
+    s.buf[:5] = b"child"
+    s.close()
+if __name__ == "__main__":
+    shm = shared_memory.SharedMemory(create=True, size=4096)
+    shm.buf[:6] = b"parent"
+    p = Process(target=child, args=(shm.name,))
+    p.start(); p.join()
+    print(bytes(shm.buf[:6]), p.exitcode)
+    shm.close(); shm.unlink()
+`;
+
+/** util-linux's System V IPC tools: a queue made, listed, removed (ids vary, so not shown). */
+const ipcsScript = `set -e
+out=$(ipcmk -Q)
+id=\${out##* }
+ipcs -q | grep -qw "$id" && echo listed
+ipcs -q -i "$id" | grep -q 'msqid=' && echo details
+ipcrm -q "$id" && echo removed
+ipcs -q | grep -qw "$id" || echo gone
+ipcrm -q "$id" 2>/dev/null || echo "removing it again fails"
 `;
 
 /** An http server and client in one node process. */
@@ -437,6 +493,51 @@ grep -c 'BEGIN CERTIFICATE' /etc/ssl/certs/ca-certificates.crt | sed 's/^[1-9][0
       needsExec: true,
       timeout: 180,
       expect: { exit: 0, stdout: "a page\n404\ndone\n" },
+    },
+    {
+      name: "python-pty-spawn",
+      program: "/usr/bin/python3.11",
+      steps: args("spawn_pty.py"),
+      files: [{ path: "spawn_pty.py", content: pyPty }],
+      needsExec: true,
+      // pty.spawn copies what the child writes to stdout as it reads it.
+      expect: { exit: 0, stdout: "on-a-pty\r\nb'on-a-pty\\r\\n' 0\n" },
+    },
+    {
+      name: "python-shared-memory",
+      program: "/usr/bin/python3.11",
+      steps: args("shm.py"),
+      files: [{ path: "shm.py", content: pySharedMemory }],
+      needsExec: true, // multiprocessing's resource tracker is a new python3 (fork + execve)
+      expect: { exit: 0, stdout: "b'childt' 0\n" },
+    },
+    {
+      name: "ipcs",
+      program: "/usr/bin/bash",
+      steps: args("ipcs.sh"),
+      files: [{ path: "ipcs.sh", content: ipcsScript }],
+      needsExec: true,
+      expect: { exit: 0, stdout: "listed\ndetails\nremoved\ngone\nremoving it again fails\n" },
+    },
+    {
+      name: "script-qc",
+      program: "/usr/bin/script",
+      steps: args("-qc", "[[ $(tty) == /dev/pts/* ]] && echo on-a-pty", "/dev/null"),
+      env: { SHELL: "/usr/bin/bash" }, // the sysroot has no /bin/sh
+      needsExec: true,
+      expect: { exit: 0, stdout: "on-a-pty\r\n" },
+    },
+    {
+      name: "procps",
+      program: "/usr/bin/bash",
+      steps: args("procps.sh"),
+      files: [{ path: "procps.sh", content: procpsScript }],
+      env: { PATH: "/usr/bin:/bin", TERM: "dumb" },
+      needsExec: true,
+      expect: {
+        exit: 0,
+        stdout: "total available\nMem: 1\nuptime-ok\ntop-ok\n1\nps                 1\nbash\n0\n",
+      },
     },
     {
       name: "node-http",

@@ -71,6 +71,28 @@ export const knownDifferences: KnownDifference[] = [
       "(assertion in plugins/core.c qemu_plugin_vcpu_init_hook)",
   },
   {
+    case: "fixture/proc_files",
+    reference: "qemu-user",
+    judgeAlone: true,
+    reason: "qemu-user 7.2 passes the host's /proc through (an x86_64 cpuinfo, its own helper " +
+      "thread in /proc/self/task, fdinfo flags in x86_64's numbers), all of the host's /sys, " +
+      "and renders /proc/self/stat " +
+      "with vsize 0",
+  },
+  {
+    case: "fixture/mqueue",
+    reference: "qemu-user",
+    judgeAlone: true,
+    reason: "qemu-user 7.2 answers mq_notify with ENOSYS (linux-user has no mq_notify)",
+  },
+  {
+    case: "fixture/proc_pids",
+    reference: "qemu-user",
+    judgeAlone: true,
+    reason: "qemu-user shows another process's /proc as the host's: its cmdline, comm and exe " +
+      "are qemu-aarch64's",
+  },
+  {
     case: "fixture/spawn",
     reference: "qemu-user",
     judgeAlone: true,

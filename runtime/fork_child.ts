@@ -9,6 +9,7 @@ import { exitLike } from "./host/exit.ts";
 import { libc } from "./host/libc.ts";
 import { type ForkState, inherit } from "./kernel/fork.ts";
 import { newProcess } from "./kernel/process.ts";
+import { publish, withdraw } from "./kernel/procfs/registry.ts";
 import { Runtime } from "./kernel/runtime.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { note, runKernel } from "./run.ts";
@@ -154,10 +155,12 @@ async function resume(
     proc.view.setInt32(state.childTid, proc.pid, true);
   }
   if (state.clearTid) k.tidAddress = state.childTid;
+  publish(proc);
   const status = await runKernel(proc, backend, {
     program: info.exePath,
     ...state.run,
     backend: state.run.backend as BackendName,
   });
+  withdraw(proc.rt, proc.pid);
   exitLike("code" in status ? status : { signal: status.signal });
 }

@@ -8,6 +8,7 @@ import { type BackendName, createBackend, defaultBackend } from "./backends/sele
 import { ElfuseError, printable } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { type ExitStatus, newProcess, type Process } from "./kernel/process.ts";
+import { publish, withdraw } from "./kernel/procfs/registry.ts";
 import { Runtime } from "./kernel/runtime.ts";
 import { syscallEntry } from "./kernel/dispatch.ts";
 import { errnoNames } from "./kernel/errno.ts";
@@ -153,6 +154,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   });
   const proc = leader.proc;
   startTree(proc.rt);
+  publish(proc);
   installStdio(proc);
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
@@ -170,6 +172,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     );
   }
   const status = await runKernel(proc, backend, opts);
+  withdraw(proc.rt, proc.pid);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   proc.router?.close();
   endTree(proc.rt);
@@ -190,6 +193,8 @@ export async function runKernel(
   const rt = proc.rt;
   rt.hwcap = backend.hwcap;
   rt.hwcap2 = backend.hwcap2;
+  rt.midr = backend.midr ?? 0;
+  rt.counterHz = backend.counterHz ?? 0;
   rt.monotonicCounter = backend.monotonicCounter === true;
   rt.verbose = opts.verbose === true;
   rt.note = note;

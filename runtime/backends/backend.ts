@@ -119,6 +119,10 @@ export interface Backend {
   /** AT_HWCAP / AT_HWCAP2 for the CPU this backend presents (Linux arch/arm64 hwcap bits). */
   readonly hwcap: number;
   readonly hwcap2: number;
+  /** MIDR_EL1 of that CPU (implementer, variant, part, revision), for /proc/cpuinfo; 0 unknown. */
+  readonly midr?: number;
+  /** CNTFRQ_EL0 (the generic timer's frequency), for /proc/cpuinfo's BogoMIPS; 0 unknown. */
+  readonly counterHz?: number;
   /**
    * CNTVCT_EL0 / CNTFRQ_EL0 count the host's CLOCK_MONOTONIC, so the guest's vDSO may answer
    * clock_gettime(CLOCK_MONOTONIC) from the counter without a syscall (runtime/vdso.ts).

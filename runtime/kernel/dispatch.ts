@@ -51,6 +51,8 @@ const RESTARTABLE = new Set([
   242,
   243,
   269, // accept, connect, sendto, recvfrom, sendmsg, recvmsg, accept4, recvmmsg, sendmmsg
+  182,
+  183, // mq_timedsend, mq_timedreceive
 ]);
 const SA_RESTART = 0x10000000;
 

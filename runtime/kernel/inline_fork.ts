@@ -19,6 +19,7 @@ import { Snapshot } from "../memory/snapshot.ts";
 import { dupEntry } from "./fdtable.ts";
 import { hostPipe, inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
+import { publish, withdraw } from "./procfs/registry.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
 import { Slot } from "./scratch.ts";
@@ -121,6 +122,7 @@ function childProcess(k: Task, holder: PidHolder, vfork: boolean): Task {
     if (dup >= 0) c.fds.set(fd, dupEntry(e, dup, e.cloexec));
   }
   inherit(child, inherited(k));
+  publish(c);
   return child;
 }
 
@@ -166,6 +168,7 @@ export async function runInline(
   }
   if (!state.moved) {
     closeFds(child);
+    withdraw(child.rt, child.pid);
     finishHolder(state.holder, status);
   }
   if (state.ready !== undefined) parent.notReady(child.pid, state.ready);

@@ -86,6 +86,11 @@ export function inlineTable(
     if (name === "prlimit64") {
       return (k, a) => (a[2] !== 0 ? moveOut(k, true) ?? h(k, a) : h(k, a));
     }
+    if (name === "ioctl") {
+      // Taking or giving up a controlling terminal acts on the host process's session.
+      const ctty = (a: Float64Array) => (a[1] >>> 0) === 0x540e || (a[1] >>> 0) === 0x5422;
+      return (k, a) => (ctty(a) ? moveOut(k, true) ?? h(k, a) : h(k, a));
+    }
     if (name === "kill") {
       // A group, or itself with a stop signal (which stops its own host process).
       const move = (k: Task, a: Float64Array) =>

@@ -5,7 +5,7 @@ import type { Sysroot } from "../sysroot/resolve.ts";
 import type { Task } from "./task.ts";
 import { E } from "./errno.ts";
 import type { FdEntry } from "./fdtable.ts";
-import { isRendered } from "./procfs.ts";
+import { isRendered, isRenderedSystemFile, otherProcessPath } from "./procfs/mod.ts";
 import { Slot } from "./scratch.ts";
 
 export const AT_FDCWD = -100;
@@ -79,6 +79,10 @@ function inSysroot(
   if (typeof host === "number") return host;
   k.path.atDir = HOST_AT_FDCWD;
   // The walk may have arrived in /proc or /dev (a symlink to /proc/self/fd/N): the guest's view.
+  if (under(host, "/sys")) {
+    const hidden = sysPath(host);
+    if (hidden !== undefined) return hidden;
+  }
   if (under(host, "/proc") || under(host, "/dev")) {
     const special = procPath(k, devView(host));
     if (typeof special === "number") return special;
@@ -146,8 +150,10 @@ function procView(
   if (abs) {
     const second = mem[addr + 1];
     const plain = isCanonical(mem, addr, len);
-    if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */) return undefined;
+    const sy = second === 0x73 /* s */ && mem[addr + 2] === 0x79; /* y */
+    if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */ && !sy) return undefined;
     guest = k.proc.string(addr) as string;
+    if (plain && under(guest, "/sys")) return sysPath(guest);
     if (plain && !under(guest, "/proc") && !under(guest, "/dev")) return undefined;
   } else {
     const base = relativeBase(k, entry, addr, len);
@@ -155,12 +161,37 @@ function procView(
     guest = `${base}/${k.proc.string(addr)}`;
   }
   const c = canonical(k, guest);
+  if (under(c, "/sys")) return sysPath(c) ?? (abs ? undefined : c);
   if (!under(c, "/proc") && !under(c, "/dev")) return undefined;
   const mapped = devView(c);
   const special = procPath(k, mapped);
   if (special === undefined) return abs ? undefined : c; // the host resolves it as the guest does
   if (typeof special === "string") k.path.shown = mapped;
   return special;
+}
+
+/**
+ * What of /sys the guest sees: the CPUs (`online`, `possible`, `present`, cpuN/), NUMA nodes,
+ * cgroup limits and transparent huge page sizes, which glibc, Go, Python and node read at
+ * start-up, and the directories above them; the rest (the host's devices, firmware, DMI tables,
+ * its x86 CPU's details elsewhere) is ENOENT, as where /sys has no such entry.
+ */
+const SYS_SHOWN = [
+  "/sys/devices/system/cpu",
+  "/sys/devices/system/node",
+  "/sys/fs/cgroup",
+  "/sys/kernel/mm/transparent_hugepage",
+];
+
+/** Whether the guest sees the canonical /sys path `c`. */
+export function sysVisible(c: string): boolean {
+  return sysPath(c) === undefined;
+}
+
+/** -ENOENT for a canonical /sys path the guest does not see, else undefined (the host's). */
+function sysPath(c: string): number | undefined {
+  for (const shown of SYS_SHOWN) if (under(c, shown) || under(shown, c)) return undefined;
+  return -E.ENOENT;
 }
 
 /** `p` is `dir` or below it. */
@@ -306,30 +337,56 @@ function isOwn(k: Task, who: string): boolean {
   return who === "self" || who === "thread-self" || Number(who) === k.proc.pid;
 }
 
+/** What a rendered file's path stands for on the host: a stat-able /proc file (openat renders). */
+const RENDERED_STAND_IN = "/proc/self/comm";
+
 // /proc/self (and /proc/<own pid>, /proc/thread-self, /proc/self/task/TID) paths that must not
 // show the elfuse host process itself; `s` is canonical.
 function procPath(k: Task, path: string): string | number | undefined {
-  // /proc/net is a link to self/net: the guest's own view (procfs.ts renders it).
-  const s = under(path, "/proc/net") || path === "/proc/mounts"
-    ? `/proc/self${path.slice(5)}`
-    : path;
-  const m = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?(\/.*)?$/.exec(s);
-  if (m === null) return undefined;
-  const rest = m[3] ?? "";
-  if (!isOwn(k, m[1])) return otherProcess(Number(m[1]), rest);
+  // /proc/net is a link to self/net: the guest's own view (procfs/ renders it).
+  let s = under(path, "/proc/net") ? `/proc/self${path.slice(5)}` : path;
+  // /proc/TID of one of this process's other threads (not listed, but there, as on Linux) is
+  // that thread's view: /proc/self/task/TID.
+  const tid = /^\/proc\/(\d+)(\/.*)?$/.exec(s);
+  if (tid !== null && Number(tid[1]) !== k.proc.pid) {
+    if (k.proc.tasks.some((t) => t.tid === Number(tid[1]))) {
+      s = `/proc/self/task/${tid[1]}${tid[2] ?? ""}`;
+    }
+  }
+  const m = /^\/proc\/(self|thread-self|\d+)(\/task\/(\d+))?(\/.*)?$/.exec(s);
+  if (m === null) {
+    if (!isRenderedSystemFile(s)) return undefined;
+    k.path.procRest = s;
+    return RENDERED_STAND_IN;
+  }
+  const rest = m[4] ?? "";
+  if (!isOwn(k, m[1])) {
+    return otherProcessPath(k, Number(m[1]), (m[2] ?? "") + rest) ??
+      otherProcess(Number(m[1]), rest);
+  }
   if (rest === "/exe") return k.proc.info.hostExePath;
+  const info = /^\/fdinfo\/(\d+)$/.exec(rest);
+  if (info !== null && k.proc.fds.get(Number(info[1])) === undefined) return CLOSED_FD;
   if (isRendered((m[2] ?? "") + rest)) {
     k.path.procRest = (m[2] ?? "") + rest;
-    return "/proc/self/comm"; // stat-able stand-in; openat serves the rendered content
+    return RENDERED_STAND_IN;
   }
+  if (m[3] !== undefined) {
+    // A guest thread's directory: its tid is elfuse's, not a host thread's, so the host's
+    // /proc/self/task has no such entry; the process's own directory stands in for it.
+    if (!k.proc.tasks.some((t) => t.tid === Number(m[3]))) return -E.ENOENT;
+    if (rest === "") return "/proc/self";
+  }
+  // The thread list: getdents64 lists the guest's threads (procfs/fd_dir.ts listFds).
+  if (rest === "/task") return "/proc/self/task";
   const fd = /^\/(fd|fdinfo)\/(\d+)(\/.*)?$/.exec(rest);
   if (fd !== null) {
     const e = k.proc.fds.get(Number(fd[2]));
     return e === undefined ? CLOSED_FD : `/proc/self/${fd[1]}/${e.hostFd}${fd[3] ?? ""}`;
   }
-  // The directories themselves: getdents64 lists the guest's fds (procfs.ts listFds).
+  // The directories themselves: getdents64 lists the guest's fds (procfs/fd_dir.ts listFds).
   if (rest === "/fd" || rest === "/fdinfo") return `/proc/self${rest}`;
-  return undefined;
+  return m[3] !== undefined ? `/proc/self${rest}` : undefined;
 }
 
 /**

@@ -34,6 +34,14 @@ export class Runtime {
   /** AT_HWCAP/AT_HWCAP2 of the backend, for images built by execve. */
   hwcap = 0;
   hwcap2 = 0;
+  /** MIDR_EL1 of the backend's CPU (Backend.midr), for /proc/cpuinfo. */
+  midr = 0;
+  /** The run's directory of guest process cards (procfs/registry.ts); "" none, undefined unknown. */
+  registry: string | undefined;
+  /** This elfuse made that directory (it removes it when its own guest ends). */
+  ownsRegistry = false;
+  /** CNTFRQ_EL0 of the backend (Backend.counterHz), for /proc/cpuinfo. */
+  counterHz = 0;
   /** For the vDSO of images built by execve (Backend.monotonicCounter). */
   monotonicCounter = false;
   #hostLimits: [number, number][] | undefined;

@@ -23,6 +23,8 @@ import { eventSyscalls } from "./syscalls/event.ts";
 import { signalfdSyscalls } from "./syscalls/signalfd.ts";
 import { socketSyscalls } from "./syscalls/socket.ts";
 import { fuseSyscalls, withFuseRoutes } from "./fuse/syscalls.ts";
+import { sysvIpcSyscalls } from "./syscalls/sysv_ipc.ts";
+import { mqueueSyscalls } from "./syscalls/mqueue.ts";
 
 /** Every family's rows, in the order docs list them. */
 export const families: Record<string, SyscallDef[]> = {
@@ -42,6 +44,8 @@ export const families: Record<string, SyscallDef[]> = {
   "programs and processes": [...execSyscalls, ...processSyscalls],
   threads: threadSyscalls,
   "mounts (guest-internal FUSE)": fuseSyscalls,
+  "System V IPC": sysvIpcSyscalls,
+  "POSIX message queues": mqueueSyscalls,
 };
 
 export interface TableRow {

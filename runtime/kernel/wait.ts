@@ -59,6 +59,11 @@ export interface Wait {
    * running the syscall again (a vfork parent's clone returns the child's pid).
    */
   done?: number;
+  /**
+   * The end of a wait made of short retries (System V IPC in a threaded process): `deadline` is
+   * the next look, this the last.
+   */
+  until?: number;
   /** Called when the wait ends, however it ends. */
   onEnd?: () => void;
   outcome: Outcome;

@@ -135,6 +135,28 @@ export class AddressSpace {
   }
 
   /**
+   * Maps what `attach` puts over a fixed range of the slab itself (shmat of a System V segment
+   * with SHM_REMAP at the range's host address), shared: the range is cleared first, and the
+   * mapping is then the guest's like a shared file mapping (munmap, exec and replacement drop it,
+   * which detaches it on the host). `backing` (a host fd of the same memory), when there is one,
+   * lets fork children share it. False when `attach` failed (nothing is mapped then).
+   */
+  attachShared(
+    start: number,
+    len: number,
+    prot: number,
+    name: string,
+    attach: () => boolean,
+    backing?: () => Backing | undefined,
+  ): boolean {
+    this.#drop(start, start + len);
+    if (!attach()) return false;
+    this.slab.adopt(start, len);
+    this.#add({ start, end: start + len, prot, name, shared: true, backing: backing?.() });
+    return true;
+  }
+
+  /**
    * Maps `len` bytes of host file `fd` at `offset` over a fixed range, private (copy-on-write):
    * how a fork child takes over its parent's pages. The backend learns of the new host pages.
    */

@@ -53,6 +53,16 @@ export class Slab {
     return true;
   }
 
+  /**
+   * Records that the host mapped something other than the slab's own pages over [gpa, gpa+len)
+   * (a System V segment attached there with SHM_REMAP): zero() replaces it like a file mapping.
+   */
+  adopt(gpa: number, len: number): void {
+    this.#cut(gpa, gpa + len);
+    this.#files.push([gpa, gpa + len]);
+    this.#files.sort((a, b) => a[0] - b[0]);
+  }
+
   /** The parts of [start, end) backed by a host file (the rest is anonymous memory). */
   fileRanges(start: number, end: number): [number, number][] {
     const out: [number, number][] = [];

@@ -74,6 +74,10 @@ export class UnicornBackend implements Backend {
   // Unicorn's default arm64 CPU is a Cortex-A72: FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32.
   readonly hwcap = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80;
   readonly hwcap2 = 0;
+  /** The Cortex-A72's MIDR_EL1 (ARM Cortex-A72 TRM 4.3.1: r0p3). */
+  readonly midr = 0x410fd083;
+  /** QEMU's generic timer runs at 62.5 MHz (GTIMER_SCALE 16 ns; docs/internals.md, vDSO). */
+  readonly counterHz = 62_500_000;
   // QEMU's generic timer counts QEMU_CLOCK_VIRTUAL, which without icount is get_clock(): the host's
   // clock_gettime(CLOCK_MONOTONIC) (measured equal to the microsecond on Linux). Not checked on
   // macOS, where elfuse's own CLOCK_MONOTONIC comes from a different host clock.

@@ -1,6 +1,7 @@
 // execve and execveat: the new program replaces the image in this same host process, as on
 // Linux. Everything that can fail is checked before the old image is torn down; after that
 // point the exec cannot fail back to the caller.
+import { publish } from "../procfs/registry.ts";
 import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
@@ -274,6 +275,7 @@ function exec(
   // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
   // which for a translated program is the program, not its translator.
   k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);
+  publish(k.proc);
   const v = k.proc.vcpu, g = k.rt.scratch.view;
   k.rt.scratch.u8.fill(0, Slot.REGS, Slot.REGS + 34 * 8);
   k.rt.scratch.u8.fill(0, Slot.FPSIMD, Slot.FPSIMD + 528);

@@ -5,7 +5,7 @@ import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { pathAt } from "../paths.ts";
-import { openRendered } from "../procfs.ts";
+import { openRendered, openRenderedForWriting } from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
 import { Slot } from "../scratch.ts";
@@ -46,15 +46,16 @@ function openat(k: Task, a: Float64Array): number {
   const p = pathAt(k, a[0], a[1], 0, false, follow);
   if (p < 0) return p;
   if (k.path.procRest !== undefined) {
-    if ((flags & 3) !== 0) return -E.EACCES; // rendered /proc files are read-only
-    const h = openRendered(k, k.path.procRest);
+    const h = (flags & 3) === 0
+      ? openRendered(k, k.path.procRest)
+      : openRenderedForWriting(k, flags);
     return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
   }
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();
   // A /proc or /dev/fd path is recorded canonical: relative paths from it and getdents64 on it
-  // then see the guest's view (paths.ts procView, procfs.ts listFds).
+  // then see the guest's view (paths.ts procView, procfs/fd_dir.ts listFds).
   const shown = k.path.shown ?? (k.proc.string(a[1]) as string);
   return install(k, h, (flags & O_CLOEXEC) !== 0, shown);
 }
@@ -249,7 +250,13 @@ function pipe2(k: Task, a: Float64Array): number {
 const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404;
 const TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 const FIONREAD = 0x541b, FIONBIO = 0x5421, FIONCLEX = 0x5450, FIOCLEX = 0x5451;
-const TIOCGSID = 0x5429, TIOCSCTTY = 0x540e, TIOCOUTQ = 0x5411;
+const TIOCGSID = 0x5429, TIOCSCTTY = 0x540e, TIOCOUTQ = 0x5411, TIOCNOTTY = 0x5422;
+// Pseudo-terminals (asm-generic/ioctls.h): the guest's ptys are the host's (/dev/ptmx, /dev/pts).
+const TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGPTLCK = 0x80045439;
+const TIOCPKT = 0x5420, TIOCGPKT = 0x80045438, TIOCSIG = 0x40045436, TIOCGPTPEER = 0x5441;
+const TIOCEXCL = 0x540c, TIOCNXCL = 0x540d, TIOCGEXCL = 0x80045440, TIOCSTI = 0x5412;
+const TCSBRK = 0x5409, TCXONC = 0x540a, TCFLSH = 0x540b, TIOCSBRK = 0x5427, TIOCCBRK = 0x5428;
+const TIOCMGET = 0x5415, TIOCMSET = 0x5418, TIOCGETD = 0x5424, TIOCSETD = 0x5423;
 const SIOCATMARK = 0x8905, SIOCGIFCONF = 0x8912, IFREQ_SIZE = 40;
 const passthrough: Record<number, { size: number; write: boolean }> = {
   [TCGETS]: { size: 36, write: true },
@@ -264,6 +271,28 @@ const passthrough: Record<number, { size: number; write: boolean }> = {
   [FIONBIO]: { size: 4, write: false },
   [TIOCGSID]: { size: 4, write: true },
   [TIOCOUTQ]: { size: 4, write: true }, // SIOCOUTQ on sockets
+  [TIOCGPTN]: { size: 4, write: true },
+  [TIOCSPTLCK]: { size: 4, write: false },
+  [TIOCGPTLCK]: { size: 4, write: true },
+  [TIOCPKT]: { size: 4, write: false },
+  [TIOCGPKT]: { size: 4, write: true },
+  [TIOCGEXCL]: { size: 4, write: true },
+  [TIOCSTI]: { size: 1, write: false },
+  [TIOCMGET]: { size: 4, write: true },
+  [TIOCMSET]: { size: 4, write: false },
+  [TIOCGETD]: { size: 4, write: true },
+  [TIOCSETD]: { size: 4, write: false },
+  // An int by value, or no argument.
+  [TIOCSCTTY]: { size: 0, write: false },
+  [TIOCNOTTY]: { size: 0, write: false },
+  [TIOCSIG]: { size: 0, write: false },
+  [TIOCEXCL]: { size: 0, write: false },
+  [TIOCNXCL]: { size: 0, write: false },
+  [TCSBRK]: { size: 0, write: false },
+  [TCXONC]: { size: 0, write: false },
+  [TCFLSH]: { size: 0, write: false },
+  [TIOCSBRK]: { size: 0, write: false },
+  [TIOCCBRK]: { size: 0, write: false },
   [SIOCATMARK]: { size: 4, write: true },
   // Interface queries on a socket (include/uapi/linux/sockios.h): struct ifreq, 40 bytes on every
   // 64-bit Linux, name in, answer out; if_nametoindex and if_indextoname use these.
@@ -292,16 +321,31 @@ function ioctl(k: Task, a: Float64Array): number {
     e.cloexec = req === FIOCLEX;
     return 0;
   }
-  if (req === TIOCSCTTY) return -E.EPERM;
   if (req === SIOCGIFCONF) return ifconf(k, e.hostFd, arg);
+  if (req === TIOCGPTPEER) return ptyPeer(k, e.hostFd, arg >>> 0);
   const p = passthrough[req];
   if (p === undefined) {
     // Rosetta's VZ ioctls (x86/rosetta.ts): checked only for requests no host device takes.
     return k.proc.vzIoctl?.(e.path, req, arg) ?? -E.ENOTTY;
   }
+  if (p.size === 0) return k.host(libc.ioctl(e.hostFd, req, arg >>> 0));
   const ok = p.write ? k.proc.canWrite(arg, p.size) : k.proc.canRead(arg, p.size);
   if (!ok) return -E.EFAULT;
   return k.host(libc.ioctl(e.hostFd, req, k.proc.hostBase + arg));
+}
+
+/**
+ * TIOCGPTPEER (Linux 4.13): opens the pty's slave with `flags` and returns the new fd, which
+ * becomes a guest fd (the host's close-on-exec always, the guest's as asked).
+ */
+function ptyPeer(k: Task, hostFd: number, flags: number): number {
+  const h = libc.ioctl(hostFd, TIOCGPTPEER, openFlagsToHost(flags) | O_CLOEXEC);
+  if (h < 0) return k.fail();
+  const s = k.rt.scratch;
+  const n = libc.ioctl(hostFd, TIOCGPTN, s.address + Slot.BUFFER) < 0
+    ? ""
+    : String(s.view.getUint32(Slot.BUFFER, true));
+  return install(k, h, (flags & O_CLOEXEC) !== 0, `/dev/pts/${n}`);
 }
 
 /**
@@ -355,6 +399,6 @@ export const fdSyscalls: SyscallDef[] = [
     args: ["fd", "hex", "ptr"],
     status: "partial",
     note:
-      "terminal (TCGETS, TCSETS*, TIOCGWINSZ/SWINSZ, TIOCGPGRP/SPGRP, TIOCGSID), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, and on sockets SIOCOUTQ, SIOCATMARK and the SIOCGIF* interface queries (SIOCGIFCONF, NAME, INDEX, FLAGS, ADDR, NETMASK, BRDADDR, DSTADDR, MTU, HWADDR, METRIC, TXQLEN); others ENOTTY",
+      "terminal (TCGETS, TCSETS*, TIOCGWINSZ/SWINSZ, TIOCGPGRP/SPGRP, TIOCGSID, TIOCSCTTY, TIOCNOTTY, TCSBRK, TCXONC, TCFLSH, TIOCSTI, TIOCEXCL/NXCL/GEXCL, TIOCM*, TIOCGETD/SETD), host ptys (TIOCGPTN, TIOCSPTLCK/GPTLCK, TIOCPKT/GPKT, TIOCSIG, TIOCGPTPEER), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, and on sockets SIOCOUTQ, SIOCATMARK and the SIOCGIF* interface queries (SIOCGIFCONF, NAME, INDEX, FLAGS, ADDR, NETMASK, BRDADDR, DSTADDR, MTU, HWADDR, METRIC, TXQLEN); others ENOTTY",
   },
 ];

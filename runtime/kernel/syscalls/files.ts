@@ -6,8 +6,16 @@ import { libc } from "../../host/libc.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
-import { path, pathAt, shownPath } from "../paths.ts";
-import { isFdDir, listFds } from "../procfs.ts";
+import { path, pathAt, shownPath, sysVisible } from "../paths.ts";
+import {
+  isFdDir,
+  isProcRoot,
+  listFds,
+  listFiltered,
+  listProcRoot,
+  otherExeLink,
+  otherTaskDir,
+} from "../procfs/mod.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200;
@@ -89,6 +97,15 @@ function readlinkat(k: Task, a: Float64Array): number {
     k.proc.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
+  const other = s.startsWith("/proc/") ? otherExeLink(k, s) : undefined;
+  if (other !== undefined) {
+    // Another guest process's program, as that guest names it.
+    const bytes = new TextEncoder().encode(other);
+    const n = Math.min(bytes.length, size);
+    if (!k.proc.canWrite(buf, n)) return -E.EFAULT;
+    k.proc.mem.set(bytes.subarray(0, n), buf);
+    return n;
+  }
   const p = pathAt(k, a[0], a[1], 0, true, false); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
   if (!k.proc.canWrite(buf, size)) return -E.EFAULT;
@@ -130,6 +147,25 @@ function getdents64(k: Task, a: Float64Array): number {
   if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
   // The host's /proc/self/fd would list elfuse's own fds: the guest sees its table.
   if (isFdDir(k, e.path)) return listFds(k, e.hostFd, e.path, buf, len);
+  if (isProcRoot(e.path)) return listProcRoot(k, e.hostFd, buf, len);
+  const other = e.path.startsWith("/proc/") ? otherTaskDir(k, e.path) : undefined;
+  if (other !== undefined) {
+    // Another guest process's threads are not known here: its main thread alone (the host's
+    // task/ of an elfuse lists Deno's threads).
+    const self = String(other);
+    return listFiltered(k, e.hostFd, buf, len, (n) => n === "." || n === ".." || n === self);
+  }
+  // /sys and the directories above what the guest sees of it list only that (paths.ts).
+  const dir = e.path.startsWith("/sys") ? e.path.replace(/\/+$/, "") : "";
+  if (dir === "/sys" || dir.startsWith("/sys/")) {
+    return listFiltered(
+      k,
+      e.hostFd,
+      buf,
+      len,
+      (name) => name === "." || name === ".." || sysVisible(`${dir}/${name}`),
+    );
+  }
   return k.host(Number(libc.getdents64(e.hostFd, k.proc.hostBase + buf, len)));
 }
 

@@ -4,13 +4,14 @@ import { isAbsolute, join, resolve } from "./path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
+import { ProgramFile } from "./program_file.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
 
 export interface Program {
   /** Absolute host path. */
   hostPath: string;
+  /** Its headers; the loader maps its segments from the file (program_file.ts). */
   elf: ElfImage;
-  bytes: Uint8Array;
 }
 
 /**
@@ -88,24 +89,23 @@ export function readProgram(hostPath: string, shown: string): Program {
     // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
     throw new ElfuseError(`${shown}: ${problem.why}`, problem.errno === "ENOENT" ? 127 : 126);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = Deno.readFileSync(hostPath);
-  } catch (e) {
-    const why = e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (e as Error).message;
-    throw new ElfuseError(`${shown}: ${why}`, 126);
+  const file = ProgramFile.open(hostPath);
+  if (!(file instanceof ProgramFile)) {
+    // EACCES, EPERM (a seal, an LSM): what open(2) says; programFileProblem caught the rest.
+    throw new ElfuseError(`${shown}: cannot open: ${hostErrorText(file.errno)}`, 126);
   }
   let elf: ElfImage;
   try {
-    elf = parseElf(bytes);
+    elf = parseElf(file);
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
-    if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
+    const head = file.read(0, 2);
+    if (e.notElf && head[0] === 0x23 && head[1] === 0x21) {
       throw new ElfuseError(`${shown}: is a script (#!), not an ELF program`, 126);
     }
     throw new ElfuseError(`${shown}: cannot execute: ${e.message}`, 126);
+  } finally {
+    file.close();
   }
   if (elf.machine !== EM_AARCH64) {
     throw new ElfuseError(
@@ -115,7 +115,13 @@ export function readProgram(hostPath: string, shown: string): Program {
       126,
     );
   }
-  return { hostPath, elf, bytes };
+  return { hostPath, elf };
+}
+
+/** A host errno as words, for the few open(2) failures left after programFileProblem's checks. */
+function hostErrorText(errno: number): string {
+  // EPERM and EACCES are 1 and 13 on Linux and macOS alike.
+  return errno === 1 || errno === 13 ? "permission denied" : `host errno ${errno}`;
 }
 
 /** Linux's BINPRM_MAX_RECURSION: how many `#!` interpreters deep a program may go. */

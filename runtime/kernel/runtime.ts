@@ -38,7 +38,7 @@ export class Runtime {
    * Programs execve read lately, by file identity and version (syscalls/exec.ts): a shell execs
    * the same few programs over and over.
    */
-  readonly programs = new Map<string, { elf: ElfImage; bytes: Uint8Array }>();
+  readonly programs = new Map<string, { elf: ElfImage }>();
   /** Whether fork children may run in this process first (inline_fork.ts), once decided. */
   inlineForks: boolean | undefined;
   /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */

@@ -9,6 +9,7 @@ import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.t
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
+import { ProgramFile } from "../../program_file.ts";
 import { E } from "../errno.ts";
 import { type Task, TaskState } from "../task.ts";
 import { RESULT_SET } from "../syscall_def.ts";
@@ -53,7 +54,6 @@ interface Target {
   hostPath: string;
   guestPath: string;
   elf: ElfImage;
-  bytes: Uint8Array;
   argv: string[];
 }
 
@@ -93,37 +93,37 @@ function resolveTarget(
   const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
-  let bytes: Uint8Array;
-  try {
-    bytes = Deno.readFileSync(hostPath);
-  } catch {
-    return -E.EACCES;
-  }
-  if (bytes[0] === 0x23 && bytes[1] === 0x21) {
-    // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
-    const end = bytes.indexOf(0x0a);
-    const line = dec.decode(bytes.subarray(2, end < 0 ? Math.min(bytes.length, 256) : end)).trim();
-    if (line === "") return -E.ENOEXEC;
-    const sp = line.search(/[ \t]/);
-    const interp = sp < 0 ? line : line.slice(0, sp);
-    const arg = sp < 0 ? "" : line.slice(sp).trim();
-    const next = [interp, ...(arg ? [arg] : []), guestPath, ...argv.slice(1)];
-    const p = pathFor(k, interp);
-    return resolveTarget(k, p, interp, next, depth + 1);
-  }
+  // Only the headers are read: the loader maps the segments from the file (program_file.ts).
+  const file = ProgramFile.open(hostPath);
+  if (!(file instanceof ProgramFile)) return -E.EACCES;
   let elf: ElfImage;
   try {
-    elf = parseElf(bytes);
+    const head = file.read(0, 4096);
+    if (head[0] === 0x23 && head[1] === 0x21) {
+      // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
+      const end = head.indexOf(0x0a);
+      const line = dec.decode(head.subarray(2, end < 0 ? Math.min(head.length, 256) : end)).trim();
+      if (line === "") return -E.ENOEXEC;
+      const sp = line.search(/[ \t]/);
+      const interp = sp < 0 ? line : line.slice(0, sp);
+      const arg = sp < 0 ? "" : line.slice(sp).trim();
+      const next = [interp, ...(arg ? [arg] : []), guestPath, ...argv.slice(1)];
+      const p = pathFor(k, interp);
+      return resolveTarget(k, p, interp, next, depth + 1);
+    }
+    elf = parseElf(file);
   } catch (e) {
     if (e instanceof ElfError) return -E.ENOEXEC;
     throw e;
+  } finally {
+    file.close();
   }
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
   }
-  programCache.set(key, { elf, bytes });
-  return { hostPath, guestPath, elf, bytes, argv };
+  programCache.set(key, { elf });
+  return { hostPath, guestPath, elf, argv };
 }
 
 const PROGRAM_CACHE_SIZE = 8;
@@ -187,7 +187,7 @@ function exec(
     commitExec(k);
     try {
       image = buildImage(k.proc.as, {
-        program: { hostPath: target.hostPath, elf: target.elf, bytes: target.bytes },
+        program: { hostPath: target.hostPath, elf: target.elf },
         shownName: target.guestPath,
         argv: target.argv,
         envp,

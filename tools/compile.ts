@@ -4,6 +4,7 @@
 // deno compile downloads the `denort` runtime for the target on first use; without network access
 // to Deno's release server it fails, and this script says so.
 import { parseArgs } from "../runtime/deps.ts";
+import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -13,6 +14,7 @@ export function compileArgs(output: string, target?: string): string[] {
     "compile",
     "--allow-all",
     "--no-check",
+    V8_FLAGS_ARG,
     // Lazily imported modules and the watchdog Worker are not found by static analysis.
     "--include",
     `${root}runtime/watchdog.ts`,

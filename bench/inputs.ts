@@ -55,7 +55,7 @@ const makers: Record<string, (quick: boolean) => Uint8Array> = {
   text: (quick) => text(quick ? 1 << 20 : 16 << 20),
   lines: (quick) => lines(quick ? 50_000 : 1_000_000),
   // About 23 MB (issue 21's coreutils sort case).
-  biglines: (quick) => lines(quick ? 100_000 : 1_550_000),
+  biglines: (quick) => lines(quick ? 100_000 : 1_625_000),
   makefile: () => makefile(20),
 };
 

@@ -19,6 +19,8 @@
 export const UC_CTL_TLB_FLUSH_WRITE = 11 | (1 << 30);
 
 const FIRST_MS = 8;
+/** How long a notification thread that has started may take to call uc_emu_stop (it is µs). */
+const IN_FLIGHT_MS = 5;
 const SIGEV_THREAD = 2;
 const CLOCK_MONOTONIC = 1;
 
@@ -90,7 +92,15 @@ export class TlbGrowth {
     this.#timers.timer_settime(this.#id, 0, s, null);
   }
 
+  /**
+   * Deletes the timer. A notification thread that has already started may still be about to call
+   * uc_emu_stop: that is possible only once the expiry has passed, and then this waits long enough
+   * for it (a few ms, at most once per run) before the caller closes the engine.
+   */
   close(): void {
     this.#timers.timer_delete(this.#id);
+    if (this.#start !== 0 && performance.now() >= this.#next) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, IN_FLIGHT_MS);
+    }
   }
 }

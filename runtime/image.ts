@@ -123,6 +123,7 @@ function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
 
 /** Runs `use` with the program's file open (its segments are mapped from it). */
 function withFile<T>(prog: Program, use: (f: ProgramFile) => T): T {
+  if (prog.file !== undefined) return use(prog.file); // its opener closes it
   const f = ProgramFile.open(prog.hostPath);
   if (!(f instanceof ProgramFile)) {
     throw new ElfError(`cannot open ${prog.hostPath} again (host errno ${f.errno})`);

@@ -12,6 +12,8 @@ export interface Program {
   hostPath: string;
   /** Its headers; the loader maps its segments from the file (program_file.ts). */
   elf: ElfImage;
+  /** The file, already open (execve opens it before its point of no return); else by path. */
+  file?: ProgramFile;
 }
 
 /**

@@ -183,11 +183,15 @@ function exec(
   // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a
   // shell and its applets) keeps the backend's translated code (memory/mapping_batch.ts).
   let image: ReturnType<typeof buildImage> | undefined, failure: unknown;
+  // The file is opened before then, as Linux's open_exec does: execveat of a close-on-exec
+  // descriptor names it by /proc/self/fd/N, which commitExec closes.
+  const file = ProgramFile.open(target.hostPath);
+  if (!(file instanceof ProgramFile)) return -E.EACCES;
   batchMappings(k.proc.as, () => {
     commitExec(k);
     try {
       image = buildImage(k.proc.as, {
-        program: { hostPath: target.hostPath, elf: target.elf },
+        program: { hostPath: target.hostPath, elf: target.elf, file },
         shownName: target.guestPath,
         argv: target.argv,
         envp,
@@ -198,6 +202,8 @@ function exec(
       });
     } catch (e) {
       failure = e;
+    } finally {
+      file.close();
     }
   });
   if (image === undefined) {

@@ -1,14 +1,31 @@
-// elfuse command line: `elfuse [options] [--] program [args...]`.
+/**
+ * The elfuse command line: `elfuse [options] [--] program [args...]`, `elfuse sysroot create`,
+ * `elfuse binfmt`. `deno install -g -A -n elfuse jsr:@elfuse/elfuse/cli` installs it as `elfuse`.
+ *
+ * @example Run it from a program of your own
+ * ```ts
+ * import { main } from "./cli.ts";
+ *
+ * Deno.exit(await main(["--timeout", "10", "./fixtures/build/hello"]));
+ * ```
+ *
+ * @module
+ */
 import { ElfuseError, printable } from "./runtime/errors.ts";
 import { type BackendName, backendNames } from "./runtime/backends/select.ts";
 import { preloadUnicorn } from "./runtime/backends/unicorn/preload.ts";
+import { SYSROOT_ARCHES, type SysrootArch } from "./runtime/sysroot/arch.ts";
 
+export type { BackendName, SysrootArch };
+
+/** elfuse's version, as `elfuse --version` prints it. */
 export const VERSION = "0.1.0";
 
-const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell
+const HELP = `elfuse ${VERSION}: run Linux AArch64 ELF programs from the shell (x86-64 ones
+through a translator, box64)
 
 usage: elfuse [options] [--] program [args...]
-       elfuse sysroot create [--suite SUITE] DIR PACKAGE...
+       elfuse sysroot create [--suite SUITE] [--arch ARCH] [--only] DIR PACKAGE...
        elfuse binfmt install|uninstall|status
 
 A program name without a slash is looked up in PATH; a #! script runs through its
@@ -34,16 +51,24 @@ options:
                          come from DIR (see docs/sysroot.md)
       --timeout SECONDS  end the guest and every process it started (exit status 124)
                          after SECONDS of wall-clock time
+      --x86-translator PATH
+                         run x86-64 programs through this AArch64 translator (box64);
+                         default: box64 from the sysroot (see docs/x86_64.md)
+      --no-x86           refuse x86-64 programs (alias --no-rosetta)
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
-  sysroot create         builds DIR from Debian arm64 packages and their dependencies
-                         (default suite bookworm), for use with --sysroot DIR
+  sysroot create         builds DIR from Debian arm64 packages, their dependencies and
+                         Debian's base (default suite bookworm), for use with --sysroot DIR
   binfmt install         (root) registers elfuse with binfmt_misc, so that aarch64 programs
                          run through elfuse when any program execs them; uninstall removes
                          the entry, status shows what handles aarch64 programs
 
 environment:
   ELFUSE_SYSROOT         the default for --sysroot (as qemu-user's QEMU_LD_PREFIX)
+  ELFUSE_X86_TRANSLATOR  the default for --x86-translator
+  ELFUSE_X86_SYSROOT     box64's sysroot for x86-64 programs run without --sysroot (default
+                         ~/.cache/elfuse/x86-sysroot; at a terminal elfuse offers to fetch it)
+  ELFUSE_NO_X86=1        as --no-x86 (ELFUSE_NO_ROSETTA=1 too)
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
@@ -66,6 +91,9 @@ const options = {
   workdir: { type: "string" },
   sysroot: { type: "string" },
   timeout: { type: "string" },
+  "x86-translator": { type: "string" },
+  "no-x86": { type: "boolean" },
+  "no-rosetta": { type: "boolean" },
 } as const;
 
 /** Splits argv at the program: options before it, the program and its arguments after. */
@@ -86,19 +114,32 @@ function splitAtProgram(argv: string[]): { own: string[]; rest: string[] } {
 
 /** A run the command line asks for. */
 export interface CliRequest {
+  /** The program as given (a path, or a bare name looked up in PATH). */
   program: string;
+  /** Its arguments after argv[0]. */
   args: string[];
   /** argv[0] (`-0`; default: the program as given). */
   argv0: string;
+  /** The guest's environment as KEY=VALUE strings. */
   env: string[];
+  /** The CPU backend (`--backend`; default: elfuse's choice). */
   backend?: BackendName;
+  /** One line per syscall (`--strace`). */
   strace: boolean;
   /** Where --strace lines go (default stderr). */
   straceFile?: string;
+  /** Diagnostics on stderr (`-v`). */
   verbose: boolean;
+  /** The guest's working directory (`--workdir`). */
   workdir?: string;
+  /** The guest's system files (`--sysroot` or ELFUSE_SYSROOT). */
   sysroot?: string;
+  /** Seconds of wall-clock time before the run is ended (`--timeout`). */
   timeout?: number;
+  /** --x86-translator (or ELFUSE_X86_TRANSLATOR). */
+  x86Translator?: string;
+  /** --no-x86, --no-rosetta (or ELFUSE_NO_X86, ELFUSE_NO_ROSETTA). */
+  noX86?: boolean;
 }
 
 /** A directory an option names: must exist (a usage error, exit 2, like every bad option). */
@@ -114,7 +155,15 @@ function directoryOption(option: string, dir: string | undefined): string | unde
   return dir;
 }
 
-/** Parses the command line; returns a request, or "help"/"version". */
+/**
+ * Parses the command line; returns a request, or "help"/"version".
+ *
+ * @example
+ * ```ts
+ * const req = await parseCli(["--timeout", "5", "./prog", "arg"]);
+ * if (typeof req === "object") console.log(req.program, req.args, req.timeout); // ./prog ["arg"] 5
+ * ```
+ */
 export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "version"> {
   const { own, rest } = splitAtProgram(argv);
   let values;
@@ -164,6 +213,10 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
   }
   if (values["strace-file"] === "") throw new ElfuseError("--strace-file needs a path", 2);
   const sysrootFromEnv = values.sysroot === undefined ? Deno.env.get("ELFUSE_SYSROOT") : undefined;
+  const translator = values["x86-translator"] ??
+    (Deno.env.get("ELFUSE_X86_TRANSLATOR") || undefined);
+  if (translator === "") throw new ElfuseError("--x86-translator needs a path", 2);
+  const envFlag = (name: string) => !["", "0", undefined].includes(Deno.env.get(name));
   return {
     program: rest[0],
     args: rest.slice(1),
@@ -179,10 +232,26 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
       values.sysroot ?? (sysrootFromEnv || undefined),
     ),
     timeout,
+    x86Translator: translator,
+    noX86: values["no-x86"] === true || values["no-rosetta"] === true ||
+      envFlag("ELFUSE_NO_X86") || envFlag("ELFUSE_NO_ROSETTA"),
   };
 }
 
-/** node:util parseArgs's error as one line: its first sentence, quotes balanced. */
+/**
+ * node:util parseArgs's error as one line: its first sentence, quotes balanced.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "node:util";
+ *
+ * try {
+ *   parseArgs({ args: ["--x"], options: {} });
+ * } catch (e) {
+ *   console.log(parseArgsMessage(e)); // "Unknown option '--x'"
+ * }
+ * ```
+ */
 export function parseArgsMessage(e: unknown): string {
   const message = (e as Error).message.split("\n")[0];
   // "Unknown option '--x'. To specify a positional argument starting with a '-', place it at
@@ -190,29 +259,51 @@ export function parseArgsMessage(e: unknown): string {
   return message.split(/\.\s/)[0].replace(/\.$/, "");
 }
 
+/** What `elfuse sysroot create` is asked to build. */
 export interface SysrootRequest {
+  /** The directory to build the sysroot in. */
   dir: string;
+  /** The Debian packages to install (with their dependencies). */
   packages: string[];
+  /** The Debian suite (default bookworm). */
   suite?: string;
+  /** The Debian architecture (default arm64). */
+  arch?: SysrootArch;
+  /** Only the named packages and their dependencies, without Debian's base. */
+  only?: boolean;
 }
 
-const SYSROOT_USAGE = "usage: elfuse sysroot create [--suite SUITE] DIR PACKAGE...";
+const SYSROOT_USAGE =
+  "usage: elfuse sysroot create [--suite SUITE] [--arch ARCH] [--only] DIR PACKAGE...";
 
 const SYSROOT_HELP = `${SYSROOT_USAGE}
 
 Builds DIR from Debian arm64 packages and everything they depend on, for use with
 elfuse --sysroot DIR. apt-get resolves and downloads them through a private state
 directory under DIR/.elfuse (the system's apt sources and architectures are never
-touched); dpkg-deb unpacks them. See docs/sysroot.md.
+touched); dpkg-deb unpacks them. Debian's base comes too (dash as /bin/sh,
+base-passwd's /etc/passwd and /etc/group, debianutils), and what the maintainer
+scripts would do is done: the alternatives links (awk, which...) and, with the
+ca-certificates package, the CA bundle. See docs/sysroot.md.
 
 options:
   --suite SUITE   the Debian suite to take the packages from (default bookworm)
+  --arch ARCH     arm64 (default), or amd64: x86-64 libraries for x86-64 programs run
+                  through box64, added beside the arm64 ones (see docs/x86_64.md)
+  --only          only the named packages and their dependencies, not Debian's base
   -h, --help      show this help and exit
 `;
 
 /**
- * Parses `sysroot create [--suite S] DIR PACKAGE...` (the words after `sysroot`), or "help" for
+ * Parses `sysroot create [--suite S] [--arch A] [--only] DIR PACKAGE...` (the words after
+ * `sysroot`), or "help" for
  * `sysroot --help` and `sysroot create --help`.
+ *
+ * @example
+ * ```ts
+ * const req = await parseSysrootCli(["create", "--arch", "amd64", "root", "bash"]);
+ * if (req !== "help") console.log(req.dir, req.arch, req.packages); // root amd64 ["bash"]
+ * ```
  */
 export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | "help"> {
   if (argv[0] === "-h" || argv[0] === "--help") return "help";
@@ -227,7 +318,12 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
     const { parseArgs } = await import("./runtime/deps.ts");
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: { suite: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        suite: { type: "string" },
+        arch: { type: "string" },
+        only: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -236,10 +332,31 @@ export async function parseSysrootCli(argv: string[]): Promise<SysrootRequest | 
   }
   if (values.help) return "help";
   if (positionals.length < 2) throw new ElfuseError(SYSROOT_USAGE, 2);
-  return { dir: positionals[0], packages: positionals.slice(1), suite: values.suite };
+  const arch = values.arch;
+  if (arch !== undefined && !(SYSROOT_ARCHES as readonly string[]).includes(arch)) {
+    throw new ElfuseError(
+      `sysroot create: unknown --arch '${arch}' (use ${SYSROOT_ARCHES.join(" or ")})`,
+      2,
+    );
+  }
+  return {
+    dir: positionals[0],
+    packages: positionals.slice(1),
+    suite: values.suite,
+    arch: arch as SysrootArch | undefined,
+    only: values.only === true,
+  };
 }
 
-/** Runs the command line and returns the process exit status (or dies by the guest's signal). */
+/**
+ * Runs the command line and returns the process exit status (or dies by the guest's signal).
+ *
+ * @example
+ * ```ts
+ * const status = await main(["./fixtures/build/hello"]); // prints "hello, world"
+ * console.log(status); // 0
+ * ```
+ */
 export async function main(argv: string[]): Promise<number> {
   // Linux runs on Unicorn whatever the options say: overlap its 7-8 ms dlopen with the rest.
   if (argv[0] !== "sysroot" && argv[0] !== "binfmt") preloadUnicorn();
@@ -280,7 +397,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (req.timeout !== undefined) {
-      const w = new Worker(new URL("./runtime/watchdog.ts", import.meta.url), { type: "module" });
+      const { workerUrl } = await import("./runtime/host/worker_url.ts");
+      const w = new Worker(
+        workerUrl("watchdog", new URL("./runtime/watchdog.ts", import.meta.url)),
+        { type: "module" },
+      );
       // Inherited by every host process this run starts, so the watchdog can find them all.
       const marker = `ELFUSE_RUN=${Deno.pid}-${crypto.randomUUID()}`;
       Deno.env.set("ELFUSE_RUN", marker.slice("ELFUSE_RUN=".length));

@@ -112,6 +112,11 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "-U, --unset-env",
       "-0, --argv0",
       "ELFUSE_SYSROOT",
+      "--x86-translator",
+      "--no-x86",
+      "--no-rosetta",
+      "ELFUSE_X86_TRANSLATOR",
+      "ELFUSE_NO_X86",
       "sysroot create",
       "binfmt install",
     ]
@@ -136,7 +141,11 @@ Deno.test("programs that cannot run give one line and the shell's exit code", as
     r = await elfuse(write("text", new TextEncoder().encode("hello\n")));
     assert.equal(r.code, 126);
     oneLineError(r, /not an ELF file/);
-    r = await elfuse(write("x86", makeElf({ machine: 62 })));
+    // (Where box64's default sysroot would be is empty: ELFUSE_X86_SYSROOT.)
+    r = await runCliWith(
+      { ELFUSE_X86_SYSROOT: `${dir}/none` },
+      write("x86", makeElf({ machine: 62 })),
+    );
     assert.equal(r.code, 126);
     oneLineError(r, /x86-64 program/);
     r = await elfuse(write("trunc", makeElf().subarray(0, 100)));
@@ -247,12 +256,28 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     dir: "d",
     packages: ["bash", "sed"],
     suite: "trixie",
+    arch: undefined,
+    only: false,
   });
+  assert.deepEqual(await parseSysrootCli(["create", "--arch", "amd64", "--only", "d", "bash"]), {
+    dir: "d",
+    packages: ["bash"],
+    suite: undefined,
+    arch: "amd64",
+    only: true,
+  });
+  await assert.rejects(
+    () => parseSysrootCli(["create", "--arch", "x86_64", "d", "bash"]),
+    /^ElfuseError: sysroot create: unknown --arch 'x86_64' \(use arm64 or amd64\)$/,
+  );
   assert.equal(await parseSysrootCli(["create", "--help"]), "help");
   assert.equal(await parseSysrootCli(["--help"]), "help");
   const help = await elfuse("sysroot", "create", "--help");
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: elfuse sysroot create \[--suite SUITE\] DIR PACKAGE\.\.\.\n/);
+  assert.match(
+    help.stdout,
+    /^usage: elfuse sysroot create \[--suite SUITE\] \[--arch ARCH\] \[--only\] DIR PACKAGE\.\.\.\n/,
+  );
   assert.equal(help.stderr, "");
   // parseArgs's own message, cut to its first sentence: no dangling quote.
   const bad = await elfuse("sysroot", "create", "--bogus", "d", "x");
@@ -282,6 +307,9 @@ Deno.test("sysroot create: usage and bad input give one line", async () => {
     r = await elfuse("sysroot", "create", dir, "Not_A_Package!");
     assert.equal(r.code, 2);
     oneLineError(r, /is not a package name/);
+    r = await elfuse("sysroot", "create", "--arch", "s390x", `${dir}/new`, "bash");
+    assert.equal(r.code, 2);
+    oneLineError(r, /unknown --arch 's390x' \(use arm64 or amd64\)/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

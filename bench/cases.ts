@@ -18,7 +18,15 @@ export interface BenchCase {
   needsExec?: boolean;
   /** Dynamically linked: run with the matrix's Debian sysroot (`--sysroot` / qemu's `-L`). */
   sysroot?: boolean;
+  /**
+   * An x86-64 program (fixtures/x86/): elfuse runs it through box64 from the x86 sysroot, and
+   * the comparison is qemu-x86_64 (docs/x86_64.md has native numbers too).
+   */
+  x86?: boolean;
 }
+
+/** box64's sysroot, which tools/setup.sh builds (matrix/corpus_x86.ts). */
+export const X86_SYSROOT = ".tools/x86-sysroot";
 
 /** The Debian sysroot tools/setup.sh builds (matrix/corpus_sysroot.ts). */
 export const SYSROOT = ".tools/sysroot";
@@ -169,6 +177,25 @@ export const benchCases: BenchCase[] = [
     quickArgs: ["tar", "xzf", "{tgz}", "-C", "{outdir}"],
     perIteration: false,
     group: "compute",
+  },
+  {
+    // x86_hello exits 7 (for the matrix); with 0 rounds the compute program is a hello.
+    name: "x86-64 start-up (box64)",
+    program: "x86_compute",
+    args: ["0"],
+    quickArgs: ["0"],
+    perIteration: false,
+    group: "startup",
+    x86: true,
+  },
+  {
+    name: "x86-64 compute checksum (box64)",
+    program: "x86_compute",
+    args: ["20000"],
+    quickArgs: ["2000"],
+    perIteration: false,
+    group: "compute",
+    x86: true,
   },
   ...benchPrograms.map((b): BenchCase => ({
     name: b.name,

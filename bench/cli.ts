@@ -4,7 +4,7 @@
 // an earlier --json result instead of measuring. The table and the page say whether the run was
 // --quick, and the host and versions.
 import { parseArgs } from "../runtime/deps.ts";
-import { type BenchCase, benchCases, SYSROOT } from "./cases.ts";
+import { type BenchCase, benchCases, SYSROOT, X86_SYSROOT } from "./cases.ts";
 import { withInputs } from "./inputs.ts";
 import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 import type { BenchRow, BenchRun } from "./report_html.ts";
@@ -47,6 +47,13 @@ function commands(c: BenchCase, args: string[]) {
   const bin = `${root}${c.programPath ?? `fixtures/build/${c.program}`}`;
   // Relative program arguments (fork+exec's target) are paths from the repository root.
   args = args.map((a) => (a.startsWith("fixtures/") ? `${root}${a}` : a));
+  if (c.x86) {
+    const x86 = ["--sysroot", `${root}${X86_SYSROOT}`];
+    return {
+      elfuse: [Deno.execPath(), ["run", "-A", `${root}cli.ts`, ...x86, bin, ...args]] as const,
+      qemu: ["qemu-x86_64", [bin, ...args]] as const,
+    };
+  }
   const sysroot = c.sysroot ? [`${root}${SYSROOT}`] : [];
   return {
     elfuse: [
@@ -66,6 +73,14 @@ function commands(c: BenchCase, args: string[]) {
 }
 
 const QEMU = "qemu-aarch64";
+
+function existsFile(p: string): boolean {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+}
 
 async function hasQemu(): Promise<boolean> {
   try {
@@ -135,6 +150,10 @@ async function main(): Promise<number> {
       console.error(
         `bench: skipping ${c.name}: fixtures/build/${c.program} is missing (deno task fixtures)`,
       );
+      continue;
+    }
+    if (c.x86 && !existsFile(`${root}${X86_SYSROOT}/usr/bin/box64`)) {
+      console.error(`bench: skipping ${c.name}: no box64 in ${X86_SYSROOT} (./dev setup)`);
       continue;
     }
     const args = withInputs(quick ? c.quickArgs : c.args, inputs, quick);

@@ -23,12 +23,13 @@
 import {
   aarch64Entries,
   BINFMT_ROOT,
+  type BinfmtEntry,
   type BinfmtState,
   describeState,
   readState,
 } from "../runtime/host/binfmt_misc.ts";
 
-export { BINFMT_ROOT, type BinfmtState, describeState, readState };
+export { BINFMT_ROOT, type BinfmtEntry, type BinfmtState, describeState, readState };
 
 /** How a program running under qemu-user fares when it execs another aarch64 program. */
 export interface ExecFollowing {
@@ -99,7 +100,15 @@ export function execFollowing(
   return { kind: "faithful", message: `${where}: qemu-user follows an execve` };
 }
 
-/** {@linkcode execFollowing} of binfmt_misc as it is now under `root`. */
+/**
+ * {@linkcode execFollowing} of binfmt_misc as it is now under `root`.
+ *
+ * @example
+ * ```ts
+ * const f = await readExecFollowing();
+ * console.log(f.kind, f.message); // e.g. "none", "binfmt_misc is not mounted ..."
+ * ```
+ */
 export async function readExecFollowing(root = BINFMT_ROOT): Promise<ExecFollowing> {
   return execFollowing(await readState(root));
 }
@@ -112,7 +121,15 @@ export interface ExecNeeds {
   mayExec?: boolean;
 }
 
-/** Null when a reference with this exec behaviour can run the case, else why not. */
+/**
+ * Null when a reference with this exec behaviour can run the case, else why not.
+ *
+ * @example
+ * ```ts
+ * const why = execProblem(await readExecFollowing(), { needsExec: true });
+ * if (why !== null) console.log(`judged on elfuse alone: ${why}`);
+ * ```
+ */
 export function execProblem(f: ExecFollowing, needs: ExecNeeds): string | null {
   if (needs.needsExec && f.kind !== "faithful") return f.message;
   if (needs.mayExec && f.kind === "unfaithful") return f.message;

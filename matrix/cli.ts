@@ -18,6 +18,8 @@ The corpus (--list shows it):
   sh/*        busybox sh scripts: pipelines, subshells, traps, background jobs, here-documents
   debian/*    dynamically linked Debian programs (bash, python3, sqlite3, ...) from the
               sysroot in .tools/sysroot, which ./dev builds (skipped without it)
+  x86_64/*    x86-64 programs (fixtures/x86/, built by the host's gcc) run through box64
+              from .tools/x86-sysroot, compared with native runs on an x86-64 Linux host
 Known differences (matrix/known_differences.ts) count as skipped; a listed case that no
 longer differs fails the run ("fixed — remove the entry"). Cases that exec another aarch64
 program depend on binfmt_misc under qemu-user: without a faithful entry (qemu with flag P)
@@ -219,9 +221,10 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
-  const { makeRunner, defaultReference, killAllRunning, QemuUserRunner, which } = await import(
-    "./runners.ts"
-  );
+  const { makeRunner, defaultReference, killAllRunning, QemuUserRunner, which, x86_64Reference } =
+    await import(
+      "./runners.ts"
+    );
   type Name = Parameters<typeof makeRunner>[0];
   const runnerOpts = { repo, backend: opts.backend, sysroot: opts.sysroot };
   const subject = makeRunner(opts.subject as Name, runnerOpts);
@@ -296,6 +299,7 @@ async function main(argv: string[]): Promise<number> {
       cases,
       subject,
       reference,
+      x86_64Reference: x86_64Reference(),
       jobs: opts.jobs,
       timeout: opts.timeout,
       keep: opts.keep,

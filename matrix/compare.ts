@@ -212,7 +212,14 @@ export function compareResults(c: Case, s: Observed, r: Observed): Difference[] 
   return out;
 }
 
-/** How the result falls short of the case's own expectation (fixtures), if it has one. */
+/**
+ * How the result falls short of the case's own expectation (fixtures), if it has one.
+ *
+ * @example
+ * ```ts
+ * for (const d of checkExpected(fixtureCase, observed, "subject")) console.log(d.summary);
+ * ```
+ */
 export function checkExpected(
   c: Case,
   o: Observed,
@@ -259,6 +266,11 @@ export function checkExpected(
 /**
  * True when the case can be judged on one result alone: it checks itself or states its own
  * expectation (so it still means something on a host with no reference runner).
+ *
+ * @example
+ * ```ts
+ * const alone = selectCases(corpus.cases, {}).filter(judgeableAlone);
+ * ```
  */
 export function judgeableAlone(c: Case): boolean {
   return (c.compare ?? { mode: "exact" }).mode === "self-check" ||
@@ -267,7 +279,15 @@ export function judgeableAlone(c: Case): boolean {
         c.expect.stdout !== undefined));
 }
 
-/** How one result falls short on its own: its self-check (if it has one) and its expectation. */
+/**
+ * How one result falls short on its own: its self-check (if it has one) and its expectation.
+ *
+ * @example
+ * ```ts
+ * const problems = checkAlone(fixtureCase, observed);
+ * console.log(problems.length === 0 ? "pass" : problems[0].summary);
+ * ```
+ */
 export function checkAlone(c: Case, o: Observed): Difference[] {
   const out: Difference[] = [];
   if ((c.compare ?? { mode: "exact" }).mode === "self-check") {

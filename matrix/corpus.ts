@@ -1,5 +1,6 @@
 /**
- * The whole corpus (fixtures, busybox, shell scripts, Debian programs from the sysroot) and its
+ * The whole corpus (fixtures, busybox, shell scripts, Debian programs from the sysroot, x86-64
+ * programs through box64) and its
  * selection by `--filter` and `--quick`.
  *
  * @module
@@ -9,6 +10,7 @@ import { BUSYBOX_PATH, busyboxCases } from "./corpus_busybox.ts";
 import { fixtureCases } from "./corpus_fixtures.ts";
 import { SYSROOT_PATH, sysrootCases } from "./corpus_sysroot.ts";
 import { shCases } from "./corpus_sh.ts";
+import { x86Cases } from "./corpus_x86.ts";
 import type { Case } from "./types.ts";
 
 /** The corpus and what the user should know about it. */
@@ -21,7 +23,15 @@ export interface Corpus {
   busybox: { path: string; present: boolean };
 }
 
-/** Loads every case: the fixtures of fixtures/catalog.ts, the busybox cases, the sysroot's. */
+/**
+ * Loads every case: the fixtures of fixtures/catalog.ts, the busybox cases, the sysroot's.
+ *
+ * @example
+ * ```ts
+ * const corpus = await loadCorpus(".");
+ * console.log(corpus.cases.length, "cases");
+ * ```
+ */
 export async function loadCorpus(repo: string): Promise<Corpus> {
   const path = `${repo}/${BUSYBOX_PATH}`;
   let present = false;
@@ -43,6 +53,7 @@ export async function loadCorpus(repo: string): Promise<Corpus> {
     ...busyboxCases(path),
     ...shCases(path),
     ...sysrootCases(sysroot, haveSysroot),
+    ...x86Cases(repo),
   ];
   const names = new Set<string>();
   for (const c of cases) {
@@ -52,7 +63,14 @@ export async function loadCorpus(repo: string): Promise<Corpus> {
   return { cases, notes: fixtures.notes, busybox: { path, present } };
 }
 
-/** The cases a run selects: those whose name matches `filter`, and only quick ones if `quick`. */
+/**
+ * The cases a run selects: those whose name matches `filter`, and only quick ones if `quick`.
+ *
+ * @example
+ * ```ts
+ * const quickBusybox = selectCases(corpus.cases, { filter: /^busybox\//, quick: true });
+ * ```
+ */
 export function selectCases(
   cases: readonly Case[],
   opts: { filter?: RegExp; quick?: boolean },

@@ -90,6 +90,13 @@ export function fixtureCase(
 /**
  * Loads fixtures/catalog.ts from the repository and turns each entry into a case. Cases whose
  * binary is not built are skipped with "run `deno task fixtures`".
+ *
+ * @example
+ * ```ts
+ * const { cases, notes } = await fixtureCases(".");
+ * for (const n of notes) console.error(n);
+ * console.log(cases.map((c) => c.name));
+ * ```
  */
 export async function fixtureCases(repo: string): Promise<FixtureCorpus> {
   const catalog = `${repo}/fixtures/catalog.ts`;

@@ -30,6 +30,7 @@ export const SYSROOT_PACKAGES = [
   "restic",
   "curl",
   "nodejs",
+  "ca-certificates",
 ];
 
 interface Def {
@@ -238,6 +239,42 @@ function definitions(): Def[] {
         exit: 0,
         stdout: "5\n4\n3\nlines=7\n1\t4\n2\t5\n3\t6\n/\nHELLO 3\nbg=0\nstatus 1\n",
       },
+      quick: true,
+    },
+    {
+      // What sysroot create gives beyond the named packages (runtime/sysroot/debian_base.ts):
+      // dash as /bin/sh, users and groups, alternatives links, the CA bundle.
+      name: "base-system",
+      program: "/usr/bin/dash",
+      steps: args("base.sh"),
+      files: [{
+        path: "base.sh",
+        content: `readlink /bin/sh
+readlink /usr/bin/awk /etc/alternatives/awk /usr/bin/which /etc/alternatives/which
+awk 'BEGIN { print "awk", 6 * 7 }'
+which sed
+grep -c '^root:x*\\*\\?:0:0:' /etc/passwd
+grep -c '^daemon:' /etc/group
+grep -c 'BEGIN CERTIFICATE' /etc/ssl/certs/ca-certificates.crt | sed 's/^[1-9][0-9][0-9]*$/many/'
+`,
+      }],
+      needsExec: true,
+      expect: {
+        exit: 0,
+        stdout: "dash\n/etc/alternatives/awk\n/usr/bin/gawk\n/etc/alternatives/which\n" +
+          "/usr/bin/which.debianutils\nawk 42\n/usr/bin/sed\n1\n1\nmany\n",
+      },
+      quick: true,
+    },
+    {
+      // A shell whose in-process child ran one program, then runs or execs another at the same
+      // load address: the old program's translated code must be gone (Unicorn drops a range's
+      // translations by the RAM block of its start only; dash then faulted in ls).
+      name: "dash-exec-after-child",
+      program: "/usr/bin/dash",
+      steps: args("-c", "cat /dev/null; ls /etc/passwd; /usr/bin/echo x; exec ls /etc/group"),
+      needsExec: true,
+      expect: { exit: 0, stdout: "/etc/passwd\nx\n/etc/group\n" },
       quick: true,
     },
     {

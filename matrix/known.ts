@@ -10,7 +10,15 @@ import type { Difference, KnownDifference, Verdict } from "./types.ts";
 /** The file the entries live in, for messages. */
 export const KNOWN_FILE = "matrix/known_differences.ts";
 
-/** The entry covering this case against this reference, if any. */
+/**
+ * The entry covering this case against this reference, if any.
+ *
+ * @example
+ * ```ts
+ * const entry = findEntry(knownDifferences, "busybox/date", "qemu-user");
+ * if (entry) console.log(entry.reason);
+ * ```
+ */
 export function findEntry(
   entries: readonly KnownDifference[],
   caseName: string,
@@ -46,7 +54,15 @@ export function judge(
   return { verdict: "fail", reason: differences[0].summary };
 }
 
-/** Entries naming no case of the whole corpus (they fail the run: remove or rename them). */
+/**
+ * Entries naming no case of the whole corpus (they fail the run: remove or rename them).
+ *
+ * @example
+ * ```ts
+ * const stale = staleEntries(knownDifferences, corpus.cases.map((c) => c.name));
+ * for (const e of stale) console.log(`remove ${e.case}`);
+ * ```
+ */
 export function staleEntries(
   entries: readonly KnownDifference[],
   allCaseNames: Iterable<string>,
@@ -55,7 +71,14 @@ export function staleEntries(
   return entries.filter((e) => !names.has(e.case));
 }
 
-/** Problems with the entries themselves: missing fields and duplicates. */
+/**
+ * Problems with the entries themselves: missing fields and duplicates.
+ *
+ * @example
+ * ```ts
+ * for (const p of entryProblems(knownDifferences)) console.error(p);
+ * ```
+ */
 export function entryProblems(entries: readonly KnownDifference[]): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();

@@ -79,6 +79,8 @@ export {
   spawnTimed,
 } from "./runners.ts";
 export {
+  type BinfmtEntry,
+  type BinfmtState,
   type ExecFollowing,
   execFollowing,
   type ExecNeeds,

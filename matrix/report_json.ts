@@ -41,7 +41,15 @@ async function observed(o: Observed | undefined) {
   };
 }
 
-/** The run as a JSON-ready object. */
+/**
+ * The run as a JSON-ready object.
+ *
+ * @example
+ * ```ts
+ * const report = await toJson(result) as { summary: string };
+ * console.log(report.summary);
+ * ```
+ */
 export async function toJson(r: MatrixResult): Promise<unknown> {
   const counts = countOutcomes(r);
   return {
@@ -71,7 +79,14 @@ export async function toJson(r: MatrixResult): Promise<unknown> {
   };
 }
 
-/** The run as JSON text. */
+/**
+ * The run as JSON text.
+ *
+ * @example
+ * ```ts
+ * await Deno.writeTextFile("matrix-report.json", await renderJson(result));
+ * ```
+ */
 export async function renderJson(r: MatrixResult): Promise<string> {
   return JSON.stringify(await toJson(r), null, 2) + "\n";
 }

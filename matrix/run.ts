@@ -43,7 +43,15 @@ export const UMASK = 0o022;
 /** The default per-step timeout of a case that names none, in seconds. */
 export const DEFAULT_TIMEOUT = 60;
 
-/** The guest environment of a case: the base one plus its own, sorted by name. */
+/**
+ * The guest environment of a case: the base one plus its own, sorted by name.
+ *
+ * @example
+ * ```ts
+ * const env = caseEnv(someCase); // BASE_ENV plus the case's own, sorted
+ * console.log(env.LC_ALL);
+ * ```
+ */
 export function caseEnv(c: Case): Record<string, string> {
   const all = { ...BASE_ENV, ...c.env };
   return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -63,7 +71,14 @@ function contentOf(spec: FileSpec): Uint8Array {
   return typeof c === "function" ? c() : bytes(c);
 }
 
-/** Creates the case's files in `dir`, then fixes every mtime (files first, then directories). */
+/**
+ * Creates the case's files in `dir`, then fixes every mtime (files first, then directories).
+ *
+ * @example
+ * ```ts
+ * await createFiles(dir, [{ path: "in/a.txt", content: "a\n" }]);
+ * ```
+ */
 export async function createFiles(dir: string, files: readonly FileSpec[] = []): Promise<void> {
   const stamped: { path: string; mtime: number; link: boolean }[] = [];
   const dirs = new Map<string, number>();
@@ -105,6 +120,13 @@ export async function createFiles(dir: string, files: readonly FileSpec[] = []):
  * The tree under `dir` as text, one entry a line in sorted order: path, type, mode, size and a
  * content hash for files, target for symlinks; with `withMtime`, regular files' mtimes in seconds
  * too (not those of directories and symlinks, which tools like tar leave at "now").
+ *
+ * @example
+ * ```ts
+ * const before = await snapshotDir(dir);
+ * // ... run something in dir ...
+ * console.log(before === await snapshotDir(dir) ? "unchanged" : "changed");
+ * ```
  */
 export async function snapshotDir(dir: string, withMtime = false): Promise<string> {
   const lines: string[] = [];
@@ -155,7 +177,15 @@ export interface RunOnceOptions {
   keep?: boolean;
 }
 
-/** Runs a case's steps on one runner in a fresh working directory, and folds the results. */
+/**
+ * Runs a case's steps on one runner in a fresh working directory, and folds the results.
+ *
+ * @example
+ * ```ts
+ * const observed = await runOnce(someCase, makeRunner("qemu-user", { repo: "." }), { timeout: 30 });
+ * console.log(observed.status, new TextDecoder().decode(observed.stdout));
+ * ```
+ */
 export async function runOnce(
   c: Case,
   runner: Runner,
@@ -219,6 +249,12 @@ export interface CaseOptions extends RunOnceOptions {
  * says the reference is wrong there (`judgeAlone`); the outcome's `judgedAlone` says why. Then
  * only entries for any reference (`*`) apply: those for one reference describe how that
  * reference differs, which a run without it cannot show.
+ *
+ * @example
+ * ```ts
+ * const outcome = await runCase(someCase, subject, reference);
+ * console.log(outcome.verdict, outcome.differences.map((d) => d.summary));
+ * ```
  */
 export async function runCase(
   c: Case,
@@ -319,6 +355,8 @@ export interface MatrixOptions extends CaseOptions {
   subject: Runner;
   /** The runner it is compared with, or null when this host has none. */
   reference: Runner | null;
+  /** The reference for `guest: "x86_64"` cases (native on an x86-64 host), or null: none. */
+  x86_64Reference?: Runner | null;
   /** Cases run at once (default 2). */
   jobs?: number;
   /** Every case name of the whole corpus, to find known-difference entries naming none. */
@@ -363,7 +401,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
       current = cases[i].name;
       running.add(current);
       report();
-      outcomes[i] = await runCase(cases[i], opts.subject, opts.reference, opts);
+      const reference = cases[i].guest === "x86_64" ? opts.x86_64Reference ?? null : opts.reference;
+      outcomes[i] = await runCase(cases[i], opts.subject, reference, opts);
       running.delete(cases[i].name);
       done++;
       report(outcomes[i]);
@@ -381,6 +420,12 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
     wallMs: performance.now() - start,
     outcomes,
     staleEntries: staleEntries(opts.known ?? [], opts.allCaseNames ?? cases.map((c) => c.name)),
-    notes: [...(opts.notes ?? [])],
+    notes: [
+      ...(opts.notes ?? []),
+      // The header names one reference; the x86-64 cases had their own.
+      ...(cases.some((c) => c.guest === "x86_64")
+        ? [`x86_64 cases: reference ${opts.x86_64Reference?.description ?? "none on this host"}`]
+        : []),
+    ],
   };
 }

@@ -368,3 +368,22 @@ Deno.test("a reference bug entry does not apply when the reference runs against 
   assert.equal(r.outcomes[0].verdict, "known");
   assert.equal(r.outcomes[0].judgedAlone, undefined);
 });
+
+Deno.test("x86_64 cases are compared with the x86-64 reference, the others with the run's", async () => {
+  const arm = testCase("t/arm", { steps: [{ args: ["a"] }] });
+  const x86 = testCase("x86_64/x", { steps: [{ args: ["b"] }], guest: "x86_64" });
+  const qemu = echo("qemu-user"), native = echo("native-x86_64");
+  const r = await runMatrix({
+    cases: [arm, x86],
+    subject: echo("elfuse"),
+    reference: qemu,
+    x86_64Reference: native,
+  });
+  assert.deepEqual(r.outcomes.map((o) => o.reference?.runner), ["qemu-user", "native-x86_64"]);
+  assert.equal(qemu.calls.length, 1);
+  assert.equal(native.calls.length, 1);
+  assert.ok(r.notes.some((n) => n.startsWith("x86_64 cases: reference")));
+  // Without one, an x86_64 case has no reference (judged alone when it can be, else skipped).
+  const alone = await runMatrix({ cases: [x86], subject: echo("elfuse"), reference: qemu });
+  assert.equal(alone.outcomes[0].reference, undefined);
+});

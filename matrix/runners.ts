@@ -23,7 +23,14 @@ export const BACKENDS = ["unicorn", "hvf", "hvf-sim"] as const;
 /** The process groups still running, so an interrupted matrix can end them. */
 const running = new Set<number>();
 
-/** Kills every process group the runners started and that is still running. */
+/**
+ * Kills every process group the runners started and that is still running.
+ *
+ * @example
+ * ```ts
+ * globalThis.addEventListener("unload", () => killAllRunning());
+ * ```
+ */
 export function killAllRunning(): void {
   for (const pid of running) {
     try {
@@ -52,7 +59,19 @@ export interface SpawnSpec {
   timeoutSeconds: number;
 }
 
-/** Spawns one process in its own process group and waits for it, killing it on timeout. */
+/**
+ * Spawns one process in its own process group and waits for it, killing it on timeout.
+ *
+ * @example
+ * ```ts
+ * const r = await spawnTimed("qemu-user", {
+ *   cmd: "qemu-aarch64",
+ *   args: ["./fixtures/build/hello"],
+ *   timeoutSeconds: 10,
+ * });
+ * console.log(r.status, new TextDecoder().decode(r.stdout));
+ * ```
+ */
 export async function spawnTimed(runner: string, spec: SpawnSpec): Promise<RunResult> {
   const start = performance.now();
   const fail = (message: string): RunResult => ({
@@ -139,7 +158,14 @@ export function which(...names: string[]): string | null {
   return null;
 }
 
-/** True when this host runs aarch64 Linux programs itself. */
+/**
+ * True when this host runs aarch64 Linux programs itself.
+ *
+ * @example
+ * ```ts
+ * const reference = hostRunsAarch64() ? "native" : "qemu-user";
+ * ```
+ */
 export function hostRunsAarch64(): boolean {
   return Deno.build.os === "linux" && Deno.build.arch === "aarch64";
 }
@@ -148,6 +174,12 @@ export function hostRunsAarch64(): boolean {
  * The reference runner this host gets by default: `native` on aarch64 Linux, `qemu-user` on any
  * other Linux with qemu-aarch64 installed, else null (no reference: only cases that carry their own
  * expectation are judged).
+ *
+ * @example
+ * ```ts
+ * const name = defaultReference();
+ * const reference = name === null ? null : makeRunner(name, { repo: "." });
+ * ```
  */
 export function defaultReference(): RunnerName | null {
   if (hostRunsAarch64()) return "native";
@@ -157,7 +189,15 @@ export function defaultReference(): RunnerName | null {
   return null;
 }
 
-/** Runs programs with this project's CLI: `deno run -A <repo>/cli.ts [--backend X] ...`. */
+/**
+ * Runs programs with this project's CLI: `deno run -A <repo>/cli.ts [--backend X] ...`.
+ *
+ * @example
+ * ```ts
+ * const elfuse = new ElfuseRunner("/path/to/elfuse", "unicorn");
+ * console.log(elfuse.description, await elfuse.unavailable()); // null when it can run here
+ * ```
+ */
 export class ElfuseRunner implements Runner {
   readonly name = "elfuse";
   readonly description: string;
@@ -218,7 +258,15 @@ function withCleanEnv(env: Record<string, string>, argv: string[]): string {
   return ["env", "-i", ...vars, ...argv.map(shellQuote)].join(" ");
 }
 
-/** Runs programs with `qemu-aarch64 [-L sysroot] program args`. */
+/**
+ * Runs programs with `qemu-aarch64 [-L sysroot] program args`.
+ *
+ * @example
+ * ```ts
+ * const qemu = new QemuUserRunner(".tools/sysroot");
+ * console.log(await qemu.cannotRun(someCase)); // null when it can
+ * ```
+ */
 export class QemuUserRunner implements Runner {
   readonly name = "qemu-user";
   readonly description: string;
@@ -283,10 +331,17 @@ export class QemuUserRunner implements Runner {
   }
 }
 
-/** Runs programs directly, on a host that runs aarch64 Linux programs itself. */
+/**
+ * Runs programs directly, on a host that runs aarch64 Linux programs itself.
+ *
+ * @example
+ * ```ts
+ * if (hostRunsAarch64()) console.log(await new NativeRunner().unavailable()); // null
+ * ```
+ */
 export class NativeRunner implements Runner {
-  readonly name = "native";
-  readonly description = "native (the host runs aarch64 itself)";
+  readonly name: string = "native";
+  readonly description: string = "native (the host runs aarch64 itself)";
 
   unavailable(): Promise<string | null> {
     return Promise.resolve(
@@ -319,6 +374,33 @@ export class NativeRunner implements Runner {
   }
 }
 
+/** True when this host runs x86-64 Linux programs itself. */
+export function hostRunsX86_64(): boolean {
+  return Deno.build.os === "linux" && Deno.build.arch === "x86_64";
+}
+
+/**
+ * The x86-64 guests' reference: the program run directly on an x86-64 Linux host (what the
+ * original's Rosetta acceptance suite compares with, natively).
+ */
+export class NativeX86_64Runner extends NativeRunner {
+  override readonly name = "native-x86_64";
+  override readonly description = "native (the host runs x86-64 itself)";
+
+  override unavailable(): Promise<string | null> {
+    return Promise.resolve(
+      hostRunsX86_64()
+        ? null
+        : `this host (${Deno.build.os}/${Deno.build.arch}) cannot run x86-64 Linux programs`,
+    );
+  }
+}
+
+/** The reference for x86_64 cases on this host, or null when it has none. */
+export function x86_64Reference(): Runner | null {
+  return hostRunsX86_64() ? new NativeX86_64Runner() : null;
+}
+
 /** Options for {@linkcode makeRunner}. */
 export interface RunnerOptions {
   /** The repository root (for elfuse's cli.ts). */
@@ -329,7 +411,15 @@ export interface RunnerOptions {
   sysroot?: string;
 }
 
-/** The runner of that name. */
+/**
+ * The runner of that name.
+ *
+ * @example
+ * ```ts
+ * const subject = makeRunner("elfuse", { repo: ".", backend: "unicorn" });
+ * const reference = makeRunner("qemu-user", { repo: "." });
+ * ```
+ */
 export function makeRunner(name: RunnerName, opts: RunnerOptions): Runner {
   switch (name) {
     case "elfuse":

@@ -8,7 +8,14 @@
 
 import type { Counts, MatrixResult } from "./types.ts";
 
-/** The counts of a run. */
+/**
+ * The counts of a run.
+ *
+ * @example
+ * ```ts
+ * const { passed, failed, skipped } = countOutcomes(result);
+ * ```
+ */
 export function countOutcomes(r: MatrixResult): Counts {
   const c: Counts = { passed: 0, failed: 0, skipped: 0, known: 0, fixed: 0 };
   for (const o of r.outcomes) {
@@ -26,12 +33,26 @@ export function countOutcomes(r: MatrixResult): Counts {
   return c;
 }
 
-/** `N passed, N failed, N skipped`: the run's last line. */
+/**
+ * `N passed, N failed, N skipped`: the run's last line.
+ *
+ * @example
+ * ```ts
+ * console.log(summaryLine(countOutcomes(result))); // "12 passed, 0 failed, 1 skipped"
+ * ```
+ */
 export function summaryLine(c: Counts): string {
   return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
 }
 
-/** 0 when nothing differed unexpectedly and the known-difference list is true, else 1. */
+/**
+ * 0 when nothing differed unexpectedly and the known-difference list is true, else 1.
+ *
+ * @example
+ * ```ts
+ * Deno.exitCode = exitCode(result);
+ * ```
+ */
 export function exitCode(r: MatrixResult): number {
   return countOutcomes(r).failed > 0 ? 1 : 0;
 }

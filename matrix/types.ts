@@ -179,6 +179,12 @@ export interface Case extends Needs {
   skip?: string;
   /** Host directory with the guest's loader and libraries, for dynamically linked programs. */
   sysroot?: string;
+  /**
+   * The program's architecture when it is not aarch64: an `x86_64` case runs on elfuse through
+   * its translator (box64 from `sysroot`) and is compared with the x86-64 reference, native
+   * execution on an x86-64 Linux host (corpus_x86.ts).
+   */
+  guest?: "x86_64";
 }
 
 /** A case's result on one runner: its steps' results folded together. */

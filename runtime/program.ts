@@ -1,7 +1,14 @@
 // Finding and reading the program to run, with the shell's exit codes for what goes wrong:
 // 127 when it cannot be found, 126 when it is found but cannot be run.
 import { isAbsolute, join, resolve } from "./path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, machineName, parseElf } from "./elf/parse.ts";
+import {
+  ElfError,
+  type ElfImage,
+  EM_AARCH64,
+  EM_X86_64,
+  machineName,
+  parseElf,
+} from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
 import { ProgramFile } from "./program_file.ts";
@@ -16,9 +23,13 @@ export interface Program {
   file?: ProgramFile;
 }
 
+/** Debian's default PATH (/etc/profile): where a sysroot's own commands are. */
+const SYSROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /**
  * A name with a slash is a path; a bare name is looked up in PATH as a shell does. Under a sysroot,
- * absolute guest paths (and PATH entries) go through its rules; the result is a host path.
+ * absolute guest paths (and PATH entries) go through its rules, and the sysroot's own PATH is
+ * searched before the guest's; the result is a host path.
  */
 export function findProgram(
   name: string,
@@ -36,7 +47,11 @@ export function findProgram(
   // As a shell searches: the first executable regular file wins; one that is not executable is
   // remembered, so that "permission denied" (126) beats "not found" (127).
   let unrunnable: string | undefined;
-  for (const dir of (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+  // Under a sysroot its own PATH comes first: the host's PATH may name a host tool of that name
+  // (a pyenv shim for python3) that the sysroot's program should win over.
+  const dirs = (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":");
+  if (sysroot !== undefined) dirs.unshift(...SYSROOT_PATH.split(":"));
+  for (const dir of dirs) {
     const p = host(resolve(cwd, join(dir || ".", name)));
     const problem = programFileProblem(p);
     if (problem === undefined) return p;
@@ -84,8 +99,11 @@ export function programFileProblem(hostPath: string): FileProblem | undefined {
   return undefined;
 }
 
-/** Reads and validates an aarch64 ELF program. */
-export function readProgram(hostPath: string, shown: string): Program {
+/**
+ * Reads and validates an aarch64 ELF program (or, with `x86`, an x86-64 one, which runs through a
+ * translator: x86/translator.ts).
+ */
+export function readProgram(hostPath: string, shown: string, x86 = false): Program {
   const problem = programFileProblem(hostPath);
   if (problem !== undefined) {
     // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
@@ -97,23 +115,34 @@ export function readProgram(hostPath: string, shown: string): Program {
     throw new ElfuseError(`${shown}: cannot open: ${hostErrorText(file.errno)}`, 126);
   }
   let elf: ElfImage;
+  const bytes = file.read(0, 20);
   try {
     elf = parseElf(file);
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
-    const head = file.read(0, 2);
-    if (e.notElf && head[0] === 0x23 && head[1] === 0x21) {
+    if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
       throw new ElfuseError(`${shown}: is a script (#!), not an ELF program`, 126);
+    }
+    if (bytes[4] === 1 && bytes.length >= 20) {
+      // ELFCLASS32: name the machine (e_machine sits at offset 18 in both classes).
+      throw new ElfuseError(
+        `${shown}: cannot execute: it is a 32-bit ${
+          machineName(bytes[18] | (bytes[19] << 8)).replace(/ \(32-bit\)$/, "")
+        } program; elfuse runs 64-bit AArch64 programs (and x86-64 ones through a translator)`,
+        126,
+      );
     }
     throw new ElfuseError(`${shown}: cannot execute: ${e.message}`, 126);
   } finally {
     file.close();
   }
-  if (elf.machine !== EM_AARCH64) {
+  if (elf.machine !== EM_AARCH64 && !(x86 && elf.machine === EM_X86_64)) {
     throw new ElfuseError(
       `${shown}: cannot execute: it is an ${
         machineName(elf.machine)
-      } program; elfuse runs AArch64 (arm64) Linux programs`,
+      } program; elfuse runs AArch64 (arm64) Linux programs${
+        x86 ? " (and x86-64 ones through a translator)" : ""
+      }`,
       126,
     );
   }
@@ -144,7 +173,8 @@ export interface Target {
  * `#!interpreter [one argument]` runs the interpreter with argv `[interpreter, argument?, script,
  * argv[1]...]`, where `script` is `shown` (the name the program was started by); an absolute
  * interpreter path goes through the sysroot's rules. Errors are the shell's: 126 for a script
- * whose interpreter is missing or that nests too deep.
+ * whose interpreter is missing or that nests too deep. With `x86`, the program found may be an
+ * x86-64 one (the caller hands it to a translator).
  */
 export function readTarget(
   hostPath: string,
@@ -152,11 +182,12 @@ export function readTarget(
   argv: string[],
   sysroot?: Sysroot,
   cwd = Deno.cwd(),
+  x86 = false,
 ): Target {
   for (let depth = 0;; depth++) {
     // execve's checks come before the file is opened (a FIFO would block): readProgram reports.
     if (programFileProblem(hostPath) !== undefined) {
-      return { program: readProgram(hostPath, shown), shown, argv };
+      return { program: readProgram(hostPath, shown, x86), shown, argv };
     }
     let head: Uint8Array;
     try {
@@ -168,10 +199,10 @@ export function readTarget(
         f.close();
       }
     } catch {
-      return { program: readProgram(hostPath, shown), shown, argv }; // its error is the right one
+      return { program: readProgram(hostPath, shown, x86), shown, argv }; // its error is the right one
     }
     if (head[0] !== 0x23 || head[1] !== 0x21) {
-      return { program: readProgram(hostPath, shown), shown, argv };
+      return { program: readProgram(hostPath, shown, x86), shown, argv };
     }
     if (depth === MAX_SCRIPT_DEPTH) {
       throw new ElfuseError(`${shown}: too many levels of #! interpreters`, 126);

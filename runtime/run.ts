@@ -15,6 +15,7 @@ import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
 import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
 import { findProgram, readTarget } from "./program.ts";
+import { EM_X86_64 } from "./elf/parse.ts";
 import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
 import { INLINE_SLICE_MS, inlineTable, releasingTable } from "./kernel/inline_table.ts";
@@ -38,6 +39,10 @@ export interface RunOptions {
   workdir?: string;
   /** Host directory holding the guest's system files (docs/sysroot.md). */
   sysroot?: string;
+  /** x86-64 programs: the translator's host path (default: the sysroot's box64; docs/x86_64.md). */
+  x86Translator?: string;
+  /** Refuse x86-64 programs. */
+  noX86?: boolean;
 }
 
 export type { ExitStatus };
@@ -79,8 +84,26 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     started,
     [opts.argv0 ?? opts.program, ...(opts.args ?? [])],
     sysroot,
+    Deno.cwd(),
+    true,
   );
-  const prog = target.program;
+  let prog = target.program;
+  let argv = target.argv;
+  if (prog.elf.machine === EM_X86_64) {
+    // The translator is what runs, handed the program as binfmt_misc would (docs/x86_64.md).
+    const { startX86 } = await import("./x86/start.ts");
+    // The program's path as execve would get it (a bare name: where PATH found it), which
+    // binfmt_misc hands over.
+    const x86 = await startX86(prog, target.shown, argv, opts, sysroot);
+    sysroot = x86.sysroot;
+    if (opts.verbose) {
+      note(
+        `x86-64 program: running it through ${x86.translator.guestPath} (${x86.translator.source})`,
+      );
+    }
+    prog = x86.program;
+    argv = x86.argv;
+  }
   const hostPath = prog.hostPath;
 
   const backendName = opts.backend ?? defaultBackend().name;
@@ -97,7 +120,6 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (limits) note(limits);
   as.mapper = backend;
 
-  const argv = target.argv;
   const image = buildImage(as, {
     program: prog,
     shownName: target.shown === started ? opts.program : target.shown,
@@ -137,6 +159,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   const status = await runKernel(proc, backend, opts);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
+  proc.router?.close();
   backend.close();
   return status;
 }
@@ -161,6 +184,8 @@ export async function runKernel(
     backend: backend.name as BackendName,
     strace: opts.strace,
     verbose: opts.verbose,
+    x86Translator: opts.x86Translator,
+    noX86: opts.noX86,
   };
   const rows = tables.rows;
   proc.table = inline ? tables.inline : tables.base;

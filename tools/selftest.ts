@@ -9,6 +9,8 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../runtime/memory/vmas.ts";
 import type { HvApi } from "../runtime/backends/hvf/hv_api.ts";
 import type { HvfBackend, HvfVcpu } from "../runtime/backends/hvf/backend.ts";
 import { shimSha256 } from "../shim/shim_bytes.ts";
+import { EM_AARCH64, parseElf } from "../runtime/elf/parse.ts";
+import { ROSETTA_LINK_BASE, ROSETTA_PATH, rosettaInstallHint } from "../runtime/x86/rosetta.ts";
 
 type Result = "ok" | "FAIL" | "not available yet";
 const lines: string[] = [];
@@ -143,10 +145,42 @@ const steps: [string, () => Promise<string | { result: Result; detail: string }>
       detail:
         "this self-test does not exercise fork yet (a fork is a new host process, each with its own VM)",
     })],
+  ["rosetta", () => Promise.resolve(rosettaStep())],
 ];
 
+/**
+ * Whether Linux Rosetta is installed, and whether its binary is what docs/x86_64.md records (a
+ * static AArch64 program linked at 128 TiB): facts the Rosetta path is to be built on, checked on
+ * the Mac that reports. Hosting it is not built, so the step is "not available yet" at best.
+ */
+function rosettaStep(): { result: Result; detail: string } {
+  const later = (detail: string) => ({ result: "not available yet" as Result, detail });
+  if (Deno.build.os !== "darwin" || Deno.build.arch !== "aarch64") {
+    return later("Linux Rosetta exists only on macOS on Apple silicon");
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(ROSETTA_PATH);
+  } catch {
+    return later(`not installed: ${rosettaInstallHint}`);
+  }
+  let elf;
+  try {
+    elf = parseElf(bytes);
+  } catch (e) {
+    return later(`${ROSETTA_PATH}: not a loadable ELF as recorded (${(e as Error).message})`);
+  }
+  const facts = [
+    elf.machine === EM_AARCH64 ? "AArch64" : `machine ${elf.machine}`,
+    elf.interpreter === undefined ? "static" : `PT_INTERP ${elf.interpreter}`,
+    `entry 0x${elf.entry.toString(16)}`,
+    elf.entry >= ROSETTA_LINK_BASE ? "at 128 TiB as recorded" : "NOT at 128 TiB: please report",
+  ];
+  return later(`${ROSETTA_PATH}: ${facts.join(", ")}; hosting it is not built yet`);
+}
+
 for (const [name, fn] of steps) {
-  if (!(await step(name, fn)) && name !== "fork") {
+  if (!(await step(name, fn)) && name !== "fork" && name !== "rosetta") {
     lines.push(`(stopped: the steps after "${name}" need it)`);
     break;
   }

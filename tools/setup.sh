@@ -26,10 +26,13 @@ case "$(uname -s)" in
   *) echo "setup: unsupported host $(uname -s)" >&2; exit 1 ;;
 esac
 
-# Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go) and
-# qemu-user.
+# Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go),
+# qemu-user (qemu-aarch64, and qemu-x86_64 for the x86-64 benchmarks) and the host's compilers.
 need=()
-for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user; do
+pkgs=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user)
+# On an x86-64 host, its own compilers build the x86-64 guests (fixtures/x86, docs/x86_64.md).
+[ "$(uname -m)" = x86_64 ] && pkgs+=(gcc g++ libc6-dev)
+for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -77,4 +80,13 @@ fetch_deb bookworm make:arm64 "$tools/debs/make"
 fetch_deb bookworm rclone:arm64 "$tools/debs/rclone"
 # Debian arm64 programs for the matrix's dynamic cases, built with `elfuse sysroot create`.
 "$tools/bin/deno" run -A "$here/matrix/corpus_sysroot.ts"
+# box64 (arm64, from sid) and the x86-64 libraries it pulls in, for the x86-64 guests' tests and
+# matrix lane (docs/x86_64.md): about 8.5 MB of packages, measured at 7 s here.
+if [ ! -x "$tools/x86-sysroot/usr/bin/box64" ]; then
+  say "box64 sysroot (sid)"
+  "$tools/bin/deno" run -A --no-lock --config "$here/deno.json" "$here/cli.ts" \
+    sysroot create --suite sid "$tools/x86-sysroot" box64 2>/dev/null ||
+    "$tools/bin/deno" run -A --no-lock --config "$here/deno.json" "$here/cli.ts" \
+      sysroot create --suite sid "$tools/x86-sysroot" box64
+fi
 say "ready"

@@ -3,6 +3,7 @@
 import { ElfuseError } from "../errors.ts";
 import type { Backend, SlabInfo } from "./backend.ts";
 
+/** A CPU backend elfuse can run guests on. */
 export type BackendName = "unicorn" | "hvf" | "hvf-sim";
 export const backendNames: readonly BackendName[] = ["unicorn", "hvf", "hvf-sim"];
 

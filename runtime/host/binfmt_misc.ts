@@ -39,7 +39,9 @@ export interface BinfmtEntry {
   flags: string;
   /** Where in the file the magic starts. */
   offset: number;
+  /** The bytes the file must start with at `offset` (a magic entry). */
   magic?: Uint8Array;
+  /** Which bits of the magic count (all when absent). */
   mask?: Uint8Array;
 }
 

@@ -7,6 +7,7 @@
 // (Vcpu.interruptCall): a guest that is computing takes the signal at once. Signals the guest
 // leaves at their default or ignores are left to the host (a default SIGINT ends elfuse with
 // SIGINT, exactly as it should end the guest).
+import { workerUrl } from "./worker_url.ts";
 import { libc, Scratch } from "./libc.ts";
 import type { NativeCall } from "../backends/backend.ts";
 
@@ -82,6 +83,7 @@ export class SignalRouter {
   readonly flags = new Int32Array(new SharedArrayBuffer(48));
   #kicksSeen = 0;
   #worker: Worker | undefined;
+  #wakeWrite = -1;
   readonly #listening = new Set<number>();
   /** Read end of the listener's wake pipe (-1 until it starts): the scheduler's idle wait polls it. */
   wakeFd = -1;
@@ -99,7 +101,11 @@ export class SignalRouter {
     if (libc.pipe2(s.address, flags) !== 0) throw new Error("signal listener: pipe2 failed");
     this.wakeFd = s.view.getInt32(0, true);
     const wake = s.view.getInt32(4, true);
-    const w = new Worker(new URL("./signal_worker.ts", import.meta.url), { type: "module" });
+    this.#wakeWrite = wake;
+    const w = new Worker(
+      workerUrl("signal_worker", new URL("./signal_worker.ts", import.meta.url)),
+      { type: "module" },
+    );
     w.postMessage({
       setup: {
         shared: this.flags.buffer as SharedArrayBuffer,
@@ -112,6 +118,17 @@ export class SignalRouter {
     if (this.#interrupt !== undefined) w.postMessage({ interrupt: this.#interrupt });
     this.#worker = w;
     return w;
+  }
+
+  /**
+   * Ends the listener once the guest is gone: a live Worker (and its signal listeners) keeps
+   * Deno's event loop, so a process that ran a guest in itself and returned would never exit.
+   */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    for (const fd of [this.wakeFd, this.#wakeWrite]) if (fd >= 0) libc.close(fd);
+    this.wakeFd = this.#wakeWrite = -1;
   }
 
   /**

@@ -7,9 +7,13 @@ const enc = new TextEncoder();
 
 /** The command line that runs this elfuse again with internal `args` (deno run or compiled). */
 export function selfCommand(args: string[]): string[] {
-  const main = Deno.mainModule.startsWith("file:") ? new URL(Deno.mainModule).pathname : undefined;
+  // A remote main module (`deno install -g` of the package runs jsr:/https: URLs) is run again
+  // by its URL, from Deno's cache.
+  const main = Deno.mainModule.startsWith("file:")
+    ? new URL(Deno.mainModule).pathname
+    : Deno.mainModule;
   const self = Deno.execPath();
-  const viaDeno = main !== undefined && !main.endsWith(self) && /\/deno(\.exe)?$/.test(self);
+  const viaDeno = !main.endsWith(self) && /\/deno(\.exe)?$/.test(self);
   // (A compiled binary has the V8 flags built in: tools/compile.ts.)
   return viaDeno ? [self, "run", "-A", V8_FLAGS_ARG, main, ...args] : [self, ...args];
 }

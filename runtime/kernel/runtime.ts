@@ -5,9 +5,10 @@ import { libc, Scratch } from "../host/libc.ts";
 import { SCRATCH_SIZE, Slot } from "./scratch.ts";
 import type { ElfImage } from "../elf/parse.ts";
 import type { KickTimer } from "../host/kick_timer.ts";
+import type { X86Settings } from "../x86/translator.ts";
 
-/** How this elfuse was run, for the processes a guest fork starts. */
-export interface RuntimeOptions {
+/** How this elfuse was run, for the processes a guest fork starts (and execve's x86-64 programs). */
+export interface RuntimeOptions extends X86Settings {
   backend: string;
   strace?: boolean;
   verbose?: boolean;

@@ -202,8 +202,9 @@ export class AddressSpace {
     const backings = new Set<Backing>();
     for (const piece of this.vmas.remove(start, end)) {
       const len = piece.end - piece.start;
-      if (piece.prot !== PROT_NONE) this.mapper?.unmap(piece.start, len);
+      // Before the unmap: translations are found through the mapping (mapping_batch.ts).
       if (piece.prot & PROT_EXEC) this.mapper?.invalidateCode(piece.start, len);
+      if (piece.prot !== PROT_NONE) this.mapper?.unmap(piece.start, len);
       this.slab.zero(piece.start, len);
       if (piece.backing !== undefined) backings.add(piece.backing);
     }
@@ -370,6 +371,8 @@ export class AddressSpace {
         prot: v.prot,
       }));
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
+    // Old code goes while its mapping still finds it (see #drop); new code after.
+    if (hadExec) this.mapper?.invalidateCode(addr, len);
     for (const piece of before) {
       // PROT_NONE pages are not the backend's (see #add): going to or from it maps or unmaps.
       const n = piece.end - piece.start;
@@ -378,7 +381,7 @@ export class AddressSpace {
       else if (piece.prot === PROT_NONE) this.mapper?.map(piece.start, n, prot);
       else this.mapper?.protect(piece.start, n, prot);
     }
-    if (hadExec || (prot & PROT_EXEC)) this.mapper?.invalidateCode(addr, len);
+    if (prot & PROT_EXEC) this.mapper?.invalidateCode(addr, len);
     if ((prot & PROT_EXEC) && ((prot & PROT_WRITE) || this.#anyShared(addr, addr + len))) {
       this.mapper?.codeMayChange?.();
     }

@@ -40,10 +40,9 @@ export function batchMappings<T>(as: AddressSpace, change: () => T): T {
   } finally {
     as.mapper = real;
     const after: Span[] = as.vmas.list.map(({ start, end, prot }) => ({ start, end, prot }));
-    // PROT_NONE pages are not the backend's (address_space.ts #add).
-    const given = (spans: Span[]) => spans.filter((v) => v.prot !== PROT_NONE);
-    applyNetChange(real, given(before), given(after));
-    // Keep translations only for code that is still there, byte for byte.
+    // Keep translations only for code that is still there, byte for byte. The rest are dropped
+    // before the backend's mappings change: a backend finds them through the mapping, and ones
+    // left under a mapping that is gone would match code mapped at the same place later.
     const mem = as.slab.u8;
     for (const c of code) {
       const same = after.some((v) =>
@@ -52,6 +51,9 @@ export function batchMappings<T>(as: AddressSpace, change: () => T): T {
       );
       if (!same) real.invalidateCode(c.start, c.end - c.start);
     }
+    // PROT_NONE pages are not the backend's (address_space.ts #add).
+    const given = (spans: Span[]) => spans.filter((v) => v.prot !== PROT_NONE);
+    applyNetChange(real, given(before), given(after));
     for (const v of after) {
       if (!(v.prot & PROT_EXEC)) continue;
       if (!code.some((c) => c.start === v.start && c.end === v.end)) {

@@ -61,7 +61,8 @@ Deno.test("batch: changed code bytes and moved mappings are told to the backend"
     image(as, 0xbb);
     as.mapFixed(0x30000, 0x1000, RW);
   });
-  assert.deepEqual(m.calls, ["map 30000 1000 3", "invalidate 10000 2000"]);
+  // Old code is dropped while the backend still maps it there.
+  assert.deepEqual(m.calls, ["invalidate 10000 2000", "map 30000 1000 3"]);
 });
 
 Deno.test("batch: a backend that needs every remap gets them as they happen", () => {

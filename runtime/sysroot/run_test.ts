@@ -53,6 +53,12 @@ Deno.test({
       assert.equal(o.stdout, "/usr/lib/aarch64-linux-gnu\nguest-host\n", o.stderr);
       o = await run(r, "readlink", "/proc/self/exe");
       assert.equal(o.stdout, `${busybox}\n`, o.stderr);
+      // After an execve of a program inside the sysroot, /proc/self/exe is its guest path too.
+      Deno.mkdirSync(`${r}/usr/bin`);
+      Deno.copyFileSync(busybox, `${r}/usr/bin/busybox`);
+      Deno.chmodSync(`${r}/usr/bin/busybox`, 0o755);
+      o = await run(r, "sh", "-c", "exec /usr/bin/busybox readlink /proc/self/exe");
+      assert.equal(o.stdout, "/usr/bin/busybox\n", o.stderr);
     } finally {
       Deno.removeSync(r, { recursive: true });
     }
@@ -76,4 +82,28 @@ Deno.test({
       Deno.removeSync(tmp, { recursive: true });
     }
   },
+});
+
+Deno.test("--sysroot: a bare program name is looked up in the sysroot's PATH first", async () => {
+  const r = fakeRoot();
+  const hostBin = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "elfuse-hostbin-" }));
+  try {
+    // The sysroot's prog prints hello; a host directory first in the guest's PATH (a pyenv shim
+    // directory, say) has another prog that exits 42.
+    Deno.mkdirSync(`${r}/usr/bin`, { recursive: true });
+    Deno.copyFileSync(`${repo}fixtures/build/hello`, `${r}/usr/bin/prog`);
+    Deno.copyFileSync(`${repo}fixtures/build/exit42`, `${hostBin}/prog`);
+    const out = await runCli("--sysroot", r, "--env", `PATH=${hostBin}:/usr/bin`, "prog");
+    assert.deepEqual([out.code, out.stdout], [0, "hello, world\n"]);
+    // Without a sysroot the guest's PATH decides, as before.
+    const host = await runCli("--env", `PATH=${hostBin}:/usr/bin`, "prog");
+    assert.equal(host.code, 42);
+    // A name only the host directory has is still found there.
+    Deno.renameSync(`${hostBin}/prog`, `${hostBin}/other`);
+    const other = await runCli("--sysroot", r, "--env", `PATH=${hostBin}`, "other");
+    assert.equal(other.code, 42);
+  } finally {
+    Deno.removeSync(r, { recursive: true });
+    Deno.removeSync(hostBin, { recursive: true });
+  }
 });

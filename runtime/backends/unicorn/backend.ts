@@ -237,7 +237,25 @@ export class UnicornBackend implements Backend {
     this.#vcpu?.watchCodeWrites();
   }
 
+  /**
+   * Drops the translations of every memory region [gpa, gpa+size) touches, whole. Unicorn's
+   * UC_CTL_TB_REMOVE_CACHE turns only the start address into a RAM offset and drops the same
+   * length from there (uc_invalidate_tb), but each region has a RAM block of its own, so a range
+   * over two regions left the second one's blocks in place: after a shell's in-process child ran
+   * `cat`, the shell exec'd `ls` at its own load address and ran its old translated code. Whole
+   * regions, because splitting one (a later unmap or protect of part of it) gives its pieces new
+   * RAM blocks, and blocks keyed by the old ones would match code mapped there again later.
+   */
   invalidateCode(gpa: number, size: number): void {
+    const end = gpa + size;
+    for (const r of this.regions()) {
+      if (r.end <= gpa || r.begin >= end) continue;
+      this.invalidateLine(r.begin, r.end - r.begin);
+    }
+  }
+
+  /** Drops the translations of [gpa, gpa+size), which lies inside one memory region. */
+  invalidateLine(gpa: number, size: number): void {
     this.lib.uc_ctl3(this.engine, uc.UC_CTL_TB_REMOVE_CACHE_WRITE, gpa, gpa + size);
   }
 
@@ -368,7 +386,7 @@ class UnicornVcpu implements Vcpu {
     ) {
       const va = v.getUint32(28) * 4294967296 + v.getUint32(24);
       const line = va - va % IC_LINE;
-      this.#b.invalidateCode(line, IC_LINE);
+      this.#b.invalidateLine(line, IC_LINE);
     }
     return 0;
   }

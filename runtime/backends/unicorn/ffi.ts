@@ -113,7 +113,7 @@ export type UnicornLib = NumberArgs<Deno.DynamicLibrary<typeof symbols>["symbols
 
 let loaded: { lib: UnicornLib; path: string } | undefined;
 
-/** Opens libunicorn once: $ELFUSE_LIBUNICORN, the project's tool cache, then the system's. */
+/** Opens libunicorn once, from the first of libunicornCandidates() (preload.ts) that loads. */
 export function openUnicorn(): { lib: UnicornLib; path: string } {
   if (loaded) return loaded;
   const errors: string[] = [];
@@ -122,11 +122,19 @@ export function openUnicorn(): { lib: UnicornLib; path: string } {
       loaded = { lib: Deno.dlopen(path, symbols).symbols as unknown as UnicornLib, path };
       return loaded;
     } catch (e) {
-      errors.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
+      const m = (e as Error).message.split("\n")[0];
+      // "Could not open library: Could not open library: PATH: cannot open shared object file:
+      // No such file or directory": only the loader's reason says something.
+      const why = /No such file/.test(m)
+        ? "not there"
+        : m.replace(/^(Could not open library: )+/, "");
+      errors.push(`${path} (${why})`);
     }
   }
   throw new Error(
-    `cannot load libunicorn (run ./dev setup, or set ELFUSE_LIBUNICORN): ${errors.join("; ")}`,
+    `cannot load libunicorn 2: tried ${errors.join(", ")}; put libunicorn.so.2 next to elfuse, ` +
+      `install it (Debian: apt-get install libunicorn2), run ./dev setup in a checkout, or set ` +
+      `ELFUSE_LIBUNICORN to its path`,
   );
 }
 

@@ -5,7 +5,8 @@ import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, parseElf } from "../../elf/parse.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, parseElf } from "../../elf/parse.ts";
+import { findTranslator, handOverArgv, translatorProblem } from "../../x86/translator.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
@@ -55,6 +56,8 @@ interface Target {
   guestPath: string;
   elf: ElfImage;
   argv: string[];
+  /** AT_EXECFN when it is not guestPath: the x86-64 program a translator was handed. */
+  execfn?: string;
 }
 
 /** Follows #! lines (binfmt_script) to an aarch64 ELF; -errno when it cannot run. */
@@ -118,6 +121,7 @@ function resolveTarget(
   } finally {
     file.close();
   }
+  if (elf.machine === EM_X86_64) return x86Target(k, elf, guestPath, argv, depth);
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
@@ -127,6 +131,41 @@ function resolveTarget(
 }
 
 const PROGRAM_CACHE_SIZE = 8;
+
+/**
+ * An x86-64 program runs through the translator the command line's would (x86/translator.ts),
+ * handed over as binfmt_misc does; with none (or one that cannot run it) execve fails with
+ * ENOEXEC, as Linux's does for a format no binfmt handler takes.
+ */
+function x86Target(
+  k: Task,
+  elf: ElfImage,
+  guestPath: string,
+  argv: string[],
+  depth: number,
+): Target | number {
+  const t = findTranslator(k.rt.options, {
+    sysroot: k.proc.info.sysroot,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+  });
+  const problem = "error" in t ? t.error : translatorProblem(t, elf);
+  if (problem !== undefined || "error" in t) {
+    if (k.rt.verbose) k.rt.note(`execve ${guestPath}: is an x86-64 program: ${problem}`);
+    return -E.ENOEXEC;
+  }
+  const target = resolveTarget(
+    k,
+    t.hostPath,
+    t.guestPath,
+    handOverArgv(t, guestPath, argv),
+    depth + 1,
+  );
+  if (typeof target === "number") return target;
+  // A translator that is not an AArch64 program (or another x86-64 one) cannot run.
+  if (target.elf.machine !== EM_AARCH64) return -E.ENOEXEC;
+  return { ...target, execfn: guestPath };
+}
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
 function pathFor(k: Task, guest: string): string {
@@ -192,7 +231,7 @@ function exec(
     try {
       image = buildImage(k.proc.as, {
         program: { hostPath: target.hostPath, elf: target.elf, file },
-        shownName: target.guestPath,
+        shownName: target.execfn ?? target.guestPath,
         argv: target.argv,
         envp,
         hwcap: k.rt.hwcap,
@@ -213,7 +252,8 @@ function exec(
     return RESULT_SET;
   }
   Object.assign(k.proc.info, {
-    exePath: target.hostPath,
+    // /proc/self/exe shows the guest's path: without the sysroot's prefix, as at start-up.
+    exePath: k.proc.info.sysroot?.guestPath(target.hostPath) ?? target.hostPath,
     hostExePath: target.hostPath,
     argv: target.argv,
     envp,
@@ -221,7 +261,9 @@ function exec(
     auxvLength: image.auxvLength,
     stackStart: image.sp,
   });
-  k.name = target.guestPath.split("/").pop()!.slice(0, 15);
+  // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
+  // which for a translated program is the program, not its translator.
+  k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);
   const v = k.proc.vcpu, g = k.rt.scratch.view;
   k.rt.scratch.u8.fill(0, Slot.REGS, Slot.REGS + 34 * 8);
   k.rt.scratch.u8.fill(0, Slot.FPSIMD, Slot.FPSIMD + 528);
@@ -290,7 +332,7 @@ export const execSyscalls: SyscallDef[] = [
     args: ["path", "ptr", "ptr"],
     status: "partial",
     note:
-      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); the image is replaced in this host process",
+      "static aarch64 programs and #! scripts (dynamic ones with --sysroot); x86-64 programs through the run's translator (box64), as binfmt_misc hands them over; the image is replaced in this host process",
   },
   {
     name: "execveat",

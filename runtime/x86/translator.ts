@@ -1,0 +1,151 @@
+// x86-64 guests: elfuse runs an x86-64 Linux program by hosting a translator, itself an AArch64
+// Linux program, as the guest, and handing it the x86-64 program the way Linux's binfmt_misc
+// hands a program to its registered interpreter. One path for every translator: Debian's arm64
+// box64 (any host), Apple's Linux Rosetta (Apple Silicon; see rosetta.ts for what is built).
+// What a guest sees (argv, /proc/self/exe, AT_EXECFN, execve) is in docs/x86_64.md.
+import { type ElfImage, EM_X86_64 } from "../elf/parse.ts";
+import { basename, isAbsolute, resolve } from "../path.ts";
+import type { Sysroot } from "../sysroot/resolve.ts";
+import { ROSETTA_PATH, rosettaInstallHint, rosettaUnavailable } from "./rosetta.ts";
+
+/** Where box64 lives in a sysroot made by `elfuse sysroot create --suite sid DIR box64`. */
+export const BOX64_GUEST_PATH = "/usr/bin/box64";
+
+/** The one command that makes a sysroot with box64 in `dir` (docs/x86_64.md). */
+export function box64SysrootCommand(dir = "DIR"): string {
+  return `elfuse sysroot create --suite sid ${dir} box64`;
+}
+
+/**
+ * Where box64's sysroot is looked for when a run has no --sysroot: ELFUSE_X86_SYSROOT, else
+ * $XDG_CACHE_HOME/elfuse/x86-sysroot, else ~/.cache/elfuse/x86-sysroot (undefined without HOME).
+ */
+export function defaultX86SysrootDir(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): string | undefined {
+  const own = env("ELFUSE_X86_SYSROOT");
+  if (own) return own;
+  const cache = env("XDG_CACHE_HOME") || (env("HOME") ? `${env("HOME")}/.cache` : undefined);
+  return cache === undefined ? undefined : `${cache}/elfuse/x86-sysroot`;
+}
+
+/** How x86-64 programs are to be run: the run-wide options (RuntimeOptions carries them). */
+export interface X86Settings {
+  /** --x86-translator / ELFUSE_X86_TRANSLATOR: the translator's host path. */
+  x86Translator?: string;
+  /** --no-x86 (alias --no-rosetta): x86-64 programs are refused. */
+  noX86?: boolean;
+}
+
+/** Which translator a path is: each is handed the program its own way. */
+export type TranslatorKind = "box64" | "rosetta" | "other";
+
+/** A translator found for an x86-64 program. */
+export interface Translator {
+  kind: TranslatorKind;
+  /** Host path of the translator (an AArch64 ELF program). */
+  hostPath: string;
+  /** The path the guest sees for it (the sysroot prefix stripped): argv[0], /proc/self/exe. */
+  guestPath: string;
+  /** How it was found, for -v. */
+  source: string;
+}
+
+/** Where the translator search happens: the run's sysroot and the host. */
+export interface TranslatorHost {
+  sysroot?: Sysroot;
+  os: string;
+  arch: string;
+  /** Does a file exist (tests pass a fake). */
+  exists?: (hostPath: string) => boolean;
+  /** Where box64's own sysroot would be (defaultX86SysrootDir), for the error message. */
+  defaultSysroot?: string;
+}
+
+function fileExists(p: string): boolean {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function kindOf(path: string): TranslatorKind {
+  const name = basename(path);
+  if (name.startsWith("box64")) return "box64";
+  return name === "rosetta" ? "rosetta" : "other";
+}
+
+/**
+ * Finds the translator for an x86-64 program, in this order: --x86-translator (or
+ * ELFUSE_X86_TRANSLATOR), the sysroot's /usr/bin/box64, Rosetta on Apple Silicon. Returns a
+ * one-line reason when there is none (or x86-64 programs are refused).
+ */
+export function findTranslator(
+  settings: X86Settings,
+  host: TranslatorHost,
+): Translator | { error: string } {
+  if (settings.noX86) {
+    return { error: "x86-64 programs are refused here (--no-x86 or ELFUSE_NO_X86)" };
+  }
+  const exists = host.exists ?? fileExists;
+  const sr = host.sysroot;
+  const named = settings.x86Translator;
+  if (named !== undefined && named !== "") {
+    const hostPath = isAbsolute(named) ? named : resolve(Deno.cwd(), named);
+    if (!exists(hostPath)) return { error: `x86-64 translator ${named}: no such file` };
+    return {
+      kind: kindOf(hostPath),
+      hostPath,
+      guestPath: sr?.guestPath(hostPath) ?? hostPath,
+      source: "--x86-translator",
+    };
+  }
+  if (sr !== undefined) {
+    const h = sr.hostPath(BOX64_GUEST_PATH);
+    if (typeof h === "string" && exists(h)) {
+      return { kind: "box64", hostPath: h, guestPath: BOX64_GUEST_PATH, source: "the sysroot" };
+    }
+  }
+  const appleSilicon = host.os === "darwin" && host.arch === "aarch64";
+  if (appleSilicon && exists(ROSETTA_PATH)) {
+    return { kind: "rosetta", hostPath: ROSETTA_PATH, guestPath: ROSETTA_PATH, source: "Rosetta" };
+  }
+  const hint = sr === undefined && host.defaultSysroot !== undefined
+    ? `no --sysroot and no box64 in ${host.defaultSysroot}: run ${
+      box64SysrootCommand(host.defaultSysroot)
+    } once`
+    : `${
+      sr === undefined ? "no --sysroot" : `the sysroot ${sr.root} has no ${BOX64_GUEST_PATH}`
+    }: make a sysroot with box64 (${box64SysrootCommand()}) and run with --sysroot DIR`;
+  return {
+    error: `no x86-64 translator (${hint}), or name one with --x86-translator PATH` +
+      (appleSilicon ? `, or ${rosettaInstallHint}` : ""),
+  };
+}
+
+/**
+ * Why this translator cannot run this program, in one line (undefined: it can). Measured: box64
+ * 0.4.3 exits with status 128 before main for a static (or static-pie) x86-64 program, under
+ * elfuse and under qemu-aarch64 alike ("box64 is not really compatible with statically linked
+ * binaries"); Rosetta's hosting is not built (rosetta.ts).
+ */
+export function translatorProblem(t: Translator, program: ElfImage): string | undefined {
+  if (program.machine !== EM_X86_64) return "not an x86-64 program";
+  if (t.kind === "rosetta") return rosettaUnavailable;
+  if (t.kind === "box64" && program.interpreter === undefined) {
+    return "a static x86-64 program: box64 cannot run these (it exits with status 128); " +
+      "link it dynamically";
+  }
+  return undefined;
+}
+
+/**
+ * The translator's argv, as binfmt_misc builds it without its P flag (Linux
+ * fs/binfmt_misc.c): the interpreter, the program's path as execve was given it, then the
+ * program's argv[1...]. The program's own argv[0] is lost, as under binfmt_misc; box64 gives
+ * the x86-64 program its path as argv[0].
+ */
+export function handOverArgv(t: Translator, programPath: string, argv: string[]): string[] {
+  return [t.guestPath, programPath, ...argv.slice(1)];
+}

@@ -1,0 +1,125 @@
+// Which translator an x86-64 program gets, and how it is handed the program.
+import assert from "node:assert/strict";
+import { type ElfImage, EM_AARCH64, EM_X86_64 } from "../elf/parse.ts";
+import { Sysroot } from "../sysroot/resolve.ts";
+import { isYes } from "./start.ts";
+import {
+  BOX64_GUEST_PATH,
+  defaultX86SysrootDir,
+  findTranslator,
+  handOverArgv,
+  type Translator,
+  translatorProblem,
+} from "./translator.ts";
+import { ROSETTA_PATH } from "./rosetta.ts";
+
+const linux = { os: "linux", arch: "x86_64" };
+
+function withRoot(fn: (root: string) => void) {
+  const root = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "elfuse-x86-" }));
+  try {
+    fn(root);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+}
+
+Deno.test("the translator: --x86-translator first, then the sysroot's box64, then none", () => {
+  withRoot((root) => {
+    const sysroot = new Sysroot(root);
+    let t = findTranslator({}, { ...linux, sysroot });
+    assert.ok("error" in t);
+    assert.match(t.error, /has no \/usr\/bin\/box64/);
+    assert.match(t.error, /elfuse sysroot create --suite sid DIR box64/);
+    assert.doesNotMatch(t.error, /softwareupdate/); // Rosetta only on Apple Silicon
+    Deno.mkdirSync(`${root}/usr/bin`, { recursive: true });
+    Deno.writeFileSync(`${root}${BOX64_GUEST_PATH}`, new Uint8Array(4));
+    t = findTranslator({}, { ...linux, sysroot });
+    assert.deepEqual(t, {
+      kind: "box64",
+      hostPath: `${root}${BOX64_GUEST_PATH}`,
+      guestPath: BOX64_GUEST_PATH,
+      source: "the sysroot",
+    });
+    // A named one wins, and the guest sees it by its path inside the sysroot.
+    Deno.writeFileSync(`${root}/usr/bin/box64-git`, new Uint8Array(4));
+    t = findTranslator({ x86Translator: `${root}/usr/bin/box64-git` }, { ...linux, sysroot });
+    assert.ok(!("error" in t));
+    assert.equal(t.guestPath, "/usr/bin/box64-git");
+    assert.equal(t.kind, "box64");
+    t = findTranslator({ x86Translator: `${root}/nope` }, { ...linux, sysroot });
+    assert.ok("error" in t);
+    assert.match(t.error, /nope: no such file/);
+    t = findTranslator({ noX86: true }, { ...linux, sysroot });
+    assert.ok("error" in t);
+    assert.match(t.error, /refused/);
+  });
+});
+
+Deno.test("the translator: Rosetta only on Apple Silicon, with an install hint when missing", () => {
+  const mac = { os: "darwin", arch: "aarch64" };
+  let t = findTranslator({}, { ...mac, exists: (p) => p === ROSETTA_PATH });
+  assert.ok(!("error" in t));
+  assert.equal(t.kind, "rosetta");
+  t = findTranslator({}, { ...mac, exists: () => false });
+  assert.ok("error" in t);
+  assert.match(t.error, /softwareupdate --install-rosetta/);
+  t = findTranslator({}, { os: "darwin", arch: "x86_64", exists: () => true });
+  assert.ok("error" in t, "an Intel Mac has no Linux Rosetta");
+});
+
+const elf = (machine: number, interpreter?: string): ElfImage => ({
+  type: 3,
+  machine,
+  entry: 0,
+  phoff: 64,
+  phentsize: 56,
+  phnum: 0,
+  phdrs: [],
+  interpreter,
+  execStack: false,
+});
+
+Deno.test("what a translator cannot run is said in one line", () => {
+  const box64: Translator = { kind: "box64", hostPath: "/b", guestPath: "/b", source: "" };
+  const other: Translator = { ...box64, kind: "other" };
+  const rosetta: Translator = { ...box64, kind: "rosetta" };
+  const dynamic = elf(EM_X86_64, "/lib64/ld-linux-x86-64.so.2");
+  assert.equal(translatorProblem(box64, dynamic), undefined);
+  assert.match(translatorProblem(box64, elf(EM_X86_64))!, /static x86-64 program/);
+  assert.equal(translatorProblem(other, elf(EM_X86_64)), undefined);
+  assert.match(translatorProblem(rosetta, dynamic)!, /Rosetta hosting is not built/);
+  assert.match(translatorProblem(box64, elf(EM_AARCH64))!, /not an x86-64 program/);
+});
+
+Deno.test("the hand-over is binfmt_misc's argv: translator, the path as given, argv[1...]", () => {
+  const t: Translator = {
+    kind: "box64",
+    hostPath: "/s/usr/bin/box64",
+    guestPath: "/usr/bin/box64",
+    source: "",
+  };
+  assert.deepEqual(handOverArgv(t, "./prog", ["custom-argv0", "a", "b c"]), [
+    "/usr/bin/box64",
+    "./prog",
+    "a",
+    "b c",
+  ]);
+  assert.deepEqual(handOverArgv(t, "/bin/x", []), ["/usr/bin/box64", "/bin/x"]);
+});
+
+Deno.test("box64's default sysroot: ELFUSE_X86_SYSROOT, then the XDG cache, then ~/.cache", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  assert.equal(defaultX86SysrootDir(env({ ELFUSE_X86_SYSROOT: "/x", HOME: "/h" })), "/x");
+  assert.equal(
+    defaultX86SysrootDir(env({ XDG_CACHE_HOME: "/c", HOME: "/h" })),
+    "/c/elfuse/x86-sysroot",
+  );
+  assert.equal(defaultX86SysrootDir(env({ HOME: "/h" })), "/h/.cache/elfuse/x86-sysroot");
+  assert.equal(defaultX86SysrootDir(env({})), undefined);
+});
+
+Deno.test("only y or yes agrees to fetching box64", () => {
+  for (const a of ["y\n", "Y", " yes \n", "YES"]) assert.ok(isYes(a), a);
+  for (const a of ["", "\n", "n", "no", "yy", "sure", "y es"]) assert.ok(!isYes(a), a);
+});

@@ -35,6 +35,9 @@ const sqlScript = "create table t(a integer, b text); with recursive c(x) as (se
   "select count(*), sum(a), max(b) from t where a % 3 = 0;";
 
 const BUSYBOX = ".tools/debs/busybox-static/bin/busybox";
+/** Fetched by tools/setup.sh (arm64, Debian bookworm); run with the sysroot's libc. */
+const MAKE = ".tools/debs/make/usr/bin/make";
+const RCLONE = ".tools/debs/rclone/usr/bin/rclone";
 /** A shell script with a pipeline, command substitution, a subshell and a loop of forks. */
 const shScript = 'for i in $(seq 1 20); do echo "$i" | tr 0-9 a-j | wc -c >/dev/null; done; ' +
   'x=$( (echo sub) ); echo "$x"';
@@ -71,6 +74,16 @@ export const benchCases: BenchCase[] = [
     group: "startup",
   },
   {
+    name: "rclone version (52 MB Go)",
+    program: "rclone",
+    programPath: RCLONE,
+    args: ["version"],
+    quickArgs: ["version"],
+    perIteration: false,
+    group: "startup",
+    sysroot: true,
+  },
+  {
     name: "fork+exit",
     program: "fork_loop",
     args: ["200"],
@@ -95,6 +108,18 @@ export const benchCases: BenchCase[] = [
     quickArgs: ["sh", "-c", shScript],
     perIteration: false,
     group: "process",
+  },
+  {
+    // Each recipe is a posix_spawn (clone(CLONE_VM|CLONE_VFORK)) and an execve of true.
+    name: "make, 20 recipes",
+    program: "make",
+    programPath: MAKE,
+    args: ["-s", "-f", "{makefile}"],
+    quickArgs: ["-s", "-f", "{makefile}"],
+    perIteration: false,
+    group: "process",
+    needsExec: true,
+    sysroot: true,
   },
   {
     name: "python3 -c pass",
@@ -131,6 +156,25 @@ export const benchCases: BenchCase[] = [
     programPath: BUSYBOX,
     args: ["sort", "{lines}"],
     quickArgs: ["sort", "{lines}"],
+    perIteration: false,
+    group: "compute",
+  },
+  {
+    name: "coreutils sort of 23 MB",
+    program: "sort",
+    programPath: `${SYSROOT}/usr/bin/sort`,
+    args: ["{biglines}"],
+    quickArgs: ["{biglines}"],
+    perIteration: false,
+    group: "compute",
+    sysroot: true,
+  },
+  {
+    name: "busybox tar xzf",
+    program: "busybox",
+    programPath: BUSYBOX,
+    args: ["tar", "xzf", "{tgz}", "-C", "{outdir}"],
+    quickArgs: ["tar", "xzf", "{tgz}", "-C", "{outdir}"],
     perIteration: false,
     group: "compute",
   },

@@ -6,6 +6,7 @@
 import { parseArgs } from "../runtime/deps.ts";
 import { type BenchCase, benchCases, SYSROOT, X86_SYSROOT } from "./cases.ts";
 import { withInputs } from "./inputs.ts";
+import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 import type { BenchRow, BenchRun } from "./report_html.ts";
 import {
   perIterationRange,
@@ -57,7 +58,15 @@ function commands(c: BenchCase, args: string[]) {
   return {
     elfuse: [
       Deno.execPath(),
-      ["run", "-A", `${root}cli.ts`, ...sysroot.flatMap((s) => ["--sysroot", s]), bin, ...args],
+      [
+        "run",
+        "-A",
+        V8_FLAGS_ARG,
+        `${root}cli.ts`,
+        ...sysroot.flatMap((s) => ["--sysroot", s]),
+        bin,
+        ...args,
+      ],
     ] as const,
     qemu: [QEMU, [...sysroot.flatMap((s) => ["-L", s]), bin, ...args]] as const,
   };

@@ -1,6 +1,6 @@
-// Inputs of the application benchmarks (gzip, sort), generated the same way on every run from a
-// fixed seed and written once per run into a temporary folder. Arguments name them `{text}` and
-// `{lines}`.
+// Inputs of the application benchmarks (gzip, sort, tar, make), generated the same way on every
+// run from a fixed seed and written once per run into a temporary folder. Arguments name them
+// `{text}`, `{lines}`, `{biglines}`, `{tgz}`, `{makefile}`, and `{outdir}` (an empty folder).
 
 const WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron " +
   "pi rho sigma tau upsilon phi chi psi omega").split(" ");
@@ -41,22 +41,68 @@ function lines(count: number): Uint8Array {
   return new TextEncoder().encode(parts.join(""));
 }
 
-const makers = {
-  text: (quick: boolean) => text(quick ? 1 << 20 : 16 << 20),
-  lines: (quick: boolean) => lines(quick ? 50_000 : 1_000_000),
+/** A Makefile of `count` targets whose recipes each start one program (make posix_spawns it). */
+function makefile(count: number): Uint8Array {
+  const targets = Array.from({ length: count }, (_, i) => `t${i}`);
+  return new TextEncoder().encode(
+    `.PHONY: all ${targets.join(" ")}\nall: ${targets.join(" ")}\n${
+      targets.map((t) => `${t}:\n\t@true ${t}\n`).join("")
+    }`,
+  );
+}
+
+const makers: Record<string, (quick: boolean) => Uint8Array> = {
+  text: (quick) => text(quick ? 1 << 20 : 16 << 20),
+  lines: (quick) => lines(quick ? 50_000 : 1_000_000),
+  // About 23 MB (issue 21's coreutils sort case).
+  biglines: (quick) => lines(quick ? 100_000 : 1_625_000),
+  makefile: () => makefile(20),
 };
 
-/** Replaces `{text}` and `{lines}` in `args` with files in `dir`, written on first use. */
+/** A gzipped tar of 64 files of text (4 MiB in all; 512 KiB with --quick), made by the host's tar. */
+function tgz(path: string, quick: boolean): void {
+  const tree = `${path}.d`;
+  Deno.mkdirSync(`${tree}/data`, { recursive: true });
+  const all = text(quick ? 512 << 10 : 4 << 20);
+  const part = Math.ceil(all.length / 64);
+  for (let i = 0; i < 64; i++) {
+    Deno.writeFileSync(`${tree}/data/f${i}.txt`, all.subarray(i * part, (i + 1) * part));
+  }
+  const r = new Deno.Command("tar", { args: ["czf", path, "-C", tree, "data"] }).outputSync();
+  if (r.code !== 0) {
+    throw new Error(`tar czf ${path} failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  Deno.removeSync(tree, { recursive: true });
+}
+
+/** Replaces `{name}` arguments in `args` with files in `dir`, written on first use. */
 export function withInputs(args: string[], dir: string, quick: boolean): string[] {
   return args.map((a) => {
     const m = /^\{(\w+)\}$/.exec(a);
-    if (!m || !(m[1] in makers)) return a;
-    const path = `${dir}/${m[1]}${quick ? "-quick" : ""}.txt`;
-    try {
-      Deno.statSync(path);
-    } catch {
-      Deno.writeFileSync(path, makers[m[1] as keyof typeof makers](quick));
+    if (!m) return a;
+    const name = m[1];
+    const suffix = quick ? "-quick" : "";
+    if (name === "outdir") {
+      // Fresh for each use (tar's extractions land there; every run overwrites the same files).
+      return Deno.makeTempDirSync({ dir, prefix: "out-" });
     }
+    if (name === "tgz") {
+      const path = `${dir}/tree${suffix}.tar.gz`;
+      if (!exists(path)) tgz(path, quick);
+      return path;
+    }
+    if (!(name in makers)) return a;
+    const path = `${dir}/${name}${suffix}.txt`;
+    if (!exists(path)) Deno.writeFileSync(path, makers[name](quick));
     return path;
   });
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -9,6 +9,7 @@
 
 import { type ExecFollowing, execProblem, readExecFollowing } from "./binfmt.ts";
 import { shellQuote } from "./status.ts";
+import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 import type { Invocation, Needs, Runner, RunResult } from "./types.ts";
 
 /** The names {@linkcode makeRunner} knows. */
@@ -207,7 +208,7 @@ export class ElfuseRunner implements Runner {
 
   /** The deno arguments for one invocation (without the deno binary itself). */
   argv(inv: Invocation): string[] {
-    const args = ["run", "-A", `${this.repo}/cli.ts`];
+    const args = ["run", "-A", V8_FLAGS_ARG, `${this.repo}/cli.ts`];
     if (this.backend) args.push("--backend", this.backend);
     if (inv.sysroot) args.push("--sysroot", inv.sysroot);
     args.push("--clear-env");
@@ -221,7 +222,7 @@ export class ElfuseRunner implements Runner {
     const argv = this.argv(inv);
     const at = argv.indexOf("--workdir");
     // The launcher runs the same cli.ts; the guest's directory is where the line runs.
-    const own = argv.slice(3, at).concat(argv.slice(at + 2));
+    const own = argv.slice(4, at).concat(argv.slice(at + 2));
     return [`${this.repo}/elfuse`, ...own].map(shellQuote).join(" ");
   }
 

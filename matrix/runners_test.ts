@@ -1,3 +1,4 @@
+import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 import assert from "node:assert/strict";
 import { BUSYBOX_PATH } from "./corpus_busybox.ts";
 import { ElfuseRunner, QemuUserRunner, spawnTimed, which } from "./runners.ts";
@@ -55,6 +56,7 @@ Deno.test("elfuse runner: deno run -A cli.ts with backend, clean env, workdir", 
   assert.deepEqual(argv, [
     "run",
     "-A",
+    V8_FLAGS_ARG,
     "/repo/cli.ts",
     "--backend",
     "unicorn",

@@ -8,6 +8,7 @@ import { ElfuseError } from "./errors.ts";
 import { type AddressSpace, layout } from "./memory/address_space.ts";
 import { PAGE_SIZE, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "./memory/vmas.ts";
 import { type Program, readProgram } from "./program.ts";
+import { ProgramFile } from "./program_file.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
 import { mapVdso } from "./vdso.ts";
 import { hostIds } from "./host/credentials.ts";
@@ -42,7 +43,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   let image, interp;
   try {
     const shown = spec.sysroot?.guestPath(prog.hostPath) ?? prog.hostPath; // for /proc/self/maps
-    image = loadElf(as, prog.elf, prog.read ?? prog.bytes, layout.pieBase, shown);
+    image = withFile(prog, (f) => loadElf(as, prog.elf, f, layout.pieBase, shown));
     if (prog.elf.interpreter !== undefined) {
       interp = loadInterpreter(as, spec, prog.elf.interpreter);
     }
@@ -120,5 +121,19 @@ function loadInterpreter(as: AddressSpace, spec: ImageSpec, path: string) {
   const base = as.freeArea(span);
   if (base < 0) throw new ElfError(`no room for its dynamic loader ${path}`);
   const name = sr === undefined ? host : sr.guestPath(host);
-  return loadElf(as, ld.elf, ld.read ?? ld.bytes, base, name);
+  return withFile(ld, (f) => loadElf(as, ld.elf, f, base, name));
+}
+
+/** Runs `use` with the program's file open (its segments are mapped from it). */
+function withFile<T>(prog: Program, use: (f: ProgramFile) => T): T {
+  if (prog.file !== undefined) return use(prog.file); // its opener closes it
+  const f = ProgramFile.open(prog.hostPath);
+  if (!(f instanceof ProgramFile)) {
+    throw new ElfError(`cannot open ${prog.hostPath} again (host errno ${f.errno})`);
+  }
+  try {
+    return use(f);
+  } finally {
+    f.close();
+  }
 }

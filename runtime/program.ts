@@ -1,19 +1,26 @@
 // Finding and reading the program to run, with the shell's exit codes for what goes wrong:
 // 127 when it cannot be found, 126 when it is found but cannot be run.
 import { isAbsolute, join, resolve } from "./path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, machineName } from "./elf/parse.ts";
-import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "./elf/file.ts";
+import {
+  ElfError,
+  type ElfImage,
+  EM_AARCH64,
+  EM_X86_64,
+  machineName,
+  parseElf,
+} from "./elf/parse.ts";
 import { ElfuseError } from "./errors.ts";
 import { libc } from "./host/libc.ts";
+import { ProgramFile } from "./program_file.ts";
 import type { Sysroot } from "./sysroot/resolve.ts";
 
 export interface Program {
   /** Absolute host path. */
   hostPath: string;
+  /** Its headers; the loader maps its segments from the file (program_file.ts). */
   elf: ElfImage;
-  /** The file, or the prefix of a big one that `read` loads by segments (elf/file.ts). */
-  bytes: Uint8Array;
-  read?: SegmentReader;
+  /** The file, already open (execve opens it before its point of no return); else by path. */
+  file?: ProgramFile;
 }
 
 /** Debian's default PATH (/etc/profile): where a sysroot's own commands are. */
@@ -102,19 +109,15 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
     // The shell's statuses: 127 for a name that leads nowhere, 126 for a file that cannot run.
     throw new ElfuseError(`${shown}: ${problem.why}`, problem.errno === "ENOENT" ? 127 : 126);
   }
-  let file: ElfFile;
-  try {
-    file = readElfFile(hostPath);
-  } catch (e) {
-    const why = e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (e as Error).message;
-    throw new ElfuseError(`${shown}: ${why}`, 126);
+  const file = ProgramFile.open(hostPath);
+  if (!(file instanceof ProgramFile)) {
+    // EACCES, EPERM (a seal, an LSM): what open(2) says; programFileProblem caught the rest.
+    throw new ElfuseError(`${shown}: cannot open: ${hostErrorText(file.errno)}`, 126);
   }
   let elf: ElfImage;
-  const bytes = file.bytes;
+  const bytes = file.read(0, 20);
   try {
-    ({ elf, file } = parseElfFile(file, hostPath));
+    elf = parseElf(file);
   } catch (e) {
     if (!(e instanceof ElfError)) throw e;
     if (e.notElf && bytes[0] === 0x23 && bytes[1] === 0x21) {
@@ -130,6 +133,8 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
       );
     }
     throw new ElfuseError(`${shown}: cannot execute: ${e.message}`, 126);
+  } finally {
+    file.close();
   }
   if (elf.machine !== EM_AARCH64 && !(x86 && elf.machine === EM_X86_64)) {
     throw new ElfuseError(
@@ -141,7 +146,13 @@ export function readProgram(hostPath: string, shown: string, x86 = false): Progr
       126,
     );
   }
-  return { hostPath, elf, bytes: file.bytes, read: file.read };
+  return { hostPath, elf };
+}
+
+/** A host errno as words, for the few open(2) failures left after programFileProblem's checks. */
+function hostErrorText(errno: number): string {
+  // EPERM and EACCES are 1 and 13 on Linux and macOS alike.
+  return errno === 1 || errno === 13 ? "permission denied" : `host errno ${errno}`;
 }
 
 /** Linux's BINPRM_MAX_RECURSION: how many `#!` interpreters deep a program may go. */

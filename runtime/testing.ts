@@ -1,5 +1,7 @@
 // Test helper: runs the elfuse command line in a subprocess and collects what it printed.
 
+import { V8_FLAGS_ARG } from "./v8_flags.ts";
+
 const cli = new URL("../cli.ts", import.meta.url).pathname;
 
 export interface CliResult {
@@ -8,7 +10,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `deno run -A cli.ts ...args` with stdin at /dev/null. */
+/** `deno run -A cli.ts ...args` (with elfuse's V8 flags) with stdin at /dev/null. */
 export function runCli(...args: string[]): Promise<CliResult> {
   return runCliWith({}, ...args);
 }
@@ -19,7 +21,7 @@ export async function runCliWith(
   ...args: string[]
 ): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
+    args: ["run", "-A", V8_FLAGS_ARG, cli, ...args],
     env,
     stdin: "null",
     stdout: "piped",

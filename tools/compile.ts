@@ -7,6 +7,7 @@
 // deno compile write plain deno, which prints Deno's version and fails on the program), and a
 // binary for this host must run a generated aarch64 hello before "wrote" is printed.
 import { parseArgs } from "../runtime/deps.ts";
+import { V8_FLAGS_ARG } from "../runtime/v8_flags.ts";
 import { makeElf } from "../runtime/elf/testing.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -17,6 +18,7 @@ export function compileArgs(output: string, target?: string): string[] {
     "compile",
     "--allow-all",
     "--no-check",
+    V8_FLAGS_ARG,
     // Lazily imported modules and the watchdog Worker are not found by static analysis.
     "--include",
     `${root}runtime/watchdog.ts`,

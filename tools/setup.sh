@@ -75,6 +75,10 @@ fetch_deb sid libunicorn2t64 "$tools/unicorn/sid"
 fetch_deb bookworm libunicorn2 "$tools/unicorn/bookworm"
 # busybox-static for arm64, the matrix's first real-world corpus.
 fetch_deb bookworm busybox-static:arm64 "$tools/debs/busybox-static"
+# Benchmark programs (bench/cases.ts) run with the sysroot's libc: make (a posix_spawn per recipe)
+# and rclone (a 55 MB Go binary, for the start of a big program).
+fetch_deb bookworm make:arm64 "$tools/debs/make"
+fetch_deb bookworm rclone:arm64 "$tools/debs/rclone"
 # Debian arm64 programs for the matrix's dynamic cases, built with `elfuse sysroot create`.
 "$tools/bin/deno" run -A "$here/matrix/corpus_sysroot.ts"
 # box64 (arm64, from sid) and the x86-64 libraries it pulls in, for the x86-64 guests' tests and

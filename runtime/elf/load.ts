@@ -2,6 +2,7 @@
 // does: ET_EXEC at its link addresses, ET_DYN at a base, bss zero-filled, permissions from p_flags.
 import { type AddressSpace, layout } from "../memory/address_space.ts";
 import { pageDown, pageUp, PROT_EXEC, PROT_READ, PROT_WRITE } from "../memory/vmas.ts";
+import type { ProgramFile } from "../program_file.ts";
 import {
   ElfError,
   type ElfImage,
@@ -13,7 +14,6 @@ import {
   PT_LOAD,
   PT_PHDR,
 } from "./parse.ts";
-import type { SegmentReader } from "./file.ts";
 
 export interface LoadedImage {
   /** Added to every p_vaddr (0 for ET_EXEC). */
@@ -101,13 +101,14 @@ function checkFits(
 const gib = (n: number) => (n / 2 ** 30).toFixed(1);
 
 /**
- * Maps the image's segments; `base` is where an ET_DYN image's lowest segment goes. `limits`
- * overrides the host's commit limit (tests).
+ * Maps the image's segments; `base` is where an ET_DYN image's lowest segment goes. `file` is the
+ * open program (its pages are mapped copy-on-write, as Linux's elf_map() does), or its bytes.
+ * `limits` overrides the host's commit limit (tests).
  */
 export function loadElf(
   as: AddressSpace,
   elf: ElfImage,
-  file: Uint8Array | SegmentReader,
+  file: ProgramFile | Uint8Array,
   base: number,
   name: string,
   limits: { commit?: number } = {},
@@ -116,20 +117,49 @@ export function loadElf(
   const bias = elf.type === ET_DYN ? base - pageDown(loads[0].vaddr) : 0;
   const last = loads[loads.length - 1];
   checkFits(elf, loads, bias, as.mmapTop, limits.commit);
+  const size = file instanceof Uint8Array ? file.length : file.size;
+  for (const ph of loads) {
+    // The file may have changed since its headers were read (an exec of a cached program).
+    if (ph.filesz > 0 && ph.offset + ph.filesz > size) {
+      throw new ElfError(`segment ${elf.phdrs.indexOf(ph)} lies past the end of the file`);
+    }
+  }
   let prevEnd = 0, prevProt = 0;
   for (const ph of loads) {
     const prot = protOf(ph.flags);
-    let start = pageDown(ph.vaddr + bias);
-    const end = pageUp(ph.vaddr + bias + ph.memsz);
+    const at = ph.vaddr + bias, fileEnd = at + ph.filesz;
+    let start = pageDown(at);
+    const end = pageUp(at + ph.memsz);
     if (start < prevEnd) {
-      // The segment shares its first page with the previous one: that page gets both permissions.
+      // The segment shares its first page with the previous one: that page gets both permissions,
+      // and this segment's bytes in it are copied there.
       as.mprotect(start, Math.min(prevEnd, end) - start, prevProt | prot);
       start = prevEnd;
     }
-    if (end > start) as.mapFixed(start, end - start, prot, name);
-    const at = ph.vaddr + bias;
-    if (typeof file === "function") file(ph.offset, as.slab.u8.subarray(at, at + ph.filesz));
-    else as.slab.u8.set(file.subarray(ph.offset, ph.offset + ph.filesz), at);
+    if (end > start) {
+      // Whole pages of file bytes are mapped from the file; the rest (bss) is zero pages.
+      const mapped = file instanceof Uint8Array ? 0 : Math.min(end, pageDown(fileEnd)) - start;
+      if (
+        mapped <= 0 ||
+        !as.mapHostFilePrivate(
+          start,
+          mapped,
+          prot,
+          name,
+          (file as ProgramFile).fd,
+          ph.offset + start - at,
+        )
+      ) {
+        as.mapFixed(start, end - start, prot, name);
+        copy(as, file, ph.offset, at, fileEnd);
+      } else {
+        if (end > start + mapped) as.mapFixed(start + mapped, end - start - mapped, prot, name);
+        copy(as, file, ph.offset + start + mapped - at, start + mapped, fileEnd);
+        copy(as, file, ph.offset, at, Math.min(fileEnd, start)); // in the shared first page
+      }
+    } else {
+      copy(as, file, ph.offset, at, fileEnd);
+    }
     prevEnd = Math.max(prevEnd, end);
     prevProt = prot;
   }
@@ -140,4 +170,17 @@ export function loadElf(
     if (holder) phdr = holder.vaddr + (elf.phoff - holder.offset) + bias;
   }
   return { bias, entry: elf.entry + bias, phdr, end: last.vaddr + last.memsz + bias };
+}
+
+/** Copies the file bytes at `offset` to guest [to, end): the slab is zero there already. */
+function copy(
+  as: AddressSpace,
+  file: ProgramFile | Uint8Array,
+  offset: number,
+  to: number,
+  end: number,
+): void {
+  if (end <= to) return;
+  if (file instanceof Uint8Array) as.slab.u8.set(file.subarray(offset, offset + end - to), to);
+  else file.readInto(as.slab.base + to, offset, end - to);
 }

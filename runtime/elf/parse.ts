@@ -61,10 +61,26 @@ export function machineName(m: number): string {
 }
 
 /**
- * Parses and validates the headers of an ELF file held in memory: the whole file, or (with `size`,
- * the file's size) a prefix holding its headers and PT_INTERP (elf/file.ts).
+ * Random access to a file's bytes: the parser reads only the ELF header, the program headers and
+ * PT_INTERP's path, so a 50 MB program is not read whole to be started (program.ts maps it).
  */
-export function parseElf(file: Uint8Array, size: number = file.length): ElfImage {
+export interface ElfReader {
+  /** The file's size in bytes. */
+  readonly size: number;
+  /** `length` bytes at `offset`, or fewer at the end of the file. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** An ElfReader over bytes held in memory. */
+export function bytesReader(file: Uint8Array): ElfReader {
+  return { size: file.length, read: (o, n) => file.subarray(o, o + n) };
+}
+
+/** Parses and validates the headers of an ELF file (held in memory, or read through `source`). */
+export function parseElf(source: Uint8Array | ElfReader): ElfImage {
+  const reader = source instanceof Uint8Array ? bytesReader(source) : source;
+  const size = reader.size;
+  const file = reader.read(0, 64);
   if (
     file.length < 4 || file[0] !== 0x7f || file[1] !== 0x45 || file[2] !== 0x4c || file[3] !== 0x46
   ) {
@@ -73,20 +89,21 @@ export function parseElf(file: Uint8Array, size: number = file.length): ElfImage
   if (file.length < 64) throw new ElfError("truncated ELF header");
   if (file[4] !== 2) throw new ElfError("32-bit ELF (only 64-bit programs are supported)");
   if (file[5] !== 1) throw new ElfError("big-endian ELF (only little-endian is supported)");
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const u64 = (o: number) => {
+  const header = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  // `at`: where `dv` starts in the file (for the message).
+  const u64 = (dv: DataView, o: number, at = 0) => {
     const v = dv.getBigUint64(o, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ElfError(`absurd value at header offset ${o}`);
+      throw new ElfError(`absurd value at header offset ${at + o}`);
     }
     return Number(v);
   };
-  const type = dv.getUint16(16, true);
-  const machine = dv.getUint16(18, true);
-  const entry = u64(24);
-  const phoff = u64(32);
-  const phentsize = dv.getUint16(54, true);
-  const phnum = dv.getUint16(56, true);
+  const type = header.getUint16(16, true);
+  const machine = header.getUint16(18, true);
+  const entry = u64(header, 24);
+  const phoff = u64(header, 32);
+  const phentsize = header.getUint16(54, true);
+  const phnum = header.getUint16(56, true);
   if (type !== ET_EXEC && type !== ET_DYN) {
     throw new ElfError(
       type === 1
@@ -99,22 +116,27 @@ export function parseElf(file: Uint8Array, size: number = file.length): ElfImage
   if (phnum === 0) throw new ElfError("no program headers");
   if (phentsize !== 56) throw new ElfError(`program header size ${phentsize} (expected 56)`);
   if (phnum > 256) throw new ElfError(`${phnum} program headers (at most 256)`);
-  if (phoff + phnum * phentsize > file.length) {
+  if (phoff + phnum * phentsize > size) {
     throw new ElfError("program headers lie past the end of the file (truncated?)");
   }
+  const table = reader.read(phoff, phnum * phentsize);
+  if (table.length < phnum * phentsize) {
+    throw new ElfError("program headers lie past the end of the file (truncated?)");
+  }
+  const dv = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const phdrs: ProgramHeader[] = [];
   let interpreter: string | undefined;
   let execStack = false;
   for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
+    const o = i * phentsize;
     const ph: ProgramHeader = {
       type: dv.getUint32(o, true),
       flags: dv.getUint32(o + 4, true),
-      offset: u64(o + 8),
-      vaddr: u64(o + 16),
-      filesz: u64(o + 32),
-      memsz: u64(o + 40),
-      align: u64(o + 48),
+      offset: u64(dv, o + 8, phoff),
+      vaddr: u64(dv, o + 16, phoff),
+      filesz: u64(dv, o + 32, phoff),
+      memsz: u64(dv, o + 40, phoff),
+      align: u64(dv, o + 48, phoff),
     };
     phdrs.push(ph);
     if (ph.type === PT_LOAD) {
@@ -132,8 +154,11 @@ export function parseElf(file: Uint8Array, size: number = file.length): ElfImage
         throw new ElfError(`segment ${i} is not page-congruent with its file offset`);
       }
     } else if (ph.type === PT_INTERP) {
-      if (ph.offset + ph.filesz > file.length || ph.filesz < 2) throw new ElfError("bad PT_INTERP");
-      const bytes = file.subarray(ph.offset, ph.offset + ph.filesz);
+      // binfmt_elf.c refuses a path shorter than 2 or longer than PATH_MAX.
+      if (ph.offset + ph.filesz > size || ph.filesz < 2 || ph.filesz > 4096) {
+        throw new ElfError("bad PT_INTERP");
+      }
+      const bytes = reader.read(ph.offset, ph.filesz);
       const nul = bytes.indexOf(0);
       interpreter = new TextDecoder().decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
     } else if (ph.type === PT_GNU_STACK) {

@@ -1,6 +1,7 @@
 // Starting host processes: posix_spawn with exactly the fds a child should have, and the command
 // line that runs this elfuse again (`deno run -A cli.ts ...` or a compiled binary).
 import { libc, type Scratch } from "./libc.ts";
+import { V8_FLAGS_ARG } from "../v8_flags.ts";
 
 const enc = new TextEncoder();
 
@@ -13,7 +14,8 @@ export function selfCommand(args: string[]): string[] {
     : Deno.mainModule;
   const self = Deno.execPath();
   const viaDeno = !main.endsWith(self) && /\/deno(\.exe)?$/.test(self);
-  return viaDeno ? [self, "run", "-A", main, ...args] : [self, ...args];
+  // (A compiled binary has the V8 flags built in: tools/compile.ts.)
+  return viaDeno ? [self, "run", "-A", V8_FLAGS_ARG, main, ...args] : [self, ...args];
 }
 
 function cStrings(s: Scratch, strings: string[], at: number, end: number): number {

@@ -4,7 +4,6 @@
 import { libc, Scratch } from "../host/libc.ts";
 import { SCRATCH_SIZE, Slot } from "./scratch.ts";
 import type { ElfImage } from "../elf/parse.ts";
-import type { SegmentReader } from "../elf/file.ts";
 import type { KickTimer } from "../host/kick_timer.ts";
 import type { X86Settings } from "../x86/translator.ts";
 import type { FuseRun } from "./fuse/mounts.ts";
@@ -49,10 +48,7 @@ export class Runtime {
    * Programs execve read lately, by file identity and version (syscalls/exec.ts): a shell execs
    * the same few programs over and over.
    */
-  readonly programs = new Map<
-    string,
-    { elf: ElfImage; bytes: Uint8Array; read?: SegmentReader }
-  >();
+  readonly programs = new Map<string, { elf: ElfImage }>();
   /** Whether fork children may run in this process first (inline_fork.ts), once decided. */
   inlineForks: boolean | undefined;
   /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */

@@ -18,6 +18,7 @@ import * as uc from "./ffi.ts";
 import { enableFastStores } from "./fast_stores.ts";
 import { skipLoadExitChecks } from "./exit_checks.ts";
 import { completeExclusiveStore } from "./exclusive_store.ts";
+import { TlbGrowth, UC_CTL_TLB_FLUSH_WRITE } from "./tlb_growth.ts";
 
 const { INTR_HOOK, MEM_HOOK, SYS_HOOK, UNTIL_FOREVER } = uc;
 // IC IVAU, Xt: SYS #3, C7, C5, #1 (Arm ARM C5.3); uc_arm64_cp_reg is { u32 crn, crm, op0, op1, op2;
@@ -270,6 +271,7 @@ export class UnicornBackend implements Backend {
   }
 
   close(): void {
+    this.#vcpu?.closeTlbGrowth();
     this.lib.uc_close(this.engine);
   }
 }
@@ -296,6 +298,8 @@ class UnicornVcpu implements Vcpu {
   readonly #intrHook: Deno.UnsafeCallback<typeof INTR_HOOK>;
   readonly #memHook: Deno.UnsafeCallback<typeof MEM_HOOK>;
   #sysHook: Deno.UnsafeCallback<typeof SYS_HOOK> | undefined;
+  /** The TLB's flush schedule (tlb_growth.ts): undefined before the first run, null without. */
+  #tlb: TlbGrowth | null | undefined;
 
   constructor(b: UnicornBackend, u32: Uint32Array, i32: Int32Array) {
     this.#b = b;
@@ -595,9 +599,30 @@ class UnicornVcpu implements Vcpu {
     });
   }
 
+  /** Starts the TLB's flush schedule, where a stop from another thread is safe. */
+  #startTlbGrowth(): TlbGrowth | null {
+    if (this.interruptCall() === undefined || Deno.env.get("ELFUSE_UNICORN_TUNING") === "0") {
+      return null;
+    }
+    const stop = Deno.dlopen(this.#b.libraryPath, { uc_emu_stop: { type: "pointer" } });
+    const growth = TlbGrowth.create(stop.symbols.uc_emu_stop, this.#engine) ?? null;
+    stop.close(); // libunicorn stays loaded: the backend holds it
+    growth?.begin(performance.now());
+    return growth;
+  }
+
+  closeTlbGrowth(): void {
+    this.#tlb?.close();
+    this.#tlb = null;
+  }
+
   run(onSyscall: SyscallHandler, deadline: number): Exit {
     this.#onSyscall = onSyscall;
+    const tlb = this.#tlb === undefined ? (this.#tlb = this.#startTlbGrowth()) : this.#tlb;
     for (;;) {
+      if (tlb !== null && tlb.due(performance.now())) {
+        this.#lib.uc_ctl3(this.#engine, UC_CTL_TLB_FLUSH_WRITE, 0, 0);
+      }
       this.#exit = { kind: "stopped" };
       this.#stopRequested = false;
       let timeoutUs = 0;

@@ -6,12 +6,12 @@ import { Slot } from "../scratch.ts";
 import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
-import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64 } from "../../elf/parse.ts";
-import { type ElfFile, parseElfFile, readElfFile, type SegmentReader } from "../../elf/file.ts";
+import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, parseElf } from "../../elf/parse.ts";
 import { findTranslator, handOverArgv, translatorProblem } from "../../x86/translator.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
+import { ProgramFile } from "../../program_file.ts";
 import { E } from "../errno.ts";
 import { type Task, TaskState } from "../task.ts";
 import { RESULT_SET } from "../syscall_def.ts";
@@ -56,9 +56,6 @@ interface Target {
   hostPath: string;
   guestPath: string;
   elf: ElfImage;
-  /** The file, or a big one's prefix with `read` for its segments (elf/file.ts). */
-  bytes: Uint8Array;
-  read?: SegmentReader;
   argv: string[];
   /** AT_EXECFN when it is not guestPath: the x86-64 program a translator was handed. */
   execfn?: string;
@@ -100,42 +97,38 @@ function resolveTarget(
   const programCache = k.rt.programs;
   const cached = programCache.get(key);
   if (cached !== undefined) return { hostPath, guestPath, ...cached, argv };
-  let file: ElfFile;
-  try {
-    // A descriptor's path is gone once close-on-exec descriptors close: read such a file whole.
-    file = readElfFile(hostPath, hostPath.startsWith("/proc/self/fd/"));
-  } catch {
-    return -E.EACCES;
-  }
-  const bytes = file.bytes;
-  if (bytes[0] === 0x23 && bytes[1] === 0x21) {
-    // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
-    const end = bytes.indexOf(0x0a);
-    const line = dec.decode(bytes.subarray(2, end < 0 ? Math.min(bytes.length, 256) : end)).trim();
-    if (line === "") return -E.ENOEXEC;
-    const sp = line.search(/[ \t]/);
-    const interp = sp < 0 ? line : line.slice(0, sp);
-    const arg = sp < 0 ? "" : line.slice(sp).trim();
-    const next = [interp, ...(arg ? [arg] : []), guestPath, ...argv.slice(1)];
-    const p = pathFor(k, interp);
-    return resolveTarget(k, p, interp, next, depth + 1);
-  }
+  // Only the headers are read: the loader maps the segments from the file (program_file.ts).
+  const file = ProgramFile.open(hostPath);
+  if (!(file instanceof ProgramFile)) return -E.EACCES;
   let elf: ElfImage;
   try {
-    ({ elf, file } = parseElfFile(file, hostPath));
+    const head = file.read(0, 4096);
+    if (head[0] === 0x23 && head[1] === 0x21) {
+      // "#!interpreter [one argument]": the rest of the line is a single argument, as on Linux.
+      const end = head.indexOf(0x0a);
+      const line = dec.decode(head.subarray(2, end < 0 ? Math.min(head.length, 256) : end)).trim();
+      if (line === "") return -E.ENOEXEC;
+      const sp = line.search(/[ \t]/);
+      const interp = sp < 0 ? line : line.slice(0, sp);
+      const arg = sp < 0 ? "" : line.slice(sp).trim();
+      const next = [interp, ...(arg ? [arg] : []), guestPath, ...argv.slice(1)];
+      const p = pathFor(k, interp);
+      return resolveTarget(k, p, interp, next, depth + 1);
+    }
+    elf = parseElf(file);
   } catch (e) {
     if (e instanceof ElfError) return -E.ENOEXEC;
-    if (e instanceof Deno.errors.NotFound) return -E.ENOENT; // gone since it was opened
-    return -E.EACCES;
+    throw e;
+  } finally {
+    file.close();
   }
   if (elf.machine === EM_X86_64) return x86Target(k, elf, guestPath, argv, depth);
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
   }
-  const loaded = { elf, bytes: file.bytes, read: file.read };
-  programCache.set(key, loaded);
-  return { hostPath, guestPath, ...loaded, argv };
+  programCache.set(key, { elf });
+  return { hostPath, guestPath, elf, argv };
 }
 
 const PROGRAM_CACHE_SIZE = 8;
@@ -233,16 +226,15 @@ function exec(
   // Point of no return: the old image goes. One batch, so that a program exec'ing itself (a
   // shell and its applets) keeps the backend's translated code (memory/mapping_batch.ts).
   let image: ReturnType<typeof buildImage> | undefined, failure: unknown;
+  // The file is opened before then, as Linux's open_exec does: execveat of a close-on-exec
+  // descriptor names it by /proc/self/fd/N, which commitExec closes.
+  const file = ProgramFile.open(target.hostPath);
+  if (!(file instanceof ProgramFile)) return -E.EACCES;
   batchMappings(k.proc.as, () => {
     commitExec(k);
     try {
       image = buildImage(k.proc.as, {
-        program: {
-          hostPath: target.hostPath,
-          elf: target.elf,
-          bytes: target.bytes,
-          read: target.read,
-        },
+        program: { hostPath: target.hostPath, elf: target.elf, file },
         shownName: target.execfn ?? target.guestPath,
         argv: target.argv,
         envp,
@@ -254,6 +246,8 @@ function exec(
       });
     } catch (e) {
       failure = e;
+    } finally {
+      file.close();
     }
   });
   if (image === undefined) {

@@ -34,6 +34,10 @@ options:
                          come from DIR (see docs/sysroot.md)
       --timeout SECONDS  end the guest and every process it started (exit status 124)
                          after SECONDS of wall-clock time
+      --gdb WHERE        serve gdb's remote protocol at WHERE: PORT (on 127.0.0.1),
+                         HOST:PORT or a unix socket path (see docs/gdb.md)
+      --gdb-stop-on-entry
+                         with --gdb: wait for the debugger before the first instruction
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
   sysroot create         builds DIR from Debian arm64 packages and their dependencies
@@ -66,6 +70,8 @@ const options = {
   workdir: { type: "string" },
   sysroot: { type: "string" },
   timeout: { type: "string" },
+  gdb: { type: "string" },
+  "gdb-stop-on-entry": { type: "boolean" },
 } as const;
 
 /** Splits argv at the program: options before it, the program and its arguments after. */
@@ -99,6 +105,9 @@ export interface CliRequest {
   workdir?: string;
   sysroot?: string;
   timeout?: number;
+  /** --gdb: where the GDB stub listens (runtime/gdb/). */
+  gdb?: string;
+  gdbStopOnEntry: boolean;
 }
 
 /** A directory an option names: must exist (a usage error, exit 2, like every bad option). */
@@ -163,6 +172,9 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     env.delete(name);
   }
   if (values["strace-file"] === "") throw new ElfuseError("--strace-file needs a path", 2);
+  if (values["gdb-stop-on-entry"] && values.gdb === undefined) {
+    throw new ElfuseError("--gdb-stop-on-entry needs --gdb", 2);
+  }
   const sysrootFromEnv = values.sysroot === undefined ? Deno.env.get("ELFUSE_SYSROOT") : undefined;
   return {
     program: rest[0],
@@ -179,6 +191,8 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
       values.sysroot ?? (sysrootFromEnv || undefined),
     ),
     timeout,
+    gdb: values.gdb,
+    gdbStopOnEntry: values["gdb-stop-on-entry"] === true,
   };
 }
 

@@ -52,7 +52,7 @@ export function librariesSvr4(proc: Process): string {
     if (typeof name === "string" && name !== "") {
       const esc = name.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
       out += `<library name="${esc}" lm="${hex(lm)}" l_addr="${hex(proc.readU64(lm))}" ` +
-        `l_ld="${hex(proc.readU64(lm + 16))}"/>`;
+        `l_ld="${hex(proc.readU64(lm + 16))}" lmid="0x0"/>`;
     }
     lm = proc.readU64(lm + 24);
   }

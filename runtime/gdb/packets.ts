@@ -81,9 +81,19 @@ export class RspParser {
 
 const enc = new TextEncoder();
 
-/** `$payload#cs` for a payload given as text (binary parts already escaped) or bytes. */
+/** A string of char codes 0-255 (one per byte: binary data kept in a string) as bytes. */
+export function latin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * `$payload#cs` for a payload given as bytes, or as a string of char codes 0-255 (binary parts
+ * already escaped, one char per byte).
+ */
 export function frame(payload: string | Uint8Array): Uint8Array {
-  const body = typeof payload === "string" ? enc.encode(payload) : payload;
+  const body = typeof payload === "string" ? latin1(payload) : payload;
   const out = new Uint8Array(body.length + 4);
   out[0] = DOLLAR;
   out.set(body, 1);

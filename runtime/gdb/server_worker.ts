@@ -44,10 +44,11 @@ async function write(bytes: Uint8Array): Promise<void> {
   writes.push(bytes);
   if (writing) return;
   writing = true;
+  const target = conn;
   try {
     while (writes.length > 0) {
       let b = writes.shift()!;
-      while (b.length > 0 && conn !== undefined) b = b.subarray(await conn.write(b));
+      while (b.length > 0 && target !== undefined) b = b.subarray(await target.write(b));
     }
   } catch {
     // The peer went away: the read side notices and reports it.
@@ -135,14 +136,16 @@ self.onmessage = (e: MessageEvent<Message>) => {
   else if ("hangUp" in m) {
     const c = conn;
     conn = undefined;
-    // After the pending replies (D's OK) are written.
+    // After the pending replies (D's OK, the exit's W) are written.
     const close = () => {
-      if (writing) setTimeout(close, 1);
-      else {
-        try {
-          c?.close();
-        } catch { /* already closed */ }
+      if (writing) {
+        setTimeout(close, 1);
+        return;
       }
+      try {
+        c?.close();
+      } catch { /* already closed */ }
+      self.postMessage({ closed: true });
     };
     close();
   }

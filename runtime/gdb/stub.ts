@@ -34,7 +34,8 @@ type Message =
   | { connected: true }
   | { disconnected: true }
   | { packet: Uint8Array }
-  | { interrupt: true };
+  | { interrupt: true }
+  | { closed: true };
 
 /** What gdb asked the guest to do next. */
 interface Resume {
@@ -148,12 +149,15 @@ class GdbStub implements Debugger {
 
   async run(onSyscall: SyscallHandler): Promise<Exit> {
     const v = this.#proc.vcpu;
+    // The resume stays until the next stop replaces it: a run the kernel takes back for host
+    // signals or time slices goes on as gdb asked (a step not yet taken is still to be taken).
     const r = this.#resume;
     if (r === undefined) return await this.#runFree(onSyscall);
-    this.#resume = undefined;
     if (r.signal !== 0) {
+      const sig = r.signal;
+      r.signal = 0;
       const k = this.#proc.current;
-      sendSignal(this.#proc, r.signal, { code: 0, pid: this.#proc.pid, uid: 0, value: 0n }, k);
+      sendSignal(this.#proc, sig, { code: 0, pid: this.#proc.pid, uid: 0, value: 0n }, k);
       if (this.#proc.exitStatus !== undefined) return { kind: "stopped" };
       // A handler frame is set up the next time the thread returns from the kernel: now.
       if (k.signals.wake) {
@@ -254,13 +258,19 @@ class GdbStub implements Debugger {
   }
 
   async exited(status: ExitStatus): Promise<void> {
-    if (this.#connected) {
-      const reply = "signal" in status ? `X${hex2(status.signal)}` : `W${hex2(status.code)}`;
-      if (this.#awaited) this.#send(reply);
-      this.#worker.postMessage({ hangUp: true });
-      // Give the worker a moment to write it before the process goes.
-      await new Promise((r) => setTimeout(r, 50));
+    if (this.#connected && this.#awaited) {
+      this.#send("signal" in status ? `X${hex2(status.signal)}` : `W${hex2(status.code)}`);
     }
+    // Whatever is still to be written (the reply, the ack of a k) goes out before the close.
+    this.#worker.postMessage({ hangUp: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000); // a worker that cannot write any more
+      (async () => {
+        while (!("closed" in await this.#next()));
+        clearTimeout(timer);
+        resolve();
+      })();
+    });
     this.#worker.terminate();
   }
 
@@ -296,8 +306,8 @@ class GdbStub implements Debugger {
         return;
       }
       if (reply === KILLED) {
+        // gdb reads no reply: the connection closes as the process ends.
         this.#proc.exitStatus = { signal: 9, core: false };
-        this.#worker.postMessage({ hangUp: true });
         this.#connected = false;
         return;
       }

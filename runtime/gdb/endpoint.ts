@@ -9,6 +9,11 @@ export type Endpoint =
 export const RUNNING = 0;
 /** Shared word: 1 when the worker has something for the main thread (packet, 0x03, connection). */
 export const ATTENTION = 1;
+/**
+ * Shared word: how many messages the worker has posted. Messages reach the main thread only when
+ * its event loop turns, so after an interrupt it waits until it has received this many.
+ */
+export const SENT = 2;
 
 /**
  * Parses the --gdb argument: a port (127.0.0.1), HOST:PORT, or a path (anything with a `/`) for

@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import type { NativeCall } from "../backends/backend.ts";
 import { frame, RspParser } from "./packets.ts";
-import { ATTENTION, type Endpoint, RUNNING } from "./endpoint.ts";
+import { ATTENTION, type Endpoint, RUNNING, SENT } from "./endpoint.ts";
 
 type Message =
   | { setup: { endpoint: Endpoint; shared: SharedArrayBuffer; interrupt: NativeCall | null } }
@@ -34,11 +34,35 @@ function useInterrupt(call: NativeCall | null): void {
   interrupt = () => void fn(...args);
 }
 
+/** A message for the main thread, counted so that it knows when it has them all (SENT). */
+function post(m: unknown): void {
+  Atomics.add(flags, SENT, 1);
+  self.postMessage(m);
+}
+
 /** The main thread must look: interrupt the guest if it is running. */
 function attention(): void {
   Atomics.store(flags, ATTENTION, 1);
-  if (Atomics.load(flags, RUNNING) === 1) interrupt?.();
+  nudge();
 }
+
+let nudging = false;
+/**
+ * Interrupts the guest while ATTENTION is unanswered. Again every REPEAT_MS: an interrupt that
+ * lands between the main thread setting RUNNING and entering the vCPU is lost (a run starts with
+ * no stop request: Unicorn's uc_emu_start clears it).
+ */
+function nudge(): void {
+  if (Atomics.load(flags, ATTENTION) !== 1) return;
+  if (Atomics.load(flags, RUNNING) === 1) interrupt?.();
+  if (nudging) return;
+  nudging = true;
+  setTimeout(() => {
+    nudging = false;
+    nudge();
+  }, REPEAT_MS);
+}
+const REPEAT_MS = 20;
 
 async function write(bytes: Uint8Array): Promise<void> {
   writes.push(bytes);
@@ -61,7 +85,7 @@ async function write(bytes: Uint8Array): Promise<void> {
 async function serve(c: Deno.Conn): Promise<void> {
   conn = c;
   ackMode = true;
-  self.postMessage({ connected: true });
+  post({ connected: true });
   attention();
   const parser = new RspParser();
   const buf = new Uint8Array(65536);
@@ -72,14 +96,14 @@ async function serve(c: Deno.Conn): Promise<void> {
       for (const e of parser.feed(buf.subarray(0, n))) {
         if (e.kind === "packet") {
           if (ackMode) void write(new Uint8Array([0x2b]));
-          self.postMessage({ packet: e.payload });
+          post({ packet: e.payload });
           attention();
         } else if (e.kind === "bad") {
           if (ackMode) void write(new Uint8Array([0x2d]));
         } else if (e.kind === "nak") {
           if (ackMode && lastSent !== undefined) void write(lastSent);
         } else if (e.kind === "interrupt") {
-          self.postMessage({ interrupt: true });
+          post({ interrupt: true });
           attention();
         }
       }
@@ -91,7 +115,7 @@ async function serve(c: Deno.Conn): Promise<void> {
   try {
     c.close();
   } catch { /* already closed */ }
-  self.postMessage({ disconnected: true });
+  post({ disconnected: true });
   attention();
 }
 
@@ -102,11 +126,11 @@ async function listen(endpoint: Endpoint): Promise<void> {
       ? Deno.listen({ transport: "unix", path: endpoint.path })
       : Deno.listen({ hostname: endpoint.hostname, port: endpoint.port });
   } catch (e) {
-    self.postMessage({ error: (e as Error).message.split("\n")[0] });
+    post({ error: (e as Error).message.split("\n")[0] });
     return;
   }
   const a = listener.addr;
-  self.postMessage({
+  post({
     listening: a.transport === "unix"
       ? a.path
       : `${(a as Deno.NetAddr).hostname}:${(a as Deno.NetAddr).port}`,
@@ -145,7 +169,7 @@ self.onmessage = (e: MessageEvent<Message>) => {
       try {
         c?.close();
       } catch { /* already closed */ }
-      self.postMessage({ closed: true });
+      post({ closed: true });
     };
     close();
   }

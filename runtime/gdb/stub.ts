@@ -10,7 +10,7 @@ import type { Debugger } from "../kernel/debugger.ts";
 import type { ExitStatus, Process } from "../kernel/process.ts";
 import { type Task, TaskState } from "../kernel/task.ts";
 import { sendSignal } from "../kernel/signal_delivery.ts";
-import { ATTENTION, type Endpoint, RUNNING } from "./endpoint.ts";
+import { ATTENTION, type Endpoint, RUNNING, SENT } from "./endpoint.ts";
 import {
   escapeBinary,
   fromHex,
@@ -70,7 +70,9 @@ export async function startGdbStub(
 class GdbStub implements Debugger {
   readonly #proc: Process;
   readonly #backend: Backend;
-  readonly #shared = new Int32Array(new SharedArrayBuffer(8));
+  readonly #shared = new Int32Array(new SharedArrayBuffer(12));
+  /** Messages received from the worker (SENT counts those it posted). */
+  #received = 0;
   readonly #worker: Worker;
   readonly #inbox: Message[] = [];
   #wake: (() => void) | undefined;
@@ -91,6 +93,7 @@ class GdbStub implements Debugger {
     this.#backend = backend;
     this.#worker = new Worker(new URL("./server_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (e: MessageEvent<Message>) => {
+      this.#received++;
       this.#inbox.push(e.data);
       const w = this.#wake;
       this.#wake = undefined;
@@ -176,9 +179,7 @@ class GdbStub implements Debugger {
       if (exit.kind !== "step") return exit;
     }
     this.#insert();
-    Atomics.store(this.#shared, RUNNING, 1);
-    const exit = v.run(onSyscall, 0);
-    Atomics.store(this.#shared, RUNNING, 0);
+    const exit = this.#runGuest(onSyscall);
     this.#remove();
     if (exit.kind === "breakpoint" && this.#breakpoints.has(exit.pc)) {
       return await this.#stopped(this.#trap(this.#swbreak ? "swbreak:;" : ""));
@@ -191,23 +192,33 @@ class GdbStub implements Debugger {
 
   /** No gdb is connected: run until one attaches (the worker interrupts the guest then). */
   async #runFree(onSyscall: SyscallHandler): Promise<Exit> {
-    Atomics.store(this.#shared, RUNNING, 1);
-    // A gdb that attached just before RUNNING was set found nothing to interrupt.
-    if (Atomics.load(this.#shared, ATTENTION) === 1) {
-      Atomics.store(this.#shared, RUNNING, 0);
-      return await this.#attend();
-    }
-    const exit = this.#proc.vcpu.run(onSyscall, 0);
-    Atomics.store(this.#shared, RUNNING, 0);
+    const exit = this.#runGuest(onSyscall);
     if (exit.kind === "interrupted" && Atomics.load(this.#shared, ATTENTION) === 1) {
       return await this.#attend();
     }
     return exit;
   }
 
+  /** Vcpu.run with RUNNING set, so that the worker may interrupt it. */
+  #runGuest(onSyscall: SyscallHandler): Exit {
+    Atomics.store(this.#shared, RUNNING, 1);
+    // Something that came just before RUNNING was set found nothing to interrupt.
+    if (Atomics.load(this.#shared, ATTENTION) === 1) {
+      Atomics.store(this.#shared, RUNNING, 0);
+      return { kind: "interrupted" };
+    }
+    const exit = this.#proc.vcpu.run(onSyscall, 0);
+    Atomics.store(this.#shared, RUNNING, 0);
+    return exit;
+  }
+
   /** The worker has news while the guest ran: a new gdb, a Ctrl-C, or a hang-up. */
   async #attend(): Promise<Exit> {
     Atomics.store(this.#shared, ATTENTION, 0);
+    // The guest held the event loop: let the worker's messages in.
+    while (this.#received < Atomics.load(this.#shared, SENT)) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
     for (;;) {
       const m = this.#inbox.shift();
       if (m === undefined) break;
@@ -288,6 +299,8 @@ class GdbStub implements Debugger {
     for (;;) {
       if (this.#proc.exitStatus !== undefined) return;
       const m = await this.#next();
+      // Served here: the worker need not interrupt anything for it.
+      Atomics.store(this.#shared, ATTENTION, 0);
       if ("disconnected" in m) {
         this.#detached();
         return;

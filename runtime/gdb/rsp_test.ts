@@ -1,0 +1,174 @@
+// The GDB stub spoken to directly over its socket (no gdb needed): packets, malformed input,
+// breakpoints, memory and registers, Ctrl-C, signals, detach and kill.
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "./packets.ts";
+import { RspClient, startDebuggee, symbolAddress } from "./testing.ts";
+import { REGISTERS_BYTES } from "./target_xml.ts";
+
+const target = new URL("../../fixtures/build/gdb_target", import.meta.url).pathname;
+
+function socketPath(): string {
+  return `${Deno.makeTempDirSync({ prefix: "elfuse-gdb-" })}/sock`;
+}
+
+/** Little-endian hex of a 64-bit number (a register or an address in memory). */
+function le64(n: number): string {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return toHex(b);
+}
+
+function pcOf(g: string): number {
+  const b = fromHex(g.slice(32 * 16, 33 * 16))!;
+  return Number(new DataView(b.buffer).getBigUint64(0, true));
+}
+
+Deno.test("rsp: the core packets, a breakpoint, memory writes and the exit", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const sup = await c.ask("qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386");
+  assert.match(sup, /PacketSize=[0-9a-f]+/);
+  assert.match(sup, /qXfer:features:read\+/);
+  assert.equal(await c.ask("QStartNoAckMode"), "OK");
+  assert.match(await c.ask("?"), /^T05thread:[0-9a-f]+;/);
+  assert.equal(await c.ask("qAttached"), "0");
+  assert.match(await c.ask("qC"), /^QC[0-9a-f]+$/);
+  const xml = await c.ask("qXfer:features:read:target.xml:0,3fff");
+  assert.equal(xml[0], "l");
+  assert(xml.includes("org.gnu.gdb.aarch64.fpu") && xml.includes('name="fpcr"'));
+  const g = await c.ask("g");
+  assert.equal(g.length, REGISTERS_BYTES * 2);
+  const entry = await symbolAddress(target, "_start");
+  assert.equal(pcOf(g), entry);
+  assert.equal(await c.ask("p20"), le64(entry));
+  // The auxiliary vector holds AT_ENTRY (9) = the entry point.
+  const xfer = await c.ask("qXfer:auxv:read::0,1000");
+  assert.equal(xfer[0], "l");
+  const auxv = new DataView(new TextEncoder().encode(xfer.slice(1)).buffer);
+  assert.ok(auxv.byteLength > 0);
+  assert.equal(await c.ask(`m${entry.toString(16)},0`), "");
+  const add = await symbolAddress(target, "add");
+  const counter = await symbolAddress(target, "counter");
+  assert.equal(await c.ask(`Z0,${add.toString(16)},4`), "OK");
+  assert.match(await c.ask("c"), /^T05thread:[0-9a-f]+;swbreak:;$/);
+  assert.equal(pcOf(await c.ask("g")), add);
+  // The breakpoint is not visible in memory while stopped: gdb reads the original code.
+  assert(!(await c.ask(`m${add.toString(16)},4`)).startsWith("000020d4"));
+  // add(0, 1): x1 is 1; x0 becomes 40 with P, and counter 100 with M.
+  assert.equal(await c.ask("p1"), le64(1));
+  assert.equal(await c.ask(`P0=${le64(40)}`), "OK");
+  assert.equal(await c.ask(`M${counter.toString(16)},4:64000000`), "OK");
+  assert.equal(await c.ask(`m${counter.toString(16)},4`), "64000000");
+  // A single step moves the pc by one instruction.
+  assert.match(await c.ask("s"), /^T05/);
+  assert.equal(pcOf(await c.ask("g")), add + 4);
+  // The breakpoint stays for the next call (code that already ran).
+  assert.match(await c.ask("c"), /^T05thread:[0-9a-f]+;swbreak:;$/);
+  assert.equal(await c.ask(`z0,${add.toString(16)},4`), "OK");
+  assert.equal(await c.ask("c"), "W01");
+  const r = await d.done();
+  assert.equal(r.code, 1);
+  c.close();
+  // add(0, 1) ran as add(40, 1): s = 41 + 2 + 3 = 46 is not 6 (exit 1); counter 100 + 40 + 41 +
+  // 43 + 1.
+  assert.equal(r.stdout, "sum 46 counter 225\n");
+});
+
+Deno.test("rsp: malformed input gets a nak or an empty reply, never a crash", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  await c.raw("$g#00"); // wrong checksum
+  assert.equal((await c.next()).kind, "nak");
+  await c.raw("$" + "q".repeat(0x5000) + "#00"); // longer than PacketSize
+  assert.equal((await c.next()).kind, "nak");
+  await c.raw("garbage between packets");
+  assert.equal(await c.ask("qNoSuchPacket"), "");
+  assert.equal(await c.ask("vNoSuchPacket"), "");
+  assert.match(await c.ask("mzz,4"), /^E[0-9a-f]{2}$/); // bad hex
+  assert.match(await c.ask("m1,4"), /^E[0-9a-f]{2}$/); // unmapped
+  assert.match(await c.ask("M1,4:zz"), /^E[0-9a-f]{2}$/);
+  assert.match(await c.ask("X1,4:ab"), /^E[0-9a-f]{2}$/); // short binary data
+  assert.match(await c.ask("G00"), /^E[0-9a-f]{2}$/); // short register block
+  assert.match(await c.ask("p99"), /^E[0-9a-f]{2}$/); // no register 0x99
+  assert.match(await c.ask("P0=12"), /^E[0-9a-f]{2}$/); // wrong size
+  assert.match(await c.ask("Z0,3,4"), /^E[0-9a-f]{2}$/); // unmapped breakpoint
+  assert.match(await c.ask("Hg7fffffff"), /^E[0-9a-f]{2}$/); // no such thread
+  assert.match(await c.ask("qXfer:features:read:other.xml:0,100"), /^E[0-9a-f]{2}$/);
+  assert.equal(await c.ask("qXfer:nothing:read::0,100"), "");
+  assert.match(await c.ask("?"), /^T05/); // still serving
+  await c.raw(new Uint8Array([0x24, 0x6b, 0x23, 0x36, 0x62])); // $k#6b: kill
+  const r = await d.done();
+  c.close();
+  assert.equal(r.signal, "SIGKILL");
+  assert.ok(!r.stderr.includes("internal error"), r.stderr);
+});
+
+Deno.test("rsp: gdb attaching stops a running guest; Ctrl-C stops it again", async () => {
+  const d = await startDebuggee(socketPath(), target, ["spin"]);
+  const spinning = await symbolAddress(target, "spinning");
+  const c = await RspClient.connect(d.where);
+  assert.match(await c.ask("qSupported"), /PacketSize/);
+  assert.match(await c.ask("?"), /^T05/);
+  assert.equal(await c.ask(`m${spinning.toString(16)},4`), "01000000");
+  await c.raw(new TextEncoder().encode("$c#63"));
+  assert.equal((await c.next()).kind, "ack");
+  await c.raw(new Uint8Array([3]));
+  assert.match(await c.reply(), /^T02thread:[0-9a-f]+;$/);
+  assert.equal(await c.ask(`M${spinning.toString(16)},4:00000000`), "OK");
+  assert.equal(await c.ask("c"), "W00");
+  const r = await d.done();
+  c.close();
+  assert.equal(r.code, 0);
+});
+
+Deno.test("rsp: a fault stops with its signal before the guest dies of it", async () => {
+  const d = await startDebuggee(socketPath(), target, ["segv"], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  assert.match(await c.ask("c"), /^T0bthread:/);
+  // Continuing without the signal runs the store again: the same stop.
+  assert.match(await c.ask("c"), /^T0bthread:/);
+  assert.equal(await c.ask("C0b"), "X0b");
+  const r = await d.done();
+  c.close();
+  assert.equal(r.signal, "SIGSEGV");
+});
+
+Deno.test("rsp: detach lets the guest run on to its end", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const add = await symbolAddress(target, "add");
+  assert.equal(await c.ask(`Z0,${add.toString(16)},4`), "OK");
+  assert.equal(await c.ask("D"), "OK");
+  const r = await d.done();
+  c.close();
+  // The breakpoint went with the debugger.
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "sum 6 counter 5\n");
+});
+
+Deno.test("rsp: threads are listed, named and selectable", async () => {
+  const threads = new URL("../../fixtures/build/gdb_threads", import.meta.url).pathname;
+  const d = await startDebuggee(socketPath(), threads, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const at = await symbolAddress(threads, "all_started");
+  assert.equal(await c.ask(`Z0,${at.toString(16)},4`), "OK");
+  const stop = await c.ask("c");
+  assert.match(stop, /^T05thread:([0-9a-f]+);$/); // no swbreak: this client did not offer it
+  const list = (await c.ask("qfThreadInfo")).slice(1).split(",");
+  assert.equal(list.length, 3);
+  assert.equal(await c.ask("qsThreadInfo"), "l");
+  const xml = await c.ask("qXfer:threads:read::0,fff");
+  assert.equal(xml.match(/<thread id=/g)?.length, 3);
+  // Another thread's registers: its pc is not the breakpoint's.
+  const other = list.find((t) => !stop.includes(`thread:${t};`))!;
+  assert.equal(await c.ask(`T${other}`), "OK");
+  assert.equal(await c.ask(`Hg${other}`), "OK");
+  assert.notEqual(pcOf(await c.ask("g")), at);
+  assert.equal(await c.ask("Hg0"), "OK");
+  assert.equal(pcOf(await c.ask("g")), at);
+  assert.equal(await c.ask(`z0,${at.toString(16)},4`), "OK");
+  assert.equal(await c.ask("c"), "W00");
+  const r = await d.done();
+  c.close();
+  assert.equal(r.stdout, "threads 3\n");
+});

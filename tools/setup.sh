@@ -26,10 +26,11 @@ case "$(uname -s)" in
   *) echo "setup: unsupported host $(uname -s)" >&2; exit 1 ;;
 esac
 
-# Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go) and
-# qemu-user.
+# Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go),
+# qemu-user, and gdb-multiarch (the GDB stub's tests, runtime/gdb/gdb_test.ts).
 need=()
-for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user; do
+for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user \
+  gdb-multiarch; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

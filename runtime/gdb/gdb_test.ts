@@ -1,0 +1,179 @@
+// gdb itself (Debian's gdb-multiarch) drives elfuse's stub in batch mode: breakpoints, bt,
+// finish, registers, memory, stepi, set var, shared libraries and threads. The same script runs
+// against `qemu-aarch64 -g` when it is installed, and the stable lines must agree. Skipped, with
+// a message saying so, only when no gdb that knows aarch64 is installed (tools/setup.sh installs
+// gdb-multiarch).
+import assert from "node:assert/strict";
+import { freePort, startDebuggee } from "./testing.ts";
+
+const build = new URL("../../fixtures/build/", import.meta.url).pathname;
+const cross = "/usr/aarch64-linux-gnu";
+
+function found(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const gdb = ["gdb-multiarch", "gdb"].find((g) =>
+  found(g, ["-nx", "-batch", "-ex", "set architecture aarch64"])
+);
+const qemu = found("qemu-aarch64", ["--version"]) ? "qemu-aarch64" : undefined;
+if (gdb === undefined) {
+  console.error(
+    "gdb_test.ts: SKIPPED: no gdb with aarch64 support (apt-get install gdb-multiarch)",
+  );
+}
+
+async function runGdb(program: string, port: number, script: string[]): Promise<string> {
+  const out = await new Deno.Command(gdb!, {
+    args: [
+      "-nx",
+      "-batch",
+      "-ex",
+      "set pagination off",
+      "-ex",
+      "set confirm off",
+      "-ex",
+      `target remote 127.0.0.1:${port}`,
+      ...script.flatMap((l) => ["-ex", l]),
+      program,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return dec.decode(out.stdout) + dec.decode(out.stderr);
+}
+
+/** The script under elfuse --gdb, and under qemu-aarch64 -g when there is one. */
+async function both(
+  program: string,
+  script: string[],
+  opts: { sysroot?: string } = {},
+): Promise<{ elfuse: string; qemu?: string; status: number; stdout: string }> {
+  const port = freePort();
+  const extra = ["--gdb-stop-on-entry", ...(opts.sysroot ? ["--sysroot", opts.sysroot] : [])];
+  const d = await startDebuggee(`127.0.0.1:${port}`, program, [], extra);
+  const elfuse = await runGdb(program, port, script);
+  const r = await d.done();
+  let qemuOut: string | undefined;
+  if (qemu !== undefined) {
+    const qport = freePort();
+    const child = new Deno.Command(qemu, {
+      args: ["-g", String(qport), ...(opts.sysroot ? ["-L", opts.sysroot] : []), program],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    qemuOut = await runGdb(program, qport, script); // gdb retries until qemu listens
+    await child.status;
+  }
+  return { elfuse, qemu: qemuOut, status: r.code, stdout: r.stdout };
+}
+
+/**
+ * The lines both debuggers must print alike: addresses differ (stack, load bias), and so do the
+ * stub's capabilities (qemu serves files over vFile and announces process ids).
+ */
+function stable(text: string): string[] {
+  return text.split("\n")
+    .filter((l) => !l.startsWith("warning:") && l.trim() !== "")
+    .map((l) =>
+      l.replace(/0x[0-9a-f]+/g, "0x?")
+        .replace(/\((process \d+|Remote target)\)/, "(target)")
+        .replace(/LWP \d+|Thread [0-9a-f.]+/g, "Thread ?")
+    );
+}
+
+function assertLines(text: string, lines: (string | RegExp)[]): void {
+  for (const l of lines) {
+    const hit = text.split("\n").some((t) => typeof l === "string" ? t.includes(l) : l.test(t));
+    assert.ok(hit, `gdb printed no line with ${l}:\n${text}`);
+  }
+}
+
+Deno.test({
+  name: "gdb: break, bt, info args, finish, registers, x, stepi, set var, continue to the exit",
+  ignore: gdb === undefined,
+  async fn() {
+    const script = [
+      "break add",
+      "continue",
+      "bt",
+      "info args",
+      "finish",
+      "info registers x0",
+      "p counter",
+      "x/4xb &counter",
+      "stepi",
+      "x/i $pc",
+      "set var counter = 100",
+      "p counter",
+      "p $v0.d.u[0]",
+      "p $fpcr",
+      "delete",
+      "continue",
+    ];
+    const r = await both(`${build}gdb_target`, script);
+    assertLines(r.elfuse, [
+      "Breakpoint 1, add (a=0, b=1) at",
+      /^#1 .* in main \(argc=1, argv=0x[0-9a-f]+\) at .*gdb_target\.c:28$/,
+      "a = 0",
+      "b = 1",
+      "Value returned is $1 = 1",
+      /^x0 +0x1 +1$/,
+      /^=> 0x[0-9a-f]+ <main\+\d+>:/,
+      "$3 = 100",
+      "exited normally",
+    ]);
+    assert.equal(r.stdout, "sum 6 counter 105\n"); // 100, then + 1 + 3 + 1
+    if (r.qemu !== undefined) assert.deepEqual(stable(r.elfuse), stable(r.qemu));
+  },
+});
+
+Deno.test({
+  name: "gdb: a dynamic program: ld.so first, then libc through the link map",
+  ignore: gdb === undefined,
+  async fn() {
+    const script = [
+      `set sysroot ${cross}`,
+      "break add",
+      "continue",
+      "bt",
+      "finish",
+      "info sharedlibrary",
+      "delete",
+      "continue",
+    ];
+    const r = await both(`${build}dyn_gdb_target`, script, { sysroot: cross });
+    assertLines(r.elfuse, [
+      "Breakpoint 1, add (a=0, b=1) at",
+      "Value returned is $1 = 1",
+      /lib\/libc\.so\.6$/,
+      /ld-linux-aarch64\.so\.1$/,
+      "exited normally",
+    ]);
+    if (r.qemu !== undefined) {
+      // qemu-user's stub has no vDSO in its link map: compare without that line.
+      const noVdso = (t: string) => stable(t).filter((l) => !l.includes("linux-vdso"));
+      assert.deepEqual(noVdso(r.elfuse), noVdso(r.qemu));
+    }
+  },
+});
+
+Deno.test({
+  name: "gdb: info threads shows the three threads of a threaded program",
+  ignore: gdb === undefined,
+  async fn() {
+    const script = ["break all_started", "continue", "info threads", "delete", "continue"];
+    const r = await both(`${build}gdb_threads`, script);
+    const threads = (t: string) => t.split("\n").filter((l) => /^\*? +\d+ +Thread/.test(l));
+    assert.equal(threads(r.elfuse).length, 3, r.elfuse);
+    assertLines(r.elfuse, ["exited normally"]);
+    if (r.qemu !== undefined) assert.equal(threads(r.qemu).length, 3, r.qemu);
+  },
+});

@@ -172,3 +172,25 @@ Deno.test("rsp: threads are listed, named and selectable", async () => {
   c.close();
   assert.equal(r.stdout, "threads 3\n");
 });
+
+Deno.test("rsp: write and access watchpoints stop after the access, naming the address", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const counter = await symbolAddress(target, "counter");
+  const at = counter.toString(16);
+  assert.equal(await c.ask(`Z2,${at},4`), "OK");
+  // add(0, 1) stores 0 into counter: a write, reported with the new value in memory.
+  assert.match(await c.ask("c"), new RegExp(`^T05thread:[0-9a-f]+;watch:${at};$`));
+  assert.equal(await c.ask(`m${at},4`), "00000000");
+  assert.match(await c.ask("c"), new RegExp(`;watch:${at};$`));
+  assert.equal(await c.ask(`m${at},4`), "01000000");
+  assert.equal(await c.ask(`z2,${at},4`), "OK");
+  // An access watchpoint sees the load of counter += a.
+  assert.equal(await c.ask(`Z4,${at},4`), "OK");
+  assert.match(await c.ask("c"), new RegExp(`;awatch:${at};$`));
+  assert.equal(await c.ask(`z4,${at},4`), "OK");
+  assert.equal(await c.ask("c"), "W00");
+  const r = await d.done();
+  c.close();
+  assert.equal(r.stdout, "sum 6 counter 5\n");
+});

@@ -21,6 +21,7 @@ import {
 } from "./packets.ts";
 import { REGISTER_OFFSETS, REGISTER_SIZES, REGISTERS_BYTES, targetXml } from "./target_xml.ts";
 import { librariesSvr4 } from "./link_map.ts";
+import { type WatchKind, Watchpoints } from "./watchpoints.ts";
 
 /** BRK #0, little-endian (Arm ARM C6.2.38): the guest stops with a breakpoint exit. */
 const BRK = [0x00, 0x00, 0x20, 0xd4];
@@ -86,11 +87,13 @@ class GdbStub implements Debugger {
   /** The thread g/G/p/P/m/M act on (Hg); 0 for the current one. */
   #gThread = 0;
   #swbreak = false;
+  readonly #watches: Watchpoints;
   #temp: unknown;
 
   constructor(proc: Process, backend: Backend) {
     this.#proc = proc;
     this.#backend = backend;
+    this.#watches = new Watchpoints(proc, backend);
     this.#worker = new Worker(new URL("./server_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (e: MessageEvent<Message>) => {
       this.#received++;
@@ -173,21 +176,34 @@ class GdbStub implements Debugger {
       if (exit.kind !== "step") return exit;
       return await this.#stopped(this.#trap(""));
     }
-    // Step off a breakpoint at the pc first, or continuing would stop on it at once.
-    if (this.#breakpoints.has(v.get(Reg.PC))) {
-      const exit = v.step(onSyscall);
-      if (exit.kind !== "step") return exit;
+    for (;;) {
+      // Step off a breakpoint at the pc first, or continuing would stop on it at once.
+      if (this.#breakpoints.has(v.get(Reg.PC))) {
+        const exit = v.step(onSyscall);
+        if (exit.kind !== "step") return exit;
+      }
+      this.#insert();
+      this.#watches.arm();
+      const exit = this.#runGuest(onSyscall);
+      this.#watches.disarm();
+      this.#remove();
+      if (exit.kind === "breakpoint" && this.#breakpoints.has(exit.pc)) {
+        return await this.#stopped(this.#trap(this.#swbreak ? "swbreak:;" : ""));
+      }
+      if (exit.kind === "fault" && this.#watches.caused(exit)) {
+        // The access runs on the page as the guest has it; then it is reported, done (gdb
+        // compares the old and new values of a `watch`).
+        const hit = this.#watches.hit(exit);
+        const step = v.step(onSyscall);
+        if (step.kind !== "step") return step;
+        if (hit !== undefined) return await this.#stopped(this.#trap(hit));
+        continue;
+      }
+      if (exit.kind === "interrupted" && Atomics.load(this.#shared, ATTENTION) === 1) {
+        return await this.#attend();
+      }
+      return exit;
     }
-    this.#insert();
-    const exit = this.#runGuest(onSyscall);
-    this.#remove();
-    if (exit.kind === "breakpoint" && this.#breakpoints.has(exit.pc)) {
-      return await this.#stopped(this.#trap(this.#swbreak ? "swbreak:;" : ""));
-    }
-    if (exit.kind === "interrupted" && Atomics.load(this.#shared, ATTENTION) === 1) {
-      return await this.#attend();
-    }
-    return exit;
   }
 
   /** No gdb is connected: run until one attaches (the worker interrupts the guest then). */
@@ -290,6 +306,7 @@ class GdbStub implements Debugger {
     this.#awaited = false;
     this.#resume = undefined;
     this.#breakpoints.clear();
+    this.#watches.clear();
   }
 
   // ---- serving -------------------------------------------------------------------------------
@@ -522,6 +539,13 @@ class GdbStub implements Debugger {
     const [type, addrText, kindText] = p.slice(1).split(",");
     const addr = parseHexNumber(addrText ?? "");
     if (addr === undefined || kindText === undefined) return EINVAL;
+    if (type === "2" || type === "3" || type === "4") {
+      const len = parseHexNumber(kindText);
+      if (len === undefined || len === 0 || len > 4096) return EINVAL;
+      if (p[0] === "z") return this.#watches.remove(Number(type) as WatchKind, addr, len);
+      if (this.#readable(addr, len) !== len) return EFAULT;
+      return this.#watches.add(Number(type) as WatchKind, addr, len);
+    }
     // Z0 software and Z1 hardware breakpoints are both BRKs here (guest memory is ours to write).
     if (type !== "0" && type !== "1") return "";
     if (p[0] === "z") {

@@ -7,13 +7,13 @@ export type Endpoint =
 
 /** Shared word: 1 while the vCPU runs guest code (the worker may interrupt it). */
 export const RUNNING = 0;
-/** Shared word: 1 when the worker has something for the main thread (packet, 0x03, connection). */
-export const ATTENTION = 1;
 /**
- * Shared word: how many messages the worker has posted. Messages reach the main thread only when
- * its event loop turns, so after an interrupt it waits until it has received this many.
+ * Shared words: how many messages the worker has posted (SENT) and how many of them the main
+ * thread has taken (TAKEN). While SENT > TAKEN the worker interrupts a running guest: the
+ * messages reach the main thread only when its event loop turns, which the guest holds up.
  */
-export const SENT = 2;
+export const SENT = 1;
+export const TAKEN = 2;
 
 /**
  * Parses the --gdb argument: a port (127.0.0.1), HOST:PORT, or a path (anything with a `/`) for

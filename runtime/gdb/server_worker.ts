@@ -2,13 +2,13 @@
 // runs, yet gdb's Ctrl-C (the 0x03 byte) and a newly attaching gdb must stop the guest. This thread
 // accepts one connection at a time, splits the byte stream into packets (packets.ts), acknowledges
 // them, and forwards them to the main thread. When something arrives while the guest runs (the
-// RUNNING word is set), it raises the ATTENTION word and interrupts the vCPU the way the signal
+// RUNNING word is set), it interrupts the vCPU, until the main thread has taken it, the way the signal
 // listener does for time slices (Vcpu.interruptCall): the run returns "interrupted" and the stub
 // looks at what came.
 /// <reference lib="deno.worker" />
 import type { NativeCall } from "../backends/backend.ts";
 import { frame, RspParser } from "./packets.ts";
-import { ATTENTION, type Endpoint, RUNNING, SENT } from "./endpoint.ts";
+import { type Endpoint, RUNNING, SENT, TAKEN } from "./endpoint.ts";
 
 type Message =
   | { setup: { endpoint: Endpoint; shared: SharedArrayBuffer; interrupt: NativeCall | null } }
@@ -34,26 +34,21 @@ function useInterrupt(call: NativeCall | null): void {
   interrupt = () => void fn(...args);
 }
 
-/** A message for the main thread, counted so that it knows when it has them all (SENT). */
+/** A message for the main thread, counted (SENT); a running guest is interrupted for it. */
 function post(m: unknown): void {
   Atomics.add(flags, SENT, 1);
   self.postMessage(m);
-}
-
-/** The main thread must look: interrupt the guest if it is running. */
-function attention(): void {
-  Atomics.store(flags, ATTENTION, 1);
   nudge();
 }
 
 let nudging = false;
 /**
- * Interrupts the guest while ATTENTION is unanswered. Again every REPEAT_MS: an interrupt that
+ * Interrupts the guest while messages wait to be taken. Again every REPEAT_MS: an interrupt that
  * lands between the main thread setting RUNNING and entering the vCPU is lost (a run starts with
  * no stop request: Unicorn's uc_emu_start clears it).
  */
 function nudge(): void {
-  if (Atomics.load(flags, ATTENTION) !== 1) return;
+  if (Atomics.load(flags, SENT) === Atomics.load(flags, TAKEN)) return;
   if (Atomics.load(flags, RUNNING) === 1) interrupt?.();
   if (nudging) return;
   nudging = true;
@@ -86,7 +81,6 @@ async function serve(c: Deno.Conn): Promise<void> {
   conn = c;
   ackMode = true;
   post({ connected: true });
-  attention();
   const parser = new RspParser();
   const buf = new Uint8Array(65536);
   try {
@@ -97,14 +91,12 @@ async function serve(c: Deno.Conn): Promise<void> {
         if (e.kind === "packet") {
           if (ackMode) void write(new Uint8Array([0x2b]));
           post({ packet: e.payload });
-          attention();
         } else if (e.kind === "bad") {
           if (ackMode) void write(new Uint8Array([0x2d]));
         } else if (e.kind === "nak") {
           if (ackMode && lastSent !== undefined) void write(lastSent);
         } else if (e.kind === "interrupt") {
           post({ interrupt: true });
-          attention();
         }
       }
     }
@@ -116,7 +108,6 @@ async function serve(c: Deno.Conn): Promise<void> {
     c.close();
   } catch { /* already closed */ }
   post({ disconnected: true });
-  attention();
 }
 
 async function listen(endpoint: Endpoint): Promise<void> {

@@ -10,7 +10,7 @@ import type { Debugger } from "../kernel/debugger.ts";
 import type { ExitStatus, Process } from "../kernel/process.ts";
 import { type Task, TaskState } from "../kernel/task.ts";
 import { sendSignal } from "../kernel/signal_delivery.ts";
-import { ATTENTION, type Endpoint, RUNNING, SENT } from "./endpoint.ts";
+import { type Endpoint, RUNNING, SENT, TAKEN } from "./endpoint.ts";
 import {
   escapeBinary,
   fromHex,
@@ -136,11 +136,23 @@ class GdbStub implements Debugger {
   }
 
   #next(): Promise<Message> {
-    const m = this.#inbox.shift();
+    const m = this.#take();
     if (m !== undefined) return Promise.resolve(m);
     return new Promise((resolve) => {
-      this.#wake = () => resolve(this.#inbox.shift()!);
+      this.#wake = () => resolve(this.#take()!);
     });
+  }
+
+  /** The next message in the inbox, counted as taken (the worker stops interrupting for it). */
+  #take(): Message | undefined {
+    const m = this.#inbox.shift();
+    if (m !== undefined) Atomics.add(this.#shared, TAKEN, 1);
+    return m;
+  }
+
+  /** The worker posted messages not taken yet. */
+  #pending(): boolean {
+    return Atomics.load(this.#shared, SENT) !== Atomics.load(this.#shared, TAKEN);
   }
 
   #send(reply: string): void {
@@ -199,7 +211,7 @@ class GdbStub implements Debugger {
         if (hit !== undefined) return await this.#stopped(this.#trap(hit));
         continue;
       }
-      if (exit.kind === "interrupted" && Atomics.load(this.#shared, ATTENTION) === 1) {
+      if (exit.kind === "interrupted" && this.#pending()) {
         return await this.#attend();
       }
       return exit;
@@ -209,7 +221,7 @@ class GdbStub implements Debugger {
   /** No gdb is connected: run until one attaches (the worker interrupts the guest then). */
   async #runFree(onSyscall: SyscallHandler): Promise<Exit> {
     const exit = this.#runGuest(onSyscall);
-    if (exit.kind === "interrupted" && Atomics.load(this.#shared, ATTENTION) === 1) {
+    if (exit.kind === "interrupted" && this.#pending()) {
       return await this.#attend();
     }
     return exit;
@@ -219,7 +231,7 @@ class GdbStub implements Debugger {
   #runGuest(onSyscall: SyscallHandler): Exit {
     Atomics.store(this.#shared, RUNNING, 1);
     // Something that came just before RUNNING was set found nothing to interrupt.
-    if (Atomics.load(this.#shared, ATTENTION) === 1) {
+    if (this.#pending()) {
       Atomics.store(this.#shared, RUNNING, 0);
       return { kind: "interrupted" };
     }
@@ -230,13 +242,12 @@ class GdbStub implements Debugger {
 
   /** The worker has news while the guest ran: a new gdb, a Ctrl-C, or a hang-up. */
   async #attend(): Promise<Exit> {
-    Atomics.store(this.#shared, ATTENTION, 0);
     // The guest held the event loop: let the worker's messages in.
     while (this.#received < Atomics.load(this.#shared, SENT)) {
       await new Promise((r) => setTimeout(r, 0));
     }
     for (;;) {
-      const m = this.#inbox.shift();
+      const m = this.#take();
       if (m === undefined) break;
       if ("connected" in m) {
         this.#connected = true;
@@ -250,6 +261,7 @@ class GdbStub implements Debugger {
       if ("packet" in m) {
         // All-stop: gdb sends nothing but 0x03 while the guest runs; serve it now anyway.
         this.#inbox.unshift(m);
+        Atomics.sub(this.#shared, TAKEN, 1);
         return await this.#stopped(this.#trap(""));
       }
     }
@@ -316,8 +328,6 @@ class GdbStub implements Debugger {
     for (;;) {
       if (this.#proc.exitStatus !== undefined) return;
       const m = await this.#next();
-      // Served here: the worker need not interrupt anything for it.
-      Atomics.store(this.#shared, ATTENTION, 0);
       if ("disconnected" in m) {
         this.#detached();
         return;

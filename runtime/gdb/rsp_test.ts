@@ -183,6 +183,16 @@ Deno.test("rsp: threads are listed, named and selectable", async () => {
   assert.notEqual(pcOf(await c.ask("g")), at);
   assert.equal(await c.ask("Hg0"), "OK");
   assert.equal(pcOf(await c.ask("g")), at);
+  // Stepping another thread: the computing one takes the vCPU and steps; one parked in a futex
+  // wait cannot step before its syscall ends (an error, not a run-away continue). The waiting
+  // worker may not have parked yet, so it may step too.
+  const others = list.filter((t) => !stop.includes(`thread:${t};`));
+  for (const t of others) {
+    const r = await c.ask(`vCont;s:${t};c`);
+    assert.ok(r === `T05thread:${t};` || /^E[0-9a-f]{2}$/.test(r), r);
+    if (r.startsWith("T05")) assert.equal(await c.ask("qC"), `QC${t}`);
+  }
+  assert.notEqual(await c.ask("qC"), `QC${stop.slice(10, -1)}`); // one of them stepped
   assert.equal(await c.ask(`z0,${at.toString(16)},4`), "OK");
   assert.equal(await c.ask("c"), "W00");
   const r = await d.done();
@@ -220,3 +230,16 @@ for (const backend of ["unicorn"]) {
     assert.equal(r.stdout, "sum 6 counter 5\n");
   });
 }
+
+Deno.test("rsp: C delivers a signal at a breakpoint stop: the default action ends the guest", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const add = await symbolAddress(target, "add");
+  assert.equal(await c.ask(`Z0,${add.toString(16)},4`), "OK");
+  assert.match(await c.ask("c"), /^T05/);
+  assert.equal(await c.ask("C0a"), "X0a"); // SIGUSR1, no handler: death by it
+  const r = await d.done();
+  c.close();
+  assert.equal(r.signal, "SIGUSR1");
+  assert.equal(r.stdout, "");
+});

@@ -10,6 +10,7 @@ import type { Debugger } from "../kernel/debugger.ts";
 import type { ExitStatus, Process } from "../kernel/process.ts";
 import { type Task, TaskState } from "../kernel/task.ts";
 import { sendSignal } from "../kernel/signal_delivery.ts";
+import { runNow } from "../kernel/scheduler.ts";
 import { type Endpoint, RUNNING, SENT, TAKEN } from "./endpoint.ts";
 import {
   escapeBinary,
@@ -27,7 +28,7 @@ import { type WatchKind, Watchpoints } from "./watchpoints.ts";
 const BRK = [0x00, 0x00, 0x20, 0xd4];
 const SIGINT = 2, SIGTRAP = 5;
 /** Errno values gdb's E replies carry (any two hex digits will do; these are Linux's). */
-const EFAULT = "E0e", EINVAL = "E16", ESRCH = "E03";
+const EFAULT = "E0e", EINVAL = "E16", ESRCH = "E03", EBUSY = "E10";
 
 type Message =
   | { listening: string }
@@ -86,6 +87,8 @@ class GdbStub implements Debugger {
   readonly #breakpoints = new Map<number, Uint8Array | undefined>();
   /** The thread g/G/p/P/m/M act on (Hg); 0 for the current one. */
   #gThread = 0;
+  /** The thread `s` steps (Hc); 0 for the current one. */
+  #cThread = 0;
   #swbreak = false;
   readonly #watches: Watchpoints;
   #temp: unknown;
@@ -406,6 +409,11 @@ class GdbStub implements Debugger {
       }
       case "c":
       case "s":
+        if (p[0] === "s" && this.#cThread !== 0) {
+          const t = this.#task(this.#cThread);
+          if (t === undefined) return ESRCH;
+          if (!this.#switchTo(t)) return EBUSY;
+        }
         if (p.length > 1 && !this.#setPc(p.slice(1))) return EINVAL;
         this.#resume = { step: p[0] === "s", signal: 0 };
         return RESUMED;
@@ -424,13 +432,10 @@ class GdbStub implements Debugger {
       case "H": {
         if (p[1] !== "g" && p[1] !== "c") return "";
         const id = p.slice(2);
-        if (p[1] === "c" || id === "0" || id === "-1") {
-          if (p[1] === "g") this.#gThread = 0;
-          return "OK";
-        }
-        const tid = parseHexNumber(id);
-        if (tid === undefined || this.#task(tid) === undefined) return ESRCH;
-        this.#gThread = tid;
+        const tid = id === "0" || id === "-1" ? 0 : parseHexNumber(id);
+        if (tid === undefined || (tid !== 0 && this.#task(tid) === undefined)) return ESRCH;
+        if (p[1] === "g") this.#gThread = tid;
+        else this.#cThread = tid;
         return "OK";
       }
       case "T": {
@@ -523,19 +528,26 @@ class GdbStub implements Debugger {
   #vPacket(p: string): string | typeof RESUMED | typeof KILLED {
     if (p === "vCont?") return "vCont;c;C;s;S;t";
     if (p.startsWith("vCont;")) {
-      // All-stop on one vCPU: the current thread steps if any action steps it, else all go on.
+      // All-stop on one vCPU: the first action that applies to the current thread (or to all)
+      // says what happens; a step of another thread makes that thread the current one first.
       const cur = this.#proc.current.tid;
-      let chosen: Resume | undefined;
+      let chosen: Resume | undefined, other: Task | undefined;
       for (const action of p.slice(6).split(";")) {
         const [verb, tidText] = action.split(":");
-        const tid = tidText === undefined ? undefined : parseHexNumber(tidText);
-        if (tid !== undefined && tid !== cur && tidText !== "-1") continue;
         const kind = verb[0];
         if (kind !== "c" && kind !== "s" && kind !== "C" && kind !== "S") continue;
+        const tid = tidText === undefined || tidText === "-1" ? undefined : parseHexNumber(tidText);
+        const step = kind === "s" || kind === "S";
+        if (tid !== undefined && tid !== cur) {
+          if (!step) continue;
+          other = this.#task(tid);
+          if (other === undefined) return ESRCH;
+        }
         const sig = kind === "C" || kind === "S" ? parseHexNumber(verb.slice(1)) ?? 0 : 0;
-        chosen = { step: kind === "s" || kind === "S", signal: sig };
+        chosen = { step, signal: sig };
         break;
       }
+      if (other !== undefined && !this.#switchTo(other)) return EBUSY;
       this.#resume = chosen ?? { step: false, signal: 0 };
       return RESUMED;
     }
@@ -614,6 +626,18 @@ class GdbStub implements Debugger {
     const a = parseHexNumber(text);
     if (a === undefined) return false;
     this.#proc.vcpu.set(Reg.PC, a);
+    return true;
+  }
+
+  /**
+   * Makes `t` the thread on the vCPU (gdb steps it). Only a runnable thread can be: one parked in
+   * a blocking call has its syscall still to finish (false).
+   */
+  #switchTo(t: Task): boolean {
+    if (t === this.#proc.current) return true;
+    if (t.state !== TaskState.Runnable) return false;
+    runNow(t);
+    this.#gThread = 0;
     return true;
   }
 

@@ -27,10 +27,10 @@ case "$(uname -s)" in
 esac
 
 # Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go),
-# qemu-user, and gdb-multiarch (the GDB stub's tests, runtime/gdb/gdb_test.ts).
+# qemu-user, and gdb-multiarch and lldb (the GDB stub's tests, runtime/gdb/gdb_test.ts).
 need=()
 for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user \
-  gdb-multiarch; do
+  gdb-multiarch lldb; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,8 +1,8 @@
 // gdb itself (Debian's gdb-multiarch) drives elfuse's stub in batch mode: breakpoints, bt,
 // finish, registers, memory, stepi, set var, shared libraries and threads. The same script runs
-// against `qemu-aarch64 -g` when it is installed, and the stable lines must agree. Skipped, with
-// a message saying so, only when no gdb that knows aarch64 is installed (tools/setup.sh installs
-// gdb-multiarch).
+// against `qemu-aarch64 -g` when it is installed, and the stable lines must agree. lldb's
+// gdb-remote too. Each is skipped, with a message saying so, only when the debugger is not
+// installed (tools/setup.sh installs gdb-multiarch and lldb).
 import assert from "node:assert/strict";
 import { freePort, startDebuggee } from "./testing.ts";
 
@@ -195,5 +195,49 @@ Deno.test({
     assert.equal(threads(r.elfuse).length, 3, r.elfuse);
     assertLines(r.elfuse, ["exited normally"]);
     if (r.qemu !== undefined) assert.equal(threads(r.qemu).length, 3, r.qemu);
+  },
+});
+
+const lldb = found("lldb", ["--version"]) ? "lldb" : undefined;
+if (lldb === undefined) {
+  console.error("gdb_test.ts: lldb test SKIPPED: no lldb (apt-get install lldb)");
+}
+
+Deno.test({
+  name: "lldb: gdb-remote, breakpoint, bt, frame variable, registers, finish, continue to the exit",
+  ignore: lldb === undefined,
+  async fn() {
+    const program = `${build}gdb_target`;
+    const port = freePort();
+    const d = await startDebuggee(`127.0.0.1:${port}`, program, [], ["--gdb-stop-on-entry"]);
+    const commands = [
+      `gdb-remote ${port}`,
+      "breakpoint set -n add",
+      "continue",
+      "bt",
+      "frame variable",
+      "register read x1",
+      "finish",
+      "breakpoint delete 1",
+      "continue",
+    ];
+    const out = await new Deno.Command(lldb!, {
+      args: ["--no-lldbinit", "--batch", ...commands.flatMap((c) => ["-o", c]), program],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const r = await d.done();
+    assertLines(text, [
+      /stop reason = breakpoint 1\.1/,
+      /frame #1: .* gdb_target`main\(argc=1, argv=0x[0-9a-f]+\) at gdb_target\.c:28/,
+      "(int) a = 0",
+      "(int) b = 1",
+      /x1 = 0x0000000000000001/,
+      "Return value: (int) $0 = 1",
+      "exited with status = 0",
+    ]);
+    assert.equal(r.stdout, "sum 6 counter 5\n");
   },
 });

@@ -5,7 +5,13 @@
 // l_ld @16, l_next @24, l_prev @32 }. The first entry is the program itself.
 import type { Process } from "../kernel/process.ts";
 
-const AT_PHDR = 3, AT_PHNUM = 5, PT_DYNAMIC = 2, PT_PHDR = 6, DT_NULL = 0, DT_DEBUG = 21;
+const AT_PHDR = 3,
+  AT_PHNUM = 5,
+  AT_BASE = 7,
+  PT_DYNAMIC = 2,
+  PT_PHDR = 6,
+  DT_NULL = 0,
+  DT_DEBUG = 21;
 /** Enough for any real program; a corrupt list must not loop forever. */
 const MAX_OBJECTS = 4096;
 
@@ -13,16 +19,24 @@ function hex(n: number): string {
   return "0x" + n.toString(16);
 }
 
-/** The r_debug address ld.so published, or 0 (static program, or ld.so not that far yet). */
-function rDebug(proc: Process): number {
+/** The value of auxiliary vector entry `type`, or 0. */
+function auxv(proc: Process, type: number): number {
   const { auxvAddress, auxvLength } = proc.info;
   if (auxvAddress === undefined || auxvLength === undefined) return 0;
-  let phdr = 0, phnum = 0;
   for (let a = auxvAddress; a < auxvAddress + auxvLength; a += 16) {
-    const type = proc.readU64(a);
-    if (type === AT_PHDR) phdr = proc.readU64(a + 8);
-    else if (type === AT_PHNUM) phnum = proc.readU64(a + 8);
+    if (proc.readU64(a) === type) return proc.readU64(a + 8);
   }
+  return 0;
+}
+
+/** Whether the program came with a dynamic loader (AT_BASE is where it was loaded; 0 without). */
+export function hasLoader(proc: Process): boolean {
+  return auxv(proc, AT_BASE) !== 0;
+}
+
+/** The r_debug address ld.so published, or 0 (static program, or ld.so not that far yet). */
+function rDebug(proc: Process): number {
+  const phdr = auxv(proc, AT_PHDR), phnum = auxv(proc, AT_PHNUM);
   if (phdr === 0 || !proc.canRead(phdr, phnum * 56)) return 0;
   let bias = 0, dynamic = 0;
   for (let i = 0; i < phnum; i++) {

@@ -21,7 +21,7 @@ import {
   unescapeBinary,
 } from "./packets.ts";
 import { REGISTER_OFFSETS, REGISTER_SIZES, REGISTERS_BYTES, targetXml } from "./target_xml.ts";
-import { librariesSvr4 } from "./link_map.ts";
+import { hasLoader, librariesSvr4 } from "./link_map.ts";
 import { type WatchKind, Watchpoints } from "./watchpoints.ts";
 
 /** BRK #0, little-endian (Arm ARM C6.2.38): the guest stops with a breakpoint exit. */
@@ -465,7 +465,9 @@ class GdbStub implements Debugger {
         "qXfer:features:read+",
         "qXfer:auxv:read+",
         "qXfer:exec-file:read+",
-        "qXfer:libraries-svr4:read+",
+        // A static program has no link map: lldb, told there is one, waits for ld.so's
+        // rendezvous breakpoint at the entry and runs the program off.
+        ...(hasLoader(this.#proc) ? ["qXfer:libraries-svr4:read+"] : []),
         "qXfer:threads:read+",
         "swbreak+",
         "hwbreak+",
@@ -574,7 +576,10 @@ class GdbStub implements Debugger {
       this.#breakpoints.delete(addr);
       return "OK";
     }
-    if (addr % 4 !== 0 || this.#readable(addr, 4) !== 4) return EFAULT;
+    // An address not mapped yet is kept and takes effect once it is (as qemu-user's stub
+    // accepts it; lldb sets its ld.so rendezvous breakpoint at 0 in a static program and, told
+    // no, runs the program off from its entry).
+    if (addr % 4 !== 0) return EINVAL;
     this.#breakpoints.set(addr, undefined);
     return "OK";
   }

@@ -186,6 +186,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "gdb: a dynamic program's libraries come through the stub (vFile) without set sysroot",
+  ignore: gdb === undefined,
+  async fn() {
+    const script = ["break add", "continue", "info sharedlibrary", "delete", "continue"];
+    const r = await both(`${build}dyn_gdb_target`, script, { sysroot: cross, qemu: false });
+    assertLines(r.elfuse, [
+      "Breakpoint 1, add (a=0, b=1) at",
+      /target:\/lib\/libc\.so\.6$/,
+      "exited normally",
+    ]);
+  },
+});
+
+Deno.test({
   name: "gdb: info threads shows the three threads of a threaded program",
   ignore: gdb === undefined,
   async fn() {

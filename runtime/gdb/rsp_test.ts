@@ -244,3 +244,22 @@ Deno.test("rsp: C delivers a signal at a breakpoint stop: the default action end
   assert.equal(r.signal, "SIGUSR1");
   assert.equal(r.stdout, "");
 });
+
+Deno.test("rsp: vFile reads the guest's files (read-only), errors as File-I/O errnos", async () => {
+  const d = await startDebuggee(socketPath(), target, [], ["--gdb-stop-on-entry"]);
+  const c = await RspClient.connect(d.where);
+  const hex = (s: string) => toHex(new TextEncoder().encode(s));
+  assert.equal(await c.ask("vFile:setfs:0"), "F0");
+  assert.equal(await c.ask(`vFile:open:${hex("/nonexistent/file")},0,0`), "F-1,2");
+  assert.equal(await c.ask(`vFile:open:${hex(target)},1,0`), "F-1,d"); // O_WRONLY: refused
+  const fd = (await c.ask(`vFile:open:${hex(target)},0,0`)).slice(1);
+  assert.match(fd, /^[0-9a-f]+$/);
+  const r = await c.ask(`vFile:pread:${fd},4,0`);
+  assert.equal(r, "F4;\x7fELF");
+  assert.equal(await c.ask(`vFile:close:${fd}`), "F0");
+  assert.equal(await c.ask(`vFile:close:${fd}`), "F-1,9");
+  assert.equal(await c.ask("vFile:unlink:2f"), ""); // not offered
+  assert.equal(await c.ask("k").catch(() => ""), "");
+  await d.done();
+  c.close();
+});

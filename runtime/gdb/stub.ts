@@ -22,6 +22,7 @@ import {
 } from "./packets.ts";
 import { REGISTER_OFFSETS, REGISTER_SIZES, REGISTERS_BYTES, targetXml } from "./target_xml.ts";
 import { hasLoader, librariesSvr4 } from "./link_map.ts";
+import { HostIo } from "./host_io.ts";
 import { type WatchKind, Watchpoints } from "./watchpoints.ts";
 
 /** BRK #0, little-endian (Arm ARM C6.2.38): the guest stops with a breakpoint exit. */
@@ -91,12 +92,14 @@ class GdbStub implements Debugger {
   #cThread = 0;
   #swbreak = false;
   readonly #watches: Watchpoints;
+  readonly #hostIo: HostIo;
   #temp: unknown;
 
   constructor(proc: Process, backend: Backend) {
     this.#proc = proc;
     this.#backend = backend;
     this.#watches = new Watchpoints(proc, backend);
+    this.#hostIo = new HostIo(proc);
     this.#worker = new Worker(new URL("./server_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (e: MessageEvent<Message>) => {
       this.#received++;
@@ -322,6 +325,7 @@ class GdbStub implements Debugger {
     this.#resume = undefined;
     this.#breakpoints.clear();
     this.#watches.clear();
+    this.#hostIo.close();
   }
 
   // ---- serving -------------------------------------------------------------------------------
@@ -554,6 +558,7 @@ class GdbStub implements Debugger {
       return RESUMED;
     }
     if (p.startsWith("vKill")) return KILLED;
+    if (p.startsWith("vFile:")) return this.#hostIo.handle(p);
     return "";
   }
 

@@ -263,3 +263,24 @@ Deno.test("rsp: vFile reads the guest's files (read-only), errors as File-I/O er
   await d.done();
   c.close();
 });
+
+Deno.test("rsp: fork children run free of the parent's breakpoints", async () => {
+  const program = new URL("../../fixtures/build/proc_wait", import.meta.url).pathname;
+  // Children in processes of their own, which get a copy of the parent's memory (an in-process
+  // child runs while the parent is out of Debugger.run, its breakpoints out of memory).
+  Deno.env.set("ELFUSE_FORK", "process");
+  const d = await startDebuggee(socketPath(), program, [], ["--gdb-stop-on-entry"]).finally(() =>
+    Deno.env.delete("ELFUSE_FORK")
+  );
+  const c = await RspClient.connect(d.where);
+  // Every child of proc_wait ends in _exit; the parent reaches it only at its own end.
+  const exit = await symbolAddress(program, "_exit");
+  assert.equal(await c.ask(`Z0,${exit.toString(16)},4`), "OK");
+  assert.match(await c.ask("c"), /^T05/);
+  assert.equal(pcOf(await c.ask("g")), exit);
+  assert.equal(await c.ask(`z0,${exit.toString(16)},4`), "OK");
+  assert.equal(await c.ask("c"), "W00");
+  const r = await d.done();
+  c.close();
+  assert.match(r.stdout, / 0 failed/);
+});

@@ -589,6 +589,17 @@ class GdbStub implements Debugger {
     return "OK";
   }
 
+  withoutBreakpoints<T>(f: () => T): T {
+    const inserted = [...this.#breakpoints.values()].some((b) => b !== undefined);
+    if (!inserted) return f();
+    this.#remove();
+    try {
+      return f();
+    } finally {
+      this.#insert();
+    }
+  }
+
   #insert(): void {
     const mem = this.#proc.mem;
     for (const addr of this.#breakpoints.keys()) {
@@ -604,8 +615,12 @@ class GdbStub implements Debugger {
     for (const [addr, saved] of this.#breakpoints) {
       if (saved === undefined) continue;
       this.#breakpoints.set(addr, undefined);
-      // An execve or munmap meanwhile replaced the code: leave the new bytes alone.
-      if (this.#readable(addr, 4) !== 4 || !BRK.every((b, i) => mem[addr + i] === b)) continue;
+      // An execve, munmap or the program itself replaced the code: leave the new bytes alone,
+      // and the breakpoint is gone with the code it was in.
+      if (this.#readable(addr, 4) !== 4 || !BRK.every((b, i) => mem[addr + i] === b)) {
+        this.#breakpoints.delete(addr);
+        continue;
+      }
       mem.set(saved, addr);
       this.#backend.invalidateCode(addr, 4);
     }

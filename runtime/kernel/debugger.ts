@@ -16,6 +16,12 @@ export interface Debugger {
    * signal to deliver (0: none, the faulting instruction runs again when resumed).
    */
   signalled(sig: number): Promise<number>;
+  /**
+   * Runs `f` (a fork taking a copy of guest memory) with memory as the program has it: the
+   * breakpoints the debugger wrote into code are taken out meanwhile, so a fork child, which runs
+   * without the debugger, never meets one.
+   */
+  withoutBreakpoints<T>(f: () => T): T;
   /** The process ended: tell the debugger (W or X) and close. */
   exited(status: ExitStatus): Promise<void>;
 }

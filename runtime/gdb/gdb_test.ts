@@ -27,7 +27,12 @@ if (gdb === undefined) {
   );
 }
 
-async function runGdb(program: string, port: number, script: string[]): Promise<string> {
+async function runGdb(
+  program: string,
+  port: number,
+  script: string[],
+  before: string[] = [],
+): Promise<string> {
   const out = await new Deno.Command(gdb!, {
     args: [
       "-nx",
@@ -36,6 +41,7 @@ async function runGdb(program: string, port: number, script: string[]): Promise<
       "set pagination off",
       "-ex",
       "set confirm off",
+      ...before.flatMap((l) => ["-ex", l]),
       "-ex",
       `target remote 127.0.0.1:${port}`,
       ...script.flatMap((l) => ["-ex", l]),
@@ -58,7 +64,9 @@ async function both(
   const port = freePort();
   const extra = ["--gdb-stop-on-entry", ...(opts.sysroot ? ["--sysroot", opts.sysroot] : [])];
   const d = await startDebuggee(`127.0.0.1:${port}`, program, [], extra);
-  const elfuse = await runGdb(program, port, script);
+  // gdb reads the program's libraries from the sysroot directly (set before it connects).
+  const before = opts.sysroot && opts.qemu !== false ? [`set sysroot ${opts.sysroot}`] : [];
+  const elfuse = await runGdb(program, port, script, before);
   const r = await d.done();
   let qemuOut: string | undefined;
   if (qemu !== undefined && opts.qemu !== false) {
@@ -69,7 +77,7 @@ async function both(
       stdout: "null",
       stderr: "null",
     }).spawn();
-    qemuOut = await runGdb(program, qport, script); // gdb retries until qemu listens
+    qemuOut = await runGdb(program, qport, script, before); // gdb retries until qemu listens
     await child.status;
   }
   return { elfuse, qemu: qemuOut, status: r.code, stdout: r.stdout };
@@ -160,7 +168,6 @@ Deno.test({
   ignore: gdb === undefined,
   async fn() {
     const script = [
-      `set sysroot ${cross}`,
       "break add",
       "continue",
       "bt",

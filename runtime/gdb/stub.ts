@@ -9,7 +9,7 @@ import { type Backend, type Exit, Reg, type SyscallHandler } from "../backends/b
 import type { Debugger } from "../kernel/debugger.ts";
 import type { ExitStatus, Process } from "../kernel/process.ts";
 import { type Task, TaskState } from "../kernel/task.ts";
-import { sendSignal } from "../kernel/signal_delivery.ts";
+import { deliverPending, sendSignal } from "../kernel/signal_delivery.ts";
 import { runNow } from "../kernel/scheduler.ts";
 import { type Endpoint, RUNNING, SENT, TAKEN } from "./endpoint.ts";
 import {
@@ -184,10 +184,7 @@ class GdbStub implements Debugger {
       sendSignal(this.#proc, sig, { code: 0, pid: this.#proc.pid, uid: 0, value: 0n }, k);
       if (this.#proc.exitStatus !== undefined) return { kind: "stopped" };
       // A handler frame is set up the next time the thread returns from the kernel: now.
-      if (k.signals.wake) {
-        const { deliverPending } = await import("../kernel/signal_delivery.ts");
-        deliverPending(k);
-      }
+      if (k.signals.wake) deliverPending(k);
     }
     if (r.step) {
       const exit = v.step(onSyscall);

@@ -29,6 +29,18 @@ function le64(n: number): string {
   return toHex(b);
 }
 
+/** The loop of `fn`: its backward conditional branch's target and address (cross objdump). */
+async function loopOf(program: string, fn: string): Promise<[number, number]> {
+  const out = await new Deno.Command("aarch64-linux-gnu-objdump", {
+    args: ["-d", "--no-show-raw-insn", program],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const body = text.slice(text.indexOf(`<${fn}>:`));
+  const m = /\n\s*([0-9a-f]+):\s+b\.ne\s+([0-9a-f]+)/.exec(body)!;
+  return [parseInt(m[2], 16), parseInt(m[1], 16)];
+}
+
 function pcOf(g: string): number {
   const b = fromHex(g.slice(32 * 16, 33 * 16))!;
   return Number(new DataView(b.buffer).getBigUint64(0, true));
@@ -132,6 +144,23 @@ Deno.test("rsp: gdb attaching stops a running guest; Ctrl-C stops it again", asy
   assert.equal((await c.next()).kind, "ack");
   await c.raw(new Uint8Array([3]));
   assert.match(await c.reply(), /^T02thread:[0-9a-f]+;$/);
+  // A breakpoint in the loop, code that has run (and been translated) many times, at another
+  // instruction than the pc (so that no step off it comes first): it must stop there.
+  const [body, end] = await loopOf(target, "spin");
+  const stoppedAt = pcOf(await c.ask("g"));
+  const pc = stoppedAt === body ? body + 4 : body;
+  assert.ok(stoppedAt >= body && stoppedAt <= end + 4, `stopped at ${stoppedAt.toString(16)}`);
+  assert.equal(await c.ask(`Z0,${pc.toString(16)},4`), "OK");
+  // Without the code invalidation the guest would spin on: a bound (not a speed check) turns
+  // that hang into a failure.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const never = new Promise<string>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no stop at the breakpoint: stale code?")), 60_000);
+  });
+  assert.match(await Promise.race([c.ask("c"), never]), /^T05thread:[0-9a-f]+;$/);
+  clearTimeout(timer);
+  assert.equal(pcOf(await c.ask("g")), pc);
+  assert.equal(await c.ask(`z0,${pc.toString(16)},4`), "OK");
   assert.equal(await c.ask(`M${spinning.toString(16)},4:00000000`), "OK");
   assert.equal(await c.ask("c"), "W00");
   const r = await d.done();

@@ -297,10 +297,9 @@ Deno.test("rsp: fork children run free of the parent's breakpoints", async () =>
   const program = new URL("../../fixtures/build/proc_wait", import.meta.url).pathname;
   // Children in processes of their own, which get a copy of the parent's memory (an in-process
   // child runs while the parent is out of Debugger.run, its breakpoints out of memory).
-  Deno.env.set("ELFUSE_FORK", "process");
-  const d = await startDebuggee(socketPath(), program, [], ["--gdb-stop-on-entry"]).finally(() =>
-    Deno.env.delete("ELFUSE_FORK")
-  );
+  const d = await startDebuggee(socketPath(), program, [], ["--gdb-stop-on-entry"], {
+    ELFUSE_FORK: "process",
+  });
   const c = await RspClient.connect(d.where);
   // Every child of proc_wait ends in _exit; the parent reaches it only at its own end.
   const exit = await symbolAddress(program, "_exit");

@@ -22,17 +22,20 @@ export function freePort(): number {
 }
 
 /**
- * Starts `elfuse [extra] --gdb WHERE program args`; resolves once it says it listens (its first
- * stderr line).
+ * Starts `elfuse [extra] --gdb WHERE program args` (with `env` added to this process's
+ * environment, which is never changed: test files share it); resolves once it says it listens
+ * (its first stderr line).
  */
 export async function startDebuggee(
   where: string,
   program: string,
   args: string[] = [],
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Debuggee> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...extra, "--gdb", where, program, ...args],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -55,6 +55,10 @@ options:
                          run x86-64 programs through this AArch64 translator (box64);
                          default: box64 from the sysroot (see docs/x86_64.md)
       --no-x86           refuse x86-64 programs (alias --no-rosetta)
+      --gdb WHERE        serve gdb's remote protocol at WHERE: PORT (on 127.0.0.1),
+                         HOST:PORT or a unix socket path (see docs/gdb.md)
+      --gdb-stop-on-entry
+                         with --gdb: wait for the debugger before the first instruction
 
 subcommands (only as the first argument; a program named sysroot or binfmt: ./sysroot):
   sysroot create         builds DIR from Debian arm64 packages, their dependencies and
@@ -94,6 +98,8 @@ const options = {
   "x86-translator": { type: "string" },
   "no-x86": { type: "boolean" },
   "no-rosetta": { type: "boolean" },
+  gdb: { type: "string" },
+  "gdb-stop-on-entry": { type: "boolean" },
 } as const;
 
 /** Splits argv at the program: options before it, the program and its arguments after. */
@@ -140,6 +146,10 @@ export interface CliRequest {
   x86Translator?: string;
   /** --no-x86, --no-rosetta (or ELFUSE_NO_X86, ELFUSE_NO_ROSETTA). */
   noX86?: boolean;
+  /** --gdb: where the GDB stub listens (runtime/gdb/). */
+  gdb?: string;
+  /** --gdb-stop-on-entry: the guest waits for the debugger before its first instruction. */
+  gdbStopOnEntry: boolean;
 }
 
 /** A directory an option names: must exist (a usage error, exit 2, like every bad option). */
@@ -212,6 +222,9 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     env.delete(name);
   }
   if (values["strace-file"] === "") throw new ElfuseError("--strace-file needs a path", 2);
+  if (values["gdb-stop-on-entry"] && values.gdb === undefined) {
+    throw new ElfuseError("--gdb-stop-on-entry needs --gdb", 2);
+  }
   const sysrootFromEnv = values.sysroot === undefined ? Deno.env.get("ELFUSE_SYSROOT") : undefined;
   const translator = values["x86-translator"] ??
     (Deno.env.get("ELFUSE_X86_TRANSLATOR") || undefined);
@@ -235,6 +248,8 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     x86Translator: translator,
     noX86: values["no-x86"] === true || values["no-rosetta"] === true ||
       envFlag("ELFUSE_NO_X86") || envFlag("ELFUSE_NO_ROSETTA"),
+    gdb: values.gdb,
+    gdbStopOnEntry: values["gdb-stop-on-entry"] === true,
   };
 }
 

@@ -41,6 +41,30 @@ Deno.test("bad options are usage errors (exit 2)", async () => {
   }
 });
 
+Deno.test("--gdb: a bad place or a missing --gdb is a usage error; a busy port fails in one line", async () => {
+  const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
+  for (
+    const args of [
+      ["--gdb", "nowhere", hello],
+      ["--gdb", "70000", hello],
+      ["--gdb-stop-on-entry", hello],
+    ]
+  ) {
+    const r = await elfuse(...args);
+    assert.equal(r.code, 2, `elfuse ${args.join(" ")}: ${r.stderr}`);
+    oneLineError(r, /--gdb/);
+  }
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    const r = await elfuse("--gdb", String(port), hello);
+    assert.equal(r.code, 1, r.stderr);
+    oneLineError(r, new RegExp(`--gdb 127\\.0\\.0\\.1:${port}: `));
+  } finally {
+    busy.close();
+  }
+});
+
 Deno.test("--timeout beyond what one timer holds (2^31-1 ms) waits, without a warning", async () => {
   const hello = new URL("./fixtures/build/hello", import.meta.url).pathname;
   for (const seconds of ["2147484", "1e9"]) {

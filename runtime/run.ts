@@ -46,6 +46,10 @@ export interface RunOptions {
   x86Translator?: string;
   /** Refuse x86-64 programs. */
   noX86?: boolean;
+  /** Serve the GDB remote protocol here: PORT, HOST:PORT or a unix socket path (docs/gdb.md). */
+  gdb?: string;
+  /** With `gdb`: wait for the debugger before the first instruction. */
+  gdbStopOnEntry?: boolean;
 }
 
 export type { ExitStatus };
@@ -171,6 +175,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
         `starting at 0x${image.entry.toString(16)}`,
     );
   }
+  if (opts.gdb !== undefined) proc.debugger = await startDebugger(proc, backend, opts);
   const status = await runKernel(proc, backend, opts);
   withdraw(proc.rt, proc.pid);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
@@ -231,8 +236,9 @@ export async function runKernel(
   }
   const tracer = opts.strace ? (await import("./kernel/strace.ts")).straceTracer(rows) : undefined;
   const entry = syscallEntry(proc, tracer);
+  const debug = proc.debugger;
   for (;;) {
-    const exit = vcpu.run(entry, 0);
+    const exit = debug === undefined ? vcpu.run(entry, 0) : await debug.run(entry);
     if (proc.inlineStart !== undefined) {
       await runInline(proc, (child) => runKernel(child, backend, opts));
       if (proc.exitStatus === undefined) continue;
@@ -253,11 +259,36 @@ export async function runKernel(
     const k = proc.current;
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
     const f = faultSignal(exit, proc);
+    if (f && debug !== undefined && proc.exitStatus === undefined) {
+      // The debugger sees the fault first, and says which signal the guest gets (0: none; the
+      // instruction runs again).
+      f.sig = await debug.signalled(f.sig);
+      if (f.sig === 0 || proc.exitStatus !== undefined) continue;
+    }
     if (f && proc.exitStatus === undefined && deliverFault(k, f.sig, f.code, f.address)) {
       continue;
     }
     proc.creds.withdraw(proc.pid, rt);
-    return statusOf(exit, proc, opts.verbose === true);
+    const status = statusOf(exit, proc, opts.verbose === true);
+    if (debug !== undefined) await debug.exited(status);
+    return status;
+  }
+}
+
+/** Loads and starts the GDB stub (runtime/gdb/: only under --gdb). */
+async function startDebugger(proc: Process, backend: Backend, opts: RunOptions) {
+  const { parseEndpoint } = await import("./gdb/endpoint.ts");
+  const endpoint = parseEndpoint(opts.gdb!);
+  if (typeof endpoint === "string") throw new ElfuseError(endpoint, 2);
+  const { startGdbStub } = await import("./gdb/stub.ts");
+  try {
+    return await startGdbStub(proc, backend, {
+      endpoint,
+      stopOnEntry: opts.gdbStopOnEntry === true,
+      note,
+    });
+  } catch (e) {
+    throw new ElfuseError((e as Error).message, 1);
   }
 }
 
@@ -350,6 +381,7 @@ function statusOf(
       if (verbose) note(`breakpoint at pc 0x${exit.pc.toString(16)}: SIGTRAP`);
       return { signal: 5, core: true };
     case "interrupted":
+    case "step":
       return k.exitStatus ?? { code: 0 };
     case "timeout":
       return { signal: 9, core: false };

@@ -14,6 +14,7 @@ Deno.test("deno compile includes every lazily loaded module and the watchdog wor
       "runtime/run.ts",
       "runtime/backends/select.ts",
       "runtime/host/signal_router.ts",
+      "runtime/gdb/stub.ts",
     ]
   ) {
     const text = Deno.readTextFileSync(new URL(`../${f}`, import.meta.url));

@@ -28,9 +28,11 @@ esac
 
 # Debian packages from the system's own sources: the aarch64 cross toolchains (C, C++, Go),
 # qemu-user (qemu-aarch64, and qemu-x86_64 for the x86-64 benchmarks), the host's compilers and
-# squashfs-tools (mksquashfs makes the images the FUSE cases mount with squashfuse).
+# squashfs-tools (mksquashfs makes the images the FUSE cases mount with squashfuse), gdb-multiarch
+# and lldb (the GDB stub's tests, runtime/gdb/gdb_test.ts).
 need=()
-pkgs=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user squashfs-tools)
+pkgs=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross golang-go qemu-user squashfs-tools
+  gdb-multiarch lldb)
 # On an x86-64 host, its own compilers build the x86-64 guests (fixtures/x86, docs/x86_64.md).
 [ "$(uname -m)" = x86_64 ] && pkgs+=(gcc g++ libc6-dev)
 for p in "${pkgs[@]}"; do

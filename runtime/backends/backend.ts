@@ -24,6 +24,8 @@ export type Exit =
   | { kind: "breakpoint"; pc: number }
   | { kind: "undefined"; pc: number }
   | { kind: "timeout" }
+  /** Vcpu.step ran its one instruction. */
+  | { kind: "step" }
   /**
    * The run was cut short from outside (Vcpu.interruptCall: Hypervisor.framework's
    * hv_vcpus_exit, Unicorn's uc_emu_stop) at an instruction boundary with all registers in place;
@@ -95,6 +97,11 @@ export interface Vcpu {
    * or the deadline (ms since the epoch, 0 for none) passes.
    */
   run(onSyscall: SyscallHandler, deadline: number): Exit;
+  /**
+   * Runs exactly one instruction from the current PC, for a debugger's single step (an SVC is
+   * served in place, as run() does): `{ kind: "step" }` when it completed, else the exit it took.
+   */
+  step(onSyscall: SyscallHandler): Exit;
   /** From inside a syscall handler: stop after this syscall returns. */
   stop(): void;
   /** Storage for a thread's whole register state (general, FP/SIMD, FPSR/FPCR, TPIDR_EL0). */

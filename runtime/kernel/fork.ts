@@ -171,6 +171,16 @@ export function writeState(
   k: Task,
   flags: ForkFlags,
 ): number {
+  const debug = k.proc.debugger;
+  return debug === undefined ? stateToMemfd(k, flags) : debug.withoutBreakpoints(
+    () => stateToMemfd(k, flags),
+  );
+}
+
+function stateToMemfd(
+  k: Task,
+  flags: ForkFlags,
+): number {
   const name = k.rt.scratchString("elfuse-fork");
   const fd = libc.memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return k.fail();

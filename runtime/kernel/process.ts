@@ -1,6 +1,7 @@
 // A guest process: what its threads share (gVisor's ThreadGroup and MM): the address space and the
 // guest memory accessors, the fd table, signal dispositions and process-directed pending signals,
 // limits, children, and how the process ends. Its threads are Tasks (task.ts).
+import type { Debugger } from "./debugger.ts";
 import type { Vcpu } from "../backends/backend.ts";
 import { hostErrno, libc } from "../host/libc.ts";
 import type { AddressSpace } from "../memory/address_space.ts";
@@ -134,6 +135,8 @@ export class Process {
   parentPid: number | undefined;
   /** This process is an in-process fork child (kernel/inline_fork.ts). */
   inline: InlineChild | undefined;
+  /** The attached debugger (--gdb): only in the process elfuse started; fork children run free. */
+  debugger: Debugger | undefined;
   /** A fork just started an in-process child: the run loop runs it. */
   inlineStart: InlineStart | undefined;
   /** Routes host signals to guest handlers (set by runKernel). */

@@ -81,6 +81,20 @@ export function preempted(proc: Process): void {
   if (cur.signals.wake && cur.ended === undefined) deliverPending(cur);
 }
 
+/**
+ * A debugger steps the runnable thread `t` (runtime/gdb/): it takes the vCPU now, and the thread
+ * it displaces goes first in the run queue.
+ */
+export function runNow(t: Task): void {
+  const proc = t.proc, cur = proc.current;
+  const i = proc.runQueue.indexOf(t);
+  if (t === cur || i < 0) return;
+  proc.runQueue.splice(i, 1);
+  cur.state = TaskState.Runnable;
+  proc.runQueue.unshift(cur);
+  switchTo(cur, t);
+}
+
 /** Puts `next`'s registers on the vCPU in place of `from`'s. */
 function switchTo(from: Task, next: Task): void {
   const proc = from.proc, v = proc.vcpu;

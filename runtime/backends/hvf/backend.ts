@@ -105,6 +105,11 @@ export function vmCreateError(code: number): string {
   return `hv_vm_create returned ${hvName(code)}; use --backend unicorn`;
 }
 
+/** PSTATE.SS / SPSR.SS: software step active for the instruction returned to. */
+const PSTATE_SS = 1 << 21;
+/** ESR_ELx.EC of a software-step exception from a lower EL. */
+const EC_SOFTWARE_STEP = 0x32;
+
 export class HvfBackend implements Backend {
   readonly name: string;
   readonly description: string;
@@ -241,6 +246,8 @@ export class HvfVcpu implements Vcpu {
   #stopRequested = false;
   /** True while the vCPU waits in the shim (the frame is the guest state); false at a live EL0 exit. */
   #inShim = true;
+  /** step() is running: a software-step exception ends it. */
+  #stepping = false;
   #interruptPending = false;
   /** Exits served, by kind (for the self-test and -v). */
   readonly counts = { syscalls: 0, exceptions: 0, wxFlips: 0, other: 0 };
@@ -481,6 +488,35 @@ export class HvfVcpu implements Vcpu {
     m.setUint32(FRAME + S.F_ACTION, action, true);
   }
 
+  /**
+   * Architectural software step (Arm ARM D2.12): MDSCR_EL1.SS set, and PSTATE.SS set through the
+   * SPSR the shim returns to EL0 with. EL0 runs one instruction, then takes a software-step
+   * exception (EC 0x32) to EL1, which the shim forwards like any other; EL1 itself is not stepped
+   * (MDSCR_EL1.KDE stays 0). An SVC completes its step when taken: the syscall is served and the
+   * step exception follows at the next instruction. Tried on hvf-sim; not yet on a Mac.
+   */
+  step(onSyscall: SyscallHandler): Exit {
+    const api = this.#api, id = this.id;
+    try {
+      if (!this.#inShim) this.#liveToFrame();
+      const spsr = this.#num(FRAME + S.F_SPSR);
+      this.#putNum(
+        FRAME + S.F_SPSR,
+        spsr - (spsr % (2 * PSTATE_SS)) + PSTATE_SS + (spsr % PSTATE_SS),
+      );
+      this.#check(api.setSysReg(id, SysReg.MDSCR_EL1, 1n), "hv_vcpu_set_sys_reg");
+      this.#stepping = true;
+      return this.#run(onSyscall, 0);
+    } catch (e) {
+      return { kind: "internal", error: e };
+    } finally {
+      this.#stepping = false;
+      api.setSysReg(id, SysReg.MDSCR_EL1, 0n);
+      const spsr = this.#num(FRAME + S.F_SPSR);
+      if (Math.floor(spsr / PSTATE_SS) % 2 === 1) this.#putNum(FRAME + S.F_SPSR, spsr - PSTATE_SS);
+    }
+  }
+
   run(onSyscall: SyscallHandler, deadline: number): Exit {
     try {
       return this.#run(onSyscall, deadline);
@@ -599,6 +635,7 @@ export class HvfVcpu implements Vcpu {
     const m = this.#mem;
     const esr = m.getUint32(FRAME + S.F_ESR, true);
     const far = this.#num(FRAME + S.F_FAR), elr = this.#num(FRAME + S.F_ELR);
+    if (this.#stepping && esr >>> 26 === EC_SOFTWARE_STEP) return { kind: "step" };
     return this.toExit(decodeGuestException(esr, far, elr));
   }
 

@@ -65,6 +65,8 @@ export const SysReg = {
   MIDR_EL1: 0xc000,
   MPIDR_EL1: 0xc005,
   ID_AA64MMFR0_EL1: 0xc038,
+  /** Debug control; bit 0 (SS) enables software step (Arm ARM D13.3.21). */
+  MDSCR_EL1: 0x8012,
   SCTLR_EL1: 0xc080,
   CPACR_EL1: 0xc082,
   TTBR0_EL1: 0xc100,

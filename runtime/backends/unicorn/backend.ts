@@ -616,6 +616,25 @@ class UnicornVcpu implements Vcpu {
     this.#tlb = null;
   }
 
+  /**
+   * uc_emu_start with count 1. Unicorn counts instructions with a UC_HOOK_CODE hook it adds for
+   * a counted run and removes (flushing every translation, uc.c uc_emu_start) at the next
+   * uncounted one; blocks translated before the hook existed would not call it, so translations
+   * are dropped first. Stepping is for a debugger only: the flushes cost nothing on a plain run.
+   */
+  step(onSyscall: SyscallHandler): Exit {
+    this.#onSyscall = onSyscall;
+    this.#exit = { kind: "stopped" };
+    this.#stopRequested = false;
+    this.#lib.uc_ctl3(this.#engine, uc.UC_CTL_TB_FLUSH_WRITE, 0, 0);
+    const pc = this.getBig(Reg.PC);
+    const err = this.#lib.uc_emu_start(this.#engine, pc, UNTIL_FOREVER, 0, 1);
+    if (this.#exit.kind !== "stopped") return this.#exit;
+    if (err !== 0) return { kind: "internal", error: new Error(uc.ucError(this.#lib, err)) };
+    if (this.#stopRequested) return this.#exit;
+    return { kind: "step" };
+  }
+
   run(onSyscall: SyscallHandler, deadline: number): Exit {
     this.#onSyscall = onSyscall;
     const tlb = this.#tlb === undefined ? (this.#tlb = this.#startTlbGrowth()) : this.#tlb;

@@ -92,9 +92,10 @@ Deno.test("run without Deno's permissions, elfuse names the missing one in one l
 });
 
 Deno.test("a standard fd the caller closed stays closed for the guest: EBADF, as on Linux", async () => {
-  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  // Through the launcher: only the shell before Deno can tell a closed fd from /dev/null.
+  const launcher = new URL("./elfuse", import.meta.url).pathname;
   const busybox = new URL("./.tools/debs/busybox-static/bin/busybox", import.meta.url).pathname;
-  const elfuse = `'${Deno.execPath()}' run -A '${cli}' '${busybox}'`;
+  const elfuse = `'${launcher}' '${busybox}'`;
   const sh = async (script: string) => {
     const out = await new Deno.Command("/bin/sh", {
       args: ["-c", script],
@@ -114,6 +115,11 @@ Deno.test("a standard fd the caller closed stays closed for the guest: EBADF, as
   r = await sh(`${elfuse} echo hi >/dev/null`);
   assert.equal(r.code, 0, r.stderr);
   r = await sh(`${elfuse} cat </dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+  // Read-write /dev/null (Python's subprocess.DEVNULL, node's "ignore") is /dev/null too.
+  r = await sh(`${elfuse} echo hi 1<>/dev/null`);
+  assert.equal(r.code, 0, r.stderr);
+  r = await sh(`${elfuse} cat 0<>/dev/null`);
   assert.equal(r.code, 0, r.stderr);
 });
 

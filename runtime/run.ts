@@ -65,6 +65,7 @@ export function note(msg: string): void {
  */
 export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const t0 = performance.now();
+  const closedStdio = takeClosedStdio();
   // ELFUSE_TREE is elfuse's own (set below; a library caller's earlier run left it set).
   const env = opts.env ??
     Object.entries(Deno.env.toObject()).flatMap(([k, v]) =>
@@ -159,7 +160,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   const proc = leader.proc;
   startTree(proc.rt);
   publish(proc);
-  installStdio(proc);
+  installStdio(proc, closedStdio);
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
   vcpu.set(Reg.SP, image.sp);
@@ -310,32 +311,27 @@ const tables = (() => {
  * Guest fds 0-2 are duplicates of the host's, so the guest closing them leaves ours intact. One
  * the caller closed (`>&-`) stays closed for the guest, as on Linux (EBADF).
  */
-function installStdio(k: Process): void {
+function installStdio(k: Process, closed: string): void {
   const names = ["/dev/stdin", "/dev/stdout", "/dev/stderr"];
   for (let fd = 0; fd < 3; fd++) {
-    if (closedByCaller(fd)) continue;
+    if (closed.includes(String(fd))) continue;
     const h = libc.fcntl(fd, 1030, /* F_DUPFD_CLOEXEC */ 3);
     if (h >= 0) k.fds.set(fd, { hostFd: h, cloexec: false, path: names[fd], file: undefined });
   }
 }
 
-const F_GETFL = 3, O_ACCMODE = 3, O_RDWR = 2;
-
 /**
- * Deno's Rust runtime never lets the process start with fd 0, 1 or 2 closed: before main it opens
- * /dev/null O_RDWR on each closed one (Rust std's sanitize_standard_fds), so a closed stdout looks
- * like /dev/null. A caller's own redirection to /dev/null opens it for reading (stdin) or writing
- * (stdout, stderr), so a read-write /dev/null on a standard fd is taken for a closed one (`<>` on
- * /dev/null is the one spelling that looks the same).
+ * The standard fds the caller closed (`>&-`), as the `elfuse` launcher saw them before Deno
+ * started: ELFUSE_CLOSED_STDIO lists their digits ("1", "02"). Deno cannot tell by itself: its
+ * Rust runtime opens /dev/null O_RDWR on each closed one before main (Rust std's
+ * sanitize_standard_fds), which looks exactly like a caller's own read-write /dev/null (Python's
+ * subprocess.DEVNULL, node's "ignore"), and those must stay /dev/null. The variable is elfuse's
+ * own: it is taken out of the environment before the guest's is made.
  */
-function closedByCaller(fd: number): boolean {
-  if ((libc.fcntl(fd, F_GETFL, 0) & O_ACCMODE) !== O_RDWR) return false;
-  try {
-    const st = Deno.statSync(`/dev/fd/${fd}`), nul = Deno.statSync("/dev/null");
-    return st.isCharDevice === true && st.rdev === nul.rdev && st.ino === nul.ino;
-  } catch {
-    return false;
-  }
+function takeClosedStdio(): string {
+  const closed = Deno.env.get("ELFUSE_CLOSED_STDIO") ?? "";
+  Deno.env.delete("ELFUSE_CLOSED_STDIO");
+  return closed;
 }
 
 /** The signal, si_code and si_addr a fault raises (asm-generic/siginfo.h codes). */

@@ -50,6 +50,7 @@ export function compileArgs(output: string, target?: string): string[] {
     `${root}runtime/binfmt.ts`,
     "--include",
     `${root}runtime/x86/start.ts`,
+    "--include",
     `${root}runtime/gdb/endpoint.ts`,
     "--include",
     `${root}runtime/gdb/stub.ts`,

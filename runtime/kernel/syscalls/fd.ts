@@ -5,6 +5,7 @@ import { openFlagsFromHost, openFlagsToHost } from "../../host/mod.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { pathAt } from "../paths.ts";
+import { mayOpen } from "../file_permission.ts";
 import { openRendered } from "../procfs.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
@@ -50,6 +51,9 @@ function openat(k: Task, a: Float64Array): number {
     const h = openRendered(k, k.path.procRest);
     return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
   }
+  // A guest whose ids are not the host's: its own permission check first (file_permission.ts).
+  const denied = mayOpen(k, k.path.atDir, p, flags, follow);
+  if (denied < 0) return denied;
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();

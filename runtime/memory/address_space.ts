@@ -519,6 +519,7 @@ export class AddressSpace {
       }
       const from = Math.max(v.start, eof), to = backendEnd(v);
       if (from >= to) continue;
+      this.#changing(); // an in-process fork child's parent gets its pages back (snapshot.ts)
       if (v.prot & PROT_EXEC) this.mapper?.invalidateCode(from, to - from);
       if (v.prot !== PROT_NONE) this.mapper?.unmap(from, to - from);
       this.slab.zero(from, to - from);
@@ -541,6 +542,7 @@ export class AddressSpace {
     const eof = size < 0 ? t.eof : pageUp(size) - t.base;
     if (addr >= eof) return "sigbus";
     // Grown: the pages between the old and the new end are the file's now, in every piece.
+    this.#changing();
     const old = t.eof;
     t.eof = eof;
     for (const p of this.vmas.list) {

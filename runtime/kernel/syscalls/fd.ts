@@ -323,7 +323,13 @@ function ifconf(k: Task, h: number, arg: number): number {
 }
 
 export const fdSyscalls: SyscallDef[] = [
-  { name: "openat", handler: openat, args: ["dirfd", "path", "oflags", "octal"] },
+  {
+    name: "openat",
+    handler: openat,
+    args: ["dirfd", "path", "oflags", "octal"],
+    note:
+      "the file's mode is checked against the guest's emulated ids when they differ from the host's (not the directories' search bits)",
+  },
   { name: "close", handler: close, args: ["fd"] },
   { name: "close_range", handler: closeRange, args: ["uint", "uint", "hex"] },
   { name: "dup", handler: dup, args: ["fd"] },

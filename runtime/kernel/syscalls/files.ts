@@ -205,11 +205,15 @@ export const fileSyscalls: SyscallDef[] = [
   {
     name: "faccessat",
     handler: (k, a) => access(k, a[0], a[1], a[2] | 0, 0),
+    note:
+      "checks the mode against the emulated real ids (AT_EACCESS: the filesystem ids) when they differ from the host's",
     args: ["dirfd", "path", "octal"],
   },
   {
     name: "faccessat2",
     handler: (k, a) => access(k, a[0], a[1], a[2] | 0, a[3] >>> 0),
+    note:
+      "checks the mode against the emulated real ids (AT_EACCESS: the filesystem ids) when they differ from the host's",
     args: ["dirfd", "path", "octal", "hex"],
   },
   { name: "readlinkat", handler: readlinkat, args: ["dirfd", "path", "outbuf", "uint"] },

@@ -109,7 +109,7 @@ async function resume(
       as.mapHostFileShared(v.start, len, v.prot, v.name, backing);
     } else {
       // The parent's private pages, copy-on-write.
-      as.mapHostFilePrivate(v.start, len, v.prot, v.name, fd, dataOffset + v.offset);
+      as.mapHostFilePrivate(v.start, len, v.prot, v.name, fd, dataOffset + v.offset, v.eof);
     }
   }
   libc.close(fd);

@@ -260,6 +260,7 @@ export async function runKernel(
     const k = proc.current;
     // A fault with a handler becomes a signal frame, and the guest goes on in the handler.
     const f = faultSignal(exit, proc);
+    if (f === "retry") continue; // a file grew under a mapping's past-the-end pages
     if (f && debug !== undefined && proc.exitStatus === undefined) {
       // The debugger sees the fault first, and says which signal the guest gets (0: none; the
       // instruction runs again).
@@ -270,7 +271,7 @@ export async function runKernel(
       continue;
     }
     proc.creds.withdraw(proc.pid, rt);
-    const status = statusOf(exit, proc, opts.verbose === true);
+    const status = statusOf(exit, proc, opts.verbose === true, f);
     if (debug !== undefined) await debug.exited(status);
     return status;
   }
@@ -335,12 +336,20 @@ function takeClosedStdio(): string {
 }
 
 /** The signal, si_code and si_addr a fault raises (asm-generic/siginfo.h codes). */
+type FaultSignal = { sig: number; code: number; address: number };
+
+/** The signal a fault raises, or "retry" when the fault went away (fileTailFault). */
 function faultSignal(
   exit: Exit,
   proc: Process,
-): { sig: number; code: number; address: number } | undefined {
+): FaultSignal | "retry" | undefined {
   switch (exit.kind) {
     case "fault": { // SEGV_MAPERR 1 for unmapped memory, SEGV_ACCERR 2 for a permission fault
+      // Pages of a file mapping wholly past the file's end: SIGBUS, BUS_ADRERR 2 (Linux's
+      // filemap_fault), unless the file has grown over them since.
+      const tail = proc.as.fileTailFault(exit.address, exit.access);
+      if (tail === "mapped") return "retry";
+      if (tail === "sigbus") return { sig: 7, code: 2, address: exit.address };
       // PROT_NONE pages are mapped for the guest but not in the backend (address_space.ts).
       const mapped = exit.mapped || proc.as.vmas.find(exit.address) !== undefined;
       return { sig: 11, code: mapped ? 2 : 1, address: exit.address };
@@ -357,19 +366,22 @@ function statusOf(
   exit: Exit,
   k: Process,
   verbose: boolean,
+  f: FaultSignal | undefined,
 ): ExitStatus {
   switch (exit.kind) {
     case "stopped":
       return k.exitStatus ?? { code: 0 };
-    case "fault":
+    case "fault": {
+      const bus = f?.sig === 7; // past a file's end
       if (verbose) {
         note(
           `guest ${exit.access} fault at 0x${exit.address.toString(16)} (${
-            exit.mapped ? "permission" : "unmapped"
-          }), pc 0x${exit.pc.toString(16)}: SIGSEGV`,
+            bus ? "past the end of a mapped file" : exit.mapped ? "permission" : "unmapped"
+          }), pc 0x${exit.pc.toString(16)}: ${bus ? "SIGBUS" : "SIGSEGV"}`,
         );
       }
-      return { signal: 11, core: true };
+      return { signal: bus ? 7 : 11, core: true };
+    }
     case "undefined":
       if (verbose) note(`undefined instruction at pc 0x${exit.pc.toString(16)}: SIGILL`);
       return { signal: 4, core: true };

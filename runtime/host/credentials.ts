@@ -19,3 +19,16 @@ export function hostIds(): HostIds {
     egid: libc.getegid(),
   };
 }
+
+let groups: readonly number[] | undefined;
+
+/** The host process's supplementary groups (read once, as its ids). */
+export function hostGroups(): readonly number[] {
+  if (groups !== undefined) return groups;
+  const n = libc.getgroups(0, 0);
+  const list = new Uint32Array(Math.max(n, 1));
+  const got = n <= 0
+    ? 0
+    : libc.getgroups(n, Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(list))));
+  return groups = [...list.subarray(0, Math.max(got, 0))];
+}

@@ -5,12 +5,13 @@
 // finer capabilities are not modelled. Other guest processes of the run learn a process's ids
 // from a small file per process in a run-wide directory, written only once they differ from
 // the host's: kill checks them as Linux's kill_ok_by_cred does.
-import { hostIds } from "../host/credentials.ts";
+import { hostGroups, hostIds } from "../host/credentials.ts";
 import { libc } from "../host/libc.ts";
 import { E } from "./errno.ts";
 import type { Runtime } from "./runtime.ts";
 
 const AT_FDCWD = -100, AT_REMOVEDIR = 0x200;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 
 /** No change (-1 as a 32-bit id). */
 const KEEP = 0xffffffff;
@@ -161,6 +162,36 @@ export class Credentials {
     this.sgid = this.egid;
     this.fsuid = this.euid;
     this.fsgid = this.egid;
+  }
+
+  /**
+   * Whether the host's own file permission checks are the guest's: the ids the kernel checks
+   * with (`real`: access(2)'s real ids; otherwise the filesystem ids) are the host process's.
+   * The normal case, and then elfuse checks nothing of its own (a few comparisons).
+   */
+  filesAsHost(real: boolean): boolean {
+    const h = hostIds();
+    return this.groups === undefined &&
+      (real
+        ? this.uid === h.uid && this.gid === h.gid
+        : this.fsuid === h.euid && this.fsgid === h.egid);
+  }
+
+  /**
+   * Linux's generic_permission for a file of `mode`, `owner` and `group`: whether these ids may
+   * access it for `mask` (4 read, 2 write, 1 execute or search). The owner's bits apply to its
+   * owner, the group's to a member, the others' to the rest; uid 0 (CAP_DAC_OVERRIDE) may read
+   * and write anything, and execute what has any x bit, or search any directory.
+   */
+  permits(mode: number, owner: number, group: number, mask: number, real: boolean): boolean {
+    const uid = real ? this.uid : this.fsuid, gid = real ? this.gid : this.fsgid;
+    if (uid === 0) {
+      return (mask & 1) === 0 || (mode & S_IFMT) === S_IFDIR || (mode & 0o111) !== 0;
+    }
+    let bits = mode;
+    if (owner === uid) bits = mode >> 6;
+    else if (group === gid || (this.groups ?? hostGroups()).includes(group)) bits = mode >> 3;
+    return (mask & ~bits & 7) === 0;
   }
 
   /**

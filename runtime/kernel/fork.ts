@@ -98,7 +98,12 @@ export interface ForkState extends Inherited {
    * The parent's VMAs: private ones with their pages' offset in the memfd; shared ones with the
    * position of their host file among the shared files passed (sharedFiles) and its base.
    */
-  vmas: (Omit<Vma, "backing"> & { offset: number; sharedFile?: { index: number; base: number } })[];
+  vmas: (Omit<Vma, "backing" | "tail"> & {
+    offset: number;
+    sharedFile?: { index: number; base: number };
+    /** A private file mapping's first guest address past the file's end (FileTail). */
+    eof?: number;
+  })[];
   /** The parent's fd numbers of the shared mappings' host files (passed after every other fd). */
   sharedFiles: number[];
   brkStart: number;
@@ -195,13 +200,14 @@ function stateToMemfd(
   if (flags.sp !== 0) regs.setBigUint64(31 * 8, BigInt(flags.sp), true);
   let offset = 0;
   const sharedFiles = sharedFileFds(k);
-  const vmas: ForkState["vmas"] = k.proc.as.vmas.list.map(({ backing, ...v }) => {
+  const vmas: ForkState["vmas"] = k.proc.as.vmas.list.map(({ backing, tail, ...v }) => {
     if (backing !== undefined) {
       // Shared: the child maps the same host file, so the pages stay shared (fork(2)).
       const index = sharedFiles.indexOf(backing.hostFd);
       return { ...v, offset: -1, sharedFile: { index, base: backing.base } };
     }
-    const entry = { ...v, offset };
+    // Pages past a private file mapping's end: the child raises SIGBUS there too.
+    const entry = tail === undefined ? { ...v, offset } : { ...v, offset, eof: tail.eof };
     offset += v.end - v.start;
     return entry;
   });

@@ -7,6 +7,7 @@ import { touchedRuns } from "../host/pagemap.ts";
 import { Slab } from "./slab.ts";
 import {
   type Backing,
+  type FileTail,
   PAGE_SIZE,
   pageDown,
   pageUp,
@@ -90,6 +91,8 @@ export class AddressSpace {
    * parent's read-only pages only when the child is about to replace them.
    */
   beforeChange: (() => void) | undefined;
+  /** A fork child's shared mappings: one FileTail per parent mapping (mapHostFileShared). */
+  readonly #sharedTails = new WeakMap<Backing, FileTail>();
 
   constructor(slab = new Slab()) {
     this.slab = slab;
@@ -129,8 +132,19 @@ export class AddressSpace {
     backing: Backing,
   ): boolean {
     this.#drop(start, start + len);
-    if (!this.slab.mapFile(start, len, backing.hostFd, backing.base + start, true)) return false;
-    this.#add({ start, end: start + len, prot, name, shared: true, backing });
+    // Only the file's own pages: a host page past its end raises a host SIGBUS (see FileTail).
+    let tail = this.#sharedTails.get(backing);
+    if (tail === undefined) {
+      const size = Number(libc.lseek(backing.hostFd, 0n, 2 /* SEEK_END */));
+      const eof = size < 0 ? start + len : pageUp(size) - backing.base;
+      tail = { hostFd: backing.hostFd, ownsFd: false, base: backing.base, eof };
+      this.#sharedTails.set(backing, tail);
+    }
+    const n = Math.min(start + len, Math.max(start, tail.eof)) - start;
+    if (n > 0 && !this.slab.mapFile(start, n, backing.hostFd, backing.base + start, true)) {
+      return false;
+    }
+    this.#add({ start, end: start + len, prot, name, shared: true, backing, tail });
     return true;
   }
 
@@ -167,10 +181,14 @@ export class AddressSpace {
     name: string,
     fd: number,
     offset: number,
+    eof?: number,
   ): boolean {
     this.#drop(start, start + len);
     if (!this.slab.mapFile(start, len, fd, offset, false)) return false;
-    this.#add({ start, end: start + len, prot, name, shared: false });
+    // A parent's pages past its file's end still raise SIGBUS (the child has no descriptor of
+    // the file to see it grow: hostFd -1).
+    const tail = eof === undefined ? undefined : { hostFd: -1, ownsFd: false, base: 0, eof };
+    this.#add({ start, end: start + len, prot, name, shared: false, tail });
     return true;
   }
 
@@ -208,13 +226,14 @@ export class AddressSpace {
 
   #add(vma: Vma): void {
     this.#changing();
-    const { start, end, prot } = vma; // insert() may merge vma with its neighbours
+    const { start, prot } = vma; // insert() may merge vma with its neighbours
+    const end = backendEnd(vma);
     this.vmas.insert(vma);
     // PROT_NONE pages are not given to the backend: an access faults either way, and the kernel
     // knows from the VMA that it was a permission fault. Thread stacks are mapped PROT_NONE and
     // then made writable (glibc allocatestack.c): on Unicorn a protect of a mapped region is paid
     // page by page (memory_unmap flushes each page's TLB entry), a first map is not.
-    if (prot !== PROT_NONE) this.mapper?.map(start, end - start, prot);
+    if (prot !== PROT_NONE && end > start) this.mapper?.map(start, end - start, prot);
     if ((prot & PROT_EXEC) && (vma.shared || (prot & PROT_WRITE))) this.mapper?.codeMayChange?.();
   }
 
@@ -222,17 +241,24 @@ export class AddressSpace {
   #drop(start: number, end: number): void {
     this.#changing();
     const backings = new Set<Backing>();
+    const tails = new Set<FileTail>();
     for (const piece of this.vmas.remove(start, end)) {
-      const len = piece.end - piece.start;
+      const len = piece.end - piece.start, inBackend = backendEnd(piece) - piece.start;
       // Before the unmap: translations are found through the mapping (mapping_batch.ts).
-      if (piece.prot & PROT_EXEC) this.mapper?.invalidateCode(piece.start, len);
-      if (piece.prot !== PROT_NONE) this.mapper?.unmap(piece.start, len);
+      if ((piece.prot & PROT_EXEC) && inBackend > 0) {
+        this.mapper?.invalidateCode(piece.start, inBackend);
+      }
+      if (piece.prot !== PROT_NONE && inBackend > 0) this.mapper?.unmap(piece.start, inBackend);
       this.slab.zero(piece.start, len);
       if (piece.backing !== undefined) backings.add(piece.backing);
+      if (piece.tail?.ownsFd) tails.add(piece.tail);
     }
     // A shared mapping's host file is closed with the last of its pieces.
     for (const b of backings) {
       if (!this.vmas.list.some((v) => v.backing === b)) libc.close(b.hostFd);
+    }
+    for (const t of tails) {
+      if (!this.vmas.list.some((v) => v.tail === t)) libc.close(t.hostFd);
     }
   }
 
@@ -331,13 +357,22 @@ export class AddressSpace {
         return -E.ENODEV;
       }
       let backing: Backing | undefined;
+      let tail: FileTail | undefined;
+      const base = offset - start, eof = start + fileBytes;
       if (shared) {
         // Its own host fd: the guest may close its fd while the mapping stays (and a fork child
         // maps the same file).
         const fd = libc.fcntl(f.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
-        if (fd >= 0) backing = { hostFd: fd, base: offset - start };
+        if (fd >= 0) {
+          backing = { hostFd: fd, base };
+          tail = { hostFd: fd, ownsFd: false, base, eof }; // the file may shrink under it
+        }
+      } else if (fileBytes < len) {
+        // Past its end: SIGBUS until the file grows there, so its own fd to see it grow.
+        const fd = libc.fcntl(f.hostFd, 1030, /* F_DUPFD_CLOEXEC */ 3);
+        if (fd >= 0) tail = { hostFd: fd, ownsFd: true, base, eof };
       }
-      this.#add({ start, end: start + len, prot, name: f.name, shared, backing });
+      this.#add({ start, end: start + len, prot, name: f.name, shared, backing, tail });
     } else {
       this.#add({ start, end: start + len, prot, name: "", shared: false });
     }
@@ -390,18 +425,22 @@ export class AddressSpace {
     const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
     if (this.vmas.allows(addr, len, 0)) this.#changing();
     const before = this.vmas.list.filter((v) => v.end > addr && v.start < addr + len)
-      .map((v) => ({
-        start: Math.max(v.start, addr),
-        end: Math.min(v.end, addr + len),
-        prot: v.prot,
-      }));
+      .map((v) => {
+        const start = Math.max(v.start, addr);
+        // Pages past a file's end are never the backend's (see FileTail).
+        return {
+          start,
+          end: Math.max(start, backendEnd({ ...v, end: Math.min(v.end, addr + len) })),
+          prot: v.prot,
+        };
+      });
     if (!this.vmas.protect(addr, addr + len, prot)) return -E.ENOMEM;
     // Old code goes while its mapping still finds it (see #drop); new code after.
     if (hadExec) this.mapper?.invalidateCode(addr, len);
     for (const piece of before) {
       // PROT_NONE pages are not the backend's (see #add): going to or from it maps or unmaps.
       const n = piece.end - piece.start;
-      if (piece.prot === prot) continue;
+      if (piece.prot === prot || n === 0) continue;
       if (prot === PROT_NONE) this.mapper?.unmap(piece.start, n);
       else if (piece.prot === PROT_NONE) this.mapper?.map(piece.start, n, prot);
       else this.mapper?.protect(piece.start, n, prot);
@@ -470,7 +509,8 @@ export class AddressSpace {
   #move(vma: Vma, oldAddr: number, oldLen: number, dest: number, newLen: number): number {
     if (vma.shared) return -E.EINVAL; // a moved shared file mapping would lose its sharing
     this.#drop(dest, dest + newLen);
-    this.#add({ ...vma, start: dest, end: dest + newLen });
+    // (A moved file mapping's pages past the file's end read as zeros: its tail stays behind.)
+    this.#add({ ...vma, start: dest, end: dest + newLen, tail: undefined });
     // Only the parts that hold data are copied (Linux moves page tables and copies nothing): a
     // copy of untouched pages writes zeros and commits them, so moving a 2 GiB mapping with two
     // pages in use committed 4 GiB of host memory and took 31 s (the syscall fuzzer's OOM).
@@ -481,21 +521,63 @@ export class AddressSpace {
   }
 
   /**
-   * A file may have shrunk (the guest's ftruncate or truncate): host pages of a shared mapping
-   * past its new end would raise a host SIGBUS in the elfuse process at the next access, so they
-   * become anonymous zeros (Linux raises SIGBUS in the guest there; elfuse does not yet). One
-   * lseek per shared file mapping; nothing without them.
+   * A file may have shrunk (the guest's ftruncate or truncate): pages of its mappings wholly past
+   * the new end leave the backend, so that an access there raises SIGBUS in the guest as on Linux
+   * (fileTailFault), and their host pages become anonymous zeros: a shared host page past the end
+   * would raise a host SIGBUS in the elfuse process. One lseek per mapping that may end early;
+   * nothing without them.
    */
   fileShrank(): void {
+    const ends = new Map<FileTail, number>();
     for (const v of this.vmas.list) {
-      const b = v.backing;
-      if (b === undefined) continue;
-      const size = Number(libc.lseek(b.hostFd, 0n, 2 /* SEEK_END */));
-      if (size < 0) continue;
-      // Guest address a maps file offset a + base.
-      const from = Math.max(v.start, pageUp(size) - b.base);
-      for (const [s, e] of this.slab.fileRanges(from, v.end)) this.slab.zero(s, e - s);
+      const t = v.tail;
+      if (t === undefined) continue;
+      let eof = ends.get(t);
+      if (eof === undefined) {
+        const size = Number(libc.lseek(t.hostFd, 0n, 2 /* SEEK_END */));
+        if (size < 0) continue;
+        eof = pageUp(size) - t.base; // guest address a maps file offset a + base
+        ends.set(t, eof);
+      }
+      const from = Math.max(v.start, eof), to = backendEnd(v);
+      if (from >= to) continue;
+      this.#changing(); // an in-process fork child's parent gets its pages back (snapshot.ts)
+      if (v.prot & PROT_EXEC) this.mapper?.invalidateCode(from, to - from);
+      if (v.prot !== PROT_NONE) this.mapper?.unmap(from, to - from);
+      this.slab.zero(from, to - from);
     }
+    for (const [t, eof] of ends) if (eof < t.eof) t.eof = eof;
+  }
+
+  /**
+   * A guest fault at `addr`: "sigbus" when it lies in a file mapping wholly past the file's end
+   * (Linux: SIGBUS, BUS_ADRERR) and the access is one the mapping allows; "mapped" when the file
+   * has since grown over it (its new pages are now mapped: retry the access); "none" otherwise.
+   */
+  fileTailFault(addr: number, access: "read" | "write" | "fetch"): "none" | "mapped" | "sigbus" {
+    const v = this.vmas.find(addr);
+    const t = v?.tail;
+    if (v === undefined || t === undefined || addr < t.eof) return "none";
+    const need = access === "read" ? PROT_READ : access === "write" ? PROT_WRITE : PROT_EXEC;
+    if ((v.prot & need) === 0) return "none"; // a permission fault comes first
+    const size = Number(libc.lseek(t.hostFd, 0n, 2 /* SEEK_END */));
+    const eof = size < 0 ? t.eof : pageUp(size) - t.base;
+    if (addr >= eof) return "sigbus";
+    // Grown: the pages between the old and the new end are the file's now, in every piece.
+    this.#changing();
+    const old = t.eof;
+    t.eof = eof;
+    for (const p of this.vmas.list) {
+      if (p.tail !== t) continue;
+      const from = Math.max(p.start, old), to = Math.min(p.end, eof);
+      if (from >= to) continue;
+      if (!this.slab.mapFile(from, to - from, t.hostFd, from + t.base, p.shared)) return "sigbus";
+      if (p.prot !== PROT_NONE) {
+        this.mapper?.map(from, to - from, p.prot);
+        if (p.prot & PROT_EXEC) this.mapper?.invalidateCode(from, to - from);
+      }
+    }
+    return "mapped";
   }
 
   /** madvise(2): MADV_DONTNEED zeroes private anonymous pages; advisory values are accepted. */
@@ -548,4 +630,10 @@ export class AddressSpace {
     }
     return 0;
   }
+}
+
+/** Where the part of a mapping given to the backend ends: before the pages past a file's end. */
+function backendEnd(v: { start: number; end: number; tail?: FileTail }): number {
+  const t = v.tail;
+  return t === undefined ? v.end : Math.max(v.start, Math.min(v.end, t.eof));
 }

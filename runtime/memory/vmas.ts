@@ -19,6 +19,23 @@ export interface Backing {
   base: number;
 }
 
+/**
+ * A file mapping that reaches past the file's end (and every shared file mapping, whose file may
+ * shrink): guest pages from `eof` on lie wholly past the end, so they are left out of the CPU
+ * backend and an access there faults; the kernel turns that fault into SIGBUS with BUS_ADRERR,
+ * as Linux's filemap_fault does (memory/address_space.ts fileTailFault). The page holding the end
+ * reads zeros past it, as on Linux. `hostFd` is the address space's own descriptor of the file
+ * (to see it grow), closed with the last piece when `ownsFd`; file offset of guest address `a` is
+ * `base + a`. Every piece of one mapping shares the object, as with Backing.
+ */
+export interface FileTail {
+  hostFd: number;
+  ownsFd: boolean;
+  base: number;
+  /** First guest address wholly past the file's end (page aligned; may lie beyond the mapping). */
+  eof: number;
+}
+
 export interface Vma {
   start: number;
   end: number;
@@ -29,6 +46,8 @@ export interface Vma {
   shared: boolean;
   /** For a shared mapping: the host file it maps. */
   backing?: Backing;
+  /** For a file mapping whose file may end inside it: where it ends (see FileTail). */
+  tail?: FileTail;
 }
 
 export function pageDown(x: number): number {
@@ -155,7 +174,7 @@ export class VmaList {
       const a = l[i - 1], b = l[i];
       if (
         a.end === b.start && a.prot === b.prot && a.name === b.name && a.shared === b.shared &&
-        a.backing === b.backing
+        a.backing === b.backing && a.tail === b.tail
       ) {
         a.end = b.end;
         l.splice(i, 1);

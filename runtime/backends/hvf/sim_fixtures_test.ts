@@ -21,6 +21,7 @@ const lane: Record<string, string> = {
   libc_malloc: "malloc arenas: brk and mmap growth, 2 MiB blocks and splits",
   sig_regs: "x9-x28, q0-q31, NZCV, FPCR and FPSR's flags through signal frames",
   mmap_anon: "MAP_FIXED into the shim window: ENOMEM (Backend.reserved), not a crash",
+  mmap_edges: "pages past a file's end left out of the page tables (SIGBUS), mapped once it grows",
 };
 
 function available(): string | undefined {

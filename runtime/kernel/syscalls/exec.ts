@@ -81,6 +81,13 @@ function resolveTarget(
       : -E.ENOENT;
   }
   if (!st.isFile) return -E.EACCES;
+  // The guest's own ids when they are not the host's (kernel/file_permission.ts).
+  const creds = k.proc.creds;
+  if (
+    !creds.filesAsHost(false) && !creds.permits(st.mode ?? 0, st.uid ?? 0, st.gid ?? 0, 1, false)
+  ) {
+    return -E.EACCES;
+  }
   if (
     libc.faccessat(
       -100,

@@ -6,6 +6,7 @@ import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { pathAt } from "../paths.ts";
 import { openRendered, openRenderedForWriting } from "../procfs/mod.ts";
+import { mayOpen } from "../file_permission.ts";
 import type { SyscallDef } from "../syscall_def.ts";
 import { closeEntry, type Description, dupEntry } from "../fdtable.ts";
 import { Slot } from "../scratch.ts";
@@ -51,6 +52,9 @@ function openat(k: Task, a: Float64Array): number {
       : openRenderedForWriting(k, flags);
     return h < 0 ? h : install(k, h, (flags & O_CLOEXEC) !== 0, k.proc.string(a[1]) as string);
   }
+  // A guest whose ids are not the host's: its own permission check first (file_permission.ts).
+  const denied = mayOpen(k, k.path.atDir, p, flags, follow);
+  if (denied < 0) return denied;
   // The host fd is always close-on-exec: exec of host programs must not inherit guest files.
   const h = libc.openat(k.path.atDir, p, openFlagsToHost(flags) | O_CLOEXEC, (a[3] >>> 0) & 0o7777);
   if (h < 0) return k.fail();
@@ -366,7 +370,13 @@ function ifconf(k: Task, h: number, arg: number): number {
 }
 
 export const fdSyscalls: SyscallDef[] = [
-  { name: "openat", handler: openat, args: ["dirfd", "path", "oflags", "octal"] },
+  {
+    name: "openat",
+    handler: openat,
+    args: ["dirfd", "path", "oflags", "octal"],
+    note:
+      "the file's mode is checked against the guest's emulated ids when they differ from the host's (not the directories' search bits)",
+  },
   { name: "close", handler: close, args: ["fd"] },
   { name: "close_range", handler: closeRange, args: ["uint", "uint", "hex"] },
   { name: "dup", handler: dup, args: ["fd"] },

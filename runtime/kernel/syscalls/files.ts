@@ -1,6 +1,7 @@
 // File metadata and names: stat family, access, permissions, ownership, times, links,
 // directories. Paths go through pathAt(); struct layouts that match between host and guest
 // (statx, linux_dirent64, statfs, timespec) are written by the host straight into guest memory.
+import { mayAccess } from "../file_permission.ts";
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
@@ -81,6 +82,8 @@ function access(k: Task, dirfd: number, addr: number, mode: number, flags: numbe
   if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -E.EINVAL;
   const p = pathAt(k, dirfd, addr, 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
+  const denied = mayAccess(k, k.path.atDir, p, mode, flags); // the guest's own ids first
+  if (denied < 0) return denied;
   return k.host(libc.faccessat(k.path.atDir, p, mode, flags));
 }
 
@@ -238,11 +241,15 @@ export const fileSyscalls: SyscallDef[] = [
   {
     name: "faccessat",
     handler: (k, a) => access(k, a[0], a[1], a[2] | 0, 0),
+    note:
+      "checks the mode against the emulated real ids (AT_EACCESS: the filesystem ids) when they differ from the host's",
     args: ["dirfd", "path", "octal"],
   },
   {
     name: "faccessat2",
     handler: (k, a) => access(k, a[0], a[1], a[2] | 0, a[3] >>> 0),
+    note:
+      "checks the mode against the emulated real ids (AT_EACCESS: the filesystem ids) when they differ from the host's",
     args: ["dirfd", "path", "octal", "hex"],
   },
   { name: "readlinkat", handler: readlinkat, args: ["dirfd", "path", "outbuf", "uint"] },

@@ -79,7 +79,7 @@ export const memorySyscalls: SyscallDef[] = [
     hexResult: true,
     status: "partial",
     note:
-      "anonymous and regular-file mappings, private and shared (shared ones stay shared with fork children; MAP_SHARED|MAP_ANONYMOUS is a host memfd, private on macOS hosts), MAP_FIXED(_NOREPLACE), hints; pages past a file's end read as zero instead of raising SIGBUS; " +
+      "anonymous and regular-file mappings, private and shared (shared ones stay shared with fork children; MAP_SHARED|MAP_ANONYMOUS is a host memfd, private on macOS hosts), MAP_FIXED(_NOREPLACE), hints; pages wholly past a file's end raise SIGBUS (BUS_ADRERR) until the file grows over them, also after a shrink; " +
       regionLimit,
   },
   { name: "munmap", handler: (k, a) => k.proc.as.munmap(a[0], a[1]), args: ["hex", "uint"] },

@@ -508,13 +508,59 @@ const routes: Record<string, Route> = {
   },
   execve: (k, a) => execUnder(k, AT_FDCWD, a[0], a, 0),
   execveat: (k, a) => execUnder(k, a[0], a[1], a, 1),
-  chdir: (k, a) => {
+  chdir: (k, a, next) => {
     const u = under(k, AT_FDCWD, a[0]);
-    if (u === undefined) return undefined;
-    // The host's cwd cannot be inside a mount the host does not have.
-    return u[0].done(-E.ENOSYS);
+    if (u === undefined) return leaveFuseCwd(k, a, next);
+    const [w, rest, p] = u;
+    const n = w.walk(rest, true);
+    if (typeof n === "number") return w.done(n);
+    if ((n.attr.mode & S_IFMT) !== S_IFDIR) return w.done(-E.ENOTDIR);
+    const ok = searchable(w, n.nodeid);
+    if (ok === 0) k.proc.fuseCwd = p;
+    return w.done(ok);
+  },
+  fchdir: (k, a, next) => {
+    const f = fuseFile(k, a[0]);
+    if (f === undefined) return leaveFuseCwd(k, a, next);
+    if (!f.dir) return -E.ENOTDIR;
+    const w = new Walk(k, f.m);
+    const ok = f.ready(w) || searchable(w, f.nodeid);
+    if (ok === 0) k.proc.fuseCwd = f.path;
+    return ok;
+  },
+  getcwd: (k, a) => {
+    const cwd = k.proc.fuseCwd;
+    if (cwd === undefined) return undefined;
+    const b = enc.encode(cwd + "\0");
+    if ((a[1] >>> 0) < b.length) return -E.ERANGE;
+    if (!k.proc.canWrite(a[0], b.length)) return -E.EFAULT;
+    k.proc.mem.set(b, a[0]);
+    return b.length;
   },
 };
+
+/**
+ * chdir or fchdir to a directory that is not under a mount: the host's, as before; a working
+ * directory under a mount is left once it succeeds (a relative path was made absolute from it
+ * by paths.ts).
+ */
+function leaveFuseCwd(k: Task, a: Float64Array, next: Handler): number | undefined {
+  if (k.proc.fuseCwd === undefined) return undefined;
+  const r = next(k, a);
+  if (r === 0) k.proc.fuseCwd = undefined;
+  return r;
+}
+
+/**
+ * The search permission chdir needs: Linux's fuse_permission asks the daemon (ACCESS with X_OK,
+ * MAY_CHDIR) unless the mount has default_permissions; a daemon without ACCESS allows.
+ */
+function searchable(w: Walk, nodeid: number): number {
+  if (w.m.options.includes("default_permissions")) return 0;
+  const r = w.call(Op.ACCESS, nodeid, [args([4, 1], [4, 0])]);
+  if (typeof r === "number") return r;
+  return r.error === E.ENOSYS ? 0 : -r.error;
+}
 
 /** getxattr/listxattr on a path (`name` 0: LISTXATTR). */
 function xattrPath(
@@ -836,7 +882,7 @@ export const fuseSyscalls: SyscallDef[] = [
     args: ["path", "path", "path", "hex", "ptr"],
     status: "partial",
     note:
-      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir gives ENOSYS; execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
+      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir and fchdir keep a guest-side working directory (relative paths and getcwd use it); execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
   },
   {
     name: "umount2",

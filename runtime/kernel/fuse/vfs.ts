@@ -52,7 +52,7 @@ export function normalise(p: string): string {
 export function guestPath(k: Task, dirfd: number, s: string): string | number {
   if (s.startsWith("/")) return normalise(s);
   let base: string;
-  if ((dirfd | 0) === AT_FDCWD) base = shownPath(k, Deno.cwd());
+  if ((dirfd | 0) === AT_FDCWD) base = k.proc.fuseCwd ?? shownPath(k, Deno.cwd());
   else {
     const e = k.proc.fds.get(dirfd | 0);
     if (e === undefined) return -E.EBADF;

@@ -606,6 +606,73 @@ function xattr(k: Task, w: Walk, nodeid: number, name: number, buf: number, size
   return r.body.length;
 }
 
+const XATTR_CREATE = 1, XATTR_REPLACE = 2, XATTR_SIZE_MAX = 65536;
+
+/**
+ * setxattr(2) family (`fd`: fsetxattr, else a path; `follow`: setxattr, not lsetxattr) under a
+ * mount: SETXATTR with fuse_setxattr_in as protocol 7.31 has it (size, flags), the name and the
+ * value. Checked first as Linux's setxattr_copy does: unknown flags EINVAL, a name of 0 or more
+ * than 255 bytes ERANGE, a value over 64 KiB E2BIG. A daemon without it: EOPNOTSUPP
+ * (fuse_setxattr). Anything not under a mount: ENOSYS (host xattrs are not written).
+ */
+function setxattr(k: Task, a: Float64Array, fd: boolean, follow: boolean): number {
+  const target = xattrTarget(k, a[0], fd, follow);
+  if (typeof target === "number") return target;
+  const [w, nodeid] = target;
+  const flags = a[4] >>> 0, size = a[3];
+  if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0) return w.done(-E.EINVAL);
+  const name = xattrName(k, a[1]);
+  if (typeof name === "number") return w.done(name);
+  if (size > XATTR_SIZE_MAX) return w.done(-E.E2BIG);
+  if (size > 0 && !k.proc.canRead(a[2], size)) return w.done(-E.EFAULT);
+  const value = k.proc.mem.slice(a[2], a[2] + size);
+  const r = w.call(Op.SETXATTR, nodeid, [args([4, size], [4, flags]), name, value]);
+  return w.done(xattrStatus(r));
+}
+
+/** removexattr(2) family under a mount: REMOVEXATTR with the name (as setxattr otherwise). */
+function removexattr(k: Task, a: Float64Array, fd: boolean, follow: boolean): number {
+  const target = xattrTarget(k, a[0], fd, follow);
+  if (typeof target === "number") return target;
+  const [w, nodeid] = target;
+  const name = xattrName(k, a[1]);
+  if (typeof name === "number") return w.done(name);
+  return w.done(xattrStatus(w.call(Op.REMOVEXATTR, nodeid, [name])));
+}
+
+/** The node a set/removexattr names (a FUSE fd, or a path under a mount), or ENOSYS. */
+function xattrTarget(
+  k: Task,
+  at: number,
+  fd: boolean,
+  follow: boolean,
+): [Walk, number] | number {
+  if (fd) {
+    const f = fuseFile(k, at);
+    if (f === undefined) return k.proc.fds.get(at | 0) === undefined ? -E.EBADF : -E.ENOSYS;
+    const w = new Walk(k, f.m);
+    const ok = f.ready(w);
+    return ok < 0 ? ok : [w, f.nodeid];
+  }
+  const u = under(k, AT_FDCWD, at);
+  if (u === undefined) return -E.ENOSYS;
+  const [w, rest] = u;
+  const n = w.walk(rest, follow);
+  return typeof n === "number" ? w.done(n) : [w, n.nodeid];
+}
+
+/** An xattr name as Linux copies it (strncpy_from_user of XATTR_NAME_MAX + 1): 1..255 bytes. */
+function xattrName(k: Task, addr: number): string | number {
+  const s = k.proc.string(addr, 256);
+  if (typeof s === "number") return s === -E.ENAMETOOLONG ? -E.ERANGE : s;
+  return s === "" ? -E.ERANGE : s;
+}
+
+function xattrStatus(r: ReturnType<Walk["call"]>): number {
+  if (typeof r === "number") return r;
+  return r.error === E.ENOSYS ? -E.EOPNOTSUPP : -r.error;
+}
+
 function status(r: ReturnType<Walk["call"]>): number {
   if (typeof r === "number") return r;
   return -r.error;
@@ -884,6 +951,28 @@ export const fuseSyscalls: SyscallDef[] = [
     note:
       "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir and fchdir keep a guest-side working directory (relative paths and getcwd use it); execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
   },
+  ...([
+    ["setxattr", false, true],
+    ["lsetxattr", false, false],
+    ["fsetxattr", true, false],
+  ] as const).map(([name, fd, follow]): SyscallDef => ({
+    name,
+    handler: (k, a) => setxattr(k, a, fd, follow),
+    args: [fd ? "fd" : "path", "path", "ptr", "uint", "hex"],
+    status: "partial",
+    note: "under a guest-internal FUSE mount only (SETXATTR); elsewhere ENOSYS",
+  })),
+  ...([
+    ["removexattr", false, true],
+    ["lremovexattr", false, false],
+    ["fremovexattr", true, false],
+  ] as const).map(([name, fd, follow]): SyscallDef => ({
+    name,
+    handler: (k, a) => removexattr(k, a, fd, follow),
+    args: [fd ? "fd" : "path", "path"],
+    status: "partial",
+    note: "under a guest-internal FUSE mount only (REMOVEXATTR); elsewhere ENOSYS",
+  })),
   {
     name: "umount2",
     handler: umount2,

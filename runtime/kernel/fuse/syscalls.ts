@@ -330,6 +330,10 @@ const routes: Record<string, Route> = {
   faccessat: (k, a) => access(k, a[0], a[1], a[2] >>> 0),
   faccessat2: (k, a) => access(k, a[0], a[1], a[2] >>> 0),
   readlinkat: (k, a) => {
+    if (k.proc.fuseCwd !== undefined) {
+      const cwd = cwdLink(k, a[0], a[1], a[2], a[3] | 0);
+      if (cwd !== undefined) return cwd;
+    }
     const u = under(k, a[0], a[1]);
     if (u === undefined) return undefined;
     const [w, rest] = u;
@@ -538,6 +542,24 @@ const routes: Record<string, Route> = {
     return b.length;
   },
 };
+
+const CWD_LINK = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?\/cwd$/;
+
+/** readlink of this process's /proc/.../cwd while it is under a mount: the guest path. */
+function cwdLink(k: Task, dirfd: number, addr: number, buf: number, size: number) {
+  const s = k.proc.string(addr);
+  if (typeof s === "number") return undefined;
+  const p = guestPath(k, dirfd, s);
+  const m = typeof p === "string" ? CWD_LINK.exec(p) : null;
+  if (m === null || (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.proc.pid)) {
+    return undefined;
+  }
+  if (size <= 0) return -E.EINVAL;
+  const b = enc.encode(k.proc.fuseCwd).subarray(0, size);
+  if (!k.proc.canWrite(buf, b.length)) return -E.EFAULT;
+  k.proc.mem.set(b, buf);
+  return b.length;
+}
 
 /**
  * chdir or fchdir to a directory that is not under a mount: the host's, as before; a working

@@ -37,6 +37,8 @@ export interface Inherited {
   personality: number;
   noNewPrivs: number;
   creds: CredState;
+  /** The working directory under a FUSE mount (Process.fuseCwd), if it is there. */
+  fuseCwd?: string;
 }
 
 /** `k`'s inheritable state, copied. */
@@ -53,6 +55,7 @@ export function inherited(k: Task): Inherited {
     personality: k.proc.personality,
     noNewPrivs: k.proc.noNewPrivs,
     creds: k.proc.creds.save(),
+    fuseCwd: k.proc.fuseCwd,
   };
 }
 
@@ -72,6 +75,7 @@ export function inherit(k: Task, from: Inherited): void {
   k.proc.noNewPrivs = from.noNewPrivs;
   k.proc.creds = new Credentials(from.creds);
   k.proc.creds.publish(k.proc.pid);
+  k.proc.fuseCwd = from.fuseCwd;
 }
 
 /** The fd table as a fork child rebuilds it: entries, and each emulated description once. */

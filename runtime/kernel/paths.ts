@@ -44,6 +44,10 @@ export function pathAt(
     if (entry === undefined) return -E.EBADF;
     res.atDir = entry.hostFd;
   }
+  if (!abs && len > 0) {
+    const base = fd === AT_FDCWD ? k.proc.fuseCwd : fuseDir(entry!);
+    if (base !== undefined) return fromFuseDir(k, base, addr, slot, follow);
+  }
   if (len > 0) {
     const special = procView(k, abs, entry, addr, len);
     if (typeof special === "number") return special;
@@ -89,6 +93,34 @@ function inSysroot(
     if (special !== undefined) return k.rt.scratchString(special, PATH_SLOTS[slot]);
   }
   if (abs && host === s) return k.proc.hostBase + addr;
+  return k.rt.scratchString(host, PATH_SLOTS[slot]);
+}
+
+/** The guest path of a directory open under a FUSE mount (fuse/vfs.ts FuseFile), if `e` is one. */
+function fuseDir(e: FdEntry): string | undefined {
+  return e.file?.kind === "fuse" ? (e.file as unknown as { path: string }).path : undefined;
+}
+
+/**
+ * A relative path from a working directory or dirfd under a FUSE mount, when it did not stay in a
+ * mount (fuse/syscalls.ts routes those that do): the host has no such directory to start from, so
+ * the path is made absolute in the guest's view and resolved as an absolute one.
+ */
+function fromFuseDir(k: Task, base: string, addr: number, slot: number, follow: boolean): number {
+  const c = canonical(k, `${base}/${k.proc.string(addr)}`);
+  k.path.atDir = HOST_AT_FDCWD;
+  if (under(c, "/proc") || under(c, "/dev")) {
+    const mapped = devView(c);
+    const special = procPath(k, mapped);
+    if (typeof special === "number") return special;
+    if (special !== undefined) {
+      k.path.shown = mapped;
+      return k.rt.scratchString(special, PATH_SLOTS[slot]);
+    }
+  }
+  const sr = k.proc.info.sysroot;
+  const host = sr === undefined ? c : sr.hostPath(c, follow);
+  if (typeof host === "number") return host;
   return k.rt.scratchString(host, PATH_SLOTS[slot]);
 }
 

@@ -108,6 +108,12 @@ export class Process {
    * undefined until asked (chdir and fchdir reset it).
    */
   cwdKind: number | undefined;
+  /**
+   * The working directory as a guest path when it is under a guest-internal FUSE mount, which the
+   * host's cwd cannot enter (fuse/syscalls.ts chdir); undefined otherwise. Relative paths then
+   * start from it (fuse/vfs.ts guestPath, and paths.ts for those that leave the mount).
+   */
+  fuseCwd: string | undefined;
   /** Children not yet reaped (host pids). */
   readonly children = new Set<number>();
   /** Children reaped, less any SIGCHLDs the host merged (see reaped). */

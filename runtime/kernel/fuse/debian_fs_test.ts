@@ -81,6 +81,8 @@ Deno.test({
         `${mnt}/bin/hello`,
         `${mnt}/bin/script arg`,
         `sha256sum ${Object.keys(files).map((f) => `${mnt}/${f}`).join(" ")}`,
+        // The working directory under the mount (a subshell: a fork child keeps it).
+        `(cd ${mnt}/dir && /bin/pwd && ls && cat deep/f ../a.txt)`,
         `grep -c "${mnt} fuse.squashfuse" /proc/mounts`,
         `${busybox} umount ${mnt} && echo unmounted`,
         `echo "[$(ls -A ${mnt})]"`,
@@ -110,6 +112,11 @@ Deno.test({
       for (const [i, [name, bytes]] of Object.entries(files).entries()) {
         assert.equal(lines[1 + i], `${await sha256(bytes)}  ${mnt}/${name}`, name);
       }
+      assert.deepEqual(
+        lines.splice(4, 5),
+        [`${mnt}/dir`, "big.bin", "deep", "deep", "hello squashfuse"],
+        "cd into the mount: getcwd, ls, relative paths",
+      );
       assert.equal(lines[4], "1", "/proc/mounts lists it");
       assert.equal(lines[5], "unmounted");
       assert.equal(lines[6], "[]", "the mount point is the host's empty directory again");
@@ -139,17 +146,20 @@ Deno.test({
         `${busybox} mv ${mnt}/new.txt ${mnt}/d/moved.txt`,
         `${busybox} rm ${mnt}/gone.txt`,
         `${busybox} ls ${mnt} ${mnt}/d`,
+        // cd into the mount: a relative create and read there, then out again.
+        `cd ${mnt}/d && echo relative > here.txt && ${busybox} cat here.txt && cd / || exit 8`,
         `${busybox} umount ${mnt} && echo unmounted`,
       ].join("\n");
       const o = await runCli("--sysroot", sysroot, "--timeout", "60", busybox, "sh", "-c", script);
       assert.equal(o.code, 0, o.stderr);
       assert.equal(
         o.stdout,
-        `original\n${mnt}:\na.txt\nd\n\n${mnt}/d:\nmoved.txt\nunmounted\n`,
+        `original\n${mnt}:\na.txt\nd\n\n${mnt}/d:\nmoved.txt\nrelative\nunmounted\n`,
         o.stderr,
       );
       assert.equal(Deno.readTextFileSync(`${src}/a.txt`), "original\nappended\n");
       assert.equal(Deno.readTextFileSync(`${src}/d/moved.txt`), "written\n");
+      assert.equal(Deno.readTextFileSync(`${src}/d/here.txt`), "relative\n");
       assert.ok(!exists(`${src}/gone.txt`) && !exists(`${src}/new.txt`));
     } finally {
       Deno.removeSync(tmp, { recursive: true });

@@ -61,9 +61,11 @@ export const ENTRY_ATTR = 40, ATTR_OUT_ATTR = 16;
 /** sizeof(struct fuse_init_in) for 7.36+ (the kernel sends the full struct), fuse_init_out. */
 export const INIT_IN = 64, INIT_OUT_MIN = 24;
 
-/** FUSE_INIT flags elfuse offers: big writes, atomic O_TRUNC, readdirplus. */
-export const INIT_FLAGS = (1 << 3) | (1 << 5) | (1 << 13);
-export const FUSE_DO_READDIRPLUS = 1 << 13;
+/** FUSE_INIT flags elfuse offers: big writes, atomic O_TRUNC, readdirplus (and its auto mode). */
+export const INIT_FLAGS = (1 << 3) | (1 << 5) | (1 << 13) | (1 << 14);
+export const FUSE_DO_READDIRPLUS = 1 << 13, FUSE_READDIRPLUS_AUTO = 1 << 14;
+/** sizeof(struct fuse_dirent) without its name, and fuse_direntplus's (an entry_out before it). */
+export const DIRENT = 24, DIRENTPLUS = ENTRY_OUT + DIRENT;
 
 /** fuse_setattr_in.valid bits. */
 export const FATTR = {

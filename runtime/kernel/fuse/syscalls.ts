@@ -330,6 +330,10 @@ const routes: Record<string, Route> = {
   faccessat: (k, a) => access(k, a[0], a[1], a[2] >>> 0),
   faccessat2: (k, a) => access(k, a[0], a[1], a[2] >>> 0),
   readlinkat: (k, a) => {
+    if (k.proc.fuseCwd !== undefined) {
+      const cwd = cwdLink(k, a[0], a[1], a[2], a[3] | 0);
+      if (cwd !== undefined) return cwd;
+    }
     const u = under(k, a[0], a[1]);
     if (u === undefined) return undefined;
     const [w, rest] = u;
@@ -508,13 +512,77 @@ const routes: Record<string, Route> = {
   },
   execve: (k, a) => execUnder(k, AT_FDCWD, a[0], a, 0),
   execveat: (k, a) => execUnder(k, a[0], a[1], a, 1),
-  chdir: (k, a) => {
+  chdir: (k, a, next) => {
     const u = under(k, AT_FDCWD, a[0]);
-    if (u === undefined) return undefined;
-    // The host's cwd cannot be inside a mount the host does not have.
-    return u[0].done(-E.ENOSYS);
+    if (u === undefined) return leaveFuseCwd(k, a, next);
+    const [w, rest, p] = u;
+    const n = w.walk(rest, true);
+    if (typeof n === "number") return w.done(n);
+    if ((n.attr.mode & S_IFMT) !== S_IFDIR) return w.done(-E.ENOTDIR);
+    const ok = searchable(w, n.nodeid);
+    if (ok === 0) k.proc.fuseCwd = p;
+    return w.done(ok);
+  },
+  fchdir: (k, a, next) => {
+    const f = fuseFile(k, a[0]);
+    if (f === undefined) return leaveFuseCwd(k, a, next);
+    if (!f.dir) return -E.ENOTDIR;
+    const w = new Walk(k, f.m);
+    const ok = f.ready(w) || searchable(w, f.nodeid);
+    if (ok === 0) k.proc.fuseCwd = f.path;
+    return ok;
+  },
+  getcwd: (k, a) => {
+    const cwd = k.proc.fuseCwd;
+    if (cwd === undefined) return undefined;
+    const b = enc.encode(cwd + "\0");
+    if ((a[1] >>> 0) < b.length) return -E.ERANGE;
+    if (!k.proc.canWrite(a[0], b.length)) return -E.EFAULT;
+    k.proc.mem.set(b, a[0]);
+    return b.length;
   },
 };
+
+const CWD_LINK = /^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?\/cwd$/;
+
+/** readlink of this process's /proc/.../cwd while it is under a mount: the guest path. */
+function cwdLink(k: Task, dirfd: number, addr: number, buf: number, size: number) {
+  const s = k.proc.string(addr);
+  if (typeof s === "number") return undefined;
+  const p = guestPath(k, dirfd, s);
+  const m = typeof p === "string" ? CWD_LINK.exec(p) : null;
+  if (m === null || (m[1] !== "self" && m[1] !== "thread-self" && Number(m[1]) !== k.proc.pid)) {
+    return undefined;
+  }
+  if (size <= 0) return -E.EINVAL;
+  const b = enc.encode(k.proc.fuseCwd).subarray(0, size);
+  if (!k.proc.canWrite(buf, b.length)) return -E.EFAULT;
+  k.proc.mem.set(b, buf);
+  return b.length;
+}
+
+/**
+ * chdir or fchdir to a directory that is not under a mount: the host's, as before; a working
+ * directory under a mount is left once it succeeds (a relative path was made absolute from it
+ * by paths.ts).
+ */
+function leaveFuseCwd(k: Task, a: Float64Array, next: Handler): number | undefined {
+  if (k.proc.fuseCwd === undefined) return undefined;
+  const r = next(k, a);
+  if (r === 0) k.proc.fuseCwd = undefined;
+  return r;
+}
+
+/**
+ * The search permission chdir needs: Linux's fuse_permission asks the daemon (ACCESS with X_OK,
+ * MAY_CHDIR) unless the mount has default_permissions; a daemon without ACCESS allows.
+ */
+function searchable(w: Walk, nodeid: number): number {
+  if (w.m.options.includes("default_permissions")) return 0;
+  const r = w.call(Op.ACCESS, nodeid, [args([4, 1], [4, 0])]);
+  if (typeof r === "number") return r;
+  return r.error === E.ENOSYS ? 0 : -r.error;
+}
 
 /** getxattr/listxattr on a path (`name` 0: LISTXATTR). */
 function xattrPath(
@@ -558,6 +626,73 @@ function xattr(k: Task, w: Walk, nodeid: number, name: number, buf: number, size
   if (!k.proc.canWrite(buf, r.body.length)) return -E.EFAULT;
   k.proc.mem.set(r.body, buf);
   return r.body.length;
+}
+
+const XATTR_CREATE = 1, XATTR_REPLACE = 2, XATTR_SIZE_MAX = 65536;
+
+/**
+ * setxattr(2) family (`fd`: fsetxattr, else a path; `follow`: setxattr, not lsetxattr) under a
+ * mount: SETXATTR with fuse_setxattr_in as protocol 7.31 has it (size, flags), the name and the
+ * value. Checked first as Linux's setxattr_copy does: unknown flags EINVAL, a name of 0 or more
+ * than 255 bytes ERANGE, a value over 64 KiB E2BIG. A daemon without it: EOPNOTSUPP
+ * (fuse_setxattr). Anything not under a mount: ENOSYS (host xattrs are not written).
+ */
+function setxattr(k: Task, a: Float64Array, fd: boolean, follow: boolean): number {
+  const target = xattrTarget(k, a[0], fd, follow);
+  if (typeof target === "number") return target;
+  const [w, nodeid] = target;
+  const flags = a[4] >>> 0, size = a[3];
+  if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0) return w.done(-E.EINVAL);
+  const name = xattrName(k, a[1]);
+  if (typeof name === "number") return w.done(name);
+  if (size > XATTR_SIZE_MAX) return w.done(-E.E2BIG);
+  if (size > 0 && !k.proc.canRead(a[2], size)) return w.done(-E.EFAULT);
+  const value = k.proc.mem.slice(a[2], a[2] + size);
+  const r = w.call(Op.SETXATTR, nodeid, [args([4, size], [4, flags]), name, value]);
+  return w.done(xattrStatus(r));
+}
+
+/** removexattr(2) family under a mount: REMOVEXATTR with the name (as setxattr otherwise). */
+function removexattr(k: Task, a: Float64Array, fd: boolean, follow: boolean): number {
+  const target = xattrTarget(k, a[0], fd, follow);
+  if (typeof target === "number") return target;
+  const [w, nodeid] = target;
+  const name = xattrName(k, a[1]);
+  if (typeof name === "number") return w.done(name);
+  return w.done(xattrStatus(w.call(Op.REMOVEXATTR, nodeid, [name])));
+}
+
+/** The node a set/removexattr names (a FUSE fd, or a path under a mount), or ENOSYS. */
+function xattrTarget(
+  k: Task,
+  at: number,
+  fd: boolean,
+  follow: boolean,
+): [Walk, number] | number {
+  if (fd) {
+    const f = fuseFile(k, at);
+    if (f === undefined) return k.proc.fds.get(at | 0) === undefined ? -E.EBADF : -E.ENOSYS;
+    const w = new Walk(k, f.m);
+    const ok = f.ready(w);
+    return ok < 0 ? ok : [w, f.nodeid];
+  }
+  const u = under(k, AT_FDCWD, at);
+  if (u === undefined) return -E.ENOSYS;
+  const [w, rest] = u;
+  const n = w.walk(rest, follow);
+  return typeof n === "number" ? w.done(n) : [w, n.nodeid];
+}
+
+/** An xattr name as Linux copies it (strncpy_from_user of XATTR_NAME_MAX + 1): 1..255 bytes. */
+function xattrName(k: Task, addr: number): string | number {
+  const s = k.proc.string(addr, 256);
+  if (typeof s === "number") return s === -E.ENAMETOOLONG ? -E.ERANGE : s;
+  return s === "" ? -E.ERANGE : s;
+}
+
+function xattrStatus(r: ReturnType<Walk["call"]>): number {
+  if (typeof r === "number") return r;
+  return r.error === E.ENOSYS ? -E.EOPNOTSUPP : -r.error;
 }
 
 function status(r: ReturnType<Walk["call"]>): number {
@@ -836,8 +971,30 @@ export const fuseSyscalls: SyscallDef[] = [
     args: ["path", "path", "path", "hex", "ptr"],
     status: "partial",
     note:
-      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir gives ENOSYS; execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
+      "fuse and fuse.<subtype> only (guest-internal FUSE: fd, rootmode, user_id, group_id, allow_other, default_permissions, max_read); other types EPERM, as for an unprivileged process. Under a mount: chdir and fchdir keep a guest-side working directory (relative paths and getcwd use it); execve and mmap read the file into a memfd; a shared writable mmap is ENODEV",
   },
+  ...([
+    ["setxattr", false, true],
+    ["lsetxattr", false, false],
+    ["fsetxattr", true, false],
+  ] as const).map(([name, fd, follow]): SyscallDef => ({
+    name,
+    handler: (k, a) => setxattr(k, a, fd, follow),
+    args: [fd ? "fd" : "path", "path", "ptr", "uint", "hex"],
+    status: "partial",
+    note: "under a guest-internal FUSE mount only (SETXATTR); elsewhere ENOSYS",
+  })),
+  ...([
+    ["removexattr", false, true],
+    ["lremovexattr", false, false],
+    ["fremovexattr", true, false],
+  ] as const).map(([name, fd, follow]): SyscallDef => ({
+    name,
+    handler: (k, a) => removexattr(k, a, fd, follow),
+    args: [fd ? "fd" : "path", "path"],
+    status: "partial",
+    note: "under a guest-internal FUSE mount only (REMOVEXATTR); elsewhere ENOSYS",
+  })),
   {
     name: "umount2",
     handler: umount2,

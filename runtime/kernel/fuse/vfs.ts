@@ -17,9 +17,13 @@ import {
   args,
   type Attr,
   ATTR_OUT_ATTR,
+  DIRENT,
+  DIRENTPLUS,
   dtype,
   encodeDev,
   ENTRY_ATTR,
+  FUSE_DO_READDIRPLUS,
+  FUSE_READDIRPLUS_AUTO,
   MAX_IO,
   Op,
   readAttr,
@@ -52,7 +56,7 @@ export function normalise(p: string): string {
 export function guestPath(k: Task, dirfd: number, s: string): string | number {
   if (s.startsWith("/")) return normalise(s);
   let base: string;
-  if ((dirfd | 0) === AT_FDCWD) base = shownPath(k, Deno.cwd());
+  if ((dirfd | 0) === AT_FDCWD) base = k.proc.fuseCwd ?? shownPath(k, Deno.cwd());
   else {
     const e = k.proc.fds.get(dirfd | 0);
     if (e === undefined) return -E.EBADF;
@@ -330,13 +334,23 @@ export class FuseFile implements Description {
     return to;
   }
 
-  /** getdents64 from READDIR: as many linux_dirent64 records as fit in `len`. */
+  /**
+   * getdents64 from READDIR or READDIRPLUS: as many linux_dirent64 records as fit in `len`.
+   * READDIRPLUS when the daemon took FUSE_DO_READDIRPLUS: always, or with FUSE_READDIRPLUS_AUTO
+   * only from the start of the directory (Linux's fuse_use_readdirplus, less its hint from
+   * lookups). Each of its entries with a node, other than "." and "..", counts as a lookup in the
+   * daemon; elfuse caches no inode, so they are forgotten at the end (fuse_direntplus_link).
+   */
   getdents(k: Task, buf: number, len: number): number {
     if (!this.dir) return -E.ENOTDIR;
     const w = this.#walk(k);
     const ok = this.ready(w);
     if (ok < 0) return ok;
-    const r = w.call(Op.READDIR, this.nodeid, [
+    const fl = this.m.flags;
+    const plus = (fl & FUSE_DO_READDIRPLUS) !== 0 &&
+      ((fl & FUSE_READDIRPLUS_AUTO) === 0 || this.pos === 0);
+    const head = plus ? DIRENTPLUS : DIRENT, d0 = plus ? DIRENTPLUS - DIRENT : 0;
+    const r = w.call(plus ? Op.READDIRPLUS : Op.READDIR, this.nodeid, [
       args([8, this.fh], [8, this.pos], [4, Math.min(len, 4096)], [4, 0], [8, 0], [4, this.flags], [
         4,
         0,
@@ -344,14 +358,39 @@ export class FuseFile implements Description {
     ]);
     if (typeof r === "number") return r;
     if (r.error !== 0) return -r.error;
-    const v = k.proc.view, src = r.view;
+    const v = k.proc.view, src = r.view, body = r.body;
+    if (plus) {
+      // Every entry's lookup is the daemon's to count down, whether it fits in `len` or not.
+      for (let at = 0; at + head <= body.length;) {
+        const namelen = src.getUint32(at + d0 + 16, true);
+        const nodeid = Number(src.getBigUint64(at, true));
+        const name = body.subarray(at + head, at + head + namelen);
+        const dots = name[0] === 0x2e && (namelen === 1 || (namelen === 2 && name[1] === 0x2e));
+        if (nodeid !== 0 && !dots && namelen > 0) w.looked.push(nodeid);
+        at += (head + namelen + 7) & ~7;
+      }
+    }
+    return w.done(this.#records(k, body, src, v, head, d0, buf, len));
+  }
+
+  /** The dirents of a READDIR(PLUS) reply as linux_dirent64 records at `buf` (`len` bytes). */
+  #records(
+    k: Task,
+    body: Uint8Array,
+    src: DataView,
+    v: DataView,
+    head: number,
+    d0: number,
+    buf: number,
+    len: number,
+  ): number {
     let at = 0, out = 0;
-    while (at + 24 <= r.body.length) {
-      const ino = src.getBigUint64(at, true);
-      const next = Number(src.getBigUint64(at + 8, true));
-      const namelen = src.getUint32(at + 16, true);
-      const type = src.getUint32(at + 20, true);
-      if (namelen === 0 || namelen > 255 || at + 24 + namelen > r.body.length) {
+    while (at + head <= body.length) {
+      const ino = src.getBigUint64(at + d0, true);
+      const next = Number(src.getBigUint64(at + d0 + 8, true));
+      const namelen = src.getUint32(at + d0 + 16, true);
+      const type = src.getUint32(at + d0 + 20, true);
+      if (namelen === 0 || namelen > 255 || at + head + namelen > body.length) {
         return out > 0 ? out : -E.EIO;
       }
       const reclen = (19 + namelen + 1 + 7) & ~7;
@@ -363,11 +402,11 @@ export class FuseFile implements Description {
       v.setBigInt64(buf + out + 8, BigInt(next), true);
       v.setUint16(buf + out + 16, reclen, true);
       v.setUint8(buf + out + 18, type);
-      k.proc.mem.set(r.body.subarray(at + 24, at + 24 + namelen), buf + out + 19);
+      k.proc.mem.set(body.subarray(at + head, at + head + namelen), buf + out + 19);
       k.proc.mem.fill(0, buf + out + 19 + namelen, buf + out + reclen);
       out += reclen;
       this.pos = next;
-      at += (24 + namelen + 7) & ~7;
+      at += (head + namelen + 7) & ~7;
     }
     return out;
   }

@@ -48,6 +48,9 @@ const listening = new Set<string>();
 let interrupt: (() => void) | undefined;
 let sliceTimer: number | undefined;
 let alarmTimer: number | undefined;
+/** Kicks again while what arrived is not taken (announce). */
+let rekick: number | undefined;
+const REKICK_MS = 10;
 /** setTimeout's longest delay; a longer alarm rings early and the timers set it again. */
 const LONGEST_DELAY = 0x7fffffff;
 const ONE = new Uint8Array([1]);
@@ -79,6 +82,22 @@ function alert(): void {
 function announce(): void {
   Atomics.store(flags, ANY, 1);
   Atomics.notify(flags, ANY);
+  kick();
+  // A kick that lands after the main thread last looked at ANY but before it enters a blocking
+  // host call interrupts nothing, and the call would wait for ever (a pipe read whose writer waits
+  // for this very signal): kick again until the main thread has taken what arrived.
+  rekick ??= setInterval(() => {
+    if (Atomics.load(flags, ANY) === 0) {
+      clearInterval(rekick);
+      rekick = undefined;
+      return;
+    }
+    kick();
+  }, REKICK_MS);
+}
+
+/** One kick, counted (signal_router.ts staleKick: a kick whose news was taken reruns the call). */
+function kick(): void {
   Atomics.add(flags, KICKS, 1);
   libc.symbols.syscall(SYS_tgkill, BigInt(setup.pid), BigInt(setup.mainTid), BigInt(setup.kick));
   alert();

@@ -168,7 +168,7 @@ export async function runInline(
   }
   if (!state.moved) {
     closeFds(child);
-    withdraw(child.rt, child.pid);
+    withdraw(child);
     finishHolder(state.holder, status);
   }
   if (state.ready !== undefined) parent.notReady(child.pid, state.ready);

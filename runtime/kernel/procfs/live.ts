@@ -4,7 +4,7 @@
 // its own memory: the syscalls that change them (LIVE_SYSCALLS) store numbers into that page
 // after they ran, which costs no host call and no allocation; a reader reads the file, which the
 // host's page cache keeps equal to the page. Resident memory is not kept: the reader measures it
-// (the host's Rss of the slab, whose pages are the guest's; otherProcess.ts).
+// (the host's Rss of the slab, whose pages are the guest's; other_process.ts).
 import { libc } from "../../host/libc.ts";
 import type { Process } from "../process.ts";
 
@@ -20,6 +20,8 @@ export const enum Live {
   CGT_LO,
   SLAB_BASE, // the host range of the guest's memory, for its Rss
   SLAB_SIZE,
+  /** The host process that holds the slab: the pid's own, or its parent's for an in-process fork. */
+  HOST_PID,
   COUNT,
 }
 
@@ -65,6 +67,7 @@ export function mapLive(proc: Process, path: string): LivePage | undefined {
   const page: LivePage = { f: new Float64Array(buf, 0, Live.COUNT), address };
   page.f[Live.SLAB_BASE] = proc.hostBase;
   page.f[Live.SLAB_SIZE] = proc.as.slab.size;
+  page.f[Live.HOST_PID] = Deno.pid;
   refreshLive(proc, page);
   return page;
 }

@@ -53,7 +53,8 @@ export function slabRss(smaps: string, base: number, size: number): number {
 function numbers(pid: number, c: Card): Numbers | undefined {
   const f = c.live === undefined ? undefined : readLive(c.live);
   if (f === undefined) return undefined;
-  const smaps = hostFile(pid, "smaps");
+  // An in-process fork child's memory is its parent's slab, in the parent's host process.
+  const smaps = hostFile(f[Live.HOST_PID] || pid, "smaps");
   return {
     size: f[Live.SIZE],
     rss: smaps === undefined ? 0 : slabRss(smaps, f[Live.SLAB_BASE], f[Live.SLAB_SIZE]),

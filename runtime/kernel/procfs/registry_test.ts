@@ -48,6 +48,7 @@ Deno.test({
         1 << 9,
         0x10000,
         1 << 20,
+        Deno.pid,
       ]);
       proc.as.vmas.list.push({ start: 0x10000, end: 0x20000 });
       proc.tasks.push({ tid: Deno.pid + 1, signals: { maskHi: 0, maskLo: 0 } });

@@ -4,6 +4,7 @@
 // time_t may sit at an offset that is not a multiple of 8. Each structure is a table of fields
 // (Linux offset and width, XNU offset and width): what one side has that the other has not
 // (Linux's padding and unused words, XNU's kernel pointers and pads) is zero.
+import type { NumberArgs } from "./ffi_types.ts";
 
 /** One field: Linux offset, Linux width, XNU offset, XNU width (widths 2, 4 or 8 bytes). */
 export type IpcField = readonly [number, number, number, number];
@@ -126,3 +127,45 @@ export const CTL_ON_XNU: ReadonlySet<number> = new Set([0, 1, 2]);
  * SHM_EXEC 0o100000 (shmat), SHM_HUGETLB and SHM_NORESERVE (shmget). A call with one is EINVAL.
  */
 export const MSGRCV_LINUX_ONLY = 0o20000 | 0o40000;
+
+/**
+ * XNU's System V calls in libSystem, bound on first use (macOS hosts only). semctl is variadic
+ * in C, and Apple arm64 passes variadic arguments on the stack, so its non-variadic system-call
+ * stub __semctl(id, num, cmd, semun) is bound instead; the others have fixed arguments.
+ */
+const XNU_IPC = {
+  semget: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  semop: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  __semctl: { parameters: ["i32", "i32", "i32", "usize"], result: "i32" },
+  msgget: { parameters: ["i32", "i32"], result: "i32" },
+  msgsnd: { parameters: ["i32", "usize", "usize", "i32"], result: "i32" },
+  msgrcv: { parameters: ["i32", "usize", "usize", "i64", "i32"], result: "isize" },
+  msgctl: { parameters: ["i32", "i32", "usize"], result: "i32" },
+} as const;
+
+/** The bound calls (numbers in, numbers out). */
+export interface XnuIpc {
+  semget(key: number, nsems: number, flags: number): number;
+  semop(id: number, sops: number, nsops: number): number;
+  semctl(id: number, num: number, cmd: number, arg: number): number;
+  msgget(key: number, flags: number): number;
+  msgsnd(id: number, msgp: number, size: number, flags: number): number;
+  msgrcv(id: number, msgp: number, size: number, type: number, flags: number): number;
+  msgctl(id: number, cmd: number, buf: number): number;
+}
+
+/** Binds XNU's calls (the first System V call on a macOS host does). */
+export function bindXnuIpc(): XnuIpc {
+  const s = Deno.dlopen("/usr/lib/libSystem.B.dylib", XNU_IPC).symbols as NumberArgs<
+    Deno.DynamicLibrary<typeof XNU_IPC>["symbols"]
+  >;
+  return {
+    semget: (key, n, f) => s.semget(key, n, f),
+    semop: (id, sops, n) => s.semop(id, sops, n),
+    semctl: (id, num, cmd, arg) => s.__semctl(id, num, cmd, arg),
+    msgget: (key, f) => s.msgget(key, f),
+    msgsnd: (id, p, n, f) => s.msgsnd(id, p, n, f),
+    msgrcv: (id, p, n, t, f) => Number(s.msgrcv(id, p, n, t, f)),
+    msgctl: (id, cmd, buf) => s.msgctl(id, cmd, buf),
+  };
+}

@@ -65,11 +65,16 @@ export function mapLive(proc: Process, path: string): LivePage | undefined {
     PAGE,
   );
   const page: LivePage = { f: new Float64Array(buf, 0, Live.COUNT), address };
+  placeLive(proc, page);
+  return page;
+}
+
+/** Says where `proc`'s memory is (at start and again after execve, which may change it). */
+export function placeLive(proc: Process, page: LivePage): void {
   page.f[Live.SLAB_BASE] = proc.hostBase;
   page.f[Live.SLAB_SIZE] = proc.as.slab.size;
   page.f[Live.HOST_PID] = Deno.pid;
   refreshLive(proc, page);
-  return page;
 }
 
 /** Unmaps a page mapped by mapLive. */

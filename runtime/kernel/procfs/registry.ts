@@ -9,7 +9,7 @@
 // /proc lists the processes with valid cards; /proc/PID of any other pid is ENOENT.
 import { hostIds } from "../../host/credentials.ts";
 import type { Process } from "../process.ts";
-import { mapLive, unmapLive } from "./live.ts";
+import { mapLive, placeLive, unmapLive } from "./live.ts";
 import type { Runtime } from "../runtime.ts";
 
 /** What another guest process's /proc shows of it. */
@@ -100,9 +100,8 @@ export function publish(proc: Process): void {
   };
   try {
     // The live page first, so that a reader who finds the card finds the page.
-    if (proc.live === undefined && Deno.build.os === "linux") {
-      proc.live = mapLive(proc, live);
-    }
+    if (proc.live !== undefined) placeLive(proc, proc.live);
+    else if (Deno.build.os === "linux") proc.live = mapLive(proc, live);
     Deno.writeTextFileSync(`${dir}/${proc.pid}`, JSON.stringify(card));
   } catch { /* the directory went away: this process is not listed */ }
 }

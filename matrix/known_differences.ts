@@ -90,7 +90,7 @@ export const knownDifferences: KnownDifference[] = [
     reference: "qemu-user",
     judgeAlone: true,
     reason: "qemu-user shows another process's /proc as the host's: its cmdline, comm and exe " +
-      "are qemu-aarch64's",
+      "are qemu-aarch64's, and its SigCgt has every signal (qemu catches them all on the host)",
   },
   {
     case: "fixture/spawn",

@@ -161,6 +161,6 @@ async function resume(
     ...state.run,
     backend: state.run.backend as BackendName,
   });
-  withdraw(proc.rt, proc.pid);
+  withdraw(proc);
   exitLike("code" in status ? status : { signal: status.signal });
 }

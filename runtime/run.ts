@@ -178,7 +178,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   }
   if (opts.gdb !== undefined) proc.debugger = await startDebugger(proc, backend, opts);
   const status = await runKernel(proc, backend, opts);
-  withdraw(proc.rt, proc.pid);
+  withdraw(proc);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   proc.router?.close();
   endTree(proc.rt);

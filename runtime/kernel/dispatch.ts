@@ -5,6 +5,7 @@
 // children wrap it (strace.ts, inline_table.ts), never copy it.
 import { E } from "./errno.ts";
 import type { Process } from "./process.ts";
+import { LIVE_SYSCALLS, refreshLive } from "./procfs/live.ts";
 import { park, rewind } from "./scheduler.ts";
 import { deliverPending, nextHandler, takeHostSignals } from "./signal_delivery.ts";
 import type { Task } from "./task.ts";
@@ -69,6 +70,8 @@ export function syscallEntry(proc: Process, trace?: SyscallTracer): () => void {
     let r = h !== undefined ? h(k, a) : unknown(k, nr);
     if (r === -E.EINTR) r = interrupted(k, nr);
     if (proc.hostSignals[0] !== 0) takeHostSignals(proc);
+    // What another process's /proc shows of this one changed (procfs/live.ts): no host call.
+    if (LIVE_SYSCALLS[nr] === 1 && proc.live !== undefined) refreshLive(proc, proc.live);
     if (r <= -ERESTARTSYS && r >= -BLOCKED) {
       settle(k, r, trace);
       return;

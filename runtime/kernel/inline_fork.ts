@@ -20,6 +20,7 @@ import { dupEntry } from "./fdtable.ts";
 import { hostPipe, inherit, inherited, sharedFileFds, writeState } from "./fork.ts";
 import { type ExitStatus, newProcess, type Process } from "./process.ts";
 import { publish, withdraw } from "./procfs/registry.ts";
+import { unmapLive } from "./procfs/live.ts";
 import { RESULT_SET } from "./syscall_def.ts";
 import { SLICE_MS } from "./wait.ts";
 import { Slot } from "./scratch.ts";
@@ -168,8 +169,12 @@ export async function runInline(
   }
   if (!state.moved) {
     closeFds(child);
-    withdraw(child.rt, child.pid);
+    withdraw(child);
     finishHolder(state.holder, status);
+  } else if (child.live !== undefined) {
+    // Its host process maps the same live page file now; this mapping is left over.
+    unmapLive(child.live);
+    child.live = undefined;
   }
   if (state.ready !== undefined) parent.notReady(child.pid, state.ready);
   snapshot.restore();

@@ -1,6 +1,7 @@
 // A guest process: what its threads share (gVisor's ThreadGroup and MM): the address space and the
 // guest memory accessors, the fd table, signal dispositions and process-directed pending signals,
 // limits, children, and how the process ends. Its threads are Tasks (task.ts).
+import type { LivePage } from "./procfs/live.ts";
 import type { Debugger } from "./debugger.ts";
 import type { Vcpu } from "../backends/backend.ts";
 import { hostErrno, libc } from "../host/libc.ts";
@@ -155,6 +156,8 @@ export class Process {
    * rosettaIoctl). A closure, so the ioctl handler never imports the Rosetta code.
    */
   vzIoctl: ((fdPath: string, request: number, arg: number) => number | undefined) | undefined;
+  /** Its page of numbers other processes' /proc shows (procfs/live.ts), once published. */
+  live: LivePage | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */
   hostSignals: Int32Array = new Int32Array(new SharedArrayBuffer(4));
 

@@ -7,6 +7,7 @@ import type { ElfImage } from "../elf/parse.ts";
 import type { KickTimer } from "../host/kick_timer.ts";
 import type { X86Settings } from "../x86/translator.ts";
 import type { FuseRun } from "./fuse/mounts.ts";
+import type { XnuIpc } from "../host/darwin_ipc.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts (and execve's x86-64 programs). */
 export interface RuntimeOptions extends X86Settings {
@@ -39,6 +40,8 @@ export class Runtime {
   registry: string | undefined;
   /** This elfuse made that directory (it removes it when its own guest ends). */
   ownsRegistry = false;
+  /** macOS's System V calls, bound at the first (syscalls/sysv_ipc_xnu.ts). */
+  xnuIpc: XnuIpc | undefined;
   /** CNTFRQ_EL0 of the backend (Backend.counterHz), for /proc/cpuinfo. */
   counterHz = 0;
   /** For the vDSO of images built by execve (Backend.monotonicCounter). */

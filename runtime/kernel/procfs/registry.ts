@@ -9,6 +9,7 @@
 // /proc lists the processes with valid cards; /proc/PID of any other pid is ENOENT.
 import { hostIds } from "../../host/credentials.ts";
 import type { Process } from "../process.ts";
+import { mapLive, placeLive, unmapLive } from "./live.ts";
 import type { Runtime } from "../runtime.ts";
 
 /** What another guest process's /proc shows of it. */
@@ -20,6 +21,8 @@ export interface Card {
   hostExe: string;
   /** The host process's start time (proc(5) stat field 22), telling a reused pid apart. */
   start: string;
+  /** Its live page (live.ts): memory size, threads, signal state. */
+  live?: string;
 }
 
 const ENV = "ELFUSE_PROCS";
@@ -86,19 +89,40 @@ export function publish(proc: Process): void {
   const start = startTime(proc.pid);
   if (dir === undefined || start === undefined) return;
   const i = proc.info;
-  const card: Card = { argv: i.argv, envp: i.envp, exe: i.exePath, hostExe: i.hostExePath, start };
+  const live = `${dir}/${proc.pid}.live`;
+  const card: Card = {
+    argv: i.argv,
+    envp: i.envp,
+    exe: i.exePath,
+    hostExe: i.hostExePath,
+    start,
+    live,
+  };
   try {
+    // The live page first, so that a reader who finds the card finds the page.
+    if (proc.live !== undefined) placeLive(proc, proc.live);
+    else if (Deno.build.os === "linux") proc.live = mapLive(proc, live);
     Deno.writeTextFileSync(`${dir}/${proc.pid}`, JSON.stringify(card));
   } catch { /* the directory went away: this process is not listed */ }
 }
 
-/** Removes the card of `pid` (its process ended); the run's first elfuse removes the directory. */
-export function withdraw(rt: Runtime, pid: number): void {
-  const dir = rt.registry;
+/**
+ * Removes the card of `proc` (it ended) and its live page; the run's first elfuse removes the
+ * directory.
+ */
+export function withdraw(proc: Process): void {
+  const rt = proc.rt, pid = proc.pid, dir = rt.registry;
+  if (proc.live !== undefined) {
+    unmapLive(proc.live);
+    proc.live = undefined;
+  }
   if (!dir) return;
   try {
     if (rt.ownsRegistry && pid === Deno.pid) Deno.removeSync(dir, { recursive: true });
-    else Deno.removeSync(`${dir}/${pid}`);
+    else {
+      Deno.removeSync(`${dir}/${pid}`);
+      Deno.removeSync(`${dir}/${pid}.live`);
+    }
   } catch { /* already gone */ }
 }
 
@@ -115,6 +139,7 @@ export function card(rt: Runtime, pid: number): Card | undefined {
   if (startTime(pid) === c.start) return c;
   try {
     Deno.removeSync(`${dir}/${pid}`);
+    Deno.removeSync(`${dir}/${pid}.live`);
   } catch { /* another reader did */ }
   return undefined;
 }

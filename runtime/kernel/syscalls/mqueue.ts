@@ -164,7 +164,7 @@ function mqGetsetattr(k: Task, a: Float64Array): number {
 }
 
 const linuxOnly = (h: (k: Task, a: Float64Array) => number) => onLinux ? h : () => -E.ENOSYS;
-const NOTE = "the host's queues (Linux hosts); ENOSYS on macOS";
+const NOTE = "the host's queues (Linux hosts); ENOSYS on macOS (XNU has no POSIX message queues)";
 
 export const mqueueSyscalls: SyscallDef[] = [
   {

@@ -4,13 +4,24 @@
 // The structures are the same on x86_64 and aarch64 (asm-generic ipc64_perm, msqid64_ds,
 // shmid64_ds, sembuf, msgbuf, seminfo, msginfo, shminfo64, shm_info) except semid64_ds, which
 // x86_64 lays out with a padding word after each time (arch/x86/include/uapi/asm/sembuf.h), so
-// semctl's IPC_STAT and IPC_SET are repacked. macOS's System V IPC has other layouts and limits:
-// ENOSYS there (open work).
+// semctl's IPC_STAT and IPC_SET are repacked. On a macOS host semaphores and message queues are
+// XNU's objects through sysv_ipc_xnu.ts (other layouts and command numbers); shared memory is
+// ENOSYS there: attaching a segment over the guest's memory would need the slab's pages replaced
+// under the hypervisor's mapping (open work).
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import type { SyscallDef } from "../syscall_def.ts";
-import { Outcome } from "../wait.ts";
+import { RETRY_MS, retrying } from "./sysv_ipc_wait.ts";
+import {
+  msgctlXnu,
+  msggetXnu,
+  msgrcvXnu,
+  msgsndXnu,
+  semctlXnu,
+  semgetXnu,
+  semtimedopXnu,
+} from "./sysv_ipc_xnu.ts";
 import { Slot } from "../scratch.ts";
 
 const onLinux = Deno.build.os === "linux";
@@ -29,37 +40,6 @@ function sys(nr: bigint, a = 0, b = 0, c = 0, d = 0, e = 0): number {
 
 const IPC_NOWAIT = 0o4000;
 const IPC_RMID = 0, IPC_SET = 1, IPC_STAT = 2, IPC_INFO = 3;
-
-/** How often a thread of a threaded process looks again at what it waits for. */
-const RETRY_MS = 2;
-
-/**
- * A wait for a semaphore or a message: with other threads the host thread must not block (they
- * share the vCPU), so the call is made with IPC_NOWAIT and the thread parks for RETRY_MS and
- * tries again until `until`. With one thread the host call itself blocks (a signal's kick
- * interrupts it). Linux never restarts these calls after a handler (signal(7)): EINTR.
- */
-function retrying(
-  k: Task,
-  blocking: boolean,
-  until: () => number,
-  call: (nowait: boolean) => number,
-  busy: number,
-): number {
-  const w = k.resumed();
-  if (w?.outcome === Outcome.Signal) return -E.EINTR;
-  if (!blocking || k.proc.tasks.length === 1) {
-    const r = call(false);
-    return r < 0 ? k.fail() : r;
-  }
-  const r = call(true);
-  if (r >= 0) return r;
-  const err = k.fail();
-  if (err !== -busy) return err;
-  const end = w?.until ?? until();
-  if (performance.now() >= end) return -E.EAGAIN; // semtimedop's timeout passed
-  return k.block({ deadline: Math.min(performance.now() + RETRY_MS, end), until: end });
-}
 
 function semget(k: Task, a: Float64Array): number {
   return k.host(sys(HOST_NR.semget, a[0] | 0, a[1] | 0, a[2] | 0));
@@ -306,62 +286,75 @@ function shmdt(k: Task, a: Float64Array): number {
   return k.proc.as.munmap(addr, end - addr);
 }
 
-const linuxOnly = (h: (k: Task, a: Float64Array) => number) => onLinux ? h : () => -E.ENOSYS;
-const NOTE = "the host's objects (Linux hosts); ENOSYS on macOS";
+type Handler = (k: Task, a: Float64Array) => number;
+const linuxOnly = (h: Handler) => onLinux ? h : () => -E.ENOSYS;
+/** The Linux host's handler, or XNU's on macOS. */
+const perHost = (linux: Handler, xnu: Handler): Handler =>
+  onLinux ? linux : Deno.build.os === "darwin" ? xnu : () => -E.ENOSYS;
+const NOTE = "the host's objects; on macOS XNU's, structures and commands translated (no " +
+  "IPC_INFO/*_INFO/*_STAT listings, no MSG_EXCEPT/MSG_COPY: EINVAL)";
+const SHM_NOTE = "the host's objects (Linux hosts); ENOSYS on macOS (attaching over the slab " +
+  "under the hypervisor's mapping is open work)";
 
 export const sysvIpcSyscalls: SyscallDef[] = [
   {
     name: "semget",
-    handler: linuxOnly(semget),
+    handler: perHost(semget, semgetXnu),
     args: ["hex", "int", "octal"],
     status: "partial",
     note: NOTE,
   },
   {
     name: "semop",
-    handler: linuxOnly((k, a) => semtimedop(k, a[0] | 0, a[1], a[2] >>> 0, 0)),
+    handler: perHost(
+      (k, a) => semtimedop(k, a[0] | 0, a[1], a[2] >>> 0, 0),
+      (k, a) => semtimedopXnu(k, a[0] | 0, a[1], a[2] >>> 0, 0),
+    ),
     args: ["int", "ptr", "uint"],
     status: "partial",
     note: `${NOTE}; with other threads a wait looks again every ${RETRY_MS} ms`,
   },
   {
     name: "semtimedop",
-    handler: linuxOnly((k, a) => semtimedop(k, a[0] | 0, a[1], a[2] >>> 0, a[3])),
+    handler: perHost(
+      (k, a) => semtimedop(k, a[0] | 0, a[1], a[2] >>> 0, a[3]),
+      (k, a) => semtimedopXnu(k, a[0] | 0, a[1], a[2] >>> 0, a[3]),
+    ),
     args: ["int", "ptr", "uint", "ptr"],
     status: "partial",
     note: `${NOTE}; with other threads a wait looks again every ${RETRY_MS} ms`,
   },
   {
     name: "semctl",
-    handler: linuxOnly(semctl),
+    handler: perHost(semctl, semctlXnu),
     args: ["int", "int", "int", "hex"],
     status: "partial",
     note: `${NOTE}; semid64_ds repacked for x86_64 hosts`,
   },
   {
     name: "msgget",
-    handler: linuxOnly(msgget),
+    handler: perHost(msgget, msggetXnu),
     args: ["hex", "octal"],
     status: "partial",
     note: NOTE,
   },
   {
     name: "msgsnd",
-    handler: linuxOnly(msgsnd),
+    handler: perHost(msgsnd, msgsndXnu),
     args: ["int", "ptr", "uint", "octal"],
     status: "partial",
     note: `${NOTE}; with other threads a wait looks again every ${RETRY_MS} ms`,
   },
   {
     name: "msgrcv",
-    handler: linuxOnly(msgrcv),
+    handler: perHost(msgrcv, msgrcvXnu),
     args: ["int", "ptr", "uint", "int", "octal"],
     status: "partial",
     note: `${NOTE}; with other threads a wait looks again every ${RETRY_MS} ms`,
   },
   {
     name: "msgctl",
-    handler: linuxOnly(msgctl),
+    handler: perHost(msgctl, msgctlXnu),
     args: ["int", "int", "ptr"],
     status: "partial",
     note: NOTE,
@@ -371,14 +364,14 @@ export const sysvIpcSyscalls: SyscallDef[] = [
     handler: linuxOnly(shmget),
     args: ["hex", "uint", "octal"],
     status: "partial",
-    note: NOTE,
+    note: SHM_NOTE,
   },
   {
     name: "shmctl",
     handler: linuxOnly(shmctl),
     args: ["int", "int", "ptr"],
     status: "partial",
-    note: NOTE,
+    note: SHM_NOTE,
   },
   {
     name: "shmat",
@@ -387,7 +380,7 @@ export const sysvIpcSyscalls: SyscallDef[] = [
     hexResult: true,
     status: "partial",
     note:
-      `${NOTE}; a host-process fork child shares the segment only where elfuse may open /proc/self/map_files (CAP_SYS_ADMIN), else it gets a copy`,
+      `${SHM_NOTE}; a host-process fork child shares the segment only where elfuse may open /proc/self/map_files (CAP_SYS_ADMIN), else it gets a copy`,
   },
-  { name: "shmdt", handler: linuxOnly(shmdt), args: ["ptr"], status: "partial", note: NOTE },
+  { name: "shmdt", handler: linuxOnly(shmdt), args: ["ptr"], status: "partial", note: SHM_NOTE },
 ];

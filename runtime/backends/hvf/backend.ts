@@ -220,6 +220,22 @@ export class HvfBackend implements Backend {
     this.pt.protect(gpa, size, prot);
   }
 
+  /**
+   * A non-identity stage-1 mapping: guest VAs [va, va+size) read and run the slab's bytes at
+   * [gpa, gpa+size) (IPA = slab offset, already stage-2 mapped), for Rosetta's image at 128 TiB
+   * and its kbuf alias (rosetta_layout.ts). The VA may lie anywhere below 2^48 (T0SZ = 16); the
+   * backing must stay clear of the shim window.
+   */
+  mapAlias(va: number, gpa: number, size: number, prot: number): void {
+    if (gpa < 0 || gpa + size > this.slab.size) {
+      throw new Error(`hvf: alias backing 0x${gpa.toString(16)} lies outside the slab`);
+    }
+    this.#checkRange(gpa, size);
+    this.#checkRange(va, size);
+    this.#refreshStage2(gpa, size);
+    this.pt.mapAt(va, size, gpa, prot);
+  }
+
   invalidateCode(gpa: number, size: number): void {
     this.icachePending = true;
     this.api.codeChanged(gpa, size);
@@ -678,7 +694,9 @@ export class HvfVcpu implements Vcpu {
     const va = rt === 31 ? 0 : Number(this.#api.getReg(this.id, HV_REG_X0 + rt));
     const block = va - (va % DC_ZVA_BYTES);
     const prot = this.#b.pt.protOf(block);
-    if (prot === undefined || !(prot & PROT_WRITE) || block + DC_ZVA_BYTES > this.#b.slab.size) {
+    // Above the slab only an alias (mapAt) translates: zero the bytes it is backed by.
+    const at = block < this.#b.slab.size ? block : this.#b.pt.translate(block) ?? Infinity;
+    if (prot === undefined || !(prot & PROT_WRITE) || at + DC_ZVA_BYTES > this.#b.slab.size) {
       this.#liveToFrame();
       const access: Access = "write";
       return {
@@ -689,7 +707,7 @@ export class HvfVcpu implements Vcpu {
         pc: this.get(Reg.PC),
       };
     }
-    this.#b.u8.fill(0, block, block + DC_ZVA_BYTES);
+    this.#b.u8.fill(0, at, at + DC_ZVA_BYTES);
     this.#advanceLivePc();
     return undefined;
   }

@@ -133,7 +133,8 @@ export class AddressSpace {
   /**
    * Makes guest VAs [va, va+size), above the slab, show the slab bytes at [gpa, gpa+size) with
    * `prot`, through the backend's page tables (PageMapper.mapAlias). The backing range becomes a
-   * PROT_NONE VMA named `name` so mmap never reuses it and /proc/self/maps shows where it went.
+   * PROT_NONE VMA named `name` (or is one already) so mmap never reuses it and /proc/self/maps
+   * shows where it went.
    * Throws when the backend cannot alias or a range is wrong: this is start-up, not a syscall.
    */
   mapAlias(va: number, gpa: number, size: number, prot: number, name: string): void {
@@ -145,11 +146,15 @@ export class AddressSpace {
     if (gpa < 0 || gpa + size > this.slab.size) {
       throw new RangeError(`alias backing 0x${gpa.toString(16)} lies outside the slab`);
     }
-    if (!this.vmas.isFree(gpa, gpa + size) || this.#reserved(gpa, gpa + size)) {
+    // A backing range already reserved for the same name (one PROT_NONE VMA for a whole buffer
+    // several aliases share) is reused; anything else there is in use.
+    const v = this.vmas.find(gpa);
+    const own = v !== undefined && v.prot === PROT_NONE && v.name === name && v.end >= gpa + size;
+    if (!own && (!this.vmas.isFree(gpa, gpa + size) || this.#reserved(gpa, gpa + size))) {
       throw new RangeError(`alias backing 0x${gpa.toString(16)} is already in use`);
     }
     this.aliases.add({ va, end: va + size, offset: gpa, prot, name });
-    this.#add({ start: gpa, end: gpa + size, prot: PROT_NONE, name, shared: false });
+    if (!own) this.#add({ start: gpa, end: gpa + size, prot: PROT_NONE, name, shared: false });
     m(va, gpa, size, prot);
   }
 

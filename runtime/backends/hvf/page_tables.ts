@@ -151,6 +151,11 @@ export class PageTables {
     return this.#tablesInUse;
   }
 
+  /** A zeroed table page from the pool, for a tree the caller builds (the TTBR1 kbuf alias). */
+  allocTable(): number {
+    return this.#alloc();
+  }
+
   #alloc(): number {
     let t = this.#free.pop();
     if (t === undefined) {

@@ -4,10 +4,14 @@
 // TTBR0 address (bits 63:48 cleared) and through TTBR1 at 0xFFFFFFFFF0000000. The placement is
 // rosetta_layout.ts's; this file only carries it out through AddressSpace.mapAlias (which the
 // kernel's copy-in then resolves) and HvfBackend.enableTtbr1. Loaded only for a Rosetta start.
+import type { Backend } from "../backend.ts";
+import type { LoadedImage } from "../../elf/load.ts";
+import { ElfuseError } from "../../errors.ts";
 import type { AddressSpace } from "../../memory/address_space.ts";
+import type { Program } from "../../program.ts";
 import { PROT_NONE } from "../../memory/vmas.ts";
 import { KBUF_SIZE } from "../../x86/rosetta.ts";
-import type { HvfBackend } from "./backend.ts";
+import { HvfBackend } from "./backend.ts";
 import { BLOCK, GRANULE } from "./page_tables.ts";
 import {
   kbufTtbr1Writes,
@@ -59,4 +63,34 @@ export function installRosetta(
   b.enableTtbr1((tables) => kbufTtbr1Writes(l.kbufGpa, tables), tcrTtbr1Bits());
   b.invalidateCode(l.imageGpa, l.imageSize);
   return l;
+}
+
+/**
+ * buildImage's placeMain for Rosetta (run.ts): reads the binary once and, when the image is
+ * built, installs it with installRosetta; AT_PHDR is where its program headers land at 128 TiB.
+ * Refuses any backend but hvf, and turns a placement failure into a one-line 126 exit.
+ */
+export function rosettaPlacement(
+  backend: Backend,
+  prog: Program,
+): (as: AddressSpace) => LoadedImage {
+  if (!(backend instanceof HvfBackend)) {
+    throw new ElfuseError(`${prog.hostPath}: Rosetta runs only on the hvf backend`, 126);
+  }
+  const file = Deno.readFileSync(prog.hostPath);
+  const elf = prog.elf;
+  return (as) => {
+    let l: RosettaLayout;
+    try {
+      l = installRosetta(as, backend, file, elf.phdrs, elf.entry);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw new ElfuseError(`${prog.hostPath}: ${e.message}`, 126);
+    }
+    const holder = elf.phdrs.find((p) =>
+      p.type === PT_LOAD && elf.phoff >= p.offset && elf.phoff < p.offset + p.filesz
+    );
+    const phdr = holder ? holder.vaddr + (elf.phoff - holder.offset) : 0;
+    return { bias: 0, entry: l.entry, phdr, end: l.imageVa + l.imageSize };
+  };
 }

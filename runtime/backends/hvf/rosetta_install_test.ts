@@ -9,7 +9,10 @@ import { PROT_NONE, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { KBUF_SIZE, KBUF_VA_BASE, ROSETTA_LINK_BASE } from "../../x86/rosetta.ts";
 import { openUnicorn } from "../unicorn/ffi.ts";
 import { HvfBackend } from "./backend.ts";
-import { installRosetta, ROSETTA_REGION } from "./rosetta_install.ts";
+import { installRosetta, ROSETTA_REGION, rosettaPlacement } from "./rosetta_install.ts";
+import type { Backend } from "../backend.ts";
+import type { Program } from "../../program.ts";
+import { ElfuseError } from "../../errors.ts";
 import { KBUF_USER_VA } from "./rosetta_layout.ts";
 import { SimHv } from "./sim.ts";
 
@@ -82,5 +85,34 @@ Deno.test({
     assert.equal(v.getBig(Reg.X0 + 5 as Reg), 0x1122_3344_5566_7788n, "data segment copied");
     assert.equal(u.getBigUint64(l.imageGpa + 0x5008, true), 0xaaaa_0001n, "bss written");
     b.close();
+  },
+});
+
+Deno.test({
+  name: "hvf-sim: Rosetta's placeMain reads the binary and gives the loader its 128 TiB entry",
+  ignore: !unicornOk(),
+  fn() {
+    const path = Deno.makeTempFileSync();
+    try {
+      Deno.writeFileSync(path, image());
+      const elf = { type: 2, machine: 183, entry: TEXT + 4, phoff: 0x100, phdrs: segments };
+      const prog = { hostPath: path, elf } as unknown as Program;
+      assert.throws(() => rosettaPlacement({} as Backend, prog), ElfuseError, "hvf only");
+      const slab = new Slab();
+      const as = new AddressSpace(slab);
+      const b = new HvfBackend(new SimHv(), { hostBase: slab.base, size: slab.size });
+      as.mapper = b;
+      const loaded = rosettaPlacement(b, prog)(as);
+      assert.deepEqual(loaded, {
+        bias: 0,
+        entry: TEXT + 4,
+        phdr: TEXT + 0x100,
+        end: DATA + 0x2000,
+      });
+      assert.equal(slab.view.getUint32(as.resolve(TEXT + 4, 4, PROT_READ), true), CODE[1]);
+      b.close();
+    } finally {
+      Deno.removeSync(path);
+    }
   },
 });

@@ -1,7 +1,7 @@
 // Building a fresh process image in an address space, as execve does: the program's segments,
 // its PT_INTERP loader (at an mmap-chosen base, as Linux does), the brk start, the main stack and
 // its argv/envp/auxv. Used at start-up and by execve.
-import { loadElf, spanOf } from "./elf/load.ts";
+import { type LoadedImage, loadElf, spanOf } from "./elf/load.ts";
 import { ElfError, ET_DYN } from "./elf/parse.ts";
 import { AT, buildStack } from "./elf/stack.ts";
 import { ElfuseError } from "./errors.ts";
@@ -25,6 +25,11 @@ export interface ImageSpec {
   monotonicCounter: boolean;
   /** Where PT_INTERP is looked up (undefined: on the host, by its own path). */
   sysroot?: Sysroot;
+  /**
+   * Places the main program instead of loadElf: Rosetta, which is linked at 128 TiB, above the
+   * identity-mapped slab (backends/hvf/rosetta_install.ts). Its brk then starts at pieBase.
+   */
+  placeMain?: (as: AddressSpace) => LoadedImage;
   /** AT_UID, AT_EUID, AT_GID, AT_EGID after an execve (default: the host's). */
   ids?: { uid: number; euid: number; gid: number; egid: number };
 }
@@ -43,7 +48,8 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
   let image, interp;
   try {
     const shown = spec.sysroot?.guestPath(prog.hostPath) ?? prog.hostPath; // for /proc/self/maps
-    image = withFile(prog, (f) => loadElf(as, prog.elf, f, layout.pieBase, shown));
+    image = spec.placeMain?.(as) ??
+      withFile(prog, (f) => loadElf(as, prog.elf, f, layout.pieBase, shown));
     if (prog.elf.interpreter !== undefined) {
       interp = loadInterpreter(as, spec, prog.elf.interpreter);
     }
@@ -53,7 +59,8 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
     }
     throw e;
   }
-  as.brkStart = as.brkEnd = pageUp(image.end);
+  // An image above the slab (placeMain) cannot have its brk after it: the heap goes at pieBase.
+  as.brkStart = as.brkEnd = image.end <= as.size ? pageUp(image.end) : layout.pieBase;
   const stackLow = layout.stackTop - layout.stackSize;
   const stackProt = PROT_READ | PROT_WRITE | (prog.elf.execStack ? PROT_EXEC : 0);
   as.mapFixed(stackLow, layout.stackSize, stackProt, "[stack]");

@@ -15,7 +15,7 @@ import { errnoNames } from "./kernel/errno.ts";
 import { aarch64SyscallNames } from "./kernel/aarch64_numbers.ts";
 import { handlerTable, tableRows } from "./kernel/table.ts";
 import { AddressSpace } from "./memory/address_space.ts";
-import { findProgram, readTarget } from "./program.ts";
+import { findProgram, type Program, readTarget } from "./program.ts";
 import { EM_X86_64 } from "./elf/parse.ts";
 import { buildImage } from "./image.ts";
 import { moveOut, runInline } from "./kernel/inline_fork.ts";
@@ -103,6 +103,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   );
   let prog = target.program;
   let argv = target.argv;
+  let x86Kind: string | undefined;
   if (prog.elf.machine === EM_X86_64) {
     // The translator is what runs, handed the program as binfmt_misc would (docs/x86_64.md).
     const { startX86 } = await import("./x86/start.ts");
@@ -120,6 +121,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     }
     prog = x86.program;
     argv = x86.argv;
+    x86Kind = x86.translator.kind;
   }
   const hostPath = prog.hostPath;
 
@@ -137,8 +139,12 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (limits) note(limits);
   as.mapper = backend;
 
+  // Rosetta (only ever chosen on macOS/arm64 with hvf, and refused before this for now: see
+  // x86/rosetta.ts rosettaUnavailable) is placed at its 128 TiB link address through hvf aliases.
+  const placeMain = x86Kind === "rosetta" ? await rosettaPlacement(backend, prog) : undefined;
   const image = buildImage(as, {
     program: prog,
+    placeMain,
     shownName: target.shown === started ? opts.program : target.shown,
     argv,
     envp: env,
@@ -278,6 +284,12 @@ export async function runKernel(
 }
 
 /** Loads and starts the GDB stub (runtime/gdb/: only under --gdb). */
+/** Rosetta's placement at 128 TiB (hvf only), loaded only for a Rosetta start. */
+async function rosettaPlacement(backend: Backend, prog: Program) {
+  const m = await import("./backends/hvf/rosetta_install.ts");
+  return m.rosettaPlacement(backend, prog);
+}
+
 async function startDebugger(proc: Process, backend: Backend, opts: RunOptions) {
   const { parseEndpoint } = await import("./gdb/endpoint.ts");
   const endpoint = parseEndpoint(opts.gdb!);

@@ -51,6 +51,8 @@ export function compileArgs(output: string, target?: string): string[] {
     "--include",
     `${root}runtime/x86/start.ts`,
     "--include",
+    `${root}runtime/backends/hvf/rosetta_install.ts`,
+    "--include",
     `${root}runtime/gdb/endpoint.ts`,
     "--include",
     `${root}runtime/gdb/stub.ts`,

@@ -11,6 +11,7 @@ import { E } from "./errno.ts";
 import { FdTable } from "./fdtable.ts";
 import { Credentials } from "./credentials.ts";
 import { LockedRanges } from "../memory/locked_ranges.ts";
+import { PROT_READ } from "../memory/vmas.ts";
 import { Slot } from "./scratch.ts";
 import type { SyscallHandler } from "./syscall_def.ts";
 import {
@@ -300,6 +301,7 @@ export class Process {
    * into unreadable memory, -ENAMETOOLONG past `max` bytes.
    */
   strlen(addr: number, max = 4096): number {
+    if (addr >= this.as.slab.size) return this.as.aliases.strlen(this.mem, addr, max);
     const vmas = this.as.vmas;
     let a = addr;
     const limit = addr + max;
@@ -317,7 +319,9 @@ export class Process {
   /** The guest string at addr, or a negative errno. */
   string(addr: number, max = 4096): string | number {
     const n = this.strlen(addr, max);
-    return n < 0 ? n : dec.decode(this.mem.subarray(addr, addr + n));
+    if (n < 0) return n;
+    const at = addr < this.as.slab.size ? addr : this.as.aliases.resolve(addr, n, PROT_READ);
+    return dec.decode(this.mem.subarray(at, at + n));
   }
 
   readU64(addr: number): number {

@@ -4,6 +4,7 @@
 import { E } from "../kernel/errno.ts";
 import { libc } from "../host/libc.ts";
 import { touchedRuns } from "../host/pagemap.ts";
+import { GuestAliases } from "./aliases.ts";
 import { Slab } from "./slab.ts";
 import {
   type Backing,
@@ -43,6 +44,11 @@ export interface PageMapper {
    * never map there, as if they lay beyond TASK_SIZE (MAP_FIXED: ENOMEM; mremap: EINVAL).
    */
   readonly reserved?: readonly (readonly [number, number])[];
+  /**
+   * Maps guest VAs [va, va+size) to slab offsets [gpa, gpa+size): a non-identity mapping (hvf's
+   * stage-1 tables can; Unicorn's identity memory cannot, so it leaves this out).
+   */
+  mapAlias?(va: number, gpa: number, size: number, prot: number): void;
 }
 
 /** Where things go in the guest (64 GiB slab). Chosen to look like Linux on arm64. */
@@ -81,6 +87,8 @@ export interface MappedFile {
 export class AddressSpace {
   readonly slab: Slab;
   readonly vmas = new VmaList();
+  /** Non-identity ranges above the slab (mapAlias); empty unless Rosetta runs. */
+  readonly aliases = new GuestAliases();
   mapper: PageMapper | undefined;
   brkStart = 0;
   brkEnd = 0;
@@ -111,6 +119,46 @@ export class AddressSpace {
   /** True when [addr, addr+len) is writable by the guest. */
   canWrite(addr: number, len: number): boolean {
     return addr >= 0 && addr + len <= this.slab.size && this.vmas.allows(addr, len, PROT_WRITE);
+  }
+
+  /**
+   * Where the guest's [addr, addr+len) lives in the slab for a kernel copy with `prot`
+   * (PROT_READ or PROT_WRITE): addr itself for the identity-mapped slab, the backing offset for
+   * an alias above it, -1 when the guest may not access it that way (EFAULT).
+   */
+  resolve(addr: number, len: number, prot: number): number {
+    if (addr >= 0 && addr + len <= this.slab.size) {
+      return this.vmas.allows(addr, len, prot) ? addr : -1;
+    }
+    return this.aliases.resolve(addr, len, prot);
+  }
+
+  /**
+   * Makes guest VAs [va, va+size), above the slab, show the slab bytes at [gpa, gpa+size) with
+   * `prot`, through the backend's page tables (PageMapper.mapAlias). The backing range becomes a
+   * PROT_NONE VMA named `name` (or is one already) so mmap never reuses it and /proc/self/maps
+   * shows where it went.
+   * Throws when the backend cannot alias or a range is wrong: this is start-up, not a syscall.
+   */
+  mapAlias(va: number, gpa: number, size: number, prot: number, name: string): void {
+    const m = this.mapper?.mapAlias?.bind(this.mapper);
+    if (m === undefined) throw new Error("this CPU backend cannot map a VA away from the slab");
+    if (va < this.slab.size || va % PAGE_SIZE || gpa % PAGE_SIZE || size % PAGE_SIZE) {
+      throw new RangeError(`alias 0x${va.toString(16)}: must be page aligned, above the slab`);
+    }
+    if (gpa < 0 || gpa + size > this.slab.size) {
+      throw new RangeError(`alias backing 0x${gpa.toString(16)} lies outside the slab`);
+    }
+    // A backing range already reserved for the same name (one PROT_NONE VMA for a whole buffer
+    // several aliases share) is reused; anything else there is in use.
+    const v = this.vmas.find(gpa);
+    const own = v !== undefined && v.prot === PROT_NONE && v.name === name && v.end >= gpa + size;
+    if (!own && (!this.vmas.isFree(gpa, gpa + size) || this.#reserved(gpa, gpa + size))) {
+      throw new RangeError(`alias backing 0x${gpa.toString(16)} is already in use`);
+    }
+    this.aliases.add({ va, end: va + size, offset: gpa, prot, name });
+    if (!own) this.#add({ start: gpa, end: gpa + size, prot: PROT_NONE, name, shared: false });
+    m(va, gpa, size, prot);
   }
 
   /** Maps fresh zero pages at a fixed, page-aligned range, replacing what was there. */

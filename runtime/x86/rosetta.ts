@@ -3,9 +3,10 @@
 // Rosetta path is built on: finding the binary, the install hint, the VZ ioctls and the answer
 // the ioctl handler gives on Rosetta's own descriptor (Process.vzIoctl), the hand-over
 // (translator.ts: binfmt flags, AT_EXECFD). The image's place at 128 TiB and the kbuf alias are
-// computed in backends/hvf/rosetta_layout.ts, the rosettad bridge's protocol in rosettad.ts;
-// docs/x86_64.md says which of these the live hvf backend does not install yet.
-// None of it can run off a Mac, so elfuse refuses Rosetta in one line rather than pretend.
+// computed in backends/hvf/rosetta_layout.ts and installed by backends/hvf/rosetta_install.ts
+// (run.ts's Rosetta start), the rosettad bridge's protocol is in rosettad.ts; docs/x86_64.md says
+// which pieces a run does not wire yet. None of it has run on a Mac, so elfuse still refuses
+// Rosetta in one line rather than pretend.
 
 /** Where macOS installs the Linux Rosetta binary (a static AArch64 ET_EXEC). */
 export const ROSETTA_PATH = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosetta";
@@ -15,8 +16,9 @@ export const rosettaInstallHint = "install Rosetta (softwareupdate --install-ros
 
 /** The one line elfuse gives for a program Rosetta would run. */
 export const rosettaUnavailable =
-  "Rosetta hosting is not complete in elfuse for Deno: the hvf backend does not yet map its " +
-  "image at 128 TiB and its kernel buffer (docs/x86_64.md); use box64: " +
+  "Rosetta hosting is not complete in elfuse for Deno: its image at 128 TiB and kernel buffer " +
+  "are placed, but the AT_EXECFD hand-over, the VZ ioctl answers and Apple's signature are " +
+  "not wired into a run (docs/x86_64.md); use box64: " +
   "--x86-translator PATH or a sysroot with box64";
 
 /** Rosetta's image is linked at 128 TiB (its entry was logged at 0x8000000261ac). */

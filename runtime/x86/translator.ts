@@ -131,7 +131,7 @@ export function findTranslator(
  * Why this translator cannot run this program, in one line (undefined: it can). Measured: box64
  * 0.4.3 exits with status 128 before main for a static (or static-pie) x86-64 program, under
  * elfuse and under qemu-aarch64 alike ("box64 is not really compatible with statically linked
- * binaries"); Rosetta's image is not loaded by the hvf backend yet (rosetta.ts).
+ * binaries"); Rosetta's start is not wired whole yet (rosetta.ts rosettaUnavailable).
  */
 export function translatorProblem(t: Translator, program: ElfImage): string | undefined {
   if (program.machine !== EM_X86_64) return "not an x86-64 program";

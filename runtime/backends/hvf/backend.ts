@@ -53,6 +53,7 @@ import { decodeExit, decodeGuestException, type GuestException, isDcZva } from "
 import type { HvApi } from "./hv_api.ts";
 import { HvError } from "./hv_api.ts";
 import { BLOCK, PageTables } from "./page_tables.ts";
+import type { TableWrite } from "./rosetta_layout.ts";
 
 const TWO32 = 4294967296;
 
@@ -89,6 +90,8 @@ export const MAIR_VALUE = 0xffn;
 export const CPACR_VALUE = 3n << 20n;
 /** CNTKCTL_EL1.EL0VCTEN | EL0PCTEN: EL0 reads the counters directly. */
 export const CNTKCTL_VALUE = 3n;
+/** TCR_EL1.EPD1: no translation-table walks through TTBR1_EL1. */
+const EPD1 = 1n << 23n;
 /** DC ZVA block size on Apple silicon (DCZID_EL0.BS = 4: 2^4 words). */
 const DC_ZVA_BYTES = 64;
 
@@ -124,6 +127,8 @@ export class HvfBackend implements Backend {
   #vcpu: HvfVcpu | undefined;
   /** The host rewrote guest code: the shim must IC IALLUIS before its next ERET. */
   icachePending = false;
+  /** TTBR1_EL1's root once an upper-half tree is installed (enableTtbr1), else undefined. */
+  ttbr1: { root: number; tcrBits: bigint } | undefined;
   /** The shim window is never the guest's: the address space refuses mappings there. */
   readonly reserved = [[INFRA_BASE, INFRA_BASE + INFRA_SIZE]] as const;
 
@@ -220,6 +225,42 @@ export class HvfBackend implements Backend {
     this.pt.protect(gpa, size, prot);
   }
 
+  /**
+   * A non-identity stage-1 mapping: guest VAs [va, va+size) read and run the slab's bytes at
+   * [gpa, gpa+size) (IPA = slab offset, already stage-2 mapped), for Rosetta's image at 128 TiB
+   * and its kbuf alias (rosetta_layout.ts). The VA may lie anywhere below 2^48 (T0SZ = 16); the
+   * backing must stay clear of the shim window.
+   */
+  mapAlias(va: number, gpa: number, size: number, prot: number): void {
+    if (gpa < 0 || gpa + size > this.slab.size) {
+      throw new Error(`hvf: alias backing 0x${gpa.toString(16)} lies outside the slab`);
+    }
+    this.#checkRange(gpa, size);
+    this.#checkRange(va, size);
+    this.#refreshStage2(gpa, size);
+    this.pt.mapAt(va, size, gpa, prot);
+  }
+
+  /**
+   * Installs an upper-half (TTBR1) tree: `build` gets three zeroed pool tables and returns the
+   * descriptor writes (rosetta_layout.ts kbufTtbr1Writes); TCR_EL1 then walks TTBR1 (EPD1 clear)
+   * with `tcrBits` ORed in. Must precede createVcpu, which loads TCR/TTBR1 once.
+   */
+  enableTtbr1(
+    build: (tables: { l0: number; l1: number; l2: number }) => TableWrite[],
+    tcrBits: bigint,
+  ): void {
+    if (this.#vcpu) throw new Error("hvf: TTBR1 must be installed before the vCPU exists");
+    if (this.ttbr1) throw new Error("hvf: TTBR1 is already installed");
+    const tables = { l0: this.pt.allocTable(), l1: this.pt.allocTable(), l2: this.pt.allocTable() };
+    for (const w of build(tables)) {
+      const at = w.table + w.index * 8;
+      this.mem.setUint32(at, w.lo >>> 0, true);
+      this.mem.setUint32(at + 4, w.hi >>> 0, true);
+    }
+    this.ttbr1 = { root: tables.l0, tcrBits };
+  }
+
   invalidateCode(gpa: number, size: number): void {
     this.icachePending = true;
     this.api.codeChanged(gpa, size);
@@ -262,8 +303,13 @@ export class HvfVcpu implements Vcpu {
     this.#exit = exit;
     const sys: [number, bigint][] = [
       [SysReg.MAIR_EL1, MAIR_VALUE],
-      [SysReg.TCR_EL1, tcrValue(b.ipaBits)],
+      // EPD1 (bit 23) stays set unless an upper-half tree exists (Rosetta's kbuf alias).
+      [
+        SysReg.TCR_EL1,
+        b.ttbr1 ? tcrValue(b.ipaBits) & ~EPD1 | b.ttbr1.tcrBits : tcrValue(b.ipaBits),
+      ],
       [SysReg.TTBR0_EL1, BigInt(b.pt.root)],
+      [SysReg.TTBR1_EL1, BigInt(b.ttbr1?.root ?? 0)],
       [SysReg.VBAR_EL1, BigInt(SHIM_BASE + S.vectors)],
       [SysReg.CPACR_EL1, CPACR_VALUE],
       [SysReg.CNTKCTL_EL1, CNTKCTL_VALUE],
@@ -678,7 +724,9 @@ export class HvfVcpu implements Vcpu {
     const va = rt === 31 ? 0 : Number(this.#api.getReg(this.id, HV_REG_X0 + rt));
     const block = va - (va % DC_ZVA_BYTES);
     const prot = this.#b.pt.protOf(block);
-    if (prot === undefined || !(prot & PROT_WRITE) || block + DC_ZVA_BYTES > this.#b.slab.size) {
+    // Above the slab only an alias (mapAt) translates: zero the bytes it is backed by.
+    const at = block < this.#b.slab.size ? block : this.#b.pt.translate(block) ?? Infinity;
+    if (prot === undefined || !(prot & PROT_WRITE) || at + DC_ZVA_BYTES > this.#b.slab.size) {
       this.#liveToFrame();
       const access: Access = "write";
       return {
@@ -689,7 +737,7 @@ export class HvfVcpu implements Vcpu {
         pc: this.get(Reg.PC),
       };
     }
-    this.#b.u8.fill(0, block, block + DC_ZVA_BYTES);
+    this.#b.u8.fill(0, at, at + DC_ZVA_BYTES);
     this.#advanceLivePc();
     return undefined;
   }

@@ -1,8 +1,10 @@
 // Stage-1 translation tables for the hvf backend, built by the host in guest memory.
 //
 // Format: VMSAv8-64, 4 KiB granule, TCR_EL1.T0SZ = 16 (48-bit VAs, walks start at level 0), one
-// TTBR0 root (Arm ARM D8.2-D8.3). Guest VA == IPA (the slab is identity-mapped), so the builder
-// only ever writes identity entries. A whole aligned 2 MiB range with one permission is one level-2
+// TTBR0 root (Arm ARM D8.2-D8.3). Guest VA == IPA for everything the kernel maps (the slab is
+// identity-mapped); mapAt also writes non-identity entries, a VA range backed by another IPA range
+// (Rosetta's image at 128 TiB, its kbuf alias: rosetta_layout.ts). A whole aligned 2 MiB range with
+// one permission (and, off identity, a 2 MiB aligned output address) is one level-2
 // block; a range that covers part of a block splits it into a level-3 table of 512 pages first,
 // and a range that covers a whole split block folds it back and frees the table.
 //
@@ -149,6 +151,11 @@ export class PageTables {
     return this.#tablesInUse;
   }
 
+  /** A zeroed table page from the pool, for a tree the caller builds (the TTBR1 kbuf alias). */
+  allocTable(): number {
+    return this.#alloc();
+  }
+
   #alloc(): number {
     let t = this.#free.pop();
     if (t === undefined) {
@@ -238,19 +245,25 @@ export class PageTables {
 
   /**
    * Sets [va, va+size) to `prot` (Linux PROT_* bits; 0 = PROT_NONE, still known as mapped),
-   * or removes it when prot is undefined. Identity mapping: the output address is the VA.
+   * or removes it when prot is undefined. The output address is va + delta (0: identity).
    */
-  #apply(va: number, size: number, prot: number | undefined, owner: Owner): void {
+  #apply(va: number, size: number, prot: number | undefined, owner: Owner, delta = 0): void {
     if (va % GRANULE || size % GRANULE || va < 0 || va + size > 2 ** 48) {
       throw new PageTableError(`bad range 0x${va.toString(16)}+0x${size.toString(16)}`);
     }
+    if (delta % GRANULE || va + delta < 0 || va + size + delta > 2 ** 48) {
+      throw new PageTableError(`bad output address for 0x${va.toString(16)}`);
+    }
+    // A level-2 block's output address must be 2 MiB aligned too (D8.3.1), so a shift by less
+    // than a block maps page by page.
+    const blocks = delta % BLOCK === 0;
     const end = va + size;
     this.#touch(va, end);
     let p = va;
     while (p < end) {
       const blockStart = p - (p % BLOCK), blockEnd = blockStart + BLOCK;
       const chunkEnd = Math.min(end, blockEnd);
-      const whole = p === blockStart && chunkEnd === blockEnd;
+      const whole = blocks && p === blockStart && chunkEnd === blockEnd;
       const slot = this.#l2Slot(p, prot !== undefined);
       if (slot === undefined) { // removing from a region that has no tables: nothing to do
         p = chunkEnd;
@@ -262,7 +275,7 @@ export class PageTables {
         if (isTable) this.#release(PageTables.#tableAddr(lo, hi));
         if (prot === undefined) this.#put(slot, 0, 0);
         else {
-          const d = descriptor(blockStart, prot, owner, true);
+          const d = descriptor(blockStart + delta, prot, owner, true);
           this.#put(slot, d.lo, d.hi);
         }
       } else {
@@ -280,7 +293,7 @@ export class PageTables {
           const at = table + PageTables.#index(q, 3) * 8;
           if (prot === undefined) this.#put(at, 0, 0);
           else {
-            const d = descriptor(q, prot, owner, false);
+            const d = descriptor(q + delta, prot, owner, false);
             this.#put(at, d.lo, d.hi);
           }
         }
@@ -293,9 +306,32 @@ export class PageTables {
     this.#apply(va, size, prot, owner);
   }
 
-  /** Identity mapping makes protect the same write as map: new attributes, same output address. */
-  protect(va: number, size: number, prot: number): void {
-    this.#apply(va, size, prot, "user");
+  /**
+   * Maps [va, va+size) to the IPAs [pa, pa+size): a non-identity mapping. The caller keeps
+   * track of it (HvfBackend's alias list) and passes the same pa again to change its protection.
+   */
+  mapAt(va: number, size: number, pa: number, prot: number, owner: Owner = "user"): void {
+    this.#apply(va, size, prot, owner, pa - va);
+  }
+
+  /**
+   * Protect is the same write as map: new attributes, same output address (va + (pa - va): the
+   * identity unless the range was mapped with mapAt, whose pa must be passed again).
+   */
+  protect(va: number, size: number, prot: number, pa = va): void {
+    this.#apply(va, size, prot, "user", pa - va);
+  }
+
+  /**
+   * The IPA va translates to through valid descriptors (what the MMU's walk would produce), or
+   * undefined when the walk ends in an invalid descriptor. For tests and fault reports.
+   */
+  translate(va: number): number | undefined {
+    const l = this.leaf(va);
+    if (!l || !(l.lo & VALID)) return undefined;
+    const size = l.level === 2 ? BLOCK : GRANULE;
+    const base = PageTables.#tableAddr(l.lo & ~(size - 1), l.hi);
+    return base + (va % size);
   }
 
   unmap(va: number, size: number): void {
@@ -336,7 +372,9 @@ export class PageTables {
       this.#split(l.at);
       l = this.leaf(page)!;
     }
-    const d = descriptor(page, prot, "user", false, exec);
+    // The page keeps its output address (identity or a mapAt alias); only the permissions flip.
+    const pa = PageTables.#tableAddr(l.lo, l.hi);
+    const d = descriptor(pa, prot, "user", false, exec);
     this.#put(l.at, d.lo, d.hi);
     this.#touch(page, page + GRANULE);
     return true;

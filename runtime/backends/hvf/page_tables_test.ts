@@ -201,3 +201,53 @@ Deno.test("page tables: the pool runs out with an error, not corruption", () => 
     pt.map(0x40_1000, 0x1000, PROT_READ); // one too many
   }, /exhausted/);
 });
+
+Deno.test("page tables: mapAt aliases a high VA to another IPA, page or block as alignment allows", () => {
+  const { mem, pt } = fresh();
+  const HIGH = 0x8000_0000_0000; // Rosetta's 128 TiB link base
+  // 3 pages at 128 TiB + 0x5000 backed by IPA 0x3000: a shift that is not a 2 MiB multiple.
+  pt.mapAt(HIGH + 0x5000, 0x3000, 0x3000, PROT_READ | PROT_EXEC);
+  for (let i = 0; i < 3; i++) {
+    const w = walk(mem, BigInt(pt.root), BigInt(HIGH + 0x5000 + i * 0x1000 + 0x44));
+    assert.ok(w, `page ${i} translates`);
+    assert.equal(w.pa, BigInt(0x3000 + i * 0x1000 + 0x44), `page ${i} output address`);
+    assert.equal(w.level, 3);
+    assert.equal(w.el0.x, true);
+    assert.equal(w.el0.w, false);
+    assert.equal(pt.translate(HIGH + 0x5000 + i * 0x1000 + 0x44), 0x3000 + i * 0x1000 + 0x44);
+  }
+  assert.equal(walk(mem, BigInt(pt.root), BigInt(HIGH + 0x4000)), undefined, "below: a hole");
+  assert.equal(pt.translate(HIGH + 0x8000), undefined, "above: a hole");
+  // The identity mapping of the backing IPA is untouched (and absent: it was never mapped).
+  assert.equal(walk(mem, BigInt(pt.root), 0x3000n), undefined);
+  // A 2 MiB aligned shift over a whole block is one level-2 block with the shifted address.
+  pt.mapAt(HIGH + 0x20_0000, 0x20_0000, 0x40_0000, PROT_READ | PROT_WRITE);
+  const b = walk(mem, BigInt(pt.root), BigInt(HIGH + 0x20_0000 + 0x1_2345));
+  assert.ok(b);
+  assert.equal(b.level, 2);
+  assert.equal(b.pa, BigInt(0x40_0000 + 0x1_2345));
+  assert.equal(b.el0.w, true);
+  // protect with the same output address keeps the alias; splitting a block keeps it too.
+  pt.protect(HIGH + 0x20_0000, 0x1000, PROT_READ, 0x40_0000);
+  const p = walk(mem, BigInt(pt.root), BigInt(HIGH + 0x20_0000 + 0x10));
+  assert.ok(p);
+  assert.equal(p.level, 3);
+  assert.equal(p.pa, BigInt(0x40_0000 + 0x10));
+  assert.equal(p.el0.w, false);
+  assert.equal(pt.translate(HIGH + 0x20_1000), 0x40_1000, "the split's other pages keep theirs");
+  pt.unmap(HIGH + 0x5000, 0x3000);
+  assert.equal(pt.translate(HIGH + 0x5044), undefined);
+});
+
+Deno.test("page tables: W^X flips an aliased page without moving it", () => {
+  const { mem, pt } = fresh();
+  const va = 0x8000_0000_0000 + 0x7000;
+  pt.mapAt(va, 0x1000, 0x9000, PROT_READ | PROT_WRITE | PROT_EXEC);
+  assert.equal(walk(mem, BigInt(pt.root), BigInt(va))!.el0.w, true);
+  assert.ok(pt.flipWX(va, true));
+  const w = walk(mem, BigInt(pt.root), BigInt(va) + 8n);
+  assert.ok(w);
+  assert.equal(w.pa, 0x9008n, "still backed by its own IPA, not the identity");
+  assert.equal(w.el0.x, true);
+  assert.equal(w.el0.w, false);
+});

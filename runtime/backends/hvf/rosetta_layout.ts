@@ -9,9 +9,9 @@
 // 0xFFFFFFFFF0000000 through TTBR1 (L0[511] → L1[511] → L2[384..511], 2 MiB blocks, TBI1 on for
 // tagged pointers) and at the TTBR0 address with bits 63:48 cleared, always read-write.
 //
-// Nothing here touches Hypervisor.framework or the live tables: the backend's PageTables only
-// writes identity entries today, so these results are checked by rosetta_layout_test.ts and not
-// yet installed (docs/x86_64.md says what is missing). It cannot run off a Mac.
+// Nothing here touches Hypervisor.framework or the live tables: rosetta_install.ts carries the
+// plan out (PageTables.mapAt through AddressSpace.mapAlias, HvfBackend.enableTtbr1), tested on
+// hvf-sim; docs/x86_64.md says what has not run on a Mac.
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { KBUF_SIZE, KBUF_VA_BASE, ROSETTA_LINK_BASE } from "../../x86/rosetta.ts";
 import { BLOCK, descriptor, GRANULE } from "./page_tables.ts";

@@ -131,3 +131,48 @@ Deno.test({
     b.close();
   },
 });
+
+Deno.test({
+  name: "hvf-sim: code and data at a 128 TiB alias run from the slab bytes behind them",
+  ignore,
+  fn() {
+    const HIGH = 0x8000_0000_0000; // Rosetta's link base: far above any IPA
+    const HI_CODE = HIGH + 0x5000, HI_DATA = HIGH + 0x20_0000;
+    const CODE_AT = 0x83_0000, DATA_AT = 0x84_0000; // where in the slab they are backed
+    const LDR_X1_X0 = 0xf9400001, BR_X2 = 0xd61f0040;
+    const MOVZ_X3_42 = 0xd2800543, STR_X3_X0_8 = 0xf9000403;
+    const { b, v } = guest([LDR_X1_X0, BR_X2]);
+    const s = slab!;
+    s.u8.fill(0, CODE_AT, CODE_AT + 0x1000);
+    s.u8.fill(0, DATA_AT, DATA_AT + 0x1000);
+    [MOVZ_X3_42, STR_X3_X0_8, BRK0].forEach((w, i) => s.view.setUint32(CODE_AT + i * 4, w, true));
+    s.view.setUint32(DATA_AT, 0xcafe_f00d, true);
+    b.mapAlias(HI_CODE, CODE_AT, 0x1000, PROT_READ | PROT_EXEC);
+    b.mapAlias(HI_DATA, DATA_AT, 0x1000, PROT_READ | PROT_WRITE);
+    b.invalidateCode(CODE_AT, 0x1000);
+    assert.equal(b.pt.translate(HI_CODE + 4), CODE_AT + 4, "the walk the MMU makes");
+    v.set(Reg.X0, HI_DATA);
+    v.set(Reg.X0 + 2 as Reg, HI_CODE);
+    const exit = v.run(() => {}, 0);
+    assert.deepEqual(exit, { kind: "breakpoint", pc: HI_CODE + 8 }, "ran at the alias");
+    assert.equal(v.get(Reg.X0 + 1 as Reg), 0xcafe_f00d, "loaded through the data alias");
+    assert.equal(s.view.getUint32(DATA_AT + 8, true), 42, "stored into the backing slab bytes");
+    // The identity VA of the backing was never mapped: the guest cannot reach it that way.
+    v.set(Reg.X0, DATA_AT);
+    v.set(Reg.PC, CODE);
+    const f = v.run(() => {}, 0);
+    assert.equal(f.kind, "fault");
+    assert.equal((f as { address: number }).address, DATA_AT);
+    // A write to the read-only code alias is a permission fault at the high VA, mapped.
+    v.set(Reg.X0, HI_CODE - 8);
+    v.set(Reg.PC, HI_CODE);
+    assert.deepEqual(v.run(() => {}, 0), {
+      kind: "fault",
+      address: HI_CODE,
+      access: "write",
+      mapped: true,
+      pc: HI_CODE + 4,
+    });
+    b.close();
+  },
+});

@@ -1,0 +1,69 @@
+// Guest VA ranges that are not identity-mapped: a range above the slab seen through the backend's
+// stage-1 tables at another place in the slab (hvf only: Rosetta's image linked at 128 TiB and
+// its kernel buffer's TTBR0 alias, backends/hvf/rosetta_layout.ts). Everything the kernel maps
+// stays identity (guest address = slab offset); this table is consulted only for an address at
+// or above the slab's end, so copy-in/out of ordinary addresses never looks at it.
+import { E } from "../kernel/errno.ts";
+import { PROT_READ, PROT_WRITE } from "./vmas.ts";
+
+/** One alias: [va, end) is backed by slab bytes [offset, offset + end - va). */
+export interface GuestAlias {
+  va: number;
+  end: number;
+  offset: number;
+  prot: number;
+  name: string;
+}
+
+export class GuestAliases {
+  /** Sorted by va, never overlapping. Rosetta installs three; a linear scan is enough. */
+  readonly list: GuestAlias[] = [];
+
+  add(a: GuestAlias): void {
+    if (this.list.some((b) => a.va < b.end && a.end > b.va)) {
+      throw new RangeError(`alias 0x${a.va.toString(16)} overlaps another`);
+    }
+    this.list.push(a);
+    this.list.sort((x, y) => x.va - y.va);
+  }
+
+  remove(va: number): void {
+    const i = this.list.findIndex((a) => a.va === va);
+    if (i >= 0) this.list.splice(i, 1);
+  }
+
+  /** The alias holding addr, or undefined. */
+  find(addr: number): GuestAlias | undefined {
+    for (const a of this.list) if (addr >= a.va && addr < a.end) return a;
+    return undefined;
+  }
+
+  /**
+   * The slab offset of [addr, addr+len) when it lies inside one alias whose protection allows
+   * `prot` (PROT_READ / PROT_WRITE), else -1 (the caller's EFAULT).
+   */
+  resolve(addr: number, len: number, prot: number): number {
+    for (const a of this.list) {
+      if (addr >= a.va && addr + len <= a.end) {
+        return (a.prot & prot & (PROT_READ | PROT_WRITE)) === (prot & (PROT_READ | PROT_WRITE))
+          ? a.offset + (addr - a.va)
+          : -1;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Process.strlen for an address above the slab: the NUL-terminated string's length in the
+   * alias holding it (slab bytes `mem`), -EFAULT when it leaves the alias or there is none,
+   * -ENAMETOOLONG past `max` bytes.
+   */
+  strlen(mem: Uint8Array, addr: number, max: number): number {
+    const a = this.find(addr);
+    if (a === undefined || (a.prot & PROT_READ) === 0) return -E.EFAULT;
+    const off = a.offset + (addr - a.va), room = a.end - addr;
+    const nul = mem.indexOf(0, off);
+    if (nul >= 0 && nul < off + Math.min(room, max)) return nul - off;
+    return room < max ? -E.EFAULT : -E.ENAMETOOLONG;
+  }
+}

@@ -79,8 +79,7 @@ export function ipcFromXnu(
   to: DataView,
   toAt: number,
 ): void {
-  for (let i = 0; i < size; i++) to.setUint8(toAt + i, 0);
-  for (const [lo, lw, xo, xw] of fields) put(to, toAt + lo, lw, get(from, fromAt + xo, xw));
+  copyFields(fields, size, from, fromAt, to, toAt, false);
 }
 
 /** Writes XNU's structure at `to` (`size` bytes, zeroed first) from the Linux one at `from`. */
@@ -92,8 +91,24 @@ export function ipcToXnu(
   to: DataView,
   toAt: number,
 ): void {
+  copyFields(fields, size, from, fromAt, to, toAt, true);
+}
+
+/** Copies each [linux offset, width, xnu offset, width] field one way, the target zeroed first. */
+function copyFields(
+  fields: IpcField[],
+  size: number,
+  from: DataView,
+  fromAt: number,
+  to: DataView,
+  toAt: number,
+  toXnu: boolean,
+): void {
   for (let i = 0; i < size; i++) to.setUint8(toAt + i, 0);
-  for (const [lo, lw, xo, xw] of fields) put(to, toAt + xo, xw, get(from, fromAt + lo, lw));
+  for (const [lo, lw, xo, xw] of fields) {
+    if (toXnu) put(to, toAt + xo, xw, get(from, fromAt + lo, lw));
+    else put(to, toAt + lo, lw, get(from, fromAt + xo, xw));
+  }
 }
 
 /**

@@ -123,6 +123,21 @@ Deno.test("a standard fd the caller closed stays closed for the guest: EBADF, as
   assert.equal(r.code, 0, r.stderr);
 });
 
+Deno.test("a virtual memory limit too small for the guest's 64 GiB gives one line, not a stack", async () => {
+  // 63 GiB: room for Deno itself, not for the slab (MAP_FAILED came back as 2^64 before, which
+  // no check caught, and ended in an internal error).
+  const launcher = new URL("./elfuse", import.meta.url).pathname;
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `ulimit -v 66000000 && exec '${launcher}' '${fixture("hello")}'`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const r = { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  assert.equal(r.code, 1, r.stderr);
+  oneLineError(r, /cannot reserve 64 GiB of address space .*ulimit -v/);
+});
+
 Deno.test("--help documents every option the parser accepts", async () => {
   const r = await elfuse("--help");
   assert.equal(r.code, 0);

@@ -322,6 +322,15 @@ export function hostErrno(): number {
   return errnoView[0];
 }
 
+/**
+ * mmap's result as a number, or -1 for MAP_FAILED. Deno returns a `usize` result as a Number, so
+ * MAP_FAILED ((void *)-1) arrives as 2^64, never as -1; no mapping ever sits in the top page.
+ */
+export function mmapAddress(result: number | bigint): number {
+  const n = Number(result);
+  return n >= 2 ** 64 - 4096 ? -1 : n;
+}
+
 /** Scratch memory outside the guest slab for host structs (iovecs, stat buffers, pollfds). */
 export class Scratch {
   readonly address: number;
@@ -330,7 +339,7 @@ export class Scratch {
   constructor(readonly size: number) {
     // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS (0x22 on Linux, 0x1002 on macOS).
     const flags = Deno.build.os === "darwin" ? 0x1002 : 0x22;
-    const addr = Number(libc.mmap(0, size, 3, flags, -1, 0));
+    const addr = mmapAddress(libc.mmap(0, size, 3, flags, -1, 0));
     if (addr === -1 || addr === 0) throw new Error("cannot allocate host scratch memory");
     this.address = addr;
     const ptr = Deno.UnsafePointer.create(BigInt(addr))!;

@@ -1,7 +1,8 @@
 // The guest slab: one reserved host range standing for guest physical memory [0, size). Guest
 // virtual == guest physical == slab offset (identity map), so JS reads and writes guest memory
 // through one zero-copy view and never copies buffers.
-import { libc } from "../host/libc.ts";
+import { ElfuseError } from "../errors.ts";
+import { libc, mmapAddress } from "../host/libc.ts";
 
 /** 64 GiB: room for a Linux-like layout (PIE at 2/3 of the space, stack at the top). */
 export const DEFAULT_SLAB_SIZE = 64 * 1024 * 1024 * 1024;
@@ -22,9 +23,13 @@ export class Slab {
   readonly #files: [number, number][] = [];
 
   constructor(size = DEFAULT_SLAB_SIZE) {
-    const addr = Number(libc.mmap(0, size, PROT_RW, ANON_FLAGS, -1, 0));
+    const addr = mmapAddress(libc.mmap(0, size, PROT_RW, ANON_FLAGS, -1, 0));
     if (addr === -1 || addr === 0) {
-      throw new Error(`cannot reserve ${size >> 20} MiB of address space for the guest`);
+      // Only address space is asked for (MAP_NORESERVE): a refusal is a limit such as ulimit -v.
+      throw new ElfuseError(
+        `cannot reserve ${size / 2 ** 30} GiB of address space for the guest's memory ` +
+          "(the host refused it: is a virtual memory limit set, such as ulimit -v?)",
+      );
     }
     this.base = addr;
     this.size = size;

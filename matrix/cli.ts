@@ -20,8 +20,9 @@ The corpus (--list shows it):
               sysroot in .tools/sysroot, which ./dev builds (skipped without it)
   x86_64/*    x86-64 programs (fixtures/x86/, built by the host's gcc) run through box64
               from .tools/x86-sysroot, compared with native runs on an x86-64 Linux host
-Known differences (matrix/known_differences.ts) count as skipped; a listed case that no
-longer differs fails the run ("fixed — remove the entry"). Cases that exec another aarch64
+Known differences (matrix/known_differences.ts) count as skipped, unless elfuse timed out
+where the reference did not; a listed case that no longer differs fails the run ("fixed —
+remove the entry"). Cases that exec another aarch64
 program depend on binfmt_misc under qemu-user: without a faithful entry (qemu with flag P)
 they are judged on elfuse alone, and the reports say why. Exit status: 0 when nothing
 differed unexpectedly, 1 when something did (or a known-difference entry is stale, or a

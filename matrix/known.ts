@@ -32,7 +32,9 @@ export function findEntry(
 
 /**
  * The verdict for a case that ran: pass, fail, known (listed and differs), or fixed (listed and
- * no longer differs, which fails the run until the entry is removed).
+ * no longer differs, which fails the run until the entry is removed). An entry describes what
+ * the output shows, never a hang: when the subject timed out and the reference did not
+ * (`subjectHung`), the case fails whatever the entry says.
  *
  * @example
  * ```ts
@@ -43,12 +45,19 @@ export function findEntry(
 export function judge(
   differences: readonly Difference[],
   entry: KnownDifference | undefined,
+  subjectHung = false,
 ): { verdict: Verdict; reason: string } {
   if (differences.length === 0) {
     if (entry && !entry.intermittent) {
       return { verdict: "fixed", reason: `fixed — remove the entry from ${KNOWN_FILE}` };
     }
     return { verdict: "pass", reason: "" };
+  }
+  if (entry && subjectHung) {
+    return {
+      verdict: "fail",
+      reason: `timed out (a known difference does not cover a hang): ${differences[0].summary}`,
+    };
   }
   if (entry) return { verdict: "known", reason: `known: ${entry.reason}` };
   return { verdict: "fail", reason: differences[0].summary };

@@ -54,3 +54,16 @@ Deno.test("judge: an intermittent entry that does not differ this time is a pass
   assert.equal(judge([], entry).verdict, "pass");
   assert.equal(judge([], { ...entry, intermittent: false }).verdict, "fixed");
 });
+
+Deno.test("judge: a known difference does not cover a subject that timed out", () => {
+  const timedOut: Difference = {
+    what: "status",
+    side: "both",
+    summary: "elfuse timed out, qemu-user exit 0",
+  };
+  const judged = judge([timedOut], entries[0], true);
+  assert.equal(judged.verdict, "fail");
+  assert.match(judged.reason, /timed out .*does not cover a hang.*elfuse timed out/);
+  // Without the hang the same entry covers it.
+  assert.equal(judge([timedOut], entries[0], false).verdict, "known");
+});

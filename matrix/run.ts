@@ -289,7 +289,11 @@ export async function runCase(
   let judgedAlone: string | undefined;
   if (r === undefined) {
     differences = checkAlone(c, s);
-    judged = judge(differences, entry?.reference === "*" && !entry.judgeAlone ? entry : undefined);
+    judged = judge(
+      differences,
+      entry?.reference === "*" && !entry.judgeAlone ? entry : undefined,
+      s.timedOut === true,
+    );
     if (reference) judgedAlone = `judged on ${subject.name} alone: ${refCannot}`;
   } else if (entry?.judgeAlone && alone && subject.name !== reference!.name) {
     // (Against itself, as in --elfuse-runner qemu-user, the reference's bug is on both sides.)
@@ -312,7 +316,7 @@ export async function runCase(
       ...checkExpected(c, s, "subject"),
       ...checkExpected(c, r, "reference"),
     ];
-    judged = judge(differences, entry);
+    judged = judge(differences, entry, s.timedOut === true && r.timedOut !== true);
   }
   return {
     ...base,

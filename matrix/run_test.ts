@@ -122,6 +122,12 @@ Deno.test("known differences are known; fixed ones and stale entries fail the ru
   assert.equal(exitCode(r1), 0);
   assert.equal(summaryLine(countOutcomes(r1)), "1 passed, 0 failed, 1 skipped");
 
+  // The same entry does not cover elfuse timing out where the reference finished.
+  const hangs = new FakeRunner("elfuse", () => ({ status: { kind: "timeout", seconds: 1 } }));
+  const hung = await runMatrix({ cases: [bad], subject: hangs, reference: ref, known });
+  assert.deepEqual(hung.outcomes.map((o) => o.verdict), ["fail"]);
+  assert.match(hung.outcomes[0].reason, /does not cover a hang/);
+
   // An entry for another reference does not apply.
   const r2 = await runMatrix({
     cases: [bad],

@@ -29,6 +29,9 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   fstatat: { parameters: ["i32", "usize", "usize", "i32"], result: "i32" },
+  // mode_t is 16 bits on macOS, 32 on Linux: passed as a register-wide usize. macOS has it since
+  // 13, so it is optional (null before).
+  mkfifoat: { parameters: ["i32", "usize", "usize"], result: "i32", optional: true },
   fstat: { parameters: ["i32", "usize"], result: "i32" },
   faccessat: { parameters: ["i32", "usize", "i32", "i32"], result: "i32" },
   readlinkat: { parameters: ["i32", "usize", "usize", "usize"], result: "isize" },

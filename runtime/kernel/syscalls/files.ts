@@ -4,6 +4,7 @@
 import { mayAccess } from "../file_permission.ts";
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
+import { openFlagsToHost } from "../../host/mod.ts";
 import { STAT_SIZE, statFromStatx, statx as hostStatx, STATX_SIZE } from "../../host/linux.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
@@ -234,6 +235,51 @@ function symlinkat(k: Task, a: Float64Array): number {
   return k.host(libc.symlinkat(target, k.path.atDir, p));
 }
 
+const S_IFMT = 0o170000, S_IFSOCK = 0o140000, S_IFREG = 0o100000, S_IFBLK = 0o060000;
+const S_IFDIR = 0o040000, S_IFCHR = 0o020000, S_IFIFO = 0o010000;
+/** Linux's O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC (asm-generic/fcntl.h). */
+const CREATE_NEW = 0o1 | 0o100 | 0o200 | 0o2000000;
+/** The host's own mknodat number (only Linux hosts make socket inodes). */
+const HOST_NR_MKNODAT: Record<string, bigint> = { x86_64: 259n, aarch64: 33n };
+/** The host's AT_SYMLINK_NOFOLLOW (Linux 0x100; Apple's fcntl.h 0x20). */
+const hostNoFollow = Deno.build.os === "darwin" ? 0x20 : 0x100;
+
+/**
+ * mknodat(2), checked in Linux's order (may_mknod, then the name, then CAP_MKNOD for devices): a
+ * regular file is created as open(O_CREAT|O_EXCL) creates one, a FIFO with the host's mkfifoat;
+ * socket inodes and, for a guest whose emulated euid is 0 (CAP_MKNOD), device nodes go to the
+ * host's own mknodat (Linux hosts), which applies the host's permission as it would to any
+ * program of this user. Otherwise a device node gets EPERM, as without CAP_MKNOD.
+ */
+function mknodat(k: Task, a: Float64Array): number {
+  const mode = a[2] >>> 0, perm = mode & 0o7777;
+  const type = mode & S_IFMT;
+  if (type === S_IFDIR) return -E.EPERM;
+  if (![0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return -E.EINVAL;
+  const p = pathAt(k, a[0], a[1], 0, false, false);
+  if (p < 0) return p;
+  const d = k.path.atDir;
+  if (type === 0 || type === S_IFREG) {
+    const fd = libc.openat(d, p, openFlagsToHost(CREATE_NEW), perm);
+    if (fd < 0) return k.host(fd);
+    libc.close(fd);
+    return 0;
+  }
+  if (type === S_IFIFO) {
+    const mkfifoat = libc.mkfifoat as ((d: number, p: number, m: number) => number) | null;
+    return mkfifoat === null ? -E.ENOSYS : k.host(mkfifoat(d, p, perm));
+  }
+  const nr = Deno.build.os === "linux" ? HOST_NR_MKNODAT[Deno.build.arch] : undefined;
+  const device = type !== S_IFSOCK;
+  if (nr !== undefined && (!device || k.proc.creds.privileged)) {
+    const dev = BigInt(device ? a[3] >>> 0 : 0); // mknodat takes an unsigned int dev
+    return k.host(Number(libc.syscall6(nr, BigInt(d), BigInt(p), BigInt(mode), dev, 0n, 0n)));
+  }
+  // EEXIST when the name is taken, else EPERM (vfs_mknod's CAP_MKNOD check).
+  const taken = libc.fstatat(d, p, k.rt.scratch.address + STATX_SLOT, hostNoFollow) === 0;
+  return taken ? -E.EEXIST : -E.EPERM;
+}
+
 export const fileSyscalls: SyscallDef[] = [
   { name: "fstat", handler: fstat, args: ["fd", "outbuf"] },
   { name: "newfstatat", handler: newfstatat, args: ["dirfd", "path", "outbuf", "hex"] },
@@ -339,6 +385,14 @@ export const fileSyscalls: SyscallDef[] = [
     name: "mkdirat",
     handler: withPathAt((_k, d, p, a) => libc.mkdirat(d, p, (a[2] >>> 0) & 0o7777), -1, false),
     args: ["dirfd", "path", "octal"],
+  },
+  {
+    name: "mknodat",
+    handler: mknodat,
+    args: ["dirfd", "path", "octal", "hex"],
+    status: "partial",
+    note:
+      "regular files and FIFOs (macOS 13 and later); socket inodes, and device nodes for a guest with euid 0, by the host's mknodat on Linux hosts (the host's permission applies); otherwise EPERM, as without CAP_MKNOD",
   },
   {
     name: "unlinkat",

@@ -145,6 +145,8 @@ Deno.test({
         `${busybox} mkdir ${mnt}/d`,
         `${busybox} mv ${mnt}/new.txt ${mnt}/d/moved.txt`,
         `${busybox} rm ${mnt}/gone.txt`,
+        // mknodat under the mount is the daemon's MKNOD.
+        `${busybox} mkfifo ${mnt}/d/fifo || exit 7`,
         `${busybox} ls ${mnt} ${mnt}/d`,
         // cd into the mount: a relative create and read there, then out again.
         `cd ${mnt}/d && echo relative > here.txt && ${busybox} cat here.txt && cd / || exit 8`,
@@ -154,13 +156,14 @@ Deno.test({
       assert.equal(o.code, 0, o.stderr);
       assert.equal(
         o.stdout,
-        `original\n${mnt}:\na.txt\nd\n\n${mnt}/d:\nmoved.txt\nrelative\nunmounted\n`,
+        `original\n${mnt}:\na.txt\nd\n\n${mnt}/d:\nfifo\nmoved.txt\nrelative\nunmounted\n`,
         o.stderr,
       );
       assert.equal(Deno.readTextFileSync(`${src}/a.txt`), "original\nappended\n");
       assert.equal(Deno.readTextFileSync(`${src}/d/moved.txt`), "written\n");
       assert.equal(Deno.readTextFileSync(`${src}/d/here.txt`), "relative\n");
       assert.ok(!exists(`${src}/gone.txt`) && !exists(`${src}/new.txt`));
+      assert.ok(Deno.lstatSync(`${src}/d/fifo`).isFifo, "the daemon made a FIFO");
     } finally {
       Deno.removeSync(tmp, { recursive: true });
     }

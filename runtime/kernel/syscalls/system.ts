@@ -257,6 +257,49 @@ function getpriority(k: Task, a: Float64Array): number {
   return 20 - nice;
 }
 
+/** struct sched_attr (uapi/linux/sched/types.h): VER0 is 48 bytes, VER1 (util clamps) 56. */
+const SCHED_ATTR_SIZE_VER0 = 48, SCHED_ATTR_SIZE = 56;
+
+/**
+ * sched_getattr(pid, attr, size, flags), argument checks in Linux's order: the thread runs under
+ * SCHED_OTHER (as sched_getscheduler says) at its nice value; deadline and clamp fields are 0.
+ * `size` is what the caller's struct holds: the kernel writes min(size, its own) and says so.
+ */
+function schedGetattr(k: Task, a: Float64Array): number {
+  const pid = a[0] | 0, attr = a[1], size = a[2] >>> 0, flags = a[3] >>> 0;
+  if (attr === 0 || pid < 0 || size > 4096 || size < SCHED_ATTR_SIZE_VER0 || flags !== 0) {
+    return -E.EINVAL;
+  }
+  if (!selfOnly(k, pid)) return -E.ESRCH;
+  const n = Math.min(size, SCHED_ATTR_SIZE);
+  if (!k.proc.canWrite(attr, n)) return -E.EFAULT;
+  k.clearErrno();
+  const nice = libc.getpriority(0, 0);
+  if (nice === -1 && k.errnoNow() !== 0) return k.fail();
+  k.proc.mem.fill(0, attr, attr + n);
+  const v = k.proc.view;
+  v.setUint32(attr, n, true); // size
+  v.setUint32(attr + 4, SCHED_OTHER, true); // sched_policy
+  v.setInt32(attr + 16, nice, true); // sched_nice (after the u64 sched_flags)
+  return 0;
+}
+
+/** The host's ioprio_set and ioprio_get numbers (Linux hosts: the guest's pids are the host's). */
+const HOST_NR_IOPRIO: Record<string, [bigint, bigint]> = {
+  x86_64: [251n, 252n],
+  aarch64: [30n, 31n],
+};
+
+/** ioprio_set(which, who, ioprio) / ioprio_get(which, who): the host's own, on Linux hosts. */
+function ioprio(set: boolean) {
+  const nr = Deno.build.os === "linux" ? HOST_NR_IOPRIO[Deno.build.arch]?.[set ? 0 : 1] : undefined;
+  return (k: Task, a: Float64Array): number => {
+    if (nr === undefined) return -E.ENOSYS;
+    const r = libc.syscall6(nr, BigInt(a[0] | 0), BigInt(a[1] | 0), BigInt(a[2] | 0), 0n, 0n, 0n);
+    return k.host(Number(r));
+  };
+}
+
 const CAP_V1 = 0x19980330, CAP_V2 = 0x20071026, CAP_V3 = 0x20080522;
 
 /**
@@ -471,6 +514,27 @@ export const systemSyscalls: SyscallDef[] = [
       return k.host(libc.sched_rr_get_interval(0, k.proc.hostBase + a[1]));
     },
     args: ["int", "outbuf"],
+  },
+  {
+    name: "ioprio_set",
+    handler: ioprio(true),
+    args: ["int", "int", "hex"],
+    status: "partial",
+    note: "the host's (Linux hosts; ENOSYS on macOS)",
+  },
+  {
+    name: "ioprio_get",
+    handler: ioprio(false),
+    args: ["int", "int"],
+    status: "partial",
+    note: "the host's (Linux hosts; ENOSYS on macOS)",
+  },
+  {
+    name: "sched_getattr",
+    handler: schedGetattr,
+    args: ["int", "outbuf", "uint", "hex"],
+    status: "partial",
+    note: "as sched_getscheduler: SCHED_OTHER at the thread's nice value",
   },
   { name: "sched_get_priority_max", handler: schedPriorityLimit(true), args: ["int"] },
   { name: "sched_get_priority_min", handler: schedPriorityLimit(false), args: ["int"] },

@@ -146,6 +146,8 @@ export interface CliRequest {
   x86Translator?: string;
   /** --no-x86, --no-rosetta (or ELFUSE_NO_X86, ELFUSE_NO_ROSETTA). */
   noX86?: boolean;
+  /** ELFUSE_X86_STANDIN=rosetta: the --x86-translator plays Rosetta's role (tests). */
+  x86StandIn?: boolean;
   /** --gdb: where the GDB stub listens (runtime/gdb/). */
   gdb?: string;
   /** --gdb-stop-on-entry: the guest waits for the debugger before its first instruction. */
@@ -230,6 +232,13 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     (Deno.env.get("ELFUSE_X86_TRANSLATOR") || undefined);
   if (translator === "") throw new ElfuseError("--x86-translator needs a path", 2);
   const envFlag = (name: string) => !["", "0", undefined].includes(Deno.env.get(name));
+  const standIn = Deno.env.get("ELFUSE_X86_STANDIN") || undefined;
+  if (standIn !== undefined && standIn !== "rosetta") {
+    throw new ElfuseError(`ELFUSE_X86_STANDIN=${standIn}: the only stand-in is rosetta`, 2);
+  }
+  if (standIn !== undefined && translator === undefined) {
+    throw new ElfuseError("ELFUSE_X86_STANDIN=rosetta needs --x86-translator PATH", 2);
+  }
   return {
     program: rest[0],
     args: rest.slice(1),
@@ -248,6 +257,7 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     x86Translator: translator,
     noX86: values["no-x86"] === true || values["no-rosetta"] === true ||
       envFlag("ELFUSE_NO_X86") || envFlag("ELFUSE_NO_ROSETTA"),
+    x86StandIn: standIn !== undefined,
     gdb: values.gdb,
     gdbStopOnEntry: values["gdb-stop-on-entry"] === true,
   };

@@ -296,6 +296,11 @@ export class Process {
     return this.as.canWrite(addr, len);
   }
 
+  /** The slab offset of guest [addr, addr+len) for a kernel copy, or -1 (AddressSpace.resolve). */
+  resolve(addr: number, len: number, prot: number): number {
+    return this.as.resolve(addr, len, prot);
+  }
+
   /**
    * Length of the NUL-terminated guest string at addr (without the NUL), -EFAULT when it runs
    * into unreadable memory, -ENAMETOOLONG past `max` bytes.

@@ -131,8 +131,14 @@ export function vzIoctlGate(path: string, rosettaGuestPath: string, pid: number)
 /** Guest memory as the VZ answer needs it (Process satisfies it). */
 export interface VzMemory {
   readonly mem: Uint8Array;
-  canWrite(addr: number, len: number): boolean;
+  /**
+   * The slab offset of guest [addr, addr+len) for a kernel write, or -1 (EFAULT): through the
+   * alias table for Rosetta's image and kbuf above the slab (AddressSpace.resolve).
+   */
+  resolve(addr: number, len: number, prot: number): number;
 }
+
+const PROT_WRITE = 2; // memory/vmas.ts
 
 /** A process's Rosetta state: what the ioctl handler consults (Process.rosetta). */
 export interface RosettaProcess {
@@ -160,8 +166,9 @@ export function rosettaIoctl(
   if (!vzIoctlGate(fdPath, r.guestPath, pid)) return undefined;
   const a = vzIoctl(request, { rosettadPath: r.rosettadPath, fd: r.rosettadFd }, r.signature);
   if (a === undefined || a.reply === undefined) return a?.result;
-  if (!m.canWrite(arg, a.reply.length)) return -14; // EFAULT
-  m.mem.set(a.reply, arg);
+  const at = m.resolve(arg, a.reply.length, PROT_WRITE);
+  if (at < 0) return -14; // EFAULT
+  m.mem.set(a.reply, at);
   return a.result;
 }
 

@@ -1,0 +1,104 @@
+// Rosetta's hand-over, played by a stand-in (fixtures/translator/rosetta_standin.h): an AArch64
+// program that ELFUSE_X86_STANDIN=rosetta makes elfuse treat as Rosetta. It prints what it was
+// handed (argv, AT_EXECFD and the program behind it) and what the VZ ioctls answer on its own
+// /proc/self/exe. Apple's Rosetta never runs here (docs/x86_64.md). Needs the stand-in and the
+// x86-64 fixtures (deno task fixtures on an x86-64 Linux host) and busybox (./dev setup).
+import assert from "node:assert/strict";
+import { runCliWith } from "../testing.ts";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const build = `${repo}fixtures/build`;
+const standIn = `${build}/rosetta_standin`;
+const hello = `${build}/x86_hello`;
+const busybox = `${repo}.tools/debs/busybox-static/bin/busybox`;
+const present = (p: string) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+};
+const missing = [standIn, hello, busybox].filter((p) => !present(p));
+const ignore = missing.length > 0;
+if (ignore) console.error(`Rosetta stand-in tests ignored: missing ${missing.join(", ")}`);
+
+const asRosetta = { ELFUSE_X86_STANDIN: "rosetta" };
+
+/** What the stand-in prints when handed `program` with `args` and the program open as `fd`. */
+function handed(program: string, args: string[], fd: number, check = "-25"): string {
+  return [
+    `argv[0]: ${standIn}`,
+    `argv[1]: ${program}`,
+    ...args.map((a, i) => `argv[${i + 2}]: ${a}`),
+    `execfd: ${fd}`,
+    "execfd cloexec: 0 read: 64 machine: 62", // not close-on-exec; the x86-64 ELF header
+    `vz check: ${check}`,
+    `vz key: ${check}`,
+    "vz caps: 0 enable: 0 name: ", // no rosettad bridge: all 128 bytes zero
+    "vz activate: 0",
+    "vz check on execfd: -25", // only its own binary's descriptor answers
+    "",
+  ].join("\n");
+}
+
+for (const backend of ["unicorn", "hvf-sim"]) {
+  Deno.test({
+    name: `Rosetta stand-in (${backend}): argv, AT_EXECFD and the VZ ioctls from the command line`,
+    ignore,
+    fn: async () => {
+      const r = await runCliWith(
+        asRosetta,
+        "--backend",
+        backend,
+        "--x86-translator",
+        standIn,
+        hello,
+        "a",
+        "b c",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, handed(hello, ["a", "b c"], 3));
+    },
+  });
+}
+
+Deno.test({
+  name: "Rosetta stand-in: execve of an x86-64 program hands it the lowest free fd",
+  ignore,
+  fn: async () => {
+    // fd 3 is taken by the shell's redirection, so the program is opened as 4.
+    const script = "exec 3</dev/null; ./x86_hello one";
+    const r = await runCliWith(
+      asRosetta,
+      "--x86-translator",
+      standIn,
+      "--workdir",
+      build,
+      busybox,
+      "sh",
+      "-c",
+      script,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, handed("./x86_hello", ["one"], 4));
+  },
+});
+
+Deno.test({
+  name: "Rosetta stand-in: without ELFUSE_X86_STANDIN it is any translator (no AT_EXECFD, no VZ)",
+  ignore,
+  fn: async () => {
+    const r = await runCliWith({}, "--x86-translator", standIn, hello);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^execfd: -1$/m);
+    assert.match(r.stdout, /^vz caps: -25 /m);
+    const bad = await runCliWith(
+      { ELFUSE_X86_STANDIN: "box64" },
+      "--x86-translator",
+      standIn,
+      hello,
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^elfuse: ELFUSE_X86_STANDIN=box64: the only stand-in is rosetta\n$/);
+  },
+});

@@ -73,6 +73,11 @@ environment:
   ELFUSE_X86_SYSROOT     box64's sysroot for x86-64 programs run without --sysroot (default
                          ~/.cache/elfuse/x86-sysroot; at a terminal elfuse offers to fetch it)
   ELFUSE_NO_X86=1        as --no-x86 (ELFUSE_NO_ROSETTA=1 too)
+  ELFUSE_VZ_SIGNATURE_FILE
+                         Rosetta: a file holding Apple's VZ signature, or a binary to find it
+                         in (default: Rosetta's own binary; see docs/x86_64.md)
+  ELFUSE_X86_STANDIN=rosetta
+                         (tests) the --x86-translator program plays Rosetta's role
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first

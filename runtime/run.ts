@@ -24,8 +24,7 @@ import { Sysroot } from "./sysroot/resolve.ts";
 import { cpuNow } from "./kernel/syscalls/time.ts";
 import { endTree, startTree } from "./kernel/fuse/mounts.ts";
 // Small, and loaded with execve's handler anyway (kernel/syscalls/exec.ts).
-import { installExecFd, openExecFile } from "./x86/rosetta_process.ts";
-import { vzIoctlFor } from "./x86/rosetta.ts";
+import { answerVzIoctls, installExecFd, openExecFile } from "./x86/rosetta_process.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -182,9 +181,12 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (execFile !== undefined) {
     installExecFd(proc.fds, execFile.fd, execFile.hostFd, execFile.guestPath);
   }
+  // Rosetta checks its VZ environment with ioctls on its own binary (x86/rosetta.ts); -v says
+  // where Apple's signature came from (runKernel sets the same again).
   if (x86Kind === "rosetta") {
-    // Rosetta checks its VZ environment with ioctls on its own binary (x86/rosetta.ts).
-    proc.vzIoctl = vzIoctlFor({ guestPath: proc.info.exePath, rosettadFd: -1 }, proc, proc.pid);
+    proc.rt.verbose = opts.verbose === true;
+    proc.rt.note = note;
+    answerVzIoctls(proc, opts.x86StandIn === true);
   }
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;

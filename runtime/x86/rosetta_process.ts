@@ -5,7 +5,10 @@
 // start-up (run.ts) and by execve (kernel/syscalls/exec.ts); backend-neutral.
 import { libc } from "../host/libc.ts";
 import type { FdTable } from "../kernel/fdtable.ts";
+import type { Process } from "../kernel/process.ts";
 import { ProgramFile } from "../program_file.ts";
+import { vzIoctlFor } from "./rosetta.ts";
+import { lookUpSignature } from "./vz_signature.ts";
 
 const SEEK_SET = 0;
 
@@ -27,4 +30,29 @@ export function openExecFile(hostPath: string): number {
  */
 export function installExecFd(fds: FdTable, fd: number, hostFd: number, guestPath: string): void {
   fds.set(fd, { hostFd, cloexec: false, path: guestPath, file: undefined });
+}
+
+/**
+ * Makes `proc`, which now runs Rosetta (or a stand-in for it), answer the VZ ioctls on its own
+ * binary. Apple's signature is looked up once per host process: in ELFUSE_VZ_SIGNATURE_FILE, else
+ * in Apple's Rosetta binary itself (never in a stand-in's).
+ */
+export function answerVzIoctls(proc: Process, standIn: boolean): void {
+  const rt = proc.rt;
+  if (rt.vzSignature === undefined) {
+    rt.vzSignature = lookUpSignature(
+      (name) => Deno.env.get(name),
+      standIn ? undefined : proc.info.hostExePath,
+    );
+    if (rt.verbose) {
+      const s = rt.vzSignature;
+      rt.note(`VZ signature: ${s.signature ? "from" : "none:"} ${s.source}`);
+    }
+  }
+  const signature = rt.vzSignature.signature;
+  proc.vzIoctl = vzIoctlFor(
+    { guestPath: proc.info.exePath, rosettadFd: -1, signature },
+    proc,
+    proc.pid,
+  );
 }

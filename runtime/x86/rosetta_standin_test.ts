@@ -102,3 +102,39 @@ Deno.test({
     assert.match(bad.stderr, /^elfuse: ELFUSE_X86_STANDIN=box64: the only stand-in is rosetta\n$/);
   },
 });
+
+/** FNV-1a, as the stand-in prints it. */
+function fnv(bytes: Uint8Array): string {
+  let h = 2166136261;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+Deno.test({
+  name: "Rosetta stand-in: CHECK answers the signature ELFUSE_VZ_SIGNATURE_FILE holds",
+  ignore,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "elfuse-vz-" });
+    try {
+      // Made up, of the signature's shape (vz_signature.ts): never Apple's.
+      const sig = new Uint8Array(69);
+      sig.set(
+        new TextEncoder().encode("made-up line\nanother made-up line\n\u00a9 Nobody".padEnd(67)),
+      );
+      const file = `${dir}/sig`;
+      Deno.writeFileSync(file, sig);
+      const r = await runCliWith(
+        { ...asRosetta, ELFUSE_VZ_SIGNATURE_FILE: file },
+        "-v",
+        "--x86-translator",
+        standIn,
+        hello,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, handed(hello, [], 3, `0 fnv ${fnv(sig)}`));
+      assert.match(r.stderr, /VZ signature: from ELFUSE_VZ_SIGNATURE_FILE /);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

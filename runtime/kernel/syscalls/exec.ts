@@ -8,8 +8,7 @@ import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, parseElf } from "../../elf/parse.ts";
 import { findTranslator, handOver, translatorProblem } from "../../x86/translator.ts";
-import { installExecFd, openExecFile } from "../../x86/rosetta_process.ts";
-import { vzIoctlFor } from "../../x86/rosetta.ts";
+import { answerVzIoctls, installExecFd, openExecFile } from "../../x86/rosetta_process.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
@@ -303,13 +302,7 @@ function exec(
     auxvLength: image.auxvLength,
     stackStart: image.sp,
   });
-  if (target.rosetta) {
-    k.proc.vzIoctl = vzIoctlFor(
-      { guestPath: k.proc.info.exePath, rosettadFd: -1 },
-      k.proc,
-      k.proc.pid,
-    );
-  }
+  if (target.rosetta) answerVzIoctls(k.proc, k.rt.options.x86StandIn === true);
   // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
   // which for a translated program is the program, not its translator.
   k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);

@@ -342,6 +342,7 @@ function commitExec(k: Task): void {
   k.proc.timers?.clear();
   // The new image is not Rosetta unless exec() says so once it is built.
   k.proc.vzIoctl = undefined;
+  k.proc.as.dropAliases();
   k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;
   k.robustList = 0;

@@ -73,6 +73,11 @@ environment:
   ELFUSE_X86_SYSROOT     box64's sysroot for x86-64 programs run without --sysroot (default
                          ~/.cache/elfuse/x86-sysroot; at a terminal elfuse offers to fetch it)
   ELFUSE_NO_X86=1        as --no-x86 (ELFUSE_NO_ROSETTA=1 too)
+  ELFUSE_VZ_SIGNATURE_FILE
+                         Rosetta: a file holding Apple's VZ signature, or a binary to find it
+                         in (default: Rosetta's own binary; see docs/x86_64.md)
+  ELFUSE_X86_STANDIN=rosetta
+                         (tests) the --x86-translator program plays Rosetta's role
   ELFUSE_LIBUNICORN      path of the libunicorn shared library to use
   ELFUSE_FORK=process    start every fork child as a host process of its own (slower),
                          instead of running it in-process first
@@ -146,6 +151,8 @@ export interface CliRequest {
   x86Translator?: string;
   /** --no-x86, --no-rosetta (or ELFUSE_NO_X86, ELFUSE_NO_ROSETTA). */
   noX86?: boolean;
+  /** ELFUSE_X86_STANDIN=rosetta: the --x86-translator plays Rosetta's role (tests). */
+  x86StandIn?: boolean;
   /** --gdb: where the GDB stub listens (runtime/gdb/). */
   gdb?: string;
   /** --gdb-stop-on-entry: the guest waits for the debugger before its first instruction. */
@@ -230,6 +237,13 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     (Deno.env.get("ELFUSE_X86_TRANSLATOR") || undefined);
   if (translator === "") throw new ElfuseError("--x86-translator needs a path", 2);
   const envFlag = (name: string) => !["", "0", undefined].includes(Deno.env.get(name));
+  const standIn = Deno.env.get("ELFUSE_X86_STANDIN") || undefined;
+  if (standIn !== undefined && standIn !== "rosetta") {
+    throw new ElfuseError(`ELFUSE_X86_STANDIN=${standIn}: the only stand-in is rosetta`, 2);
+  }
+  if (standIn !== undefined && translator === undefined) {
+    throw new ElfuseError("ELFUSE_X86_STANDIN=rosetta needs --x86-translator PATH", 2);
+  }
   return {
     program: rest[0],
     args: rest.slice(1),
@@ -248,6 +262,7 @@ export async function parseCli(argv: string[]): Promise<CliRequest | "help" | "v
     x86Translator: translator,
     noX86: values["no-x86"] === true || values["no-rosetta"] === true ||
       envFlag("ELFUSE_NO_X86") || envFlag("ELFUSE_NO_ROSETTA"),
+    x86StandIn: standIn !== undefined,
     gdb: values.gdb,
     gdbStopOnEntry: values["gdb-stop-on-entry"] === true,
   };

@@ -162,6 +162,8 @@ Deno.test("--help documents every option the parser accepts", async () => {
       "--no-rosetta",
       "ELFUSE_X86_TRANSLATOR",
       "ELFUSE_NO_X86",
+      "ELFUSE_VZ_SIGNATURE_FILE",
+      "ELFUSE_X86_STANDIN",
       "sysroot create",
       "binfmt install",
     ]

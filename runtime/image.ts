@@ -30,6 +30,11 @@ export interface ImageSpec {
    * identity-mapped slab (backends/hvf/rosetta_install.ts). Its brk then starts at pieBase.
    */
   placeMain?: (as: AddressSpace) => LoadedImage;
+  /**
+   * AT_EXECFD: the guest fd of the program a translator is handed open, as Linux's binfmt_misc
+   * passes it for its O (or C) flag (fs/exec.c begin_new_exec, create_elf_tables).
+   */
+  execFd?: number;
   /** AT_UID, AT_EUID, AT_GID, AT_EGID after an execve (default: the host's). */
   ids?: { uid: number; euid: number; gid: number; egid: number };
 }
@@ -88,6 +93,7 @@ export function buildImage(as: AddressSpace, spec: ImageSpec): Image {
       [AT.SECURE, 0],
       [AT.MINSIGSTKSZ, 5120],
       ...(vdso ? [[AT.SYSINFO_EHDR, vdso] as [number, number]] : []),
+      ...(spec.execFd !== undefined ? [[AT.EXECFD, spec.execFd] as [number, number]] : []),
     ],
   });
   return {

@@ -23,6 +23,8 @@ import { INLINE_SLICE_MS, inlineTable, startingTable } from "./kernel/inline_tab
 import { Sysroot } from "./sysroot/resolve.ts";
 import { cpuNow } from "./kernel/syscalls/time.ts";
 import { endTree, startTree } from "./kernel/fuse/mounts.ts";
+// Small, and loaded with execve's handler anyway (kernel/syscalls/exec.ts).
+import { answerVzIoctls, installExecFd, openExecFile } from "./x86/rosetta_process.ts";
 
 export interface RunOptions {
   /** Program path or bare name (looked up in the guest environment's PATH). */
@@ -46,6 +48,8 @@ export interface RunOptions {
   x86Translator?: string;
   /** Refuse x86-64 programs. */
   noX86?: boolean;
+  /** ELFUSE_X86_STANDIN=rosetta: the x86Translator plays Rosetta's role (docs/x86_64.md). */
+  x86StandIn?: boolean;
   /** Serve the GDB remote protocol here: PORT, HOST:PORT or a unix socket path (docs/gdb.md). */
   gdb?: string;
   /** With `gdb`: wait for the debugger before the first instruction. */
@@ -104,6 +108,8 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   let prog = target.program;
   let argv = target.argv;
   let x86Kind: string | undefined;
+  /** Rosetta's hand-over: the x86-64 program opened for AT_EXECFD, and the guest fd it gets. */
+  let execFile: { hostFd: number; fd: number; guestPath: string } | undefined;
   if (prog.elf.machine === EM_X86_64) {
     // The translator is what runs, handed the program as binfmt_misc would (docs/x86_64.md).
     const { startX86 } = await import("./x86/start.ts");
@@ -119,6 +125,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
         `x86-64 program: running it through ${x86.translator.guestPath} (${x86.translator.source})`,
       );
     }
+    if (x86.openProgram) execFile = openForTranslator(prog.hostPath, sysroot, closedStdio);
     prog = x86.program;
     argv = x86.argv;
     x86Kind = x86.translator.kind;
@@ -140,8 +147,11 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   as.mapper = backend;
 
   // Rosetta (only ever chosen on macOS/arm64 with hvf, and refused before this for now: see
-  // x86/rosetta.ts rosettaUnavailable) is placed at its 128 TiB link address through hvf aliases.
-  const placeMain = x86Kind === "rosetta" ? await rosettaPlacement(backend, prog) : undefined;
+  // x86/rosetta.ts rosettaUnavailable) is placed at its 128 TiB link address through hvf aliases;
+  // so is a stand-in for it linked there (hvf and hvf-sim only).
+  const placeMain = x86Kind === "rosetta" && linkedAbove(prog, as.size)
+    ? await rosettaPlacement(backend, prog)
+    : undefined;
   const image = buildImage(as, {
     program: prog,
     placeMain,
@@ -152,6 +162,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
     hwcap2: backend.hwcap2,
     monotonicCounter: backend.monotonicCounter === true,
     sysroot,
+    execFd: execFile?.fd,
   });
   const leader = newProcess(new Runtime(), as, {
     exePath: sysroot?.guestPath(hostPath) ?? hostPath,
@@ -167,6 +178,16 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   startTree(proc.rt);
   publish(proc);
   installStdio(proc, closedStdio);
+  if (execFile !== undefined) {
+    installExecFd(proc.fds, execFile.fd, execFile.hostFd, execFile.guestPath);
+  }
+  // Rosetta checks its VZ environment with ioctls on its own binary (x86/rosetta.ts); -v says
+  // where Apple's signature came from (runKernel sets the same again).
+  if (x86Kind === "rosetta") {
+    proc.rt.verbose = opts.verbose === true;
+    proc.rt.note = note;
+    answerVzIoctls(proc, opts.x86StandIn === true);
+  }
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
   vcpu.set(Reg.SP, image.sp);
@@ -216,6 +237,7 @@ export async function runKernel(
     verbose: opts.verbose,
     x86Translator: opts.x86Translator,
     noX86: opts.noX86,
+    x86StandIn: opts.x86StandIn,
   };
   const rows = tables.rows;
   proc.table = inline ? tables.inline : tables.base;
@@ -283,13 +305,31 @@ export async function runKernel(
   }
 }
 
-/** Loads and starts the GDB stub (runtime/gdb/: only under --gdb). */
 /** Rosetta's placement at 128 TiB (hvf only), loaded only for a Rosetta start. */
 async function rosettaPlacement(backend: Backend, prog: Program) {
   const m = await import("./backends/hvf/rosetta_install.ts");
   return m.rosettaPlacement(backend, prog);
 }
 
+/** Whether a program's lowest PT_LOAD lies above the slab (Rosetta, linked at 128 TiB). */
+function linkedAbove(prog: Program, slabSize: number): boolean {
+  const loads = prog.elf.phdrs.filter((p) => p.type === 1 && p.memsz > 0);
+  return loads.length > 0 && Math.min(...loads.map((p) => p.vaddr)) >= slabSize;
+}
+
+/**
+ * The x86-64 program opened for a translator handed it as AT_EXECFD. Its guest fd is the lowest
+ * free one once the standard fds are in (3, or a standard fd the caller closed), as Linux's
+ * get_unused_fd_flags(0) picks it.
+ */
+function openForTranslator(hostPath: string, sysroot: Sysroot | undefined, closed: string) {
+  const hostFd = openExecFile(hostPath);
+  if (hostFd < 0) throw new ElfuseError(`${hostPath}: cannot open it for the translator`, 126);
+  const fd = [0, 1, 2].find((n) => closed.includes(String(n))) ?? 3;
+  return { hostFd, fd, guestPath: sysroot?.guestPath(hostPath) ?? hostPath };
+}
+
+/** Loads and starts the GDB stub (runtime/gdb/: only under --gdb). */
 async function startDebugger(proc: Process, backend: Backend, opts: RunOptions) {
   const { parseEndpoint } = await import("./gdb/endpoint.ts");
   const endpoint = parseEndpoint(opts.gdb!);

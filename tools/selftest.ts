@@ -12,6 +12,7 @@ import { shimSha256 } from "../shim/shim_bytes.ts";
 import { EM_AARCH64, parseElf } from "../runtime/elf/parse.ts";
 import { ROSETTA_LINK_BASE, ROSETTA_PATH, rosettaInstallHint } from "../runtime/x86/rosetta.ts";
 import { describeRosettaPlacement } from "../runtime/backends/hvf/rosetta_layout.ts";
+import { lookUpSignature } from "../runtime/x86/vz_signature.ts";
 
 type Result = "ok" | "FAIL" | "not available yet";
 const lines: string[] = [];
@@ -152,10 +153,17 @@ const steps: [string, () => Promise<string | { result: Result; detail: string }>
 /**
  * Whether Linux Rosetta is installed, and whether its binary is what docs/x86_64.md records (a
  * static AArch64 program linked at 128 TiB) and where its image and kbuf would go under a 36-bit
- * IPA (backends/hvf/rosetta_layout.ts): facts the Rosetta path is built on, checked on the Mac
- * that reports. The hvf backend does not install that layout yet, so the step is "not available
+ * IPA (backends/hvf/rosetta_layout.ts), and whether Apple's VZ signature is found at run time
+ * (x86/vz_signature.ts): facts the Rosetta path is built on, checked on the Mac that reports. The hvf backend does not install that layout yet, so the step is "not available
  * yet" at best.
  */
+function vzSignatureFact(): string {
+  const s = lookUpSignature((n) => Deno.env.get(n), ROSETTA_PATH);
+  return s.signature !== undefined
+    ? `VZ signature found (${s.source})`
+    : `no VZ signature: ${s.source}; please report`;
+}
+
 function rosettaStep(): { result: Result; detail: string } {
   const later = (detail: string) => ({ result: "not available yet" as Result, detail });
   if (Deno.build.os !== "darwin" || Deno.build.arch !== "aarch64") {
@@ -179,6 +187,8 @@ function rosettaStep(): { result: Result; detail: string } {
     `entry 0x${elf.entry.toString(16)}`,
     elf.entry >= ROSETTA_LINK_BASE ? "at 128 TiB as recorded" : "NOT at 128 TiB: please report",
     describeRosettaPlacement(elf.phdrs, elf.entry),
+    // Whether Apple's VZ signature can be read at run time (its bytes are never printed).
+    vzSignatureFact(),
   ];
   return later(`${ROSETTA_PATH}: ${facts.join(", ")}; hosting it is not complete yet`);
 }

@@ -4,6 +4,8 @@
 
 export const AT = {
   NULL: 0,
+  /** The fd of the program an interpreter runs (binfmt_misc's O and C flags). */
+  EXECFD: 2,
   PHDR: 3,
   PHENT: 4,
   PHNUM: 5,

@@ -35,6 +35,8 @@ export function pathAt(
   const len = k.proc.strlen(addr);
   if (len < 0) return len;
   if (len === 0 && !emptyOk) return -E.ENOENT;
+  // A path outside the slab (in Rosetta's image, through an alias) is read at its backing.
+  if (addr < 0 || addr >= k.proc.mem.length) addr = k.proc.readable(addr, len + 1);
   const fd = dirfd | 0;
   const abs = k.proc.mem[addr] === 0x2f; /* '/' */
   let entry: FdEntry | undefined;
@@ -70,7 +72,7 @@ function inSysroot(
   slot: number,
   follow: boolean,
 ): number {
-  let s = k.proc.string(addr) as string;
+  let s = checked(k, addr);
   const abs = s.startsWith("/");
   if (!abs) {
     // Relative paths follow the same rules: from the working directory or dirfd as the guest
@@ -107,7 +109,7 @@ function fuseDir(e: FdEntry): string | undefined {
  * the path is made absolute in the guest's view and resolved as an absolute one.
  */
 function fromFuseDir(k: Task, base: string, addr: number, slot: number, follow: boolean): number {
-  const c = canonical(k, `${base}/${k.proc.string(addr)}`);
+  const c = canonical(k, `${base}/${checked(k, addr)}`);
   k.path.atDir = HOST_AT_FDCWD;
   if (under(c, "/proc") || under(c, "/dev")) {
     const mapped = devView(c);
@@ -184,13 +186,13 @@ function procView(
     const plain = isCanonical(mem, addr, len);
     const sy = second === 0x73 /* s */ && mem[addr + 2] === 0x79; /* y */
     if (plain && second !== 0x70 /* p */ && second !== 0x64 /* d */ && !sy) return undefined;
-    guest = k.proc.string(addr) as string;
+    guest = checked(k, addr);
     if (plain && under(guest, "/sys")) return sysPath(guest);
     if (plain && !under(guest, "/proc") && !under(guest, "/dev")) return undefined;
   } else {
     const base = relativeBase(k, entry, addr, len);
     if (base === undefined) return undefined;
-    guest = `${base}/${k.proc.string(addr)}`;
+    guest = `${base}/${checked(k, addr)}`;
   }
   const c = canonical(k, guest);
   if (under(c, "/sys")) return sysPath(c) ?? (abs ? undefined : c);
@@ -225,6 +227,16 @@ function sysPath(c: string): number | undefined {
   for (const shown of SYS_SHOWN) if (under(c, shown) || under(shown, c)) return undefined;
   return -E.ENOENT;
 }
+
+/**
+ * The path at slab offset `addr`, which pathAt has checked (strlen) and, for a path in an alias,
+ * turned into its backing's offset: read straight from the slab.
+ */
+function checked(k: Task, addr: number): string {
+  const mem = k.proc.mem;
+  return pathDecoder.decode(mem.subarray(addr, mem.indexOf(0, addr)));
+}
+const pathDecoder = new TextDecoder();
 
 /** `p` is `dir` or below it. */
 function under(p: string, dir: string): boolean {

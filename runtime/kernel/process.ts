@@ -296,12 +296,31 @@ export class Process {
     return this.as.canWrite(addr, len);
   }
 
+  /** The slab offset of guest [addr, addr+len) for a kernel copy, or -1 (AddressSpace.resolve). */
+  resolve(addr: number, len: number, prot: number): number {
+    return this.as.resolve(addr, len, prot);
+  }
+
+  /**
+   * Where the kernel reads guest [addr, addr+len): the slab offset (addr itself in the slab, the
+   * backing through the alias table outside it: Rosetta's image, its kbuf and its high mappings
+   * on hvf), or -1 for EFAULT. As cheap as canRead for an ordinary address.
+   */
+  readable(addr: number, len: number): number {
+    return this.as.resolve(addr, len, 1 /* PROT_READ */);
+  }
+
+  /** Where the kernel writes guest [addr, addr+len), or -1 for EFAULT (as readable). */
+  writable(addr: number, len: number): number {
+    return this.as.resolve(addr, len, 2 /* PROT_WRITE */);
+  }
+
   /**
    * Length of the NUL-terminated guest string at addr (without the NUL), -EFAULT when it runs
    * into unreadable memory, -ENAMETOOLONG past `max` bytes.
    */
   strlen(addr: number, max = 4096): number {
-    if (addr >= this.as.slab.size) return this.as.aliases.strlen(this.mem, addr, max);
+    if (addr < 0 || addr >= this.mem.length) return this.as.aliases.strlen(this.mem, addr, max);
     const vmas = this.as.vmas;
     let a = addr;
     const limit = addr + max;
@@ -320,7 +339,9 @@ export class Process {
   string(addr: number, max = 4096): string | number {
     const n = this.strlen(addr, max);
     if (n < 0) return n;
-    const at = addr < this.as.slab.size ? addr : this.as.aliases.resolve(addr, n, PROT_READ);
+    const at = addr >= 0 && addr < this.mem.length
+      ? addr
+      : this.as.aliases.resolve(addr, n, PROT_READ);
     return dec.decode(this.mem.subarray(at, at + n));
   }
 

@@ -8,6 +8,7 @@ import type { KickTimer } from "../host/kick_timer.ts";
 import type { X86Settings } from "../x86/translator.ts";
 import type { FuseRun } from "./fuse/mounts.ts";
 import type { XnuIpc } from "../host/darwin_ipc.ts";
+import type { SignatureLookup } from "../x86/vz_signature.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts (and execve's x86-64 programs). */
 export interface RuntimeOptions extends X86Settings {
@@ -56,6 +57,11 @@ export class Runtime {
   inlineForks: boolean | undefined;
   /** The timer that kicks this thread while an in-process child runs (inline_fork.ts). */
   kickTimer: KickTimer | undefined;
+  /**
+   * Apple's VZ signature for Rosetta's CHECK ioctl, once looked up on this host (never stored:
+   * x86/vz_signature.ts).
+   */
+  vzSignature: SignatureLookup | undefined;
   /** The process tree's FUSE mount table, once looked for (fuse/mounts.ts). */
   fuse: FuseRun | undefined;
   #pidMax = 0;

@@ -49,7 +49,16 @@ export interface PageMapper {
    * stage-1 tables can; Unicorn's identity memory cannot, so it leaves this out).
    */
   mapAlias?(va: number, gpa: number, size: number, prot: number): void;
+  /** Removes an alias's entries (with mapAlias). */
+  unmapAlias?(va: number, size: number): void;
+  /** Changes an alias's protection; `gpa` is its backing, as mapAlias was given it. */
+  protectAlias?(va: number, gpa: number, size: number, prot: number): void;
 }
+
+/** The name of the slab range backing a mapping above the slab (/proc/self/maps). */
+export const HIGH_REGION = "[high-va]";
+/** The top of TTBR0's range (T0SZ 16): aliases live below it. */
+const VA_LIMIT = 2 ** 48;
 
 /** Where things go in the guest (64 GiB slab). Chosen to look like Linux on arm64. */
 export const layout = {
@@ -131,6 +140,16 @@ export class AddressSpace {
       return this.vmas.allows(addr, len, prot) ? addr : -1;
     }
     return this.aliases.resolve(addr, len, prot);
+  }
+
+  /**
+   * Records the kbuf's TTBR1 view (backends/hvf/rosetta_install.ts), whose stage-1 tables
+   * enableTtbr1 writes, for the kernel's copy-in: at `signedVa`, the negative number a syscall
+   * argument with bits 63:53 set arrives as (aliases.ts).
+   */
+  recordUpperAlias(signedVa: number, gpa: number, size: number, prot: number, name: string): void {
+    if (signedVa >= 0 || signedVa + size > 0) throw new RangeError("not an upper-half range");
+    this.aliases.add({ va: signedVa, end: signedVa + size, offset: gpa, prot, name });
   }
 
   /**
@@ -372,6 +391,7 @@ export class AddressSpace {
     let start: number;
     if (fixed) {
       if (addr % PAGE_SIZE !== 0) return -E.EINVAL;
+      if (addr >= this.slab.size) return this.#mmapHigh(addr, len, prot, flags, file, offset);
       if (addr + len > this.slab.size || addr < layout.mmapFloor) return -E.ENOMEM;
       if (this.#reserved(addr, addr + len)) return -E.ENOMEM;
       if (
@@ -457,9 +477,81 @@ export class AddressSpace {
     return start;
   }
 
+  /**
+   * MAP_FIXED above the slab, where Rosetta maps its JIT area (near 240 TiB) and more (reference
+   * §1.18, sys_mmap_fixed_high_va): fresh slab pages where mmap would put them, seen at `addr`
+   * through an alias (hvf only; elsewhere ENOMEM, as beyond TASK_SIZE). A private file mapping
+   * gets a copy of the file's bytes; a shared one would need the file at that VA: ENODEV.
+   */
+  #mmapHigh(
+    addr: number,
+    len: number,
+    prot: number,
+    flags: number,
+    file: MappedFile | undefined,
+    offset: number,
+  ): number {
+    const m = this.mapper;
+    if (m?.mapAlias === undefined || addr + len > VA_LIMIT) return -E.ENOMEM;
+    const anonymous = file === undefined || (flags & MAP_ANONYMOUS) !== 0;
+    if (!anonymous && (flags & MAP_TYPE) !== MAP_PRIVATE) return -E.ENODEV;
+    if (!(flags & MAP_FIXED) && this.aliases.overlaps(addr, addr + len)) return -E.EEXIST;
+    if (!this.#room()) return -E.ENOMEM;
+    const gpa = this.freeArea(len);
+    if (gpa < 0) return -E.ENOMEM;
+    this.#unmapHigh(addr, addr + len);
+    this.mapFixed(gpa, len, PROT_NONE, HIGH_REGION); // fresh zero pages
+    if (!anonymous) {
+      const n = Math.max(0, Math.min(len, file!.size - offset));
+      if (n > 0) libc.pread(file!.hostFd, BigInt(this.slab.base + gpa), BigInt(n), BigInt(offset));
+    }
+    this.aliases.add({ va: addr, end: addr + len, offset: gpa, prot, name: HIGH_REGION });
+    if (prot !== PROT_NONE) m.mapAlias(addr, gpa, len, prot);
+    return addr;
+  }
+
+  /**
+   * Unmaps [start, end) above the slab: the aliases there go, and their backing too unless
+   * another alias shows it (the kbuf's TTBR0 and TTBR1 views share one).
+   */
+  #unmapHigh(start: number, end: number): void {
+    for (const a of this.aliases.take(start, end)) {
+      const size = a.end - a.va;
+      if (a.prot !== PROT_NONE) this.mapper?.unmapAlias?.(a.va, size);
+      if (a.prot & PROT_EXEC) this.mapper?.invalidateCode(a.offset, size);
+      if (!this.aliases.backs(a.offset, size)) this.#drop(a.offset, a.offset + size);
+    }
+  }
+
+  /** mprotect above the slab: every page must be an alias's (ENOMEM otherwise, as Linux). */
+  #protectHigh(start: number, end: number, prot: number): number {
+    if (!this.aliases.covers(start, end)) return -E.ENOMEM;
+    const m = this.mapper;
+    for (const a of this.aliases.take(start, end)) {
+      this.aliases.add({ ...a, prot });
+      const size = a.end - a.va;
+      if (a.prot === prot) continue;
+      if ((a.prot | prot) & PROT_EXEC) m?.invalidateCode(a.offset, size);
+      if (prot === PROT_NONE) m?.unmapAlias?.(a.va, size);
+      else if (a.prot === PROT_NONE) m?.mapAlias?.(a.va, a.offset, size, prot);
+      else m?.protectAlias?.(a.va, a.offset, size, prot);
+    }
+    return 0;
+  }
+
+  /** Drops every alias (execve: the new image has none). */
+  dropAliases(): void {
+    if (this.aliases.list.length > 0) this.#unmapHigh(-(2 ** 53), VA_LIMIT);
+  }
+
   /** munmap(2). */
   munmap(addr: number, length: number): number {
-    if (addr % PAGE_SIZE !== 0 || length <= 0 || addr + length > this.slab.size) return -E.EINVAL;
+    if (addr % PAGE_SIZE !== 0 || length <= 0) return -E.EINVAL;
+    if (addr >= this.slab.size && addr + length <= VA_LIMIT) {
+      this.#unmapHigh(addr, addr + pageUp(length));
+      return 0;
+    }
+    if (addr + length > this.slab.size) return -E.EINVAL;
     this.#drop(addr, addr + pageUp(length));
     return 0;
   }
@@ -469,6 +561,7 @@ export class AddressSpace {
     if (addr % PAGE_SIZE !== 0 || length < 0 || (prot & ~7) !== 0) return -E.EINVAL;
     const len = pageUp(length);
     if (len === 0) return 0;
+    if (addr >= this.slab.size) return this.#protectHigh(addr, addr + len, prot);
     if (!this.#room()) return -E.ENOMEM;
     const hadExec = !this.vmas.allows(addr, len, 0) ? false : this.#anyExec(addr, addr + len);
     if (this.vmas.allows(addr, len, 0)) this.#changing();

@@ -6,7 +6,7 @@
 // computed in backends/hvf/rosetta_layout.ts and installed by backends/hvf/rosetta_install.ts
 // (run.ts's Rosetta start), the rosettad bridge's protocol is in rosettad.ts; docs/x86_64.md says
 // which pieces a run does not wire yet. None of it has run on a Mac, so elfuse still refuses
-// Rosetta in one line rather than pretend.
+// Apple's Rosetta in one line rather than pretend; a stand-in for it runs (translator.ts).
 
 /** Where macOS installs the Linux Rosetta binary (a static AArch64 ET_EXEC). */
 export const ROSETTA_PATH = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosetta";
@@ -14,11 +14,15 @@ export const ROSETTA_PATH = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosetta
 /** What to run when it is missing. */
 export const rosettaInstallHint = "install Rosetta (softwareupdate --install-rosetta)";
 
-/** The one line elfuse gives for a program Rosetta would run. */
+/**
+ * The one line elfuse gives for a program Apple's Rosetta would run: what a run still lacks
+ * (docs/x86_64.md, "What still stands"). The hand-over, the VZ answers with Apple's signature read
+ * on the Mac, and its image, kbuf and high mappings are wired and tested with a stand-in.
+ */
 export const rosettaUnavailable =
-  "Rosetta hosting is not complete in elfuse for Deno: its image at 128 TiB and kernel buffer " +
-  "are placed, but the AT_EXECFD hand-over, the VZ ioctl answers and Apple's signature are " +
-  "not wired into a run (docs/x86_64.md); use box64: " +
+  "Rosetta hosting is not complete in elfuse for Deno: TSO, upper-half mmaps, futex and other " +
+  "calls on its own memory, fork and execve of it, and the rosettad bridge are not wired, and " +
+  "it has never run on a Mac (docs/x86_64.md); use box64: " +
   "--x86-translator PATH or a sysroot with box64";
 
 /** Rosetta's image is linked at 128 TiB (its entry was logged at 0x8000000261ac). */
@@ -131,8 +135,14 @@ export function vzIoctlGate(path: string, rosettaGuestPath: string, pid: number)
 /** Guest memory as the VZ answer needs it (Process satisfies it). */
 export interface VzMemory {
   readonly mem: Uint8Array;
-  canWrite(addr: number, len: number): boolean;
+  /**
+   * The slab offset of guest [addr, addr+len) for a kernel write, or -1 (EFAULT): through the
+   * alias table for Rosetta's image and kbuf above the slab (AddressSpace.resolve).
+   */
+  resolve(addr: number, len: number, prot: number): number;
 }
+
+const PROT_WRITE = 2; // memory/vmas.ts
 
 /** A process's Rosetta state: what the ioctl handler consults (Process.rosetta). */
 export interface RosettaProcess {
@@ -160,8 +170,9 @@ export function rosettaIoctl(
   if (!vzIoctlGate(fdPath, r.guestPath, pid)) return undefined;
   const a = vzIoctl(request, { rosettadPath: r.rosettadPath, fd: r.rosettadFd }, r.signature);
   if (a === undefined || a.reply === undefined) return a?.result;
-  if (!m.canWrite(arg, a.reply.length)) return -14; // EFAULT
-  m.mem.set(a.reply, arg);
+  const at = m.resolve(arg, a.reply.length, PROT_WRITE);
+  if (at < 0) return -14; // EFAULT
+  m.mem.set(a.reply, at);
   return a.result;
 }
 

@@ -79,7 +79,7 @@ Deno.test("the trap holds only on Rosetta's own descriptor (/proc/self/exe or it
 
 Deno.test("ioctl's Rosetta step writes the answer into guest memory, EFAULT past it", () => {
   const mem = new Uint8Array(0x400).fill(0xee);
-  const m = { mem, canWrite: (a: number, n: number) => a >= 0 && a + n <= mem.length };
+  const m = { mem, resolve: (a: number, n: number) => a >= 0 && a + n <= mem.length ? a : -1 };
   const r = { guestPath: "/rosetta", rosettadPath: "/rd", rosettadFd: 5 };
   // Not Rosetta's descriptor, or not a VZ request: the handler goes on as usual.
   assert.equal(rosettaIoctl(r, m, 1, "/dev/null", VZ_IOCTL.CAPS, 0x100), undefined);
@@ -99,7 +99,7 @@ Deno.test("ioctl's Rosetta step writes the answer into guest memory, EFAULT past
 
 Deno.test("Process.vzIoctl's closure answers for its process's pid and Rosetta state", () => {
   const mem = new Uint8Array(0x100).fill(0xee);
-  const m = { mem, canWrite: (a: number, n: number) => a >= 0 && a + n <= mem.length };
+  const m = { mem, resolve: (a: number, n: number) => a >= 0 && a + n <= mem.length ? a : -1 };
   const vz = vzIoctlFor({ guestPath: "/rosetta", rosettadFd: 9 }, m, 40);
   assert.equal(vz("/proc/40/exe", VZ_IOCTL.CAPS, 0), 0);
   assert.ok(mem.subarray(0, 128).every((b) => b === 0), "no bridge: 128 zero bytes");

@@ -35,6 +35,12 @@ export interface X86Settings {
   x86Translator?: string;
   /** --no-x86 (alias --no-rosetta): x86-64 programs are refused. */
   noX86?: boolean;
+  /**
+   * ELFUSE_X86_STANDIN=rosetta (tests): the --x86-translator program plays Rosetta's role. It is
+   * handed the program as Rosetta is (AT_EXECFD) and answered the VZ ioctls, and it is not
+   * Apple's Rosetta, so it is not refused (docs/x86_64.md, "A stand-in for Rosetta").
+   */
+  x86StandIn?: boolean;
 }
 
 /** Which translator a path is: each is handed the program its own way. */
@@ -49,6 +55,8 @@ export interface Translator {
   guestPath: string;
   /** How it was found, for -v. */
   source: string;
+  /** A stand-in playing Rosetta's role (kind "rosetta"): never Apple's binary. */
+  standIn?: boolean;
 }
 
 /** Where the translator search happens: the run's sysroot and the host. */
@@ -97,12 +105,17 @@ export function findTranslator(
   if (named !== undefined && named !== "") {
     const hostPath = isAbsolute(named) ? named : resolve(Deno.cwd(), named);
     if (!exists(hostPath)) return { error: `x86-64 translator ${named}: no such file` };
-    return {
-      kind: kindOf(hostPath),
-      hostPath,
-      guestPath: sr?.guestPath(hostPath) ?? hostPath,
-      source: "--x86-translator",
-    };
+    const guestPath = sr?.guestPath(hostPath) ?? hostPath;
+    if (settings.x86StandIn) {
+      return {
+        kind: "rosetta",
+        hostPath,
+        guestPath,
+        source: "--x86-translator, standing in for Rosetta",
+        standIn: true,
+      };
+    }
+    return { kind: kindOf(hostPath), hostPath, guestPath, source: "--x86-translator" };
   }
   if (sr !== undefined) {
     const h = sr.hostPath(BOX64_GUEST_PATH);
@@ -131,11 +144,12 @@ export function findTranslator(
  * Why this translator cannot run this program, in one line (undefined: it can). Measured: box64
  * 0.4.3 exits with status 128 before main for a static (or static-pie) x86-64 program, under
  * elfuse and under qemu-aarch64 alike ("box64 is not really compatible with statically linked
- * binaries"); Rosetta's start is not wired whole yet (rosetta.ts rosettaUnavailable).
+ * binaries"); Apple's Rosetta's start is not wired whole yet (rosetta.ts rosettaUnavailable),
+ * a stand-in for it is.
  */
 export function translatorProblem(t: Translator, program: ElfImage): string | undefined {
   if (program.machine !== EM_X86_64) return "not an x86-64 program";
-  if (t.kind === "rosetta") return rosettaUnavailable;
+  if (t.kind === "rosetta" && !t.standIn) return rosettaUnavailable;
   if (t.kind === "box64" && program.interpreter === undefined) {
     return "a static x86-64 program: box64 cannot run these (it exits with status 128); " +
       "link it dynamically";

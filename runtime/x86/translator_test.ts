@@ -98,9 +98,28 @@ Deno.test("what a translator cannot run is said in one line", () => {
   assert.equal(translatorProblem(other, elf(EM_X86_64)), undefined);
   assert.match(
     translatorProblem(rosetta, dynamic)!,
-    /Rosetta hosting is not complete.*AT_EXECFD.*signature/,
+    /Rosetta hosting is not complete.*TSO, upper-half mmaps.*never run on a Mac/,
   );
   assert.match(translatorProblem(box64, elf(EM_AARCH64))!, /not an x86-64 program/);
+  // A stand-in playing Rosetta's role is not Apple's Rosetta: it runs.
+  assert.equal(translatorProblem({ ...rosetta, standIn: true }, dynamic), undefined);
+});
+
+Deno.test("ELFUSE_X86_STANDIN=rosetta: the named translator is handed programs as Rosetta is", () => {
+  withRoot((root) => {
+    const path = `${root}/standin`;
+    Deno.writeTextFileSync(path, "");
+    const t = findTranslator({ x86Translator: path, x86StandIn: true }, linux);
+    assert.ok(!("error" in t));
+    assert.equal(t.kind, "rosetta");
+    assert.equal(t.standIn, true);
+    assert.equal(handOver(t, "./p", ["p"]).openProgram, true);
+    // Without it, the same file is any translator, handed the path only.
+    const plain = findTranslator({ x86Translator: path }, linux);
+    assert.ok(!("error" in plain));
+    assert.equal(plain.kind, "other");
+    assert.equal(plain.standIn, undefined);
+  });
 });
 
 Deno.test("the hand-over is binfmt_misc's argv: translator, the path as given, argv[1...]", () => {

@@ -241,6 +241,18 @@ export class HvfBackend implements Backend {
     this.pt.mapAt(va, size, gpa, prot);
   }
 
+  /** Removes an alias's stage-1 entries (its backing stays the address space's to free). */
+  unmapAlias(va: number, size: number): void {
+    this.#checkRange(va, size);
+    this.pt.unmap(va, size);
+  }
+
+  /** New protection for an alias: the same output addresses, backed at `gpa` (mapAt's). */
+  protectAlias(va: number, gpa: number, size: number, prot: number): void {
+    this.#checkRange(va, size);
+    this.pt.protect(va, size, prot, gpa);
+  }
+
   /**
    * Installs an upper-half (TTBR1) tree: `build` gets three zeroed pool tables and returns the
    * descriptor writes (rosetta_layout.ts kbufTtbr1Writes); TCR_EL1 then walks TTBR1 (EPD1 clear)

@@ -10,7 +10,7 @@ import { ElfuseError } from "../../errors.ts";
 import type { AddressSpace } from "../../memory/address_space.ts";
 import type { Program } from "../../program.ts";
 import { PROT_NONE } from "../../memory/vmas.ts";
-import { KBUF_SIZE } from "../../x86/rosetta.ts";
+import { KBUF_SIZE, KBUF_VA_BASE } from "../../x86/rosetta.ts";
 import { HvfBackend } from "./backend.ts";
 import { BLOCK, GRANULE } from "./page_tables.ts";
 import {
@@ -61,6 +61,14 @@ export function installRosetta(
   const k = l.kbufUser;
   as.mapAlias(k.va, k.gpa, k.size, k.prot, ROSETTA_REGION);
   b.enableTtbr1((tables) => kbufTtbr1Writes(l.kbufGpa, tables), tcrTtbr1Bits());
+  // The kernel's copy-in through the TTBR1 view: KBUF_VA_BASE as a signed number (aliases.ts).
+  as.recordUpperAlias(
+    Number(KBUF_VA_BASE - (1n << 64n)),
+    l.kbufGpa,
+    KBUF_SIZE,
+    k.prot,
+    ROSETTA_REGION,
+  );
   b.invalidateCode(l.imageGpa, l.imageSize);
   return l;
 }

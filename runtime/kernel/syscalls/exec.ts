@@ -7,7 +7,8 @@ import { batchMappings } from "../../memory/mapping_batch.ts";
 import { Reg } from "../../backends/backend.ts";
 import { resolve } from "../../path.ts";
 import { ElfError, type ElfImage, EM_AARCH64, EM_X86_64, parseElf } from "../../elf/parse.ts";
-import { findTranslator, handOverArgv, translatorProblem } from "../../x86/translator.ts";
+import { findTranslator, handOver, translatorProblem } from "../../x86/translator.ts";
+import { answerVzIoctls, installExecFd, openExecFile } from "../../x86/rosetta_process.ts";
 import { libc } from "../../host/libc.ts";
 import { buildImage } from "../../image.ts";
 import { programFileProblem } from "../../program.ts";
@@ -59,6 +60,10 @@ interface Target {
   argv: string[];
   /** AT_EXECFN when it is not guestPath: the x86-64 program a translator was handed. */
   execfn?: string;
+  /** The x86-64 program's host path when the translator is handed it open (AT_EXECFD). */
+  execFile?: string;
+  /** The translator is Rosetta (or its stand-in): it gets the VZ ioctl answers. */
+  rosetta?: boolean;
 }
 
 /** Follows #! lines (binfmt_script) to an aarch64 ELF; -errno when it cannot run. */
@@ -129,7 +134,7 @@ function resolveTarget(
   } finally {
     file.close();
   }
-  if (elf.machine === EM_X86_64) return x86Target(k, elf, guestPath, argv, depth);
+  if (elf.machine === EM_X86_64) return x86Target(k, elf, hostPath, guestPath, argv, depth);
   if (elf.machine !== EM_AARCH64) return -E.ENOEXEC;
   if (programCache.size >= PROGRAM_CACHE_SIZE) {
     programCache.delete(programCache.keys().next().value!); // the oldest
@@ -148,6 +153,7 @@ const PROGRAM_CACHE_SIZE = 8;
 function x86Target(
   k: Task,
   elf: ElfImage,
+  hostPath: string,
   guestPath: string,
   argv: string[],
   depth: number,
@@ -163,17 +169,23 @@ function x86Target(
     if (k.rt.verbose) k.rt.note(`execve ${guestPath}: is an x86-64 program: ${problem}`);
     return -E.ENOEXEC;
   }
-  const target = resolveTarget(
-    k,
-    t.hostPath,
-    t.guestPath,
-    handOverArgv(t, guestPath, argv),
-    depth + 1,
-  );
+  const h = handOver(t, guestPath, argv);
+  const target = resolveTarget(k, t.hostPath, t.guestPath, h.argv, depth + 1);
   if (typeof target === "number") return target;
   // A translator that is not an AArch64 program (or another x86-64 one) cannot run.
   if (target.elf.machine !== EM_AARCH64) return -E.ENOEXEC;
-  return { ...target, execfn: guestPath };
+  // One linked above the slab (Rosetta at 128 TiB) is placed through hvf aliases, which only a
+  // run that starts with it sets up (run.ts): execve cannot load it.
+  if (target.elf.phdrs.some((p) => p.type === 1 && p.vaddr >= k.proc.as.size)) {
+    if (k.rt.verbose) k.rt.note(`execve ${guestPath}: ${t.guestPath} is linked above the slab`);
+    return -E.ENOEXEC;
+  }
+  return {
+    ...target,
+    execfn: guestPath,
+    execFile: h.openProgram ? hostPath : undefined,
+    rosetta: t.kind === "rosetta",
+  };
 }
 
 /** A guest path (from a #! line) as a host path, through the same rules as every path syscall. */
@@ -237,8 +249,24 @@ function exec(
   // descriptor names it by /proc/self/fd/N, which commitExec closes.
   const file = ProgramFile.open(target.hostPath);
   if (!(file instanceof ProgramFile)) return -E.EACCES;
+  // Rosetta's hand-over opens the x86-64 program too, before the point of no return.
+  const execHost = target.execFile === undefined ? -1 : openExecFile(target.execFile);
+  if (target.execFile !== undefined && execHost < 0) {
+    file.close();
+    return -E.EACCES;
+  }
   batchMappings(k.proc.as, () => {
     commitExec(k);
+    // The lowest free fd after close-on-exec ones went (fs/exec.c begin_new_exec).
+    const execFd = execHost < 0 ? undefined : k.proc.fds.lowestFree();
+    if (execFd !== undefined) {
+      installExecFd(
+        k.proc.fds,
+        execFd,
+        execHost,
+        k.proc.info.sysroot?.guestPath(target.execFile!) ?? target.execFile!,
+      );
+    }
     try {
       image = buildImage(k.proc.as, {
         program: { hostPath: target.hostPath, elf: target.elf, file },
@@ -250,6 +278,7 @@ function exec(
         monotonicCounter: k.rt.monotonicCounter,
         sysroot: k.proc.info.sysroot,
         ids: k.proc.creds,
+        execFd,
       });
     } catch (e) {
       failure = e;
@@ -273,6 +302,7 @@ function exec(
     auxvLength: image.auxvLength,
     stackStart: image.sp,
   });
+  if (target.rosetta) answerVzIoctls(k.proc, k.rt.options.x86StandIn === true);
   // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
   // which for a translated program is the program, not its translator.
   k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);
@@ -310,8 +340,9 @@ function commitExec(k: Task): void {
   k.signals.altStack = { sp: 0, flags: 2, size: 0 };
   k.proc.syncSignals();
   k.proc.timers?.clear();
-  // The new image is not Rosetta (execve of an x86-64 program refuses Rosetta: x86/rosetta.ts).
+  // The new image is not Rosetta unless exec() says so once it is built.
   k.proc.vzIoctl = undefined;
+  k.proc.as.dropAliases();
   k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;
   k.robustList = 0;

@@ -43,8 +43,9 @@ function emptyPath(k: Task): number {
 }
 
 /** Host statx into scratch, then the aarch64 `struct stat` into guest memory. */
-function statInto(k: Task, dirfd: number, p: number, flags: number, out: number): number {
-  if (!k.proc.canWrite(out, STAT_SIZE)) return -E.EFAULT;
+function statInto(k: Task, dirfd: number, p: number, flags: number, addr: number): number {
+  const out = k.proc.writable(addr, STAT_SIZE); // its slab offset (aliases: Rosetta's image)
+  if (out < 0) return -E.EFAULT;
   const r = hostStatx(dirfd, p, flags, STATX_BASIC_STATS, k.rt.scratch.address + STATX_SLOT);
   if (r < 0) return r;
   statFromStatx(k.rt.scratch.view, STATX_SLOT, k.proc.view, out);
@@ -66,7 +67,7 @@ function newfstatat(k: Task, a: Float64Array): number {
 }
 
 function statx(k: Task, a: Float64Array): number {
-  const flags = a[2] >>> 0, mask = a[3] >>> 0, out = a[4];
+  const flags = a[2] >>> 0, mask = a[3] >>> 0;
   if (
     (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) !== 0
   ) return -E.EINVAL;
@@ -74,7 +75,8 @@ function statx(k: Task, a: Float64Array): number {
   if ((mask & 0x80000000) !== 0) return -E.EINVAL; // STATX__RESERVED
   const p = pathAt(k, a[0], a[1], 0, (flags & AT_EMPTY_PATH) !== 0, follows(flags));
   if (p < 0) return p;
-  if (!k.proc.canWrite(out, STATX_SIZE)) return -E.EFAULT;
+  const out = k.proc.writable(a[4], STATX_SIZE);
+  if (out < 0) return -E.EFAULT;
   return hostStatx(k.path.atDir, p, flags, mask, k.proc.hostBase + out);
 }
 
@@ -89,7 +91,7 @@ function access(k: Task, dirfd: number, addr: number, mode: number, flags: numbe
 }
 
 function readlinkat(k: Task, a: Float64Array): number {
-  const buf = a[2], size = a[3] | 0;
+  const size = a[3] | 0;
   if (size <= 0) return -E.EINVAL;
   const s = k.proc.string(a[1]);
   if (typeof s === "number") return s;
@@ -97,7 +99,8 @@ function readlinkat(k: Task, a: Float64Array): number {
     // The guest's own program, never the elfuse host binary.
     const bytes = new TextEncoder().encode(k.proc.info.exePath);
     const n = Math.min(bytes.length, size);
-    if (!k.proc.canWrite(buf, n)) return -E.EFAULT;
+    const buf = k.proc.writable(a[2], n);
+    if (buf < 0) return -E.EFAULT;
     k.proc.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
@@ -106,13 +109,15 @@ function readlinkat(k: Task, a: Float64Array): number {
     // Another guest process's program, as that guest names it.
     const bytes = new TextEncoder().encode(other);
     const n = Math.min(bytes.length, size);
-    if (!k.proc.canWrite(buf, n)) return -E.EFAULT;
+    const buf = k.proc.writable(a[2], n);
+    if (buf < 0) return -E.EFAULT;
     k.proc.mem.set(bytes.subarray(0, n), buf);
     return n;
   }
   const p = pathAt(k, a[0], a[1], 0, true, false); // "" names an O_PATH symlink fd itself
   if (p < 0) return p;
-  if (!k.proc.canWrite(buf, size)) return -E.EFAULT;
+  const buf = k.proc.writable(a[2], size);
+  if (buf < 0) return -E.EFAULT;
   const n = k.host(Number(libc.readlinkat(k.path.atDir, p, k.proc.hostBase + buf, size)));
   if (n <= 0 || k.proc.info.sysroot === undefined || !s.startsWith("/proc/")) return n;
   // /proc/self/fd/N and cwd links name host paths: show them without the sysroot prefix.
@@ -139,8 +144,9 @@ function utimensat(k: Task, a: Float64Array): number {
   return k.host(libc.utimensat(k.path.atDir, p, t, flags));
 }
 
-function statfsInto(k: Task, out: number, call: (o: number) => number): number {
-  if (!k.proc.canWrite(out, 120)) return -E.EFAULT;
+function statfsInto(k: Task, addr: number, call: (o: number) => number): number {
+  const out = k.proc.writable(addr, 120);
+  if (out < 0) return -E.EFAULT;
   return k.host(call(k.proc.hostBase + out));
 }
 
@@ -174,7 +180,7 @@ function getdents64(k: Task, a: Float64Array): number {
 }
 
 function getcwd(k: Task, a: Float64Array): number {
-  const buf = a[0], size = a[1];
+  const size = a[1];
   const s = k.rt.scratch;
   if (Number(libc.getcwd(s.address + CWD, 4096)) === 0) return k.fail();
   let len = s.u8.indexOf(0, CWD) - CWD;
@@ -185,7 +191,8 @@ function getcwd(k: Task, a: Float64Array): number {
     len = s.u8.indexOf(0, CWD) - CWD;
   }
   if (size < len + 1) return -E.ERANGE;
-  if (!k.proc.canWrite(buf, len + 1)) return -E.EFAULT;
+  const buf = k.proc.writable(a[0], len + 1);
+  if (buf < 0) return -E.EFAULT;
   k.proc.mem.set(s.u8.subarray(CWD, CWD + len + 1), buf);
   return len + 1;
 }

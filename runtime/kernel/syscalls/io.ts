@@ -24,9 +24,11 @@ function hostFd(k: Task, fd: number): number {
 function read(k: Task, a: Float64Array): number {
   const e = k.proc.fds.get(a[0] | 0);
   if (e === undefined) return -E.EBADF;
-  const buf = a[1], len = Math.min(a[2], MAX_RW);
+  const len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
-  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  // The buffer's slab offset: itself, or its backing when it lies in an alias (Rosetta's image).
+  const buf = k.proc.writable(a[1], len);
+  if (buf < 0) return -E.EFAULT;
   if (e.file !== undefined) return e.file.read(k, e, buf, len);
   const h = e.hostFd;
   const wait = mayBlock(k, h, POLLIN);
@@ -47,9 +49,10 @@ function write(k: Task, a: Float64Array): number {
   if (e === undefined) return -E.EBADF;
   if (e.file !== undefined) return -E.EINVAL; // no emulated description is writable (signalfd)
   const h = e.hostFd;
-  const buf = a[1], len = Math.min(a[2], MAX_RW);
+  const len = Math.min(a[2], MAX_RW);
   if (len < 0) return -E.EINVAL;
-  if (!k.proc.canRead(buf, len)) return -E.EFAULT;
+  const buf = k.proc.readable(a[1], len);
+  if (buf < 0) return -E.EFAULT;
   const wait = mayBlock(k, h, POLLOUT);
   if (wait !== 0) return wait;
   return written(k, k.host(Number(libc.write(h, BigInt(k.proc.hostBase + buf), BigInt(len)))));
@@ -58,18 +61,20 @@ function write(k: Task, a: Float64Array): number {
 function pread(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
-  const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
+  const len = Math.min(a[2], MAX_RW), off = a[3];
   if (len < 0 || off < 0) return -E.EINVAL;
-  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  const buf = k.proc.writable(a[1], len);
+  if (buf < 0) return -E.EFAULT;
   return k.host(Number(libc.pread(h, BigInt(k.proc.hostBase + buf), BigInt(len), BigInt(off))));
 }
 
 function pwrite(k: Task, a: Float64Array): number {
   const h = hostFd(k, a[0]);
   if (h < 0) return -E.EBADF;
-  const buf = a[1], len = Math.min(a[2], MAX_RW), off = a[3];
+  const len = Math.min(a[2], MAX_RW), off = a[3];
   if (len < 0 || off < 0) return -E.EINVAL;
-  if (!k.proc.canRead(buf, len)) return -E.EFAULT;
+  const buf = k.proc.readable(a[1], len);
+  if (buf < 0) return -E.EFAULT;
   return written(
     k,
     k.host(Number(libc.pwrite(h, BigInt(k.proc.hostBase + buf), BigInt(len), BigInt(off)))),
@@ -82,18 +87,19 @@ function pwrite(k: Task, a: Float64Array): number {
  */
 export function hostIovecs(k: Task, iov: number, count: number, toGuest: boolean): number {
   if (count < 0 || count > IOV_MAX) return -E.EINVAL;
-  if (!k.proc.canRead(iov, count * 16)) return -E.EFAULT;
+  const at = k.proc.readable(iov, count * 16);
+  if (at < 0) return -E.EFAULT;
   const s = k.rt.scratch.view;
   let total = 0;
   for (let i = 0; i < count; i++) {
-    const base = k.proc.readU64(iov + i * 16), len = k.proc.readI64(iov + i * 16 + 8);
+    const base = k.proc.readU64(at + i * 16), len = k.proc.readI64(at + i * 16 + 8);
     if (len < 0) return -E.EINVAL;
     total += len;
     if (total > MAX_RW) return -E.EINVAL;
-    if (len > 0 && !(toGuest ? k.proc.canWrite(base, len) : k.proc.canRead(base, len))) {
-      return -E.EFAULT;
-    }
-    const host = k.proc.hostBase + base;
+    // Each buffer's slab offset (through the alias table for Rosetta's image).
+    const off = len === 0 ? 0 : toGuest ? k.proc.writable(base, len) : k.proc.readable(base, len);
+    if (off < 0) return -E.EFAULT;
+    const host = k.proc.hostBase + off;
     const hi = Math.floor(host / 4294967296);
     s.setUint32(i * 16, host - hi * 4294967296, true);
     s.setUint32(i * 16 + 4, hi, true);

@@ -28,11 +28,13 @@ const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x1000
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 
 function rtSigaction(k: Task, a: Float64Array): number {
-  const sig = a[0] | 0, act = a[1], old = a[2], size = a[3];
+  const sig = a[0] | 0, size = a[3];
   if (size !== 8) return -E.EINVAL;
   if (sig < 1 || sig > 64) return -E.EINVAL;
-  if (act !== 0 && !k.proc.canRead(act, 32)) return -E.EFAULT;
-  if (old !== 0 && !k.proc.canWrite(old, 32)) return -E.EFAULT;
+  // Slab offsets (aliases: Rosetta's image); 0 stays "none".
+  const act = a[1] === 0 ? 0 : k.proc.readable(a[1], 32);
+  const old = a[2] === 0 ? 0 : k.proc.writable(a[2], 32);
+  if (act < 0 || old < 0) return -E.EFAULT;
   if (act !== 0 && (sig === SIGKILL || sig === SIGSTOP)) return -E.EINVAL;
   const cur = k.proc.actions[sig];
   if (old !== 0) {
@@ -63,10 +65,11 @@ function rtSigaction(k: Task, a: Float64Array): number {
 }
 
 function rtSigprocmask(k: Task, a: Float64Array): number {
-  const how = a[0] | 0, set = a[1], old = a[2], size = a[3];
+  const how = a[0] | 0, size = a[3];
   if (size !== 8) return -E.EINVAL;
-  if (set !== 0 && !k.proc.canRead(set, 8)) return -E.EFAULT;
-  if (old !== 0 && !k.proc.canWrite(old, 8)) return -E.EFAULT;
+  const set = a[1] === 0 ? 0 : k.proc.readable(a[1], 8);
+  const old = a[2] === 0 ? 0 : k.proc.writable(a[2], 8);
+  if (set < 0 || old < 0) return -E.EFAULT;
   const s = k.signals;
   if (set !== 0 && how !== SIG_BLOCK && how !== SIG_UNBLOCK && how !== SIG_SETMASK) {
     return -E.EINVAL;

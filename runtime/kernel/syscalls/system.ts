@@ -16,8 +16,9 @@ function exitGroup(k: Task, a: Float64Array): number {
 
 function putU32(k: Task, addr: number, v: number): boolean {
   if (addr === 0) return true;
-  if (!k.proc.canWrite(addr, 4)) return false;
-  k.proc.view.setUint32(addr, v, true);
+  const at = k.proc.writable(addr, 4); // slab offset (aliases: Rosetta's image)
+  if (at < 0) return false;
+  k.proc.view.setUint32(at, v, true);
   return true;
 }
 
@@ -86,8 +87,8 @@ const CREDS_NOTE = "emulated per guest process as Linux's rules say (root is pri
   "the host's credentials never change";
 
 function uname(k: Task, a: Float64Array): number {
-  const out = a[0];
-  if (!k.proc.canWrite(out, 390)) return -E.EFAULT;
+  const out = k.proc.writable(a[0], 390);
+  if (out < 0) return -E.EFAULT;
   const s = k.rt.scratch;
   libc.uname(s.address);
   const field = (i: number) => {
@@ -113,8 +114,9 @@ function uname(k: Task, a: Float64Array): number {
 }
 
 function sysinfo(k: Task, a: Float64Array): number {
-  if (!k.proc.canWrite(a[0], 112)) return -E.EFAULT;
-  return k.host(libc.sysinfo(k.proc.hostBase + a[0]));
+  const out = k.proc.writable(a[0], 112);
+  if (out < 0) return -E.EFAULT;
+  return k.host(libc.sysinfo(k.proc.hostBase + out));
 }
 
 function writeRlimit(k: Task, addr: number, r: [number, number]): void {
@@ -128,10 +130,12 @@ function readRlimit(k: Task, addr: number): [number, number] {
   return [dec(k.proc.view.getBigUint64(addr, true)), dec(k.proc.view.getBigUint64(addr + 8, true))];
 }
 
-function prlimit(k: Task, resource: number, newAddr: number, oldAddr: number): number {
+function prlimit(k: Task, resource: number, newArg: number, oldArg: number): number {
   if (resource < 0 || resource >= k.proc.rlimits.length) return -E.EINVAL;
-  if (newAddr !== 0 && !k.proc.canRead(newAddr, 16)) return -E.EFAULT;
-  if (oldAddr !== 0 && !k.proc.canWrite(oldAddr, 16)) return -E.EFAULT;
+  // Slab offsets (aliases: Rosetta's image); 0 stays "none".
+  const newAddr = newArg === 0 ? 0 : k.proc.readable(newArg, 16);
+  const oldAddr = oldArg === 0 ? 0 : k.proc.writable(oldArg, 16);
+  if (newAddr < 0 || oldAddr < 0) return -E.EFAULT;
   const cur = k.proc.rlimits[resource];
   let next: [number, number] | undefined;
   if (newAddr !== 0) {
@@ -149,9 +153,10 @@ function prlimit(k: Task, resource: number, newAddr: number, oldAddr: number): n
 }
 
 function getrandom(k: Task, a: Float64Array): number {
-  const buf = a[0], len = Math.min(a[1], 0x1ffffff), flags = a[2] >>> 0;
+  const len = Math.min(a[1], 0x1ffffff), flags = a[2] >>> 0;
   if ((flags & ~7) !== 0 || (flags & 6) === 6) return -E.EINVAL; // GRND_RANDOM|GRND_INSECURE
-  if (!k.proc.canWrite(buf, len)) return -E.EFAULT;
+  const buf = k.proc.writable(a[0], len);
+  if (buf < 0) return -E.EFAULT;
   return k.host(Number(libc.getrandom(k.proc.hostBase + buf, len, flags)));
 }
 

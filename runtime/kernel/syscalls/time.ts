@@ -53,9 +53,10 @@ export function cpuNow(rt: Runtime): [number, number] {
 }
 
 function clockGettime(k: Task, a: Float64Array): number {
-  const id = hostClock(k, a[0] | 0), out = a[1];
+  const id = hostClock(k, a[0] | 0);
   if (id === undefined) return -E.EINVAL;
-  if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
+  const out = k.proc.writable(a[1], 16); // slab offset (aliases: Rosetta's image)
+  if (out < 0) return -E.EFAULT;
   const r = k.host(libc.clock_gettime(id, k.proc.hostBase + out));
   // The guest's own CPU time: the host's less what elfuse spent before the guest started.
   if (r === 0 && (id === CLOCK_PROCESS_CPUTIME_ID || id === CLOCK_THREAD_CPUTIME_ID)) {
@@ -78,14 +79,15 @@ function clockGetres(k: Task, a: Float64Array): number {
     if (r !== 0) return -E.EINVAL;
   }
   if (out === 0) return 0;
-  if (!k.proc.canWrite(out, 16)) return -E.EFAULT;
-  return k.host(libc.clock_getres(id, k.proc.hostBase + out));
+  const at = k.proc.writable(out, 16);
+  if (at < 0) return -E.EFAULT;
+  return k.host(libc.clock_getres(id, k.proc.hostBase + at));
 }
 
 function gettimeofday(k: Task, a: Float64Array): number {
-  const tv = a[0], tz = a[1];
+  const tv = a[0] === 0 ? 0 : k.proc.writable(a[0], 16), tz = a[1];
   if (tv !== 0) {
-    if (!k.proc.canWrite(tv, 16)) return -E.EFAULT;
+    if (tv < 0) return -E.EFAULT;
     const s = k.rt.scratch;
     libc.clock_gettime(0, s.address);
     k.proc.view.setBigInt64(tv, s.view.getBigInt64(0, true), true);
@@ -96,8 +98,9 @@ function gettimeofday(k: Task, a: Float64Array): number {
     );
   }
   if (tz !== 0) {
-    if (!k.proc.canWrite(tz, 8)) return -E.EFAULT;
-    k.proc.view.setBigUint64(tz, 0n, true); // minuteswest 0, dsttime 0: Linux keeps UTC here
+    const at = k.proc.writable(tz, 8);
+    if (at < 0) return -E.EFAULT;
+    k.proc.view.setBigUint64(at, 0n, true); // minuteswest 0, dsttime 0: Linux keeps UTC here
   }
   return 0;
 }

@@ -623,16 +623,25 @@ class UnicornVcpu implements Vcpu {
    * are dropped first. Stepping is for a debugger only: the flushes cost nothing on a plain run.
    */
   step(onSyscall: SyscallHandler): Exit {
-    this.#onSyscall = onSyscall;
-    this.#exit = { kind: "stopped" };
-    this.#stopRequested = false;
+    let served = false;
+    this.#onSyscall = () => {
+      served = true;
+      onSyscall();
+    };
     this.#lib.uc_ctl3(this.#engine, uc.UC_CTL_TB_FLUSH_WRITE, 0, 0);
     const pc = this.getBig(Reg.PC);
-    const err = this.#lib.uc_emu_start(this.#engine, pc, UNTIL_FOREVER, 0, 1);
-    if (this.#exit.kind !== "stopped") return this.#exit;
-    if (err !== 0) return { kind: "internal", error: new Error(uc.ucError(this.#lib, err)) };
-    if (this.#stopRequested) return this.#exit;
-    return { kind: "step" };
+    for (let tries = 0;; tries++) {
+      this.#exit = { kind: "stopped" };
+      this.#stopRequested = false;
+      const err = this.#lib.uc_emu_start(this.#engine, pc, UNTIL_FOREVER, 0, 1);
+      if (this.#exit.kind !== "stopped") return this.#exit;
+      if (err !== 0) return { kind: "internal", error: new Error(uc.ucError(this.#lib, err)) };
+      if (this.#stopRequested) return this.#exit;
+      // Another thread's uc_emu_stop (a host signal's interrupt, the TLB schedule) may land
+      // before the one instruction ran: the pc has not moved and no syscall was served. Run it
+      // again; an instruction that branches to itself only runs a few more times, harmlessly.
+      if (served || this.getBig(Reg.PC) !== pc || tries === 7) return { kind: "step" };
+    }
   }
 
   run(onSyscall: SyscallHandler, deadline: number): Exit {

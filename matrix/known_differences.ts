@@ -185,7 +185,8 @@ export const knownDifferences: KnownDifference[] = [
     case: "fixture/mremap_madvise",
     reference: "qemu-user",
     reason:
-      "qemu-user: mremap to size 0 gives ENOMEM, madvise accepts bad advice and unmapped ranges",
+      "qemu-user: mremap to size 0 gives ENOMEM, madvise accepts bad advice and unmapped ranges, " +
+      "mincore over a PROT_NONE page gives ENOMEM (Linux answers it: the page is mapped)",
   },
   {
     case: "fixture/socket_unix",

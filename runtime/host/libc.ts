@@ -84,6 +84,7 @@ const symbols = {
   mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "usize" },
   munmap: { parameters: ["usize", "usize"], result: "i32" },
   madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  mincore: { parameters: ["usize", "usize", "usize"], result: "i32" },
   mprotect: { parameters: ["usize", "usize", "i32"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   signal: { parameters: ["i32", "usize"], result: "usize" },

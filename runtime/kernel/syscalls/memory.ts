@@ -52,6 +52,41 @@ function mmap(k: Task, a: Float64Array): number {
   return r;
 }
 
+/** The host's page size: the slab's residency is known per host page (16 KiB on Apple silicon). */
+const HOST_PAGE = Deno.build.os === "darwin" && Deno.build.arch === "aarch64" ? 16384 : 4096;
+/** Guest pages per host call: their host pages fit the scratch buffer. */
+const MINCORE_CHUNK = 0xffff;
+
+/**
+ * mincore(addr, len, vec): whether each page of [addr, addr+len) is resident. The guest's pages
+ * are the slab's, so the host's mincore of the slab says it; each guest page gets bit 0 of its
+ * host page. Linux's order: EINVAL for an unaligned addr, ENOMEM where the range is not all
+ * mapped (PROT_NONE counts as mapped), then EFAULT for vec.
+ */
+function mincore(k: Task, a: Float64Array): number {
+  const addr = a[0], vec = a[2];
+  if (addr % 4096 !== 0) return -E.EINVAL;
+  const pages = Math.ceil(a[1] / 4096);
+  if (pages === 0) return 0;
+  if (!k.proc.as.vmas.allows(addr, pages * 4096, 0)) return -E.ENOMEM;
+  if (!k.proc.canWrite(vec, pages)) return -E.EFAULT;
+  const s = k.rt.scratch, mem = k.proc.mem, base = k.proc.hostBase;
+  for (let done = 0; done < pages;) {
+    const n = Math.min(pages - done, MINCORE_CHUNK);
+    const from = base + addr + done * 4096;
+    const hostStart = from - (from % HOST_PAGE);
+    if (libc.mincore(hostStart, from + n * 4096 - hostStart, s.address + Slot.BUFFER) !== 0) {
+      return k.fail();
+    }
+    for (let i = 0; i < n; i++) {
+      mem[vec + done + i] =
+        s.u8[Slot.BUFFER + Math.floor((from + i * 4096 - hostStart) / HOST_PAGE)] & 1;
+    }
+    done += n;
+  }
+  return 0;
+}
+
 function msync(k: Task, a: Float64Array): number {
   const addr = a[0], len = a[1], flags = a[2] | 0;
   if (addr % 4096 !== 0 || (flags & ~7) !== 0 || (flags & 5) === 5) return -E.EINVAL;
@@ -107,4 +142,5 @@ export const memorySyscalls: SyscallDef[] = [
       "MADV_DONTNEED zeroes private anonymous pages; other advice is accepted and has no effect",
   },
   { name: "msync", handler: msync, args: ["hex", "uint", "hex"] },
+  { name: "mincore", handler: mincore, args: ["hex", "uint", "outbuf"] },
 ];

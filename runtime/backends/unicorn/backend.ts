@@ -17,6 +17,7 @@ import { Scratch } from "../../host/libc.ts";
 import * as uc from "./ffi.ts";
 import { enableFastStores } from "./fast_stores.ts";
 import { skipLoadExitChecks } from "./exit_checks.ts";
+import { skipStoreExitChecks } from "./store_exits.ts";
 import { completeExclusiveStore } from "./exclusive_store.ts";
 import { TlbGrowth, UC_CTL_TLB_FLUSH_WRITE } from "./tlb_growth.ts";
 
@@ -94,6 +95,8 @@ export class UnicornBackend implements Backend {
   readonly slowStores: string;
   /** Loads are not followed by exit checks (exit_checks.ts); else why they are. */
   readonly exitChecks: string;
+  /** Stores are not followed by exit checks either (store_exits.ts); else why they are. */
+  readonly storeChecks: string;
   readonly engine: Deno.PointerObject;
   readonly scratch = new Scratch(4096);
   readonly #u32: Uint32Array;
@@ -112,6 +115,10 @@ export class UnicornBackend implements Backend {
     this.libraryPath = path;
     this.slowStores = enableFastStores(lib.tlb_set_page_with_attrs_aarch64);
     this.exitChecks = skipLoadExitChecks(lib);
+    // Only with fast stores: the slow path's code invalidation (TLB_NOTDIRTY) is left as it was.
+    this.storeChecks = this.slowStores || this.exitChecks
+      ? "kept with the slow store path or the load checks"
+      : skipStoreExitChecks(lib);
     this.#slab = slab;
     const s = this.scratch;
     this.#u32 = new Uint32Array(s.u8.buffer, 0, 1024);
@@ -126,7 +133,9 @@ export class UnicornBackend implements Backend {
     const stores = this.slowStores ? `stores on the slow path: ${this.slowStores}` : "fast stores";
     const checks = this.exitChecks
       ? `exit checks after loads: ${this.exitChecks}`
-      : "no exit checks after loads";
+      : this.storeChecks
+      ? `no exit checks after loads; after stores: ${this.storeChecks}`
+      : "no exit checks after loads or stores";
     this.library = `unicorn ${ver} (${path})`;
     this.description = `${this.library}, ${stores}, ${checks}`;
   }

@@ -6,7 +6,9 @@
 // apply its update twice. Memory that already holds exactly what the instruction stores means it
 // ran (only this vCPU could have written there since its load exclusive): finish it as a
 // success. Otherwise it did not store, and runs again as it would have. STXP of two 64-bit
-// registers goes through a helper without a check, so it is never cut. Shared by the unicorn
+// registers goes through a helper without a check, so it is never cut. With store_exits.ts's
+// patch no store is followed by a check, so this is needed only where that patch is not applied
+// (another libunicorn build, ELFUSE_UNICORN_TUNING=0). Shared by the unicorn
 // backend and hvf-sim, whose guest runs on Unicorn too.
 import * as uc from "./ffi.ts";
 

@@ -82,12 +82,15 @@ const symbols = {
     parameters: ["pointer", "usize", "i32", "function", "pointer", "u64", "u64", "i32"],
     result: "i32",
   },
-  // Code addresses the in-memory tuning reads (fast_stores.ts, exit_checks.ts): a pointer static
+  // Code addresses the in-memory tuning reads (fast_stores.ts, exit_checks.ts, store_exits.ts): a pointer static
   // is the symbol's own address. Optional: builds without them load and run untuned.
   tlb_set_page_with_attrs_aarch64: { type: "pointer", optional: true },
   tcg_gen_qemu_ld_i32_aarch64: { type: "pointer", optional: true },
   tcg_gen_qemu_ld_i64_aarch64: { type: "pointer", optional: true },
   tcg_gen_qemu_st_i32_aarch64: { type: "pointer", optional: true },
+  tcg_gen_qemu_st_i64_aarch64: { type: "pointer", optional: true },
+  helper_le_stq_mmu_aarch64: { type: "pointer", optional: true },
+  cpu_loop_exit_restore_aarch64: { type: "pointer", optional: true },
   // Variadic in C; SysV x86-64 and AAPCS64 on Linux pass these integer arguments in registers as
   // for a fixed signature. On Apple arm64 variadics go on the stack: do not call it there.
   uc_ctl3: { name: "uc_ctl", parameters: ["pointer", "i32", "u64", "u64"], result: "i32" },

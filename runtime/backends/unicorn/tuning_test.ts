@@ -1,4 +1,4 @@
-// The in-memory tuning of libunicorn (fast_stores.ts, exit_checks.ts): each finds its site exactly,
+// The in-memory tuning of libunicorn (fast_stores.ts, exit_checks.ts, store_exits.ts): each finds its site exactly,
 // applies once and can be turned off; the backend watches IC IVAU only once the guest has a page
 // both writable and executable.
 // (fixtures/c/mmap_exec.c is the guest-side proof: it rewrites an RWX page in place.)
@@ -9,6 +9,7 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from "../../memory/vmas.ts";
 import { enableFastStores, PATCHED_SITE, STORE_SITE } from "./fast_stores.ts";
 import { findSites } from "./code_patch.ts";
 import { RETURN, skipLoadExitChecks, TAIL, tailTarget } from "./exit_checks.ts";
+import { exitingTail, FAILURE_TAIL, skipStoreExitChecks } from "./store_exits.ts";
 import { openUnicorn } from "./ffi.ts";
 import { UnicornBackend } from "./backend.ts";
 
@@ -73,7 +74,7 @@ Deno.test({
     };
     assert.match(
       await run(undefined),
-      /unicorn 2\.1\.4 .*, fast stores, no exit checks after loads\n/,
+      /unicorn 2\.1\.4 .*, fast stores, no exit checks after loads or stores\n/,
     );
     const off = await run("0");
     assert.match(off, /stores on the slow path: off \(ELFUSE_UNICORN_TUNING=0\)/);
@@ -162,7 +163,7 @@ Deno.test("exit checks: tailTarget finds the first tail jump and where it goes",
 });
 
 Deno.test({
-  name: "exit checks: the project's libunicorn loads end in a return, its stores still check",
+  name: "exit checks: the project's libunicorn loads end in a return; stores too, once they exit",
   ignore: library === undefined,
   fn() {
     const generators = openUnicorn().lib;
@@ -171,6 +172,12 @@ Deno.test({
     assert.equal(
       skipLoadExitChecks({ ...generators, tcg_gen_qemu_ld_i64_aarch64: null }),
       "tcg_gen_qemu_*_aarch64 not exported",
+    );
+    assert.equal(skipStoreExitChecks(generators), "");
+    assert.equal(skipStoreExitChecks(generators), "", "a second call finds it done");
+    assert.equal(
+      skipStoreExitChecks({ ...generators, cpu_loop_exit_restore_aarch64: null }),
+      "store_helper's neighbours not exported",
     );
     const lib = Deno.dlopen(library!, {
       tcg_gen_qemu_ld_i32_aarch64: { type: "pointer" },
@@ -181,15 +188,31 @@ Deno.test({
     const code = (p: unknown) =>
       new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p as Deno.PointerObject, 0x60));
     const s = lib.symbols;
-    for (const load of [s.tcg_gen_qemu_ld_i32_aarch64, s.tcg_gen_qemu_ld_i64_aarch64]) {
-      const c = code(load);
+    for (
+      const gen of [
+        s.tcg_gen_qemu_ld_i32_aarch64,
+        s.tcg_gen_qemu_ld_i64_aarch64,
+        s.tcg_gen_qemu_st_i32_aarch64,
+        s.tcg_gen_qemu_st_i64_aarch64,
+      ]
+    ) {
+      const c = code(gen);
       assert.deepEqual(findSites(c, TAIL), [], "no tail jump left");
       const at = findSites(c, TAIL.subarray(0, 9)).find((i) => c[i + 9] === RETURN[0]);
       assert.ok(at !== undefined, "a return in its place");
     }
-    for (const store of [s.tcg_gen_qemu_st_i32_aarch64, s.tcg_gen_qemu_st_i64_aarch64]) {
-      assert.equal(findSites(code(store), TAIL).length, 1, "stores keep their check");
-    }
     lib.close();
   },
+});
+
+Deno.test("store exits: the new failure tail calls cpu_exit, then cpu_loop_exit_restore", () => {
+  const at = 0x57_5aad, exit = 0x3a_9200, leave = 0x57_1e50;
+  const tail = exitingTail(at, exit, leave);
+  assert.equal(tail.length, FAILURE_TAIL.length + 4 + 5, "as long as the tail it replaces");
+  const call = (i: number) => at + i + 5 + new DataView(tail.buffer).getInt32(i + 1, true);
+  assert.equal(tail[8], 0xe8);
+  assert.equal(call(8), exit);
+  assert.equal(tail[26], 0xe8);
+  assert.equal(call(26), leave);
+  assert.deepEqual([...tail.subarray(21, 26)], [0x48, 0x8b, 0x74, 0x24, 0x18], "retaddr in rsi");
 });

@@ -287,6 +287,13 @@ function connect(k: Task, a: Float64Array): number {
   if (w !== undefined && w.fds !== undefined) {
     return w.outcome === Outcome.Timeout ? -E.EINPROGRESS : pendingError(k, h);
   }
+  const bridge = k.proc.rosettadConnect;
+  if (bridge !== undefined) {
+    // Rosetta's connect to rosettad (x86/rosettad_bridge.ts); its sockaddr may be in its image.
+    const len = a[2] | 0, at = len > 0 && len <= SOCKADDR_MAX ? k.proc.readable(a[1], len) : -1;
+    const r = at < 0 ? undefined : bridge(k.proc.mem.subarray(at, at + len), h);
+    if (r !== undefined) return r < 0 ? k.fail() : r;
+  }
   const p = addrIn(k, a[1], a[2] | 0);
   if (p < 0) return p;
   if (!threaded(k)) return k.host(libc.connect(h, p, hostLen));

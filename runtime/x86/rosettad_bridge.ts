@@ -6,7 +6,7 @@ import { libc } from "../host/libc.ts";
 import { selfCommand } from "../host/spawn.ts";
 import { workerUrl } from "../host/worker_url.ts";
 import { isRosettadAddress, translateTimeoutMs } from "./rosettad.ts";
-import type { WorkerServe, WorkerSetup } from "./rosettad_worker.ts";
+import type { WorkerEnded, WorkerServe, WorkerSetup } from "./rosettad_worker.ts";
 
 /**
  * The socket name CAPS announces: the default of Apple's Virtualization framework
@@ -68,6 +68,9 @@ export class RosettadBridge {
       verbose: this.#verbose,
     };
     w.postMessage(setup);
+    w.onmessage = (e: MessageEvent<WorkerEnded>) => {
+      if (this.#served.delete(e.data.ended)) libc.close(e.data.ended);
+    };
     this.#worker = w;
     return w;
   }
@@ -107,12 +110,16 @@ export class RosettadBridge {
 
   /**
    * Ends the bridge when the run ends: shutdown wakes a call the Worker is blocked in on its end
-   * (a live Worker would keep Deno's event loop, as the signal listener's does).
+   * (a live Worker would keep Deno's event loop, as the signal listener's does). The ends are
+   * this thread's to close (WorkerServe).
    */
   close(): void {
-    for (const fd of this.#served) libc.shutdown(fd, SHUT_RDWR);
-    this.#served.clear();
-    this.#worker?.terminate();
+    this.#worker?.terminate(); // first: it runs no more JS, so it never touches a closed fd
     this.#worker = undefined;
+    for (const fd of this.#served) {
+      libc.shutdown(fd, SHUT_RDWR);
+      libc.close(fd);
+    }
+    this.#served.clear();
   }
 }

@@ -19,9 +19,17 @@ export interface WorkerSetup {
   cache: Omit<CacheSettings, "note">;
   verbose: boolean;
 }
-/** Then one message per connection: the host fd of the bridge's end, which the Worker owns. */
+/**
+ * Then one message per connection: the host fd of the bridge's end. elfuse's thread owns it and
+ * closes it when told the connection ended ({ ended }) or when the run ends, so its number is
+ * never reused while either thread might still use it.
+ */
 export interface WorkerServe {
   serve: number;
+}
+/** What the Worker tells elfuse's thread: a connection's end, shut down, may be closed. */
+export interface WorkerEnded {
+  ended: number;
 }
 
 const darwin = Deno.build.os === "darwin";
@@ -36,6 +44,7 @@ const lib = Deno.dlopen(darwin ? "/usr/lib/libSystem.B.dylib" : "libc.so.6", {
   },
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
 });
 const L = lib.symbols;
@@ -48,7 +57,7 @@ const SCM_RIGHTS = 1,
   MSG_CMSG_CLOEXEC = darwin ? 0 : 0x40000000,
   MSG_NOSIGNAL = darwin ? 0 : 0x4000;
 const AT_FDCWD = darwin ? -2 : -100, O_CLOEXEC = darwin ? 0x1000000 : 0o2000000;
-const F_SETFD = 2, FD_CLOEXEC = 1;
+const F_SETFD = 2, FD_CLOEXEC = 1, SHUT_RDWR = 2;
 /**
  * A failed call is tried again this many times: errno is the blocking pool thread's, out of
  * reach, and a signal taken on that thread (EINTR) passes, while a lasting error (the peer gone)
@@ -196,7 +205,9 @@ async function serve(fd: number): Promise<void> {
     for (const m of reply) for (const f of m.fds) L.close(f);
     if (!ok) break;
   }
-  L.close(fd);
+  L.shutdown(fd, SHUT_RDWR); // Rosetta sees the end of the stream
+  const ended: WorkerEnded = { ended: fd };
+  self.postMessage(ended);
 }
 
 self.onmessage = (e: MessageEvent<WorkerSetup | WorkerServe>) => {

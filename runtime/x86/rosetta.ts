@@ -17,12 +17,13 @@ export const rosettaInstallHint = "install Rosetta (softwareupdate --install-ros
 /**
  * The one line elfuse gives for a program Apple's Rosetta would run: what a run still lacks
  * (docs/x86_64.md, "What still stands"). The hand-over, the VZ answers with Apple's signature read
- * on the Mac, and its image, kbuf and high mappings are wired and tested with a stand-in.
+ * on the Mac, its image, kbuf and high mappings, and the rosettad bridge are wired and tested with
+ * stand-ins.
  */
 export const rosettaUnavailable =
-  "Rosetta hosting is not complete in elfuse for Deno: TSO, upper-half mmaps, futex and other " +
-  "calls on its own memory, fork and execve of it, and the rosettad bridge are not wired, and " +
-  "it has never run on a Mac (docs/x86_64.md); use box64: " +
+  "Rosetta hosting is not complete in elfuse for Deno: TSO, upper-half mmaps, futex, msghdrs and " +
+  "other calls on its own memory, and fork and execve of it are not wired, and neither it nor " +
+  "rosettad has ever run on a Mac (docs/x86_64.md); use box64: " +
   "--x86-translator PATH or a sysroot with box64";
 
 /** Rosetta's image is linked at 128 TiB (its entry was logged at 0x8000000261ac). */

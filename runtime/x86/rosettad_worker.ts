@@ -51,8 +51,8 @@ const L = lib.symbols;
 
 // struct msghdr and struct cmsghdr: Linux (x86-64, AArch64) and XNU (socket.h).
 const M = darwin
-  ? { iovlen4: true, controllen4: true, flags: 44, cmsg: 12, cmsgLen4: true, solSocket: 0xffff }
-  : { iovlen4: false, controllen4: false, flags: 48, cmsg: 16, cmsgLen4: false, solSocket: 1 };
+  ? { iovlen4: true, controllen4: true, cmsg: 12, cmsgLen4: true, solSocket: 0xffff }
+  : { iovlen4: false, controllen4: false, cmsg: 16, cmsgLen4: false, solSocket: 1 };
 const SCM_RIGHTS = 1,
   MSG_CMSG_CLOEXEC = darwin ? 0 : 0x40000000,
   MSG_NOSIGNAL = darwin ? 0 : 0x4000;

@@ -6,7 +6,7 @@ import { libc } from "../host/libc.ts";
 import { selfCommand } from "../host/spawn.ts";
 import { workerUrl } from "../host/worker_url.ts";
 import { isRosettadAddress, translateTimeoutMs } from "./rosettad.ts";
-import type { WorkerEnded, WorkerServe, WorkerSetup } from "./rosettad_worker.ts";
+import type { CacheSettings } from "./rosettad_cache.ts";
 
 /**
  * The socket name CAPS announces: the default of Apple's Virtualization framework
@@ -17,6 +17,26 @@ export const ROSETTAD_SOCKET = "/run/rosettad/rosetta.sock";
 
 /** Where Apple installs rosettad beside rosetta. */
 export const ROSETTAD_PATH = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosettad";
+
+// The Worker's messages, declared here: the Worker's module stays out of the package's module
+// graph (it declares the worker lib, which `deno publish` refuses), as signal_worker.ts does.
+/** The first message: the cache's settings (without its note) and whether to print notes. */
+export interface WorkerSetup {
+  cache: Omit<CacheSettings, "note">;
+  verbose: boolean;
+}
+/**
+ * Then one message per connection: the host fd of the bridge's end. elfuse's thread owns it and
+ * closes it when told the connection ended ({ ended }) or when the run ends, so its number is
+ * never reused while either thread might still use it.
+ */
+export interface WorkerServe {
+  serve: number;
+}
+/** What the Worker tells elfuse's thread: a connection's end, shut down, may be closed. */
+export interface WorkerEnded {
+  ended: number;
+}
 
 const linux = Deno.build.os === "linux";
 const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_SEQPACKET = 5, SOL_SOCKET = linux ? 1 : 0xffff;

@@ -12,25 +12,8 @@ import {
   missReply,
   RequestReader,
 } from "./rosettad.ts";
-import { AotCache, type CacheSettings } from "./rosettad_cache.ts";
-
-/** The first message: the cache's settings (without its note) and whether to print notes. */
-export interface WorkerSetup {
-  cache: Omit<CacheSettings, "note">;
-  verbose: boolean;
-}
-/**
- * Then one message per connection: the host fd of the bridge's end. elfuse's thread owns it and
- * closes it when told the connection ended ({ ended }) or when the run ends, so its number is
- * never reused while either thread might still use it.
- */
-export interface WorkerServe {
-  serve: number;
-}
-/** What the Worker tells elfuse's thread: a connection's end, shut down, may be closed. */
-export interface WorkerEnded {
-  ended: number;
-}
+import { AotCache } from "./rosettad_cache.ts";
+import type { WorkerEnded, WorkerServe, WorkerSetup } from "./rosettad_bridge.ts";
 
 const darwin = Deno.build.os === "darwin";
 const lib = Deno.dlopen(darwin ? "/usr/lib/libSystem.B.dylib" : "libc.so.6", {

@@ -186,7 +186,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   if (x86Kind === "rosetta") {
     proc.rt.verbose = opts.verbose === true;
     proc.rt.note = note;
-    answerVzIoctls(proc, opts.x86StandIn === true);
+    answerVzIoctls(proc, opts.x86StandIn === true, argv[1], execFile?.fd ?? -1);
   }
   const vcpu = backend.createVcpu();
   proc.vcpu = vcpu;
@@ -208,6 +208,7 @@ export async function runProgram(opts: RunOptions): Promise<ExitStatus> {
   withdraw(proc);
   if (opts.verbose) note(`guest ran for ${(performance.now() - t0).toFixed(1)} ms in total`);
   proc.router?.close();
+  proc.rt.rosettad?.close();
   endTree(proc.rt);
   backend.close();
   return status;

@@ -12,6 +12,7 @@ const root = new URL("../", import.meta.url).pathname;
 export const WORKERS: Record<WorkerName, string> = {
   watchdog: `${root}runtime/watchdog.ts`,
   signal_worker: `${root}runtime/host/signal_worker.ts`,
+  rosettad_worker: `${root}runtime/x86/rosettad_worker.ts`,
 };
 
 /** One module and what it imports as a single ES module (deno bundle). */

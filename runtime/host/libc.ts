@@ -54,6 +54,7 @@ const symbols = {
   fsync: { parameters: ["i32"], result: "i32" },
   sync: { parameters: [], result: "void" },
   dup: { parameters: ["i32"], result: "i32" },
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "usize"], result: "i32" },
   pipe: { parameters: ["usize"], result: "i32" },

@@ -6,7 +6,7 @@
 export const BUNDLED_WORKERS = Symbol.for("elfuse.bundledWorkers");
 
 /** The names of elfuse's Workers, as the bundle knows them. */
-export type WorkerName = "watchdog" | "signal_worker";
+export type WorkerName = "watchdog" | "signal_worker" | "rosettad_worker";
 
 /** The URL to start Worker `name` from: its bundled code when bundled, else `source`. */
 export function workerUrl(name: WorkerName, source: URL): string | URL {

@@ -157,6 +157,12 @@ export class Process {
    * rosettaIoctl). A closure, so the ioctl handler never imports the Rosetta code.
    */
   vzIoctl: ((fdPath: string, request: number, arg: number) => number | undefined) | undefined;
+  /**
+   * While the process runs Rosetta: its connect of host socket `hostFd` to sockaddr `addr`, served
+   * by the rosettad bridge when it names it (0, or -1 with the host's errno), else undefined and
+   * the connect goes on (x86/rosettad_bridge.ts). A closure, as vzIoctl.
+   */
+  rosettadConnect: ((addr: Uint8Array, hostFd: number) => number | undefined) | undefined;
   /** Its page of numbers other processes' /proc shows (procfs/live.ts), once published. */
   live: LivePage | undefined;
   /** router.flags, or a never-set array: one plain load per syscall tells if signals arrived. */

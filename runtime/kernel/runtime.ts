@@ -9,6 +9,7 @@ import type { X86Settings } from "../x86/translator.ts";
 import type { FuseRun } from "./fuse/mounts.ts";
 import type { XnuIpc } from "../host/darwin_ipc.ts";
 import type { SignatureLookup } from "../x86/vz_signature.ts";
+import type { RosettadBridge } from "../x86/rosettad_bridge.ts";
 
 /** How this elfuse was run, for the processes a guest fork starts (and execve's x86-64 programs). */
 export interface RuntimeOptions extends X86Settings {
@@ -62,6 +63,8 @@ export class Runtime {
    * x86/vz_signature.ts).
    */
   vzSignature: SignatureLookup | undefined;
+  /** The rosettad bridge, once Rosetta connected to it (x86/rosettad_bridge.ts). */
+  rosettad: RosettadBridge | undefined;
   /** The process tree's FUSE mount table, once looked for (fuse/mounts.ts). */
   fuse: FuseRun | undefined;
   #pidMax = 0;

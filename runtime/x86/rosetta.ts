@@ -17,12 +17,13 @@ export const rosettaInstallHint = "install Rosetta (softwareupdate --install-ros
 /**
  * The one line elfuse gives for a program Apple's Rosetta would run: what a run still lacks
  * (docs/x86_64.md, "What still stands"). The hand-over, the VZ answers with Apple's signature read
- * on the Mac, and its image, kbuf and high mappings are wired and tested with a stand-in.
+ * on the Mac, its image, kbuf and high mappings, and the rosettad bridge are wired and tested with
+ * stand-ins.
  */
 export const rosettaUnavailable =
-  "Rosetta hosting is not complete in elfuse for Deno: TSO, upper-half mmaps, futex and other " +
-  "calls on its own memory, fork and execve of it, and the rosettad bridge are not wired, and " +
-  "it has never run on a Mac (docs/x86_64.md); use box64: " +
+  "Rosetta hosting is not complete in elfuse for Deno: TSO, upper-half mmaps, futex, msghdrs and " +
+  "other calls on its own memory, and fork and execve of it are not wired, and neither it nor " +
+  "rosettad has ever run on a Mac (docs/x86_64.md); use box64: " +
   "--x86-translator PATH or a sysroot with box64";
 
 /** Rosetta's image is linked at 128 TiB (its entry was logged at 0x8000000261ac). */
@@ -60,8 +61,17 @@ export const VZ_IOCTL = {
 /** The signature CHECK returns: 69 bytes, Apple's, not recorded here. */
 export const VZ_SIGNATURE_SIZE = 69;
 
-/** The CAPS reply's size and the longest rosettad path it holds inline (else /proc/self/fd/N). */
+/**
+ * The CAPS reply's layout, as the original elfuse and hl (zw3rk/hyper-linux, which it comes from)
+ * fill it, both recorded from a Lima VM under Apple's Virtualization framework: byte 0 enables VZ
+ * mode and the AOT bridge; from byte 1, 64 bytes hold the rosettad socket's name; from byte 66,
+ * 42 bytes hold the x86-64 program's path (else /proc/self/fd/N of its AT_EXECFD); byte 108 is a
+ * second flag both leave 0.
+ */
 export const CAPS_SIZE = 128;
+export const CAPS_SOCKET_AT = 1;
+export const CAPS_SOCKET_MAX = 64;
+export const CAPS_PROGRAM_AT = 66;
 export const CAPS_INLINE_PATH_MAX = 42;
 
 /** The rosettad AOT bridge's one-byte requests (over a SOCK_SEQPACKET socketpair). */
@@ -73,27 +83,40 @@ export const ROSETTAD_REQUEST = {
 } as const;
 
 /**
- * The path CAPS carries for rosettad: inline when it fits in 42 bytes, else the /proc/self/fd
- * name of a descriptor elfuse opened on it.
+ * The program path CAPS carries: inline when it fits in its 42-byte field with its NUL, else the
+ * /proc/self/fd name of the descriptor Rosetta was handed it on (AT_EXECFD), as the original does.
  */
-export function capsRosettadPath(path: string, fd: number): string {
-  return new TextEncoder().encode(path).length <= CAPS_INLINE_PATH_MAX
+export function capsProgramPath(path: string, fd: number): string {
+  return new TextEncoder().encode(path).length < CAPS_INLINE_PATH_MAX
     ? path
     : `/proc/self/fd/${fd}`;
 }
 
+/** What CAPS announces: the bridge's socket name, and the program Rosetta runs. */
+export interface CapsInfo {
+  /** The rosettad socket's name, when the bridge is served (else CAPS is all zero). */
+  socket?: string;
+  /** The x86-64 program's guest path and its AT_EXECFD, when known. */
+  program?: string;
+  execFd: number;
+}
+
 /**
- * The CAPS ioctl's 128-byte reply: byte 0 = 1 and the rosettad name (capsRosettadPath) from byte
- * 1, NUL-terminated; all zero without a bridge. Byte 0 is "enable the AOT bridge" to the original
- * and "abstract socket or path" to OrbStack; 1 is what the original writes, and the bridge
- * recognises Rosetta's connect under either reading (rosettad.ts isRosettadAddress).
+ * The CAPS ioctl's 128-byte reply (layout above): byte 0 = 1, the rosettad socket name and the
+ * program's path, NUL-terminated; all zero without a bridge. Byte 0 is "enable the AOT bridge" to
+ * the original and "abstract socket or path" to OrbStack; 1 is what the original writes, and the
+ * bridge recognises Rosetta's connect under either reading (rosettad.ts isRosettadAddress).
  */
-export function capsReply(rosettadPath: string | undefined, fd: number): Uint8Array {
+export function capsReply(info: CapsInfo): Uint8Array {
   const reply = new Uint8Array(CAPS_SIZE);
-  if (rosettadPath === undefined) return reply; // caps[0] = 0: no AOT bridge, Rosetta JITs only
+  if (info.socket === undefined) return reply; // caps[0] = 0: no AOT bridge, Rosetta JITs only
+  const enc = new TextEncoder();
   reply[0] = 1;
-  const path = new TextEncoder().encode(capsRosettadPath(rosettadPath, fd));
-  reply.set(path.subarray(0, CAPS_SIZE - 2), 1);
+  reply.set(enc.encode(info.socket).subarray(0, CAPS_SOCKET_MAX - 1), CAPS_SOCKET_AT);
+  if (info.program !== undefined) {
+    const path = enc.encode(capsProgramPath(info.program, info.execFd));
+    reply.set(path.subarray(0, CAPS_INLINE_PATH_MAX - 1), CAPS_PROGRAM_AT);
+  }
   return reply;
 }
 
@@ -105,7 +128,7 @@ export function capsReply(rosettadPath: string | undefined, fd: number): Uint8Ar
  */
 export function vzIoctl(
   request: number,
-  caps: { rosettadPath?: string; fd: number },
+  caps: CapsInfo,
   signature?: Uint8Array,
 ): { reply?: Uint8Array; result: number } | undefined {
   const ENOTTY = 25;
@@ -116,7 +139,7 @@ export function vzIoctl(
         ? { reply: signature, result: 0 }
         : { result: -ENOTTY };
     case VZ_IOCTL.CAPS:
-      return { reply: capsReply(caps.rosettadPath, caps.fd), result: 0 };
+      return { reply: capsReply(caps), result: 0 };
     case VZ_IOCTL.ACTIVATE:
       return { result: 0 };
   }
@@ -147,9 +170,8 @@ const PROT_WRITE = 2; // memory/vmas.ts
 /** A process's Rosetta state: what the ioctl handler consults (Process.rosetta). */
 export interface RosettaProcess {
   guestPath: string;
-  rosettadPath?: string;
-  /** The fd CAPS names when rosettad's path is too long to go inline. */
-  rosettadFd: number;
+  /** What CAPS announces (the bridge's socket when it is served, the program). */
+  caps: CapsInfo;
   signature?: Uint8Array;
 }
 
@@ -168,7 +190,7 @@ export function rosettaIoctl(
   arg: number,
 ): number | undefined {
   if (!vzIoctlGate(fdPath, r.guestPath, pid)) return undefined;
-  const a = vzIoctl(request, { rosettadPath: r.rosettadPath, fd: r.rosettadFd }, r.signature);
+  const a = vzIoctl(request, r.caps, r.signature);
   if (a === undefined || a.reply === undefined) return a?.result;
   const at = m.resolve(arg, a.reply.length, PROT_WRITE);
   if (at < 0) return -14; // EFAULT

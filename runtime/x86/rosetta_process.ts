@@ -8,6 +8,7 @@ import type { FdTable } from "../kernel/fdtable.ts";
 import type { Process } from "../kernel/process.ts";
 import { ProgramFile } from "../program_file.ts";
 import { vzIoctlFor } from "./rosetta.ts";
+import { ROSETTAD_SOCKET, RosettadBridge } from "./rosettad_bridge.ts";
 import { lookUpSignature } from "./vz_signature.ts";
 
 const SEEK_SET = 0;
@@ -33,11 +34,17 @@ export function installExecFd(fds: FdTable, fd: number, hostFd: number, guestPat
 }
 
 /**
- * Makes `proc`, which now runs Rosetta (or a stand-in for it), answer the VZ ioctls on its own
- * binary. Apple's signature is looked up once per host process: in ELFUSE_VZ_SIGNATURE_FILE, else
- * in Apple's Rosetta binary itself (never in a stand-in's).
+ * Makes `proc`, which now runs Rosetta (or a stand-in for it) on the x86-64 `program` open as
+ * `execFd`, answer the VZ ioctls on its own binary, CAPS announcing the rosettad bridge, and
+ * serve its connect to that bridge. Apple's signature is looked up once per host process: in
+ * ELFUSE_VZ_SIGNATURE_FILE, else in Apple's Rosetta binary itself (never in a stand-in's).
  */
-export function answerVzIoctls(proc: Process, standIn: boolean): void {
+export function answerVzIoctls(
+  proc: Process,
+  standIn: boolean,
+  program: string | undefined,
+  execFd: number,
+): void {
   const rt = proc.rt;
   if (rt.vzSignature === undefined) {
     rt.vzSignature = lookUpSignature(
@@ -51,8 +58,10 @@ export function answerVzIoctls(proc: Process, standIn: boolean): void {
   }
   const signature = rt.vzSignature.signature;
   proc.vzIoctl = vzIoctlFor(
-    { guestPath: proc.info.exePath, rosettadFd: -1, signature },
+    { guestPath: proc.info.exePath, caps: { socket: ROSETTAD_SOCKET, program, execFd }, signature },
     proc,
     proc.pid,
   );
+  proc.rosettadConnect = (addr, hostFd) =>
+    (rt.rosettad ??= new RosettadBridge(rt.verbose)).connect(addr, hostFd);
 }

@@ -2,9 +2,11 @@
 import assert from "node:assert/strict";
 import {
   CAPS_INLINE_PATH_MAX,
+  CAPS_PROGRAM_AT,
   CAPS_SIZE,
+  CAPS_SOCKET_AT,
+  capsProgramPath,
   capsReply,
-  capsRosettadPath,
   ioc,
   KBUF_SIZE,
   KBUF_VA_BASE,
@@ -35,28 +37,37 @@ Deno.test("Rosetta's layout facts: image at 128 TiB, 256 MiB kbuf at the top of 
   assert.deepEqual(Object.values(ROSETTAD_REQUEST), [0x3f, 0x64, 0x74, 0x71]);
 });
 
-Deno.test("CAPS carries rosettad's path inline up to 42 bytes, else as /proc/self/fd/N", () => {
-  const short = "/usr/libexec/rosettad";
-  assert.equal(capsRosettadPath(short, 9), short);
-  const exact = "/" + "a".repeat(CAPS_INLINE_PATH_MAX - 1);
-  assert.equal(capsRosettadPath(exact, 9), exact);
-  assert.equal(capsRosettadPath(exact + "b", 9), "/proc/self/fd/9");
+Deno.test("CAPS carries the program's path inline up to 41 bytes, else as /proc/self/fd/N", () => {
+  const short = "/home/u/hello";
+  assert.equal(capsProgramPath(short, 9), short);
+  const most = "/" + "a".repeat(CAPS_INLINE_PATH_MAX - 2); // 41 bytes and the NUL fill the field
+  assert.equal(capsProgramPath(most, 9), most);
+  assert.equal(capsProgramPath(most + "b", 9), "/proc/self/fd/9");
 });
 
-Deno.test("CAPS's reply: byte 0 enables the bridge, the rosettad path follows from byte 1", () => {
-  const r = capsReply("/usr/libexec/rosettad", 7);
+/** The NUL-terminated string at `at`. */
+const cString = (r: Uint8Array, at: number) =>
+  new TextDecoder().decode(r.subarray(at, r.indexOf(0, at)));
+
+Deno.test("CAPS's reply: byte 0 enables, the socket name at 1, the program at 66", () => {
+  const r = capsReply({ socket: "/run/rosettad/rosetta.sock", program: "/x/hello", execFd: 7 });
   assert.equal(r.length, 128);
   assert.equal(r[0], 1);
-  const path = new TextDecoder().decode(r.subarray(1, r.indexOf(0, 1)));
-  assert.equal(path, "/usr/libexec/rosettad");
-  assert.ok(r.subarray(1 + path.length).every((b) => b === 0));
-  const long = capsReply("/" + "x".repeat(60), 12);
-  assert.equal(new TextDecoder().decode(long.subarray(1, long.indexOf(0, 1))), "/proc/self/fd/12");
-  assert.ok(capsReply(undefined, 0).every((b) => b === 0), "no bridge: all zero");
+  assert.equal(CAPS_SOCKET_AT, 1);
+  assert.equal(CAPS_PROGRAM_AT, 66);
+  assert.equal(cString(r, 1), "/run/rosettad/rosetta.sock");
+  assert.ok(r.subarray(1 + 26, 66).every((b) => b === 0));
+  assert.equal(cString(r, 66), "/x/hello");
+  assert.ok(r.subarray(66 + 8).every((b) => b === 0), "byte 108, the second flag, is 0");
+  const long = capsReply({ socket: "/s", program: "/" + "x".repeat(60), execFd: 12 });
+  assert.equal(cString(long, 66), "/proc/self/fd/12");
+  const noProgram = capsReply({ socket: "/s", execFd: -1 });
+  assert.ok(noProgram.subarray(66).every((b) => b === 0));
+  assert.ok(capsReply({ execFd: 3 }).every((b) => b === 0), "no bridge: all zero");
 });
 
 Deno.test("the VZ ioctls answer only their own numbers; CHECK needs the 69-byte signature", () => {
-  const caps = { rosettadPath: "/r", fd: 3 };
+  const caps = { socket: "/r", execFd: 3 };
   assert.equal(vzIoctl(0x5401, caps), undefined); // TCGETS goes to the host
   assert.deepEqual(vzIoctl(VZ_IOCTL.ACTIVATE, caps), { result: 0 });
   assert.equal(vzIoctl(VZ_IOCTL.CAPS, caps)!.reply![0], 1);
@@ -80,7 +91,7 @@ Deno.test("the trap holds only on Rosetta's own descriptor (/proc/self/exe or it
 Deno.test("ioctl's Rosetta step writes the answer into guest memory, EFAULT past it", () => {
   const mem = new Uint8Array(0x400).fill(0xee);
   const m = { mem, resolve: (a: number, n: number) => a >= 0 && a + n <= mem.length ? a : -1 };
-  const r = { guestPath: "/rosetta", rosettadPath: "/rd", rosettadFd: 5 };
+  const r = { guestPath: "/rosetta", caps: { socket: "/rd", execFd: 5 } };
   // Not Rosetta's descriptor, or not a VZ request: the handler goes on as usual.
   assert.equal(rosettaIoctl(r, m, 1, "/dev/null", VZ_IOCTL.CAPS, 0x100), undefined);
   assert.equal(rosettaIoctl(r, m, 1, "/proc/self/exe", 0x5401, 0x100), undefined);
@@ -100,7 +111,7 @@ Deno.test("ioctl's Rosetta step writes the answer into guest memory, EFAULT past
 Deno.test("Process.vzIoctl's closure answers for its process's pid and Rosetta state", () => {
   const mem = new Uint8Array(0x100).fill(0xee);
   const m = { mem, resolve: (a: number, n: number) => a >= 0 && a + n <= mem.length ? a : -1 };
-  const vz = vzIoctlFor({ guestPath: "/rosetta", rosettadFd: 9 }, m, 40);
+  const vz = vzIoctlFor({ guestPath: "/rosetta", caps: { execFd: 9 } }, m, 40);
   assert.equal(vz("/proc/40/exe", VZ_IOCTL.CAPS, 0), 0);
   assert.ok(mem.subarray(0, 128).every((b) => b === 0), "no bridge: 128 zero bytes");
   assert.equal(mem[128], 0xee);

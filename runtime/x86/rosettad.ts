@@ -1,25 +1,29 @@
 // The rosettad AOT bridge (shared/reference/elfuse.md §1.18): Rosetta asks a daemon to translate
 // an x86-64 file ahead of time over a SOCK_SEQPACKET socket whose name the CAPS ioctl gives it.
-// The original intercepts that socket: Rosetta gets one end of a socketpair, a thread serves the
-// other, answering from a cache of .aot files keyed by the file's SHA-256 and running Apple's
-// rosettad (itself an AArch64 Linux program, under elfuse) on a miss.
+// elfuse intercepts that connect: Rosetta's socket becomes one end of a socketpair and a Worker
+// serves the other (rosettad_bridge.ts, rosettad_worker.ts), answering from a cache of .aot files
+// keyed by the file's SHA-256 and running rosettad on a miss.
 //
-// This file is the protocol as data: which connect is Rosetta's, what each one-byte request
-// carries, the replies' bytes, the cache's file names, the translation command. The serving
-// thread and the socketpair belong to the hvf backend's Rosetta path, which cannot run off a Mac
-// (docs/x86_64.md); every function here is tested on Linux (rosettad_test.ts).
+// This file is the protocol as data: which connect is Rosetta's, how its messages read as
+// requests, the replies' messages, the cache's file names, the translation command. The wire is
+// the one the original elfuse and hl (zw3rk/hyper-linux) serve: one-byte commands, replies of
+// one byte HIT (1) or MISS (0), then for a translation the 32-byte digest and the .aot fd, each
+// its own message (Rosetta reads them with separate calls; the fd comes with a one-byte iov).
+// Both serve a stream socket and read a command's payload after its byte, so a payload may come
+// in the command's message or in the next one: RequestReader takes either.
 import { ROSETTAD_REQUEST } from "./rosetta.ts";
 
-/** The most parameter bytes a 't' request carries after its fd. */
+/** The most parameter bytes a 't' request carries with its fd. */
 export const TRANSLATE_PARAMS_MAX = 256;
 /** A SHA-256 digest's size: 'd' asks about one, 't''s reply carries one. */
 export const DIGEST_SIZE = 32;
 /** Seconds a rosettad translation may take (ELFUSE_ROSETTAD_TIMEOUT overrides). */
 export const ROSETTAD_TIMEOUT_DEFAULT = 120;
+/** The reply bytes: the original's ROSETTAD_RESP_HIT and ROSETTAD_RESP_MISS. */
+export const HIT = 1, MISS = 0;
 
 const AF_UNIX = 1;
 const SUN_PATH_OFFSET = 2;
-const HIT = new Uint8Array([0x48, 0x49, 0x54]); // "HIT"
 
 /**
  * Is this sockaddr_un (as the guest passed it to connect, `len` bytes) the rosettad name CAPS
@@ -46,33 +50,59 @@ export type RosettadRequest =
   | { op: "translate"; fd: number; params: Uint8Array }
   | { op: "quit" };
 
-/**
- * One SOCK_SEQPACKET message from Rosetta (its bytes and the fds SCM_RIGHTS brought) as a request,
- * or a one-line reason it is not one. '?' is the handshake, 'q' quits, 'd' + 32 bytes asks whether
- * a digest is cached, 't' brings the x86-64 file's fd and up to 256 bytes of parameters.
- */
-export function parseRequest(msg: Uint8Array, fds: readonly number[]): RosettadRequest | string {
-  if (msg.length === 0) return "empty message";
-  const body = msg.subarray(1);
-  switch (msg[0]) {
-    case ROSETTAD_REQUEST.handshake:
-      return { op: "handshake" };
-    case ROSETTAD_REQUEST.quit:
-      return { op: "quit" };
-    case ROSETTAD_REQUEST.digest:
-      if (body.length !== DIGEST_SIZE) return `'d' carries ${body.length} bytes, not a digest`;
-      return { op: "digest", digest: body };
-    case ROSETTAD_REQUEST.translate:
-      if (fds.length !== 1) return `'t' brought ${fds.length} fds, not one`;
-      if (body.length > TRANSLATE_PARAMS_MAX) return `'t' parameters: ${body.length} bytes`;
-      return { op: "translate", fd: fds[0], params: body };
-  }
-  return `unknown request byte 0x${msg[0].toString(16)}`;
+/** A message that is not a request: why, and whether the exchange can go on after a MISS. */
+export interface BadRequest {
+  error: string;
+  /** A command's payload went astray: what follows cannot be read in step, so the bridge ends. */
+  fatal: boolean;
 }
 
-/** The handshake's answer: the three bytes "HIT". */
-export function handshakeReply(): Uint8Array {
-  return HIT.slice();
+/**
+ * Reads Rosetta's SOCK_SEQPACKET messages (bytes and the fds SCM_RIGHTS brought) as requests:
+ * '?' the handshake, 'q' quit, 'd' and 32 digest bytes, 't' and the x86-64 file's fd with up to
+ * 256 parameter bytes. A 'd' or 't' alone waits for its payload in the next message (the original
+ * reads the payload after the byte); with the command's byte it is read at once. One per
+ * connection: it keeps the command awaiting its payload.
+ */
+export class RequestReader {
+  #pending: number | undefined;
+
+  /** The request `msg` completes, undefined when it only began one, or why it is not one. */
+  take(msg: Uint8Array, fds: readonly number[]): RosettadRequest | BadRequest | undefined {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending !== undefined) return payload(pending, msg, fds);
+    if (msg.length === 0) return { error: "empty message", fatal: false };
+    const cmd = msg[0], body = msg.subarray(1);
+    switch (cmd) {
+      case ROSETTAD_REQUEST.handshake:
+        return { op: "handshake" };
+      case ROSETTAD_REQUEST.quit:
+        return { op: "quit" };
+      case ROSETTAD_REQUEST.digest:
+      case ROSETTAD_REQUEST.translate:
+        if (body.length === 0 && fds.length === 0) {
+          this.#pending = cmd;
+          return undefined;
+        }
+        return payload(cmd, body, fds);
+    }
+    return { error: `unknown request byte 0x${cmd.toString(16)}`, fatal: false };
+  }
+}
+
+function payload(cmd: number, body: Uint8Array, fds: readonly number[]) {
+  if (cmd === ROSETTAD_REQUEST.digest) {
+    if (body.length !== DIGEST_SIZE || fds.length !== 0) {
+      return { error: `'d' carries ${body.length} bytes, not a digest`, fatal: true };
+    }
+    return { op: "digest" as const, digest: body };
+  }
+  if (fds.length !== 1) return { error: `'t' brought ${fds.length} fds, not one`, fatal: true };
+  if (body.length > TRANSLATE_PARAMS_MAX) {
+    return { error: `'t' parameters: ${body.length} bytes`, fatal: true };
+  }
+  return { op: "translate" as const, fd: fds[0], params: body };
 }
 
 /** One message the bridge sends: its bytes and the fds it passes (SCM_RIGHTS). */
@@ -81,17 +111,31 @@ export interface BridgeMessage {
   fds: number[];
 }
 
+const one = (b: number): BridgeMessage => ({ data: new Uint8Array([b]), fds: [] });
+
+/** The handshake's answer, and any refusal: one byte. */
+export function handshakeReply(): BridgeMessage[] {
+  return [one(HIT)];
+}
+
+/** A miss, a failed translation or a bad request: one byte MISS. */
+export function missReply(): BridgeMessage[] {
+  return [one(MISS)];
+}
+
 /**
- * The answer to a translation: "HIT" and the 32-byte digest, then the .aot file's fd passed
- * with a one-byte iov (Rosetta reads the fd with exactly one byte of data; the byte's value is
- * not recorded, so it is 0).
+ * A cached translation found by 'd' (the digest, when given: a translation's answer). HIT, the
+ * digest for a translation (Rosetta keeps it to ask 'd' next time), then the .aot file's fd with a
+ * one-byte iov (Rosetta reads the fd with exactly one byte of data; its value is 0).
  */
-export function translateReply(digest: Uint8Array, aotFd: number): BridgeMessage[] {
-  if (digest.length !== DIGEST_SIZE) throw new RangeError("a SHA-256 digest is 32 bytes");
-  const data = new Uint8Array(HIT.length + DIGEST_SIZE);
-  data.set(HIT);
-  data.set(digest, HIT.length);
-  return [{ data, fds: [] }, { data: new Uint8Array(1), fds: [aotFd] }];
+export function aotReply(aotFd: number, digest?: Uint8Array): BridgeMessage[] {
+  if (digest !== undefined && digest.length !== DIGEST_SIZE) {
+    throw new RangeError("a SHA-256 digest is 32 bytes");
+  }
+  const out = [one(HIT)];
+  if (digest !== undefined) out.push({ data: digest.slice(), fds: [] });
+  out.push({ data: new Uint8Array(1), fds: [aotFd] });
+  return out;
 }
 
 /** A digest as the cache names it: 64 lowercase hex digits. */
@@ -109,21 +153,26 @@ export function aotCachePath(home: string, digest: Uint8Array): string {
   return `${home}/.cache/elfuse-rosettad/${digestHex(digest)}.aot`;
 }
 
+/** How long a translation may take: ELFUSE_ROSETTAD_TIMEOUT seconds, else 120. */
+export function translateTimeoutMs(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): number {
+  const t = Number(env("ELFUSE_ROSETTAD_TIMEOUT"));
+  return (Number.isFinite(t) && t > 0 ? t : ROSETTAD_TIMEOUT_DEFAULT) * 1000;
+}
+
 /**
- * How a miss is translated: Apple's rosettad (an AArch64 Linux program) run by elfuse as
- * `elfuse ROSETTAD translate IN OUT.tmp.PID` (the original's `elfuse rosettad translate IN OUT`),
- * then renamed to OUT, so a reader never sees half a file; killed after ELFUSE_ROSETTAD_TIMEOUT
- * seconds (120 by default; a value that is not a positive number is ignored).
+ * How a miss is translated: `command` (Apple's rosettad run by elfuse, rosettad_bridge.ts) with
+ * `translate IN OUT.tmp.TAG` (the original's `elfuse rosettad translate IN OUT`), then renamed to
+ * OUT, so a reader never sees half a file. TAG (pid and a count) is unique to this translation,
+ * so concurrent ones, here or in another elfuse, never share a temporary file.
  */
 export function translatePlan(
-  rosettad: string,
+  command: readonly string[],
   input: string,
   output: string,
-  pid: number,
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-): { args: string[]; temp: string; output: string; timeoutMs: number } {
-  const t = Number(env("ELFUSE_ROSETTAD_TIMEOUT"));
-  const seconds = Number.isFinite(t) && t > 0 ? t : ROSETTAD_TIMEOUT_DEFAULT;
-  const temp = `${output}.tmp.${pid}`;
-  return { args: [rosettad, "translate", input, temp], temp, output, timeoutMs: seconds * 1000 };
+  tag: string,
+): { args: string[]; temp: string; output: string } {
+  const temp = `${output}.tmp.${tag}`;
+  return { args: [...command, "translate", input, temp], temp, output };
 }

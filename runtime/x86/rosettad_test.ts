@@ -2,14 +2,17 @@
 import assert from "node:assert/strict";
 import {
   aotCachePath,
+  aotReply,
   digestHex,
   fileDigest,
   handshakeReply,
   isRosettadAddress,
-  parseRequest,
+  missReply,
+  RequestReader,
   translatePlan,
-  translateReply,
+  translateTimeoutMs,
 } from "./rosettad.ts";
+import { translatorCommand } from "./rosettad_bridge.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -38,33 +41,62 @@ Deno.test("Rosetta's connect to rosettad is recognised under both readings of CA
 });
 
 Deno.test("the bridge's requests: '?', 'q', 'd' + digest, 't' + fd + parameters", () => {
-  assert.deepEqual(parseRequest(enc("?"), []), { op: "handshake" });
-  assert.deepEqual(parseRequest(enc("q"), []), { op: "quit" });
+  const r = new RequestReader();
+  assert.deepEqual(r.take(enc("?"), []), { op: "handshake" });
+  assert.deepEqual(r.take(enc("q"), []), { op: "quit" });
   const digest = new Uint8Array(32).fill(7);
-  assert.deepEqual(parseRequest(new Uint8Array([0x64, ...digest]), []), { op: "digest", digest });
-  assert.match(parseRequest(new Uint8Array([0x64, 1, 2]), []) as string, /2 bytes/);
+  assert.deepEqual(r.take(new Uint8Array([0x64, ...digest]), []), { op: "digest", digest });
   const params = new Uint8Array(256).fill(9);
-  assert.deepEqual(parseRequest(new Uint8Array([0x74, ...params]), [5]), {
+  assert.deepEqual(r.take(new Uint8Array([0x74, ...params]), [5]), {
     op: "translate",
     fd: 5,
     params,
   });
-  assert.match(parseRequest(new Uint8Array([0x74, ...params, 0]), [5]) as string, /257 bytes/);
-  assert.match(parseRequest(enc("t"), []) as string, /0 fds/);
-  assert.match(parseRequest(enc("x"), []) as string, /0x78/);
-  assert.equal(parseRequest(new Uint8Array(0), []), "empty message");
+  assert.deepEqual(r.take(enc("x"), [4]), { error: "unknown request byte 0x78", fatal: false });
+  assert.deepEqual(r.take(new Uint8Array(0), []), { error: "empty message", fatal: false });
 });
 
-Deno.test("the replies: HIT; HIT + digest, then the .aot fd with a one-byte iov", () => {
-  assert.deepEqual([...handshakeReply()], [0x48, 0x49, 0x54]);
+Deno.test("a command's payload may come in the next message, as the original reads it", () => {
+  const r = new RequestReader();
+  const digest = new Uint8Array(32).fill(3);
+  assert.equal(r.take(enc("d"), []), undefined, "'d' alone waits for its digest");
+  assert.deepEqual(r.take(digest, []), { op: "digest", digest });
+  assert.equal(r.take(enc("t"), []), undefined, "'t' alone waits for its fd");
+  assert.deepEqual(r.take(enc("pp"), [8]), { op: "translate", fd: 8, params: enc("pp") });
+  assert.equal(r.take(enc("t"), []), undefined);
+  assert.deepEqual(r.take(enc("?"), []), { error: "'t' brought 0 fds, not one", fatal: true });
+  assert.deepEqual(r.take(enc("?"), []), { op: "handshake" }, "and then reads afresh");
+});
+
+Deno.test("bad payloads end the exchange: they cannot be read in step", () => {
+  const r = new RequestReader();
+  assert.deepEqual(r.take(new Uint8Array([0x64, 1, 2]), []), {
+    error: "'d' carries 2 bytes, not a digest",
+    fatal: true,
+  });
+  const params = new Uint8Array(257);
+  assert.deepEqual(r.take(new Uint8Array([0x74, ...params]), [5]), {
+    error: "'t' parameters: 257 bytes",
+    fatal: true,
+  });
+  assert.deepEqual(r.take(enc("tx"), []), { error: "'t' brought 0 fds, not one", fatal: true });
+  assert.deepEqual(r.take(enc("tx"), [1, 2]), { error: "'t' brought 2 fds, not one", fatal: true });
+});
+
+Deno.test("the replies: HIT (1) or MISS (0); HIT, digest, then the fd with a one-byte iov", () => {
+  assert.deepEqual(handshakeReply(), [{ data: new Uint8Array([1]), fds: [] }]);
+  assert.deepEqual(missReply(), [{ data: new Uint8Array([0]), fds: [] }]);
   const digest = new Uint8Array(32).map((_, i) => i);
-  const [first, second] = translateReply(digest, 11);
-  assert.equal(first.data.length, 35);
-  assert.deepEqual([...first.data.subarray(0, 3)], [0x48, 0x49, 0x54]);
-  assert.deepEqual(first.data.subarray(3), digest);
-  assert.deepEqual(first.fds, []);
-  assert.deepEqual(second, { data: new Uint8Array(1), fds: [11] });
-  assert.throws(() => translateReply(digest.subarray(1), 11), /32 bytes/);
+  assert.deepEqual(aotReply(11, digest), [
+    { data: new Uint8Array([1]), fds: [] },
+    { data: digest, fds: [] },
+    { data: new Uint8Array(1), fds: [11] },
+  ]);
+  assert.deepEqual(aotReply(12), [
+    { data: new Uint8Array([1]), fds: [] },
+    { data: new Uint8Array(1), fds: [12] },
+  ], "a 'd' hit: no digest");
+  assert.throws(() => aotReply(11, digest.subarray(1)), /32 bytes/);
 });
 
 Deno.test("the cache is keyed by the file's SHA-256 in hex", async () => {
@@ -79,16 +111,31 @@ Deno.test("the cache is keyed by the file's SHA-256 in hex", async () => {
   );
 });
 
-Deno.test("a miss runs rosettad into a temporary file, 120 s unless ELFUSE_ROSETTAD_TIMEOUT", () => {
-  const none = () => undefined;
-  assert.deepEqual(translatePlan("/r/rosettad", "/in", "/c/x.aot", 42, none), {
-    args: ["/r/rosettad", "translate", "/in", "/c/x.aot.tmp.42"],
-    temp: "/c/x.aot.tmp.42",
+Deno.test("a miss runs the command into a temporary file of its own, then renames it", () => {
+  assert.deepEqual(translatePlan(["elfuse", "/r/rosettad"], "/in", "/c/x.aot", "42.1"), {
+    args: ["elfuse", "/r/rosettad", "translate", "/in", "/c/x.aot.tmp.42.1"],
+    temp: "/c/x.aot.tmp.42.1",
     output: "/c/x.aot",
-    timeoutMs: 120_000,
   });
-  const env = (v: string) => (n: string) => n === "ELFUSE_ROSETTAD_TIMEOUT" ? v : undefined;
-  assert.equal(translatePlan("r", "i", "o", 1, env("5")).timeoutMs, 5000);
-  assert.equal(translatePlan("r", "i", "o", 1, env("soon")).timeoutMs, 120_000);
-  assert.equal(translatePlan("r", "i", "o", 1, env("-1")).timeoutMs, 120_000);
+});
+
+Deno.test("translations may take 120 s unless ELFUSE_ROSETTAD_TIMEOUT says otherwise", () => {
+  const env = (v?: string) => (n: string) => n === "ELFUSE_ROSETTAD_TIMEOUT" ? v : undefined;
+  assert.equal(translateTimeoutMs(env()), 120_000);
+  assert.equal(translateTimeoutMs(env("5")), 5000);
+  assert.equal(translateTimeoutMs(env("0.5")), 500);
+  assert.equal(translateTimeoutMs(env("soon")), 120_000);
+  assert.equal(translateTimeoutMs(env("-1")), 120_000);
+});
+
+Deno.test("the translator: elfuse running Apple's rosettad, or what the test variables name", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const apple = translatorCommand(env({}));
+  assert.equal(apple.at(-1), "/Library/Apple/usr/libexec/oah/RosettaLinux/rosettad");
+  assert.ok(apple.length >= 2, "run by elfuse itself");
+  assert.equal(translatorCommand(env({ ELFUSE_ROSETTAD: "/t/fake" })).at(-1), "/t/fake");
+  assert.deepEqual(translatorCommand(env({ ELFUSE_ROSETTAD_COMMAND: " sh  /t/x.sh " })), [
+    "sh",
+    "/t/x.sh",
+  ]);
 });

@@ -98,7 +98,7 @@ Deno.test("what a translator cannot run is said in one line", () => {
   assert.equal(translatorProblem(other, elf(EM_X86_64)), undefined);
   assert.match(
     translatorProblem(rosetta, dynamic)!,
-    /Rosetta hosting is not complete.*TSO, upper-half mmaps.*never run on a Mac/,
+    /Rosetta hosting is not complete.*TSO, upper-half mmaps.*neither it nor rosettad has ever run on a Mac/,
   );
   assert.match(translatorProblem(box64, elf(EM_AARCH64))!, /not an x86-64 program/);
   // A stand-in playing Rosetta's role is not Apple's Rosetta: it runs.

@@ -255,10 +255,11 @@ function exec(
     file.close();
     return -E.EACCES;
   }
+  let execFd: number | undefined;
   batchMappings(k.proc.as, () => {
     commitExec(k);
     // The lowest free fd after close-on-exec ones went (fs/exec.c begin_new_exec).
-    const execFd = execHost < 0 ? undefined : k.proc.fds.lowestFree();
+    execFd = execHost < 0 ? undefined : k.proc.fds.lowestFree();
     if (execFd !== undefined) {
       installExecFd(
         k.proc.fds,
@@ -302,7 +303,9 @@ function exec(
     auxvLength: image.auxvLength,
     stackStart: image.sp,
   });
-  if (target.rosetta) answerVzIoctls(k.proc, k.rt.options.x86StandIn === true);
+  if (target.rosetta) {
+    answerVzIoctls(k.proc, k.rt.options.x86StandIn === true, target.argv[1], execFd ?? -1);
+  }
   // comm: the basename of the file execve was given (Linux's __set_task_comm in begin_new_exec),
   // which for a translated program is the program, not its translator.
   k.name = (target.execfn ?? target.guestPath).split("/").pop()!.slice(0, 15);
@@ -342,6 +345,7 @@ function commitExec(k: Task): void {
   k.proc.timers?.clear();
   // The new image is not Rosetta unless exec() says so once it is built.
   k.proc.vzIoctl = undefined;
+  k.proc.rosettadConnect = undefined;
   k.proc.as.dropAliases();
   k.proc.as.munmap(0, k.proc.as.size);
   k.tidAddress = 0;

@@ -38,6 +38,8 @@ import {
   SO_SNDTIMEO,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
+  SOCK_SEQPACKET,
+  SOCK_STREAM,
   SOCK_TYPE_MASK,
   SOCKADDR_MAX,
   SOL_SOCKET,
@@ -205,7 +207,13 @@ function socket(k: Task, a: Float64Array): number {
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) return -E.EINVAL;
   const family = hostFamily(domain, protocol);
   if (family < 0) return family;
-  const h = libc.socket(family, (type & SOCK_TYPE_MASK) | typeFlags(flags), protocol);
+  let kind = type & SOCK_TYPE_MASK;
+  // macOS has no AF_UNIX SOCK_SEQPACKET: Rosetta's socket for rosettad is a stream there, as the
+  // bridge's socketpair is (x86/rosettad_bridge.ts BRIDGE_SOCKET_TYPE).
+  if (!onLinux && kind === SOCK_SEQPACKET && domain === AF_UNIX && k.proc.rosettadConnect) {
+    kind = SOCK_STREAM;
+  }
+  const h = libc.socket(family, kind | typeFlags(flags), protocol);
   if (h < 0) return k.fail();
   applyFlags(h, flags);
   return install(k, h, (flags & SOCK_CLOEXEC) !== 0, "socket:");
@@ -286,6 +294,13 @@ function connect(k: Task, a: Float64Array): number {
   if (w?.outcome === Outcome.Signal) return -ERESTARTSYS;
   if (w !== undefined && w.fds !== undefined) {
     return w.outcome === Outcome.Timeout ? -E.EINPROGRESS : pendingError(k, h);
+  }
+  const bridge = k.proc.rosettadConnect;
+  if (bridge !== undefined) {
+    // Rosetta's connect to rosettad (x86/rosettad_bridge.ts); its sockaddr may be in its image.
+    const len = a[2] | 0, at = len > 0 && len <= SOCKADDR_MAX ? k.proc.readable(a[1], len) : -1;
+    const r = at < 0 ? undefined : bridge(k.proc.mem.subarray(at, at + len), h);
+    if (r !== undefined) return r < 0 ? k.fail() : r;
   }
   const p = addrIn(k, a[1], a[2] | 0);
   if (p < 0) return p;

@@ -7,6 +7,7 @@
 // (Vcpu.interruptCall): a guest that is computing takes the signal at once. Signals the guest
 // leaves at their default or ignores are left to the host (a default SIGINT ends elfuse with
 // SIGINT, exactly as it should end the guest).
+import { hostSyscallNumber } from "./syscall_numbers.ts";
 import { workerUrl } from "./worker_url.ts";
 import { libc, Scratch } from "./libc.ts";
 import type { NativeCall } from "../backends/backend.ts";
@@ -66,7 +67,7 @@ export function stopThisProcess(sig: number): void {
     libc.kill(libc.getpid(), 19);
     return;
   }
-  const tgkill = Deno.build.arch === "x86_64" ? 234n : 131n;
+  const tgkill = hostSyscallNumber("tgkill") ?? 131n;
   const send = () =>
     libc.syscall6(tgkill, BigInt(libc.getpid()), BigInt(libc.gettid()), BigInt(sig), 0n, 0n, 0n);
   if (sig === 19) { // SIGSTOP has no other action

@@ -11,7 +11,7 @@
 // it removes the directory as it ends (endTree). Nothing outside the tree can
 // name the directory's table (it is keyed by the tree's pid and is 0700), and no host mount
 // exists: only elfuse's path syscalls consult the table.
-import { libc } from "../../host/libc.ts";
+import { libc, mmapAddress } from "../../host/libc.ts";
 import { errno as hostErrno } from "../../host/mod.ts";
 import type { Runtime } from "../runtime.ts";
 import { sendFrame } from "./transport.ts";
@@ -166,8 +166,8 @@ function open(f: FuseRun, create: boolean): MountTable | undefined {
   );
   if (fd < 0) return undefined;
   if (create) libc.ftruncate(fd, BigInt(TABLE_SIZE));
-  const base = Number(libc.mmap(0, TABLE_SIZE, 3, 1, /* MAP_SHARED */ fd, 0n));
-  if (base === -1 || base === 0 || base > Number.MAX_SAFE_INTEGER) {
+  const base = mmapAddress(libc.mmap(0, TABLE_SIZE, 3, 1, /* MAP_SHARED */ fd, 0n));
+  if (base === -1 || base === 0) {
     libc.close(fd);
     return undefined;
   }

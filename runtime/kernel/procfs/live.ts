@@ -5,7 +5,7 @@
 // after they ran, which costs no host call and no allocation; a reader reads the file, which the
 // host's page cache keeps equal to the page. Resident memory is not kept: the reader measures it
 // (the host's Rss of the slab, whose pages are the guest's; other_process.ts).
-import { libc } from "../../host/libc.ts";
+import { libc, mmapAddress } from "../../host/libc.ts";
 import type { Process } from "../process.ts";
 
 /** Slots of the page, as float64s. */
@@ -56,10 +56,10 @@ export function mapLive(proc: Process, path: string): LivePage | undefined {
   if (fd < 0) return undefined;
   let address = -1;
   if (libc.ftruncate(fd, PAGE) === 0) {
-    address = Number(libc.mmap(0, PAGE, PROT_RW, MAP_SHARED, fd, 0));
+    address = mmapAddress(libc.mmap(0, PAGE, PROT_RW, MAP_SHARED, fd, 0));
   }
   libc.close(fd);
-  if (address === -1 || address === 0 || address >= 2 ** 64 - PAGE) return undefined;
+  if (address === -1 || address === 0) return undefined;
   const buf = Deno.UnsafePointerView.getArrayBuffer(
     Deno.UnsafePointer.create(BigInt(address))!,
     PAGE,

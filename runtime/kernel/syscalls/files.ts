@@ -1,6 +1,7 @@
 // File metadata and names: stat family, access, permissions, ownership, times, links,
 // directories. Paths go through pathAt(); struct layouts that match between host and guest
 // (statx, linux_dirent64, statfs, timespec) are written by the host straight into guest memory.
+import { hostSyscallNumber } from "../../host/syscall_numbers.ts";
 import { mayAccess } from "../file_permission.ts";
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
@@ -244,10 +245,10 @@ function symlinkat(k: Task, a: Float64Array): number {
 
 const S_IFMT = 0o170000, S_IFSOCK = 0o140000, S_IFREG = 0o100000, S_IFBLK = 0o060000;
 const S_IFDIR = 0o040000, S_IFCHR = 0o020000, S_IFIFO = 0o010000;
+/** The file types mknodat makes (may_mknod: 0 is S_IFREG). */
+const NODE_TYPES = new Set([0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK]);
 /** Linux's O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC (asm-generic/fcntl.h). */
 const CREATE_NEW = 0o1 | 0o100 | 0o200 | 0o2000000;
-/** The host's own mknodat number (only Linux hosts make socket inodes). */
-const HOST_NR_MKNODAT: Record<string, bigint> = { x86_64: 259n, aarch64: 33n };
 /** The host's AT_SYMLINK_NOFOLLOW (Linux 0x100; Apple's fcntl.h 0x20). */
 const hostNoFollow = Deno.build.os === "darwin" ? 0x20 : 0x100;
 
@@ -262,7 +263,7 @@ function mknodat(k: Task, a: Float64Array): number {
   const mode = a[2] >>> 0, perm = mode & 0o7777;
   const type = mode & S_IFMT;
   if (type === S_IFDIR) return -E.EPERM;
-  if (![0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return -E.EINVAL;
+  if (!NODE_TYPES.has(type)) return -E.EINVAL;
   const p = pathAt(k, a[0], a[1], 0, false, false);
   if (p < 0) return p;
   const d = k.path.atDir;
@@ -276,7 +277,7 @@ function mknodat(k: Task, a: Float64Array): number {
     const mkfifoat = libc.mkfifoat as ((d: number, p: number, m: number) => number) | null;
     return mkfifoat === null ? -E.ENOSYS : k.host(mkfifoat(d, p, perm));
   }
-  const nr = Deno.build.os === "linux" ? HOST_NR_MKNODAT[Deno.build.arch] : undefined;
+  const nr = Deno.build.os === "linux" ? hostSyscallNumber("mknodat") : undefined;
   const device = type !== S_IFSOCK;
   if (nr !== undefined && (!device || k.proc.creds.privileged)) {
     const dev = BigInt(device ? a[3] >>> 0 : 0); // mknodat takes an unsigned int dev

@@ -1,5 +1,6 @@
 // Signal dispositions, masks, sending and waiting: the handlers. Generation and delivery are
 // signal_delivery.ts, the frame signal_frame.ts.
+import { hostSyscallNumber } from "../../host/syscall_numbers.ts";
 import { E } from "../errno.ts";
 import type { Task } from "../task.ts";
 import { hostErrno, libc } from "../../host/libc.ts";
@@ -150,7 +151,7 @@ function rtSigqueueinfo(k: Task, a: Float64Array): number {
     if (denied < 0) return denied;
     k.proc.awaitReady(pid);
     // siginfo_t has one layout on every 64-bit Linux: hand it to the host as it is.
-    const nr = Deno.build.arch === "x86_64" ? 129n : 138n; // rt_sigqueueinfo
+    const nr = hostSyscallNumber("rt_sigqueueinfo") ?? 138n;
     return k.host(
       Number(
         libc.syscall6(nr, BigInt(pid), BigInt(sig), BigInt(k.proc.hostBase + info), 0n, 0n, 0n),

@@ -1,4 +1,5 @@
 // Identity, limits, system information, process startup and exit.
+import { hostSyscallNumber } from "../../host/syscall_numbers.ts";
 import { Slot } from "../scratch.ts";
 import { libc } from "../../host/libc.ts";
 import { E } from "../errno.ts";
@@ -289,15 +290,14 @@ function schedGetattr(k: Task, a: Float64Array): number {
   return 0;
 }
 
-/** The host's ioprio_set and ioprio_get numbers (Linux hosts: the guest's pids are the host's). */
-const HOST_NR_IOPRIO: Record<string, [bigint, bigint]> = {
-  x86_64: [251n, 252n],
-  aarch64: [30n, 31n],
-};
-
-/** ioprio_set(which, who, ioprio) / ioprio_get(which, who): the host's own, on Linux hosts. */
+/**
+ * ioprio_set(which, who, ioprio) / ioprio_get(which, who): the host's own, on Linux hosts (the
+ * guest's pids are the host's).
+ */
 function ioprio(set: boolean) {
-  const nr = Deno.build.os === "linux" ? HOST_NR_IOPRIO[Deno.build.arch]?.[set ? 0 : 1] : undefined;
+  const nr = Deno.build.os === "linux"
+    ? hostSyscallNumber(set ? "ioprio_set" : "ioprio_get")
+    : undefined;
   return (k: Task, a: Float64Array): number => {
     if (nr === undefined) return -E.ENOSYS;
     const r = libc.syscall6(nr, BigInt(a[0] | 0), BigInt(a[1] | 0), BigInt(a[2] | 0), 0n, 0n, 0n);

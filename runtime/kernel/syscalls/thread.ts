@@ -1,6 +1,7 @@
 // Threads: clone(CLONE_THREAD) and clone3, thread exit and its clear_child_tid and robust-list
 // duties, thread ids, sched_yield. A thread is a Task of the same Process; all of them take turns
 // on the process's vCPU (scheduler.ts).
+import { hostSyscallNumber } from "../../host/syscall_numbers.ts";
 import { Reg } from "../../backends/backend.ts";
 import { E } from "../errno.ts";
 import { libc } from "../../host/libc.ts";
@@ -210,7 +211,7 @@ function membarrier(k: Task, a: Float64Array): number {
     case MEMBARRIER_CMD_QUERY:
       return MEMBARRIER_CMDS;
     case MEMBARRIER_CMD_GLOBAL: {
-      const nr = Deno.build.arch === "x86_64" ? 324n : 283n; // membarrier
+      const nr = hostSyscallNumber("membarrier") ?? 283n;
       const r = Number(libc.syscall6(nr, BigInt(cmd), 0n, 0n, 0n, 0n, 0n));
       return r < 0 ? 0 : r; // a host without it: nothing else runs this process's memory
     }
